@@ -1,0 +1,38 @@
+// Package checks is the registry: one sorted list of every check nixgate
+// has. Each check lives in its own file in this package, with fixtures in
+// testdata/<id>/; the logic it needs lives in the domain package it names.
+package checks
+
+import (
+	"github.com/nixgate/nixgate/internal/check"
+)
+
+// All returns every check, sorted by ID. Adding a check means adding its
+// file, its fixtures and one line here.
+func All() []*check.Check {
+	return []*check.Check{
+		BuildOutputCommitted,
+		DirtyTree,
+	}
+}
+
+// ByID finds a check.
+func ByID(id string) *check.Check {
+	for _, c := range All() {
+		if c.ID == id {
+			return c
+		}
+	}
+	return nil
+}
+
+// InScope returns the checks of one scope, sorted by ID.
+func InScope(s check.Scope) []*check.Check {
+	var out []*check.Check
+	for _, c := range All() {
+		if c.Scope == s {
+			out = append(out, c)
+		}
+	}
+	return out
+}
