@@ -1,0 +1,49 @@
+# nixgate — see README.md. `make demo` and `make test` set up everything they need.
+GO        ?= go
+BIN       := bin/nixgate
+export CGO_ENABLED := 0
+GOFLAGS_BUILD := -buildvcs=auto -trimpath -ldflags=-s
+
+.PHONY: all build demo test deps vet fmt-check bench fuzz docs clean
+
+all: build
+
+build:
+	$(GO) build $(GOFLAGS_BUILD) -o $(BIN) ./cmd/nixgate
+
+# Runs `nixgate check` with the built-in policy on a fresh copy of
+# examples/anchor; exits 1 because the example plants problems.
+demo: build
+	@bash scripts/demo.sh $(BIN)
+
+# Installs what the tests need when missing (Debian packages, when root),
+# then vet, the gofmt check and every test.
+test: deps vet fmt-check
+	$(GO) test -count=1 -timeout 20m ./...
+
+deps:
+	@bash scripts/deps.sh
+
+vet:
+	$(GO) vet ./...
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files -co --exclude-standard '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
+
+# Regenerates docs/checks.md from the registry.
+docs:
+	$(GO) run ./cmd/nixgate checks --format markdown > docs/checks.md
+
+# Every benchmark, each against its peer tool, in one run; see BENCHMARKS.md.
+bench: build
+	@bash scripts/deps.sh bench
+	@set -e; for b in bench/*.sh; do echo "== $$b"; bash $$b $(BIN); done
+
+# Long fuzzing of every parser (FUZZTIME per target).
+FUZZTIME ?= 60s
+fuzz:
+	@bash scripts/fuzz.sh $(FUZZTIME)
+
+clean:
+	rm -rf bin
