@@ -1,0 +1,81 @@
+package report
+
+import (
+	"encoding/json"
+	"io"
+
+	"github.com/nixgate/nixgate/internal/check"
+)
+
+type jsonReport struct {
+	SchemaVersion int                `json:"schemaVersion"`
+	Tool          jsonTool           `json:"tool"`
+	Command       string             `json:"command"`
+	Target        string             `json:"target"`
+	FailOn        check.Severity     `json:"failOn"`
+	Failed        bool               `json:"failed"`
+	Summary       jsonSummary        `json:"summary"`
+	Checks        []jsonCheck        `json:"checks"`
+	Findings      []check.Finding    `json:"findings"`
+	Suppressed    []check.Suppressed `json:"suppressed"`
+	Errors        []check.Errored    `json:"errors"`
+	Extra         any                `json:"extra,omitempty"`
+}
+
+type jsonTool struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+}
+
+type jsonSummary struct {
+	Findings   int            `json:"findings"`
+	BySeverity map[string]int `json:"bySeverity"`
+	Suppressed int            `json:"suppressed"`
+	Errors     int            `json:"errors"`
+}
+
+type jsonCheck struct {
+	ID       string         `json:"id"`
+	Title    string         `json:"title"`
+	Severity check.Severity `json:"severity"`
+	Rules    []string       `json:"rules"`
+}
+
+func writeJSON(w io.Writer, r *Report) error {
+	res := r.Result
+	out := jsonReport{
+		SchemaVersion: SchemaVersion,
+		Tool:          jsonTool{Name: "nixgate", Version: r.ToolVersion},
+		Command:       r.Command,
+		Target:        r.Target,
+		FailOn:        r.FailOn,
+		Failed:        r.Failed(),
+		Summary: jsonSummary{
+			Findings:   len(res.Findings),
+			BySeverity: map[string]int{},
+			Suppressed: len(res.Suppressed),
+			Errors:     len(res.Errors),
+		},
+		Checks:     []jsonCheck{},
+		Findings:   nonNil(res.Findings),
+		Suppressed: nonNil(res.Suppressed),
+		Errors:     nonNil(res.Errors),
+		Extra:      r.Extra,
+	}
+	for _, c := range counts(res.Findings) {
+		out.Summary.BySeverity[c.Severity.String()] = c.N
+	}
+	for _, c := range res.Checks {
+		out.Checks = append(out.Checks, jsonCheck{ID: c.ID, Title: c.Title, Severity: c.Severity, Rules: nonNil(c.Rules)})
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
