@@ -94,6 +94,10 @@ func wrapArgs(c *cobra.Command) {
 // commands lists nixgate's commands, one file each in this package.
 func commands(e *env) []*cobra.Command {
 	return []*cobra.Command{
+		newCheckCmd(e),
+		newChecksCmd(e),
+		newInitCmd(e),
+		newStampCmd(e),
 		newVersionCmd(e),
 	}
 }

@@ -1,0 +1,224 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/nixgate/nixgate/internal/check"
+	"github.com/nixgate/nixgate/internal/checks"
+	"github.com/nixgate/nixgate/internal/policy"
+	"github.com/nixgate/nixgate/internal/repo"
+	"github.com/nixgate/nixgate/internal/report"
+)
+
+type checkFlags struct {
+	policy        string
+	failOn        string
+	baseline      string
+	writeBaseline string
+	reason        string
+	only          []string
+	skip          []string
+}
+
+func newCheckCmd(e *env) *cobra.Command {
+	f := &checkFlags{}
+	var o *outputFlags
+	cmd := &cobra.Command{
+		Use:   "check [DIR]",
+		Short: "Run every enabled repository gate on DIR (default .)",
+		Long: `Run every enabled repository check on DIR (default the current directory).
+
+The file list comes from git (tracked files, and untracked files that are not
+ignored); contents are read through a root confined to DIR, so no symlink
+leads outside it. Nothing from the repository is executed or evaluated.
+
+The policy is DIR/nixgate.toml, or --policy FILE, or the built-in default
+when neither exists (` + "`nixgate init`" + ` writes a commented one).
+
+` + exitCodesHelp,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			dir := "."
+			if len(args) == 1 {
+				dir = args[0]
+			}
+			return runCheck(cmd, e, f, o, dir)
+		},
+	}
+	o = addOutputFlags(cmd)
+	fl := cmd.Flags()
+	fl.StringVar(&f.policy, "policy", "", "policy `FILE` (default: DIR/nixgate.toml, else the built-in policy)")
+	fl.StringVar(&f.failOn, "fail-on", "", "fail on findings at or above `SEVERITY`: info, low, medium, high, critical (default: the policy's, high)")
+	fl.StringVar(&f.baseline, "baseline", "", "suppress findings listed in baseline `FILE` (default: the policy's)")
+	fl.StringVar(&f.writeBaseline, "write-baseline", "", "write every current finding to baseline `FILE` and exit 0")
+	fl.StringVar(&f.reason, "reason", "pre-existing finding, accepted when the baseline was written", "with --write-baseline: the reason recorded for each entry")
+	fl.StringSliceVar(&f.only, "only", nil, "run only these check `IDs` (globs such as lock-* allowed)")
+	fl.StringSliceVar(&f.skip, "skip", nil, "skip these check `IDs` (globs allowed)")
+	_ = cmd.RegisterFlagCompletionFunc("fail-on", completeSeverities)
+	_ = cmd.RegisterFlagCompletionFunc("only", completeCheckIDs)
+	_ = cmd.RegisterFlagCompletionFunc("skip", completeCheckIDs)
+	return cmd
+}
+
+func completeSeverities(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+	var s []string
+	for _, v := range check.Severities() {
+		s = append(s, v.String())
+	}
+	return s, cobra.ShellCompDirectiveNoFileComp
+}
+
+func completeCheckIDs(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+	var s []string
+	for _, c := range checks.All() {
+		s = append(s, c.ID+"\t"+c.Title)
+	}
+	return s, cobra.ShellCompDirectiveNoFileComp
+}
+
+// loadPolicy finds and loads the policy for dir.
+func loadPolicy(dir, explicit string) (*policy.Policy, error) {
+	file := explicit
+	if file == "" {
+		file = policy.Find(dir)
+	}
+	if file == "" {
+		return policy.Default(checks.All()), nil
+	}
+	p, err := policy.Load(file, checks.All())
+	if err != nil {
+		return nil, &UsageError{Err: fmt.Errorf("policy: %w", err)}
+	}
+	return p, nil
+}
+
+// selectChecks applies --only and --skip to the checks of a scope.
+func selectChecks(scope check.Scope, only, skip []string) ([]*check.Check, error) {
+	all := checks.InScope(scope)
+	match := func(globs []string, id string) bool {
+		return slices.ContainsFunc(globs, func(g string) bool {
+			ok, _ := filepath.Match(g, id)
+			return ok
+		})
+	}
+	for _, g := range append(slices.Clone(only), skip...) {
+		if !slices.ContainsFunc(all, func(c *check.Check) bool { return match([]string{g}, c.ID) }) {
+			return nil, usagef("no %s check matches %q (see `nixgate checks`)", scope, g)
+		}
+	}
+	var out []*check.Check
+	for _, c := range all {
+		if (len(only) == 0 || match(only, c.ID)) && !match(skip, c.ID) {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+func runCheck(cmd *cobra.Command, e *env, f *checkFlags, o *outputFlags, dir string) error {
+	ctx := cmd.Context()
+	w, format, closeOut, err := o.open(e)
+	if err != nil {
+		return err
+	}
+	defer closeOut()
+	p, err := loadPolicy(dir, f.policy)
+	if err != nil {
+		return err
+	}
+	failOn := p.FailOn
+	if f.failOn != "" {
+		if failOn, err = check.ParseSeverity(f.failOn); err != nil {
+			return usagef("--fail-on: %v", err)
+		}
+	}
+	sel, err := selectChecks(check.ScopeRepo, f.only, f.skip)
+	if err != nil {
+		return err
+	}
+	settings := p.Settings
+	if len(f.only) > 0 {
+		// Naming a check runs it even when the policy leaves it off.
+		settings = map[string]check.Settings{}
+		for id, s := range p.Settings {
+			settings[id] = s
+		}
+		for _, c := range sel {
+			s := settings[c.ID]
+			s.Enabled = true
+			settings[c.ID] = s
+		}
+	}
+	var baseline check.Baseline
+	bfile := f.baseline
+	if bfile == "" && p.Baseline != "" {
+		bfile = filepath.Join(filepath.Dir(p.Path), p.Baseline)
+		if p.Path == "" {
+			bfile = filepath.Join(dir, p.Baseline)
+		}
+	}
+	if bfile != "" && f.writeBaseline == "" {
+		if baseline, err = policy.LoadBaseline(bfile); err != nil {
+			return usagef("baseline: %v", err)
+		}
+	}
+	r, err := repo.Open(ctx, dir)
+	if err != nil {
+		return usagef("%v", err)
+	}
+	defer r.Close()
+	res := check.Run(ctx, sel, settings, check.Target{Repo: r}, baseline)
+	for _, w := range res.Warnings {
+		fmt.Fprintf(e.stderr, "nixgate: warning: %s\n", w)
+	}
+	if f.writeBaseline != "" {
+		return writeBaselineFile(e, f.writeBaseline, res, f.reason)
+	}
+	rep := &report.Report{Command: "check", Target: dir, ToolVersion: Version(), FailOn: failOn, Result: res, Color: format == "text" && o.toTerminal(e)}
+	if err := report.Write(w, format, rep); err != nil {
+		return err
+	}
+	if err := closeOut(); err != nil {
+		return err
+	}
+	for _, er := range res.Errors {
+		fmt.Fprintf(e.stderr, "nixgate: check %s could not complete: %s\n", er.CheckID, firstLine(er.Error))
+	}
+	switch {
+	case rep.Failed():
+		return ErrFindings
+	case len(res.Errors) > 0:
+		return ErrIncomplete
+	}
+	return nil
+}
+
+func writeBaselineFile(e *env, file string, res *check.Result, reason string) error {
+	if strings.TrimSpace(reason) == "" {
+		return usagef("--reason must not be empty: every suppression needs a reason")
+	}
+	fh, err := os.Create(file)
+	if err != nil {
+		return usagef("--write-baseline: %v", err)
+	}
+	if err := policy.WriteBaseline(fh, res.Findings, reason); err != nil {
+		fh.Close()
+		return err
+	}
+	if err := fh.Close(); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stderr, "nixgate: wrote %d finding(s) to %s\n", len(res.Findings), file)
+	return nil
+}
+
+func firstLine(s string) string {
+	l, _, _ := strings.Cut(s, "\n")
+	return l
+}

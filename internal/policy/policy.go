@@ -1,0 +1,376 @@
+// Package policy reads nixgate.toml: which checks run, at what severity, on
+// which paths, with which options, and where the baseline lives. Decoding
+// is strict: an unknown key or a wrong type is an error with file:line:col
+// and, where a close name exists, a "did you mean" hint.
+package policy
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/pelletier/go-toml/v2"
+
+	"github.com/nixgate/nixgate/internal/check"
+)
+
+// FileName is the policy file looked for at a repository's root.
+const FileName = "nixgate.toml"
+
+// Version is the only policy version this nixgate reads.
+const Version = 1
+
+// Policy is a decoded policy.
+type Policy struct {
+	// Path is the file it came from; "" for the built-in default.
+	Path   string
+	FailOn check.Severity
+	// Baseline is the baseline file, relative to the policy's directory
+	// (or the working directory for the built-in default); "" for none.
+	Baseline string
+	// Settings holds every check's settings, keyed by ID.
+	Settings map[string]check.Settings
+}
+
+// Default is the built-in policy: every check at its default.
+func Default(checks []*check.Check) *Policy {
+	p := &Policy{FailOn: check.High, Settings: map[string]check.Settings{}}
+	for _, c := range checks {
+		p.Settings[c.ID] = check.Settings{Enabled: !c.Disabled, Severity: c.Severity, Options: check.CloneOptions(c.Options)}
+	}
+	return p
+}
+
+// Find returns dir's policy file, or "" when it has none.
+func Find(dir string) string {
+	p := filepath.Join(dir, FileName)
+	if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() {
+		return p
+	}
+	return ""
+}
+
+// Load reads and decodes a policy file.
+func Load(file string, checks []*check.Check) (*Policy, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	return Parse(file, data, checks)
+}
+
+// Error is a policy error at a position.
+type Error struct {
+	File         string
+	Line, Column int
+	Msg          string
+	Hint         string
+}
+
+func (e *Error) Error() string {
+	pos := e.File
+	if e.Line > 0 {
+		pos = fmt.Sprintf("%s:%d:%d", e.File, e.Line, e.Column)
+	}
+	s := pos + ": " + e.Msg
+	if e.Hint != "" {
+		s += " (" + e.Hint + ")"
+	}
+	return s
+}
+
+// Errors is every error found in a policy file.
+type Errors []*Error
+
+func (es Errors) Error() string {
+	msgs := make([]string, len(es))
+	for i, e := range es {
+		msgs[i] = e.Error()
+	}
+	return strings.Join(msgs, "\n")
+}
+
+// Field names of the generated document type that are not check options.
+const (
+	fEnabled  = "XEnabled"
+	fSeverity = "XSeverity"
+	fIgnore   = "XIgnore"
+)
+
+// docType builds the Go type of a policy document for these checks, so that
+// go-toml's strict decoder reports unknown keys and wrong types with their
+// positions.
+func docType(checks []*check.Check) reflect.Type {
+	var checkFields []reflect.StructField
+	for i, c := range checks {
+		checkFields = append(checkFields, reflect.StructField{
+			Name: fmt.Sprintf("C%d", i),
+			Type: reflect.PointerTo(checkType(c)),
+			Tag:  reflect.StructTag(fmt.Sprintf(`toml:%q`, c.ID)),
+		})
+	}
+	return reflect.StructOf([]reflect.StructField{
+		{Name: "Version", Type: reflect.TypeFor[*int](), Tag: `toml:"version"`},
+		{Name: "FailOn", Type: reflect.TypeFor[*check.Severity](), Tag: `toml:"fail-on"`},
+		{Name: "Baseline", Type: reflect.TypeFor[*string](), Tag: `toml:"baseline"`},
+		{Name: "Checks", Type: reflect.StructOf(checkFields), Tag: `toml:"checks"`},
+	})
+}
+
+// checkType is the type of one [checks.<id>] table: the common settings
+// followed by the check's own options.
+func checkType(c *check.Check) reflect.Type {
+	fields := []reflect.StructField{
+		{Name: fEnabled, Type: reflect.TypeFor[*bool](), Tag: `toml:"enabled"`},
+		{Name: fSeverity, Type: reflect.TypeFor[*check.Severity](), Tag: `toml:"severity"`},
+		{Name: fIgnore, Type: reflect.TypeFor[[]string](), Tag: `toml:"ignore"`},
+	}
+	if c.Options != nil {
+		t := reflect.TypeOf(c.Options).Elem()
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			fields = append(fields, reflect.StructField{Name: f.Name, Type: f.Type, Tag: f.Tag})
+		}
+	}
+	return reflect.StructOf(fields)
+}
+
+// Parse decodes policy data; name is used in error positions.
+func Parse(name string, data []byte, checks []*check.Check) (*Policy, error) {
+	p := Default(checks)
+	p.Path = name
+	typ := docType(checks)
+	doc := reflect.New(typ)
+	// Pre-fill each check's table with its defaults so that keys the
+	// file leaves out keep them.
+	cs := doc.Elem().FieldByName("Checks")
+	for i, c := range checks {
+		t := reflect.New(cs.Field(i).Type().Elem())
+		if c.Options != nil {
+			def := reflect.ValueOf(check.CloneOptions(c.Options)).Elem()
+			for j := 0; j < def.NumField(); j++ {
+				t.Elem().Field(3 + j).Set(def.Field(j))
+			}
+		}
+		cs.Field(i).Set(t)
+	}
+	dec := toml.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(doc.Interface()); err != nil {
+		return nil, decodeError(name, data, err, typ)
+	}
+	d := doc.Elem()
+	if v := d.FieldByName("Version"); !v.IsNil() && v.Elem().Int() != Version {
+		return nil, &Error{File: name, Msg: fmt.Sprintf("policy version %d is not supported (this nixgate reads version %d)", v.Elem().Int(), Version)}
+	}
+	if v := d.FieldByName("FailOn"); !v.IsNil() {
+		p.FailOn = v.Elem().Interface().(check.Severity)
+	}
+	if v := d.FieldByName("Baseline"); !v.IsNil() {
+		p.Baseline = v.Elem().String()
+	}
+	var errs Errors
+	for i, c := range checks {
+		t := cs.Field(i).Elem()
+		s := p.Settings[c.ID]
+		if v := t.FieldByName(fEnabled); !v.IsNil() {
+			s.Enabled = v.Elem().Bool()
+		}
+		if v := t.FieldByName(fSeverity); !v.IsNil() {
+			s.Severity = v.Elem().Interface().(check.Severity)
+		}
+		s.Ignore = t.FieldByName(fIgnore).Interface().([]string)
+		for _, g := range s.Ignore {
+			if _, err := path.Match(strings.ReplaceAll(g, "**", "x"), ""); err != nil {
+				errs = append(errs, &Error{File: name, Line: lineOf(data, g), Column: 1,
+					Msg: fmt.Sprintf("checks.%s.ignore: bad glob %q: %v", c.ID, g, err)})
+			}
+		}
+		if c.Options != nil {
+			o := reflect.New(reflect.TypeOf(c.Options).Elem())
+			for j := 0; j < o.Elem().NumField(); j++ {
+				o.Elem().Field(j).Set(t.Field(3 + j))
+			}
+			s.Options = o.Interface()
+		}
+		p.Settings[c.ID] = s
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	return p, nil
+}
+
+// lineOf finds the first line mentioning s, for errors found after decoding.
+func lineOf(data []byte, s string) int {
+	for i, l := range bytes.Split(data, []byte("\n")) {
+		if bytes.Contains(l, []byte(s)) {
+			return i + 1
+		}
+	}
+	return 0
+}
+
+// decodeError turns go-toml's errors into positioned policy errors with
+// "did you mean" hints for unknown keys.
+func decodeError(name string, data []byte, err error, typ reflect.Type) error {
+	var sme *toml.StrictMissingError
+	if errors.As(err, &sme) {
+		var errs Errors
+		for _, de := range sme.Errors {
+			row, col := de.Position()
+			key := []string(de.Key())
+			e := &Error{File: name, Line: row, Column: col, Msg: fmt.Sprintf("unknown key %q", strings.Join(key, "."))}
+			if len(key) > 0 {
+				valid := keysAt(typ, key[:len(key)-1])
+				if s := closest(key[len(key)-1], valid); s != "" {
+					e.Hint = fmt.Sprintf("did you mean %q?", s)
+				} else if len(valid) > 0 && len(valid) <= 12 {
+					e.Hint = "valid keys here: " + strings.Join(valid, ", ")
+				}
+			}
+			errs = append(errs, e)
+		}
+		return errs
+	}
+	var de *toml.DecodeError
+	if errors.As(err, &de) {
+		row, col := de.Position()
+		msg := strings.TrimPrefix(de.Error(), "toml: ")
+		if m := mismatchRE.FindStringSubmatch(msg); m != nil {
+			key := keyOnLine(data, row)
+			msg = fmt.Sprintf("%s: wrong type: got a TOML %s, want %s", key, m[1], describeType(m[2]))
+		} else if k := []string(de.Key()); len(k) > 0 {
+			msg = strings.Join(k, ".") + ": " + msg
+		} else if key := keyOnLine(data, row); key != "" {
+			msg = key + ": " + msg
+		}
+		return &Error{File: name, Line: row, Column: col, Msg: msg}
+	}
+	return &Error{File: name, Msg: strings.TrimPrefix(err.Error(), "toml: ")}
+}
+
+var mismatchRE = regexp.MustCompile(`^cannot decode TOML (\w+) into struct field .* of type (\S+)$`)
+
+// keyOnLine returns the key assigned on a line ("key = value").
+func keyOnLine(data []byte, row int) string {
+	lines := bytes.Split(data, []byte("\n"))
+	if row < 1 || row > len(lines) {
+		return ""
+	}
+	k, _, ok := bytes.Cut(lines[row-1], []byte("="))
+	if !ok {
+		return ""
+	}
+	return strings.Trim(strings.TrimSpace(string(k)), `"'`)
+}
+
+// describeType names a Go type the way a policy author thinks of it.
+func describeType(goType string) string {
+	t := strings.TrimPrefix(goType, "*")
+	switch {
+	case t == "bool":
+		return "a boolean (true or false)"
+	case t == "string", strings.HasSuffix(t, "Severity"):
+		return "a string"
+	case strings.HasPrefix(t, "int"), strings.HasPrefix(t, "uint"):
+		return "an integer"
+	case strings.HasPrefix(t, "float"):
+		return "a number"
+	case t == "[]string":
+		return "an array of strings"
+	case strings.HasPrefix(t, "[]"):
+		return "an array"
+	case strings.HasPrefix(t, "map["):
+		return "a table"
+	}
+	return t
+}
+
+// keysAt lists the TOML keys valid in the table at path.
+func keysAt(t reflect.Type, path []string) []string {
+	for _, p := range path {
+		for t.Kind() == reflect.Pointer {
+			t = t.Elem()
+		}
+		if t.Kind() != reflect.Struct {
+			return nil
+		}
+		f, ok := fieldByKey(t, p)
+		if !ok {
+			return nil
+		}
+		t = f.Type
+	}
+	for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct {
+		return nil
+	}
+	var keys []string
+	for i := 0; i < t.NumField(); i++ {
+		keys = append(keys, tomlKey(t.Field(i)))
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+func fieldByKey(t reflect.Type, key string) (reflect.StructField, bool) {
+	for i := 0; i < t.NumField(); i++ {
+		if tomlKey(t.Field(i)) == key {
+			return t.Field(i), true
+		}
+	}
+	return reflect.StructField{}, false
+}
+
+func tomlKey(f reflect.StructField) string {
+	k, _, _ := strings.Cut(f.Tag.Get("toml"), ",")
+	if k == "" {
+		return f.Name
+	}
+	return k
+}
+
+// closest returns the candidate nearest to s when it is near enough to be
+// a likely typo.
+func closest(s string, candidates []string) string {
+	best, bestD := "", 1<<30
+	for _, c := range candidates {
+		if d := levenshtein(strings.ToLower(s), strings.ToLower(c)); d < bestD {
+			best, bestD = c, d
+		}
+	}
+	if bestD <= max(2, len(s)/3) {
+		return best
+	}
+	return ""
+}
+
+func levenshtein(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
