@@ -1,0 +1,127 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+
+	"github.com/spf13/cobra"
+
+	"github.com/nixgate/nixgate/internal/nar"
+)
+
+func newNarCmd(e *env) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "nar",
+		Short: "Hash and compare Nix archives (store paths, directories, .nar files)",
+		Args:  cobra.NoArgs,
+	}
+	cmd.AddCommand(newNarDiffCmd(e), newNarHashCmd(e))
+	return cmd
+}
+
+func newNarDiffCmd(e *env) *cobra.Command {
+	var diffoscope bool
+	var o nar.Options
+	var out *outputFlags
+	cmd := &cobra.Command{
+		Use:   "diff A B",
+		Short: "Explain the difference between two build outputs",
+		Long: `Compares A and B (store paths, directories or .nar files) in NAR order and
+reports added and removed entries, type, executable-bit and symlink changes,
+and content changes: a unified diff for text, differing byte ranges for
+binaries, and inside gzip, tar and zip archives the members that differ. It
+names the usual causes: embedded timestamps, build directory paths, store
+paths with another hash, lines or members in another order.
+
+Exit 0 when identical, 1 when they differ.`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if diffoscope {
+				return runDiffoscope(cmd, e, args[0], args[1])
+			}
+			w, format, closeOut, err := out.open(e)
+			if err != nil {
+				return err
+			}
+			res, err := nar.DiffPaths(args[0], args[1], o)
+			if err != nil {
+				closeOut()
+				return fmt.Errorf("nar diff: %w", errors.Join(err, ErrIncomplete))
+			}
+			switch format {
+			case "json":
+				err = nar.WriteJSON(w, res)
+			case "markdown":
+				err = nar.WriteMarkdown(w, res)
+			default:
+				err = nar.WriteText(w, res)
+			}
+			if cerr := closeOut(); err == nil {
+				err = cerr
+			}
+			if err != nil {
+				return err
+			}
+			if !res.Identical {
+				return ErrFindings
+			}
+			return nil
+		},
+	}
+	out = addOutputFlags(cmd, "text", "json", "markdown")
+	cmd.Flags().BoolVar(&diffoscope, "diffoscope", false, "hand the pair to diffoscope (when installed) instead")
+	cmd.Flags().IntVar(&o.MaxDiffLines, "max-diff-lines", 200, "bound of the unified diff of one file")
+	cmd.Flags().Int64Var(&o.MaxInMemory, "max-in-memory", 4<<20, "largest file compared in memory with a text diff (bytes)")
+	return cmd
+}
+
+// runDiffoscope hands a pair to diffoscope; its exit code 1 (different)
+// maps to ours.
+func runDiffoscope(cmd *cobra.Command, e *env, a, b string) error {
+	bin, err := exec.LookPath("diffoscope")
+	if err != nil {
+		return &Hint{Err: fmt.Errorf("diffoscope is not installed: %w", ErrIncomplete), Hints: []string{"install it (apt-get install diffoscope) or drop --diffoscope"}}
+	}
+	c := exec.CommandContext(cmd.Context(), bin, a, b)
+	c.Stdout, c.Stderr, c.Stdin = e.stdout, e.stderr, os.Stdin
+	err = c.Run()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) && ee.ExitCode() == 1 {
+		return ErrFindings
+	}
+	if err != nil {
+		return fmt.Errorf("diffoscope: %v: %w", err, ErrIncomplete)
+	}
+	return nil
+}
+
+func newNarHashCmd(e *env) *cobra.Command {
+	var base32 bool
+	cmd := &cobra.Command{
+		Use:   "hash PATH...",
+		Short: "Print the NAR hash of paths (like nix hash path), SRI form",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			for _, p := range args {
+				h, err := nar.HashPath(p)
+				if err != nil {
+					return fmt.Errorf("%w: %w", err, ErrIncomplete)
+				}
+				s := h.SRI()
+				if base32 {
+					s = h.String()
+				}
+				if len(args) > 1 {
+					fmt.Fprintf(e.stdout, "%s  %s\n", s, p)
+				} else {
+					fmt.Fprintln(e.stdout, s)
+				}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&base32, "base32", false, "print sha256:<nixbase32> (as nix-store --query --hash) instead of SRI")
+	return cmd
+}

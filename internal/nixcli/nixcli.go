@@ -1,0 +1,325 @@
+// Package nixcli is the only package that runs Nix. It wraps nix,
+// nix-build and nix-store with typed calls whose options are always
+// explicit: nixgate never relies on the host's nix.conf for anything that
+// matters to a result (the sandbox, substituters, remote builders).
+package nixcli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os/exec"
+	"slices"
+	"strings"
+	"sync"
+)
+
+// experimental is passed to every `nix` (new CLI) call.
+var experimental = []string{"--extra-experimental-features", "nix-command flakes"}
+
+// Error is a failed Nix command: what ran, its exit code and the end of
+// its log.
+type Error struct {
+	Cmd      string // e.g. "nix build"
+	ExitCode int    // -1 when the command did not start or was killed
+	Log      string // the last lines of its stderr
+	Err      error
+}
+
+func (e *Error) Error() string {
+	msg := fmt.Sprintf("%s: %v", e.Cmd, e.Err)
+	if l := lastError(e.Log); l != "" {
+		msg += ": " + l
+	}
+	return msg
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// lastError picks the most useful line of a Nix log: the last "error:"
+// line, else the last non-empty line.
+func lastError(log string) string {
+	lines := strings.Split(strings.TrimSpace(log), "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		if l := strings.TrimSpace(lines[i]); strings.HasPrefix(l, "error:") {
+			return strings.TrimPrefix(l, "error: ")
+		}
+	}
+	if len(lines) > 0 {
+		return strings.TrimSpace(lines[len(lines)-1])
+	}
+	return ""
+}
+
+// Available reports whether the nix binaries are on PATH.
+func Available() bool {
+	_, err := exec.LookPath("nix")
+	return err == nil
+}
+
+// Settings are the Nix options of one call, passed as --option NAME VALUE
+// in sorted order.
+type Settings map[string]string
+
+func (s Settings) args() []string {
+	keys := make([]string, 0, len(s))
+	for k := range s {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	var a []string
+	for _, k := range keys {
+		a = append(a, "--option", k, s[k])
+	}
+	return a
+}
+
+// CleanBuild returns the settings of a build on a clean builder: the
+// sandbox on, no substituters, no remote builders, no post-build hook.
+func CleanBuild() Settings {
+	return Settings{
+		"sandbox":         "true",
+		"substituters":    "",
+		"builders":        "",
+		"post-build-hook": "",
+	}
+}
+
+// run runs name with args. Its stdout is returned; its stderr goes to log
+// (when not nil) and its tail is kept for the error.
+func run(ctx context.Context, log io.Writer, stdout io.Writer, name string, args ...string) ([]byte, error) {
+	cmd := exec.CommandContext(ctx, name, args...)
+	var out bytes.Buffer
+	if stdout != nil {
+		cmd.Stdout = stdout
+	} else {
+		cmd.Stdout = &out
+	}
+	tail := &tailBuffer{max: 16 << 10}
+	if log != nil {
+		cmd.Stderr = io.MultiWriter(tail, log)
+	} else {
+		cmd.Stderr = tail
+	}
+	err := cmd.Run()
+	if err != nil {
+		code := -1
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			code = ee.ExitCode()
+		}
+		label := name
+		if name == "nix" && len(args) > 0 {
+			for _, a := range args {
+				if !strings.HasPrefix(a, "-") && a != "nix-command flakes" {
+					label += " " + a
+					break
+				}
+			}
+		}
+		return out.Bytes(), &Error{Cmd: label, ExitCode: code, Log: tail.String(), Err: err}
+	}
+	return out.Bytes(), nil
+}
+
+// tailBuffer keeps the last max bytes written to it.
+type tailBuffer struct {
+	mu  sync.Mutex
+	max int
+	buf []byte
+}
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.buf = append(t.buf, p...)
+	if len(t.buf) > t.max {
+		t.buf = append(t.buf[:0], t.buf[len(t.buf)-t.max:]...)
+	}
+	return len(p), nil
+}
+
+func (t *tailBuffer) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return string(t.buf)
+}
+
+// Version returns the version of nix ("2.8.0").
+func Version(ctx context.Context) (string, error) {
+	out, err := run(ctx, nil, nil, "nix", "--version")
+	if err != nil {
+		return "", err
+	}
+	f := strings.Fields(string(out))
+	if len(f) == 0 {
+		return "", fmt.Errorf("nix --version: empty output")
+	}
+	return f[len(f)-1], nil
+}
+
+// storeArgs returns --store and --eval-store arguments.
+func storeArgs(store, evalStore string) []string {
+	var a []string
+	if store != "" {
+		a = append(a, "--store", store)
+	}
+	if evalStore != "" {
+		a = append(a, "--eval-store", evalStore)
+	}
+	return a
+}
+
+// BuildOptions are the options of `nix build`.
+type BuildOptions struct {
+	Store        string // --store URI ("" = the default store)
+	EvalStore    string // --eval-store URI ("" = the build store)
+	File         string // -f FILE: installables are attribute paths in FILE
+	Installables []string
+	Rebuild      bool     // --rebuild: build again and compare with the existing output
+	KeepFailed   bool     // --keep-failed: on a --rebuild mismatch keep the new output as PATH.check
+	KeepGoing    bool     // --keep-going
+	Settings     Settings // --option NAME VALUE
+	Log          io.Writer
+}
+
+// BuildResult is one entry of `nix build --json`.
+type BuildResult struct {
+	DrvPath string            `json:"drvPath"`
+	Outputs map[string]string `json:"outputs"`
+}
+
+// Build runs `nix build --json --no-link` and returns what it built.
+func Build(ctx context.Context, o BuildOptions) ([]BuildResult, error) {
+	args := append([]string{}, experimental...)
+	args = append(args, "build", "--json", "--no-link", "--print-build-logs")
+	args = append(args, storeArgs(o.Store, o.EvalStore)...)
+	if o.Rebuild {
+		args = append(args, "--rebuild")
+	}
+	if o.KeepFailed {
+		args = append(args, "--keep-failed")
+	}
+	if o.KeepGoing {
+		args = append(args, "--keep-going")
+	}
+	args = append(args, o.Settings.args()...)
+	if o.File != "" {
+		args = append(args, "--file", o.File)
+	}
+	args = append(args, "--")
+	args = append(args, o.Installables...)
+	out, err := run(ctx, o.Log, nil, "nix", args...)
+	if err != nil {
+		return nil, err
+	}
+	var res []BuildResult
+	if err := json.Unmarshal(out, &res); err != nil {
+		return nil, fmt.Errorf("nix build: parse --json output: %w", err)
+	}
+	return res, nil
+}
+
+// CopyDerivations copies derivations (.drv paths) and their closure, the
+// input derivations and sources, from the default store to the store at
+// uri, without substituting anything and without checking signatures (the
+// paths are the user's own).
+func CopyDerivations(ctx context.Context, uri string, drvs []string, log io.Writer) error {
+	args := append([]string{}, experimental...)
+	args = append(args, "copy", "--derivation", "--no-check-sigs", "--to", uri)
+	args = append(args, Settings{"substituters": ""}.args()...)
+	args = append(args, "--")
+	args = append(args, drvs...)
+	_, err := run(ctx, log, nil, "nix", args...)
+	return err
+}
+
+// PathInfo is an entry of `nix path-info --json`.
+type PathInfo struct {
+	Path             string   `json:"path"`
+	NarHash          string   `json:"narHash"`
+	NarSize          int64    `json:"narSize"`
+	References       []string `json:"references"`
+	Deriver          string   `json:"deriver"`
+	RegistrationTime int64    `json:"registrationTime"`
+	Valid            *bool    `json:"valid"` // false for an invalid path
+}
+
+// QueryPathInfo returns Nix's own record of paths in the store at uri.
+func QueryPathInfo(ctx context.Context, uri string, paths []string) ([]PathInfo, error) {
+	args := append([]string{}, experimental...)
+	args = append(args, "path-info", "--json")
+	args = append(args, storeArgs(uri, "")...)
+	args = append(args, "--")
+	args = append(args, paths...)
+	out, err := run(ctx, nil, nil, "nix", args...)
+	if err != nil {
+		return nil, err
+	}
+	var res []PathInfo
+	if err := json.Unmarshal(out, &res); err != nil {
+		return nil, fmt.Errorf("nix path-info: parse --json output: %w", err)
+	}
+	return res, nil
+}
+
+// QueryHash returns `nix-store --query --hash PATH` ("sha256:<base32>").
+func QueryHash(ctx context.Context, uri, path string) (string, error) {
+	args := storeArgs(uri, "")
+	args = append(args, "--query", "--hash", path)
+	out, err := run(ctx, nil, nil, "nix-store", args...)
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
+// DumpPath writes the NAR serialisation of path in the store at uri to w
+// (`nix store dump-path`); it is how a remote store's output is read.
+func DumpPath(ctx context.Context, uri, path string, w io.Writer) error {
+	args := append([]string{}, experimental...)
+	args = append(args, "store", "dump-path")
+	args = append(args, storeArgs(uri, "")...)
+	args = append(args, "--", path)
+	_, err := run(ctx, nil, w, "nix", args...)
+	return err
+}
+
+// HashPath returns `nix hash path PATH` in SRI form (the peer of nixgate's
+// own NAR hashing, for benchmarks and cross-checks).
+func HashPath(ctx context.Context, path string) (string, error) {
+	args := append([]string{}, experimental...)
+	args = append(args, "hash", "path", "--", path)
+	out, err := run(ctx, nil, nil, "nix", args...)
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
+// Instantiate runs nix-instantiate on a .nix file and returns the
+// derivation paths of attrs (all of the file's derivations when attrs is
+// empty), written to the store at uri.
+func Instantiate(ctx context.Context, uri, file string, attrs []string, log io.Writer) ([]string, error) {
+	args := storeArgs(uri, "")
+	args = append(args, Settings{"substituters": ""}.args()...)
+	for _, a := range attrs {
+		args = append(args, "-A", a)
+	}
+	args = append(args, "--", file)
+	out, err := run(ctx, log, nil, "nix-instantiate", args...)
+	if err != nil {
+		return nil, err
+	}
+	var drvs []string
+	for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		// nix-instantiate prints "PATH!OUTPUT" for a non-default output.
+		if l = strings.TrimSpace(l); l != "" {
+			drvs = append(drvs, strings.SplitN(l, "!", 2)[0])
+		}
+	}
+	return drvs, nil
+}
