@@ -1,0 +1,305 @@
+package kconfig
+
+import (
+	"bytes"
+	"embed"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/pelletier/go-toml/v2"
+
+	"github.com/nixgate/nixgate/internal/check"
+)
+
+//go:embed profiles/*.toml
+var builtinFS embed.FS
+
+// Builtins lists the profiles shipped with nixgate.
+func Builtins() []string {
+	entries, _ := builtinFS.ReadDir("profiles")
+	var names []string
+	for _, e := range entries {
+		names = append(names, strings.TrimSuffix(e.Name(), ".toml"))
+	}
+	return names
+}
+
+// Profile is a named, ordered set of rules.
+type Profile struct {
+	Name        string
+	Description string
+	Rules       []*Rule
+}
+
+// profileFile is a profile as written in TOML.
+type profileFile struct {
+	Name        string         `toml:"name"`
+	Description string         `toml:"description"`
+	Source      string         `toml:"source"`
+	Severity    string         `toml:"severity"`
+	Extends     []string       `toml:"extends"`
+	Rules       []ruleSpec     `toml:"rule"`
+	Overrides   []overrideSpec `toml:"override"`
+	Mutes       []muteSpec     `toml:"mute"`
+}
+
+type ruleSpec struct {
+	ID       string `toml:"id"`
+	Reason   string `toml:"reason"`
+	Source   string `toml:"source"`
+	Severity string `toml:"severity"`
+	When     *Test  `toml:"when"`
+	Test
+}
+
+type overrideSpec struct {
+	Rule     string `toml:"rule"`
+	Reason   string `toml:"reason"`
+	Source   string `toml:"source"`
+	Severity string `toml:"severity"`
+	When     *Test  `toml:"when"`
+	Test
+}
+
+type muteSpec struct {
+	Rule   string `toml:"rule"`
+	Reason string `toml:"reason"`
+}
+
+// Loader loads profiles by name (a built-in profile) or by path (a TOML
+// file, whose `extends` may name built-in profiles or other files,
+// relative to it).
+type Loader struct {
+	// ReadFile reads a profile file; nil means os.ReadFile.
+	ReadFile func(name string) ([]byte, error)
+	loading  []string
+}
+
+// IsFile reports whether ref names a profile file rather than a built-in
+// profile.
+func IsFile(ref string) bool {
+	return strings.ContainsAny(ref, `/\`) || strings.HasSuffix(ref, ".toml")
+}
+
+// Load loads a profile.
+func (l *Loader) Load(ref string) (*Profile, error) {
+	if slices.Contains(l.loading, ref) {
+		return nil, fmt.Errorf("profile %s: extends itself through %s", ref, strings.Join(l.loading, " -> "))
+	}
+	l.loading = append(l.loading, ref)
+	defer func() { l.loading = l.loading[:len(l.loading)-1] }()
+
+	var (
+		src  []byte
+		err  error
+		name = ref
+	)
+	if IsFile(ref) {
+		read := l.ReadFile
+		if read == nil {
+			read = os.ReadFile
+		}
+		if src, err = read(ref); err != nil {
+			return nil, fmt.Errorf("profile %s: %w", ref, err)
+		}
+		name = strings.TrimSuffix(filepath.Base(ref), ".toml")
+	} else {
+		if src, err = builtinFS.ReadFile("profiles/" + ref + ".toml"); err != nil {
+			return nil, fmt.Errorf("unknown profile %q (built-in profiles: %s; a file name needs a / or .toml)", ref, strings.Join(Builtins(), ", "))
+		}
+	}
+	p, err := l.parse(ref, name, src)
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// where prefixes a message with the profile file and a position.
+func where(ref string, line, col int) string {
+	switch {
+	case line == 0:
+		return "profile " + ref
+	case col == 0:
+		return fmt.Sprintf("profile %s:%d", ref, line)
+	}
+	return fmt.Sprintf("profile %s:%d:%d", ref, line, col)
+}
+
+func (l *Loader) parse(ref, name string, src []byte) (*Profile, error) {
+	var pf profileFile
+	d := toml.NewDecoder(bytes.NewReader(src))
+	d.DisallowUnknownFields()
+	if err := d.Decode(&pf); err != nil {
+		var sm *toml.StrictMissingError
+		if errors.As(err, &sm) && len(sm.Errors) > 0 {
+			var msgs []string
+			for _, e := range sm.Errors {
+				r, c := e.Position()
+				msgs = append(msgs, fmt.Sprintf("%s: unknown key %q", where(ref, r, c), strings.Join(e.Key(), ".")))
+			}
+			return nil, errors.New(strings.Join(msgs, "\n"))
+		}
+		var de *toml.DecodeError
+		if errors.As(err, &de) {
+			r, c := de.Position()
+			return nil, fmt.Errorf("%s: %s", where(ref, r, c), strings.TrimPrefix(de.Error(), "toml: "))
+		}
+		return nil, fmt.Errorf("%s: %w", where(ref, 0, 0), err)
+	}
+	if pf.Name != "" {
+		name = pf.Name
+	}
+	defSev := check.High
+	if pf.Severity != "" {
+		s, err := check.ParseSeverity(pf.Severity)
+		if err != nil {
+			return nil, fmt.Errorf("%s: severity: %w", where(ref, keyLine(src, "severity", 1), 0), err)
+		}
+		defSev = s
+	}
+	p := &Profile{Name: name, Description: pf.Description}
+	index := map[string]int{}
+	add := func(r *Rule) {
+		if i, ok := index[r.ID]; ok {
+			p.Rules[i] = r
+			return
+		}
+		index[r.ID] = len(p.Rules)
+		p.Rules = append(p.Rules, r)
+	}
+	for _, ext := range pf.Extends {
+		target := ext
+		if IsFile(ext) && !filepath.IsAbs(ext) && IsFile(ref) {
+			target = filepath.ToSlash(filepath.Join(filepath.Dir(ref), ext))
+		}
+		base, err := l.Load(target)
+		if err != nil {
+			return nil, fmt.Errorf("%s: extends %s: %w", where(ref, keyLine(src, "extends", 1), 0), ext, err)
+		}
+		for _, r := range base.Rules {
+			c := *r
+			add(&c)
+		}
+	}
+	own := map[string]bool{}
+	for i := range pf.Rules {
+		rs := &pf.Rules[i]
+		at := where(ref, tableLine(src, "rule", i+1), 0)
+		r := &Rule{ID: rs.ID, Reason: rs.Reason, Source: rs.Source, Severity: defSev}
+		if r.Source == "" {
+			r.Source = pf.Source
+		}
+		if rs.Test.empty() {
+			return nil, fmt.Errorf("%s: rule %q has no test", at, rs.ID)
+		}
+		var err error
+		if r.test, err = compile(&rs.Test); err != nil {
+			return nil, fmt.Errorf("%s: rule %q: %w", at, rs.ID, err)
+		}
+		if rs.When != nil {
+			if r.when, err = compile(rs.When); err != nil {
+				return nil, fmt.Errorf("%s: rule %q: when: %w", at, rs.ID, err)
+			}
+		}
+		if r.ID == "" {
+			if r.ID = r.test.defaultID(); r.ID == "" {
+				return nil, fmt.Errorf("%s: a rule with a compound test needs an id", at)
+			}
+		}
+		if r.Reason == "" {
+			return nil, fmt.Errorf("%s: rule %q needs a reason", at, r.ID)
+		}
+		if rs.Severity != "" {
+			if r.Severity, err = check.ParseSeverity(rs.Severity); err != nil {
+				return nil, fmt.Errorf("%s: rule %q: %w", at, r.ID, err)
+			}
+		}
+		if own[r.ID] {
+			return nil, fmt.Errorf("%s: rule %q defined twice (use [[override]] to change a rule)", at, r.ID)
+		}
+		own[r.ID] = true
+		add(r)
+	}
+	for i := range pf.Overrides {
+		o := &pf.Overrides[i]
+		at := where(ref, tableLine(src, "override", i+1), 0)
+		j, ok := index[o.Rule]
+		if !ok {
+			return nil, fmt.Errorf("%s: override of unknown rule %q", at, o.Rule)
+		}
+		r := *p.Rules[j]
+		if !o.Test.empty() {
+			t, err := compile(&o.Test)
+			if err != nil {
+				return nil, fmt.Errorf("%s: override %q: %w", at, o.Rule, err)
+			}
+			r.test = t
+		}
+		if o.When != nil {
+			w, err := compile(o.When)
+			if err != nil {
+				return nil, fmt.Errorf("%s: override %q: when: %w", at, o.Rule, err)
+			}
+			r.when = w
+		}
+		if o.Reason != "" {
+			r.Reason = o.Reason
+		}
+		if o.Source != "" {
+			r.Source = o.Source
+		}
+		if o.Severity != "" {
+			s, err := check.ParseSeverity(o.Severity)
+			if err != nil {
+				return nil, fmt.Errorf("%s: override %q: %w", at, o.Rule, err)
+			}
+			r.Severity = s
+		}
+		p.Rules[j] = &r
+	}
+	for i, m := range pf.Mutes {
+		at := where(ref, tableLine(src, "mute", i+1), 0)
+		j, ok := index[m.Rule]
+		if !ok {
+			return nil, fmt.Errorf("%s: mute of unknown rule %q", at, m.Rule)
+		}
+		if strings.TrimSpace(m.Reason) == "" {
+			return nil, fmt.Errorf("%s: mute of %q needs a reason", at, m.Rule)
+		}
+		r := *p.Rules[j]
+		r.Muted = m.Reason
+		p.Rules[j] = &r
+	}
+	return p, nil
+}
+
+// tableLine returns the line of the n-th [[name]] header in src, or 0.
+func tableLine(src []byte, name string, n int) int {
+	header := "[[" + name + "]]"
+	for i, line := range strings.Split(string(src), "\n") {
+		if strings.TrimSpace(line) == header {
+			if n--; n == 0 {
+				return i + 1
+			}
+		}
+	}
+	return 0
+}
+
+// keyLine returns the line of the n-th top-level `key =` in src, or 0.
+func keyLine(src []byte, key string, n int) int {
+	for i, line := range strings.Split(string(src), "\n") {
+		t := strings.TrimSpace(line)
+		if rest, ok := strings.CutPrefix(t, key); ok && strings.HasPrefix(strings.TrimSpace(rest), "=") {
+			if n--; n == 0 {
+				return i + 1
+			}
+		}
+	}
+	return 0
+}
