@@ -227,10 +227,10 @@ func TestSysctl(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string]SysctlValue{
-		"kernel.printk":                   {Value: "3 4 1 7", Line: 3},
-		"dev.cdrom.info":                  {Value: "CD-ROM information", Line: 4},
-		"kernel.yama.ptrace_scope":        {Value: "3", Line: 6},
-		"fs.suid_dumpable":                {Value: "0", Line: 7},
+		"kernel.printk":                  {Value: "3 4 1 7", Line: 3},
+		"dev.cdrom.info":                 {Value: "CD-ROM information", Line: 4},
+		"kernel.yama.ptrace_scope":       {Value: "3", Line: 6},
+		"fs.suid_dumpable":               {Value: "0", Line: 7},
 		"net.ipv4.conf.eth0/1.rp_filter": {Value: "1", Line: 8},
 	}
 	if diff := cmp.Diff(want, s.Values); diff != "" {
