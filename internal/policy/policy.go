@@ -14,6 +14,7 @@ import (
 	"reflect"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/pelletier/go-toml/v2"
@@ -35,6 +36,8 @@ type Policy struct {
 	// Baseline is the baseline file, relative to the policy's directory
 	// (or the working directory for the built-in default); "" for none.
 	Baseline string
+	// Ignore holds path globs excluded for every check.
+	Ignore []string
 	// Settings holds every check's settings, keyed by ID.
 	Settings map[string]check.Settings
 }
@@ -120,6 +123,7 @@ func docType(checks []*check.Check) reflect.Type {
 		{Name: "Version", Type: reflect.TypeFor[*int](), Tag: `toml:"version"`},
 		{Name: "FailOn", Type: reflect.TypeFor[*check.Severity](), Tag: `toml:"fail-on"`},
 		{Name: "Baseline", Type: reflect.TypeFor[*string](), Tag: `toml:"baseline"`},
+		{Name: "Ignore", Type: reflect.TypeFor[[]string](), Tag: `toml:"ignore"`},
 		{Name: "Checks", Type: reflect.StructOf(checkFields), Tag: `toml:"checks"`},
 	})
 }
@@ -176,7 +180,20 @@ func Parse(name string, data []byte, checks []*check.Check) (*Policy, error) {
 	if v := d.FieldByName("Baseline"); !v.IsNil() {
 		p.Baseline = v.Elem().String()
 	}
+	p.Ignore = d.FieldByName("Ignore").Interface().([]string)
 	var errs Errors
+	badGlob := func(where, g string) {
+		if _, err := path.Match(strings.ReplaceAll(g, "**", "x"), ""); err != nil {
+			line := lineOf(data, strconv.Quote(g))
+			if line == 0 {
+				line = lineOf(data, "'"+g+"'")
+			}
+			errs = append(errs, &Error{File: name, Line: line, Column: 1, Msg: fmt.Sprintf("%s: bad glob %q: %v", where, g, err)})
+		}
+	}
+	for _, g := range p.Ignore {
+		badGlob("ignore", g)
+	}
 	for i, c := range checks {
 		t := cs.Field(i).Elem()
 		s := p.Settings[c.ID]
@@ -186,13 +203,11 @@ func Parse(name string, data []byte, checks []*check.Check) (*Policy, error) {
 		if v := t.FieldByName(fSeverity); !v.IsNil() {
 			s.Severity = v.Elem().Interface().(check.Severity)
 		}
-		s.Ignore = t.FieldByName(fIgnore).Interface().([]string)
-		for _, g := range s.Ignore {
-			if _, err := path.Match(strings.ReplaceAll(g, "**", "x"), ""); err != nil {
-				errs = append(errs, &Error{File: name, Line: lineOf(data, g), Column: 1,
-					Msg: fmt.Sprintf("checks.%s.ignore: bad glob %q: %v", c.ID, g, err)})
-			}
+		own := t.FieldByName(fIgnore).Interface().([]string)
+		for _, g := range own {
+			badGlob("checks."+c.ID+".ignore", g)
 		}
+		s.Ignore = append(slices.Clone(p.Ignore), own...)
 		if c.Options != nil {
 			o := reflect.New(reflect.TypeOf(c.Options).Elem())
 			for j := 0; j < o.Elem().NumField(); j++ {

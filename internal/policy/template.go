@@ -24,6 +24,9 @@ version = %d
 # info, low, medium, high, critical.
 fail-on = "high"
 
+# Paths no check looks at (globs, see below).
+ignore = []
+
 # Accepted pre-existing findings, written by `+"`nixgate check --write-baseline FILE`"+`.
 # baseline = ".nixgate-baseline.json"
 
@@ -50,10 +53,10 @@ fail-on = "high"
 
 // Option describes one of a check's own options.
 type Option struct {
-	Key     string
-	Doc     string
-	Type    string
-	Default string // TOML
+	Key     string `json:"key"`
+	Doc     string `json:"doc"`
+	Type    string `json:"type"`
+	Default string `json:"default"` // a TOML value
 }
 
 // Options lists a check's own options with their defaults.
