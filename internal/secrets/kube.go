@@ -1,0 +1,319 @@
+package secrets
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"strings"
+
+	"github.com/nixgate/nixgate/internal/check"
+	"gopkg.in/yaml.v3"
+)
+
+// Manifest is a Kubernetes object that holds secrets: a Secret, a
+// SealedSecret or a kubeconfig.
+type Manifest struct {
+	Path      string
+	Kind      string // "Secret", "SealedSecret" or "Config"
+	Name      string
+	Namespace string
+	Line      int // of its kind: field
+	// Literal is true when the object holds at least one value that is
+	// neither empty nor a template expression.
+	Literal bool
+	// Keys are the names of its literal values (data, stringData, token...).
+	Keys []string
+}
+
+// Kube is what a YAML file says about Kubernetes secrets.
+type Kube struct {
+	Manifests []Manifest
+	// Findings are secrets found inside decoded values.
+	Findings []Finding
+	skip     map[int]bool
+}
+
+// Skip reports whether a line holds an encoded value (base64 data, sealed
+// ciphertext) that is scanned decoded, or not at all, instead of raw.
+func (k *Kube) Skip(line int) bool { return k != nil && k.skip[line] }
+
+// LooksKubernetes reports whether content may hold Kubernetes objects worth
+// parsing.
+func LooksKubernetes(path string, head []byte) bool {
+	p := strings.ToLower(path)
+	if !strings.HasSuffix(p, ".yaml") && !strings.HasSuffix(p, ".yml") && !strings.Contains(p, "kubeconfig") && !strings.HasSuffix(p, "/config") && p != "config" {
+		return false
+	}
+	return bytes.Contains(head, []byte("kind:")) && bytes.Contains(head, []byte("apiVersion"))
+}
+
+var templateRe = regexp.MustCompile(`\{\{.*?\}\}`)
+
+const templated = "__nixgate_templated__"
+
+// Kubernetes parses a (multi-document) YAML file and reports its secret
+// objects, and the secrets inside their decoded values. A file that is not
+// YAML yields an error.
+func (rs *Ruleset) Kubernetes(path string, data []byte) (*Kube, error) {
+	docs, err := parseYAML(data)
+	if err != nil {
+		// Helm and other templates are not YAML until rendered: read them
+		// with each {{ expression }} replaced by a marker.
+		if !templateRe.Match(data) {
+			return nil, err
+		}
+		docs, err = parseYAML(templateRe.ReplaceAll(data, []byte(templated)))
+		if err != nil {
+			return nil, err
+		}
+	}
+	k := &Kube{skip: map[int]bool{}}
+	sc := rs.NewScanner()
+	for _, doc := range docs {
+		if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
+			continue
+		}
+		root := doc.Content[0]
+		kindNode := get(root, "kind")
+		if kindNode == nil || get(root, "apiVersion") == nil {
+			continue
+		}
+		m := Manifest{Path: path, Kind: kindNode.Value, Line: kindNode.Line}
+		if md := get(root, "metadata"); md != nil {
+			m.Name = scalar(get(md, "name"))
+			m.Namespace = scalar(get(md, "namespace"))
+		}
+		switch m.Kind {
+		case "Secret":
+			k.values(sc, &m, get(root, "data"), "data", true)
+			k.values(sc, &m, get(root, "stringData"), "stringData", false)
+		case "SealedSecret":
+			spec := get(root, "spec")
+			if enc := get(spec, "encryptedData"); enc != nil {
+				for i := 0; i+1 < len(enc.Content); i += 2 {
+					k.skipValue(enc.Content[i+1])
+				}
+			}
+			if tpl := get(spec, "template"); tpl != nil {
+				if md := get(tpl, "metadata"); md != nil {
+					if n := scalar(get(md, "name")); n != "" {
+						m.Name = n
+					}
+					if ns := scalar(get(md, "namespace")); ns != "" {
+						m.Namespace = ns
+					}
+				}
+				// Template data is not encrypted: a value there is a leak.
+				k.values(sc, &m, get(tpl, "data"), "spec.template.data", true)
+				k.values(sc, &m, get(tpl, "stringData"), "spec.template.stringData", false)
+			}
+		case "Config":
+			users := get(root, "users")
+			if users == nil || users.Kind != yaml.SequenceNode {
+				continue
+			}
+			for _, u := range users.Content {
+				user := get(u, "user")
+				if user == nil || user.Kind != yaml.MappingNode {
+					continue
+				}
+				for i := 0; i+1 < len(user.Content); i += 2 {
+					key, v := user.Content[i].Value, user.Content[i+1]
+					if v.Kind != yaml.ScalarNode || !isLiteral(v.Value) {
+						continue
+					}
+					switch key {
+					case "token", "password":
+						m.Literal = true
+						m.Keys = append(m.Keys, "users."+key)
+						k.Findings = append(k.Findings, Finding{RuleID: "kubeconfig-credential", Description: "credential in a kubeconfig",
+							Path: path, Line: v.Line, Column: v.Column, Secret: v.Value, Severity: check.Critical, Note: "users[].user." + key})
+					case "client-key-data":
+						m.Literal = true
+						m.Keys = append(m.Keys, "users."+key)
+						k.decodeScan(sc, path, v, "users[].user."+key)
+					}
+				}
+			}
+		default:
+			continue
+		}
+		k.Manifests = append(k.Manifests, m)
+	}
+	return k, nil
+}
+
+func parseYAML(data []byte) ([]*yaml.Node, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var docs []*yaml.Node
+	for {
+		var n yaml.Node
+		err := dec.Decode(&n)
+		if errors.Is(err, io.EOF) {
+			return docs, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		docs = append(docs, &n)
+	}
+}
+
+// values reads a data (base64) or stringData (plain) mapping.
+func (k *Kube) values(sc *Scanner, m *Manifest, n *yaml.Node, field string, encoded bool) {
+	if n == nil || n.Kind != yaml.MappingNode {
+		return
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		key, v := n.Content[i].Value, n.Content[i+1]
+		if v.Kind != yaml.ScalarNode {
+			continue
+		}
+		if isLiteral(v.Value) {
+			m.Literal = true
+			m.Keys = append(m.Keys, field+"."+key)
+		}
+		if !encoded {
+			continue // plain text: the raw scan sees it
+		}
+		k.skipValue(v)
+		if isLiteral(v.Value) {
+			k.decodeScan(sc, m.Path, v, field+"."+key)
+		}
+	}
+}
+
+func isLiteral(v string) bool {
+	v = strings.TrimSpace(v)
+	return v != "" && !strings.Contains(v, templated) && !strings.Contains(v, "{{") && v != "null" && v != "~"
+}
+
+func (k *Kube) skipValue(v *yaml.Node) {
+	lines := strings.Count(strings.TrimRight(v.Value, "\n"), "\n")
+	if v.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
+		lines++
+	}
+	for l := v.Line; l <= v.Line+lines; l++ {
+		k.skip[l] = true
+	}
+}
+
+// decodeScan base64-decodes a value and scans what it holds, reporting
+// findings at the value's line. A docker config is opened further: its
+// auth fields are base64 "user:password".
+func (k *Kube) decodeScan(sc *Scanner, path string, v *yaml.Node, where string) {
+	raw, err := decodeBase64(v.Value)
+	if err != nil {
+		return
+	}
+	note := "base64-decoded from " + where
+	k.scanDecoded(sc, path, v.Line, raw, note)
+	if strings.HasSuffix(where, ".dockerconfigjson") || strings.HasSuffix(where, ".dockercfg") {
+		var cfg struct {
+			Auths map[string]struct {
+				Auth     string `json:"auth"`
+				Password string `json:"password"`
+			} `json:"auths"`
+		}
+		if json.Unmarshal(raw, &cfg) != nil || cfg.Auths == nil {
+			// .dockercfg has the registries at the top level.
+			var flat map[string]struct {
+				Auth     string `json:"auth"`
+				Password string `json:"password"`
+			}
+			if json.Unmarshal(raw, &flat) != nil {
+				return
+			}
+			cfg.Auths = flat
+		}
+		for reg, a := range cfg.Auths {
+			if up, err := decodeBase64(a.Auth); err == nil && len(up) > 0 {
+				k.scanDecoded(sc, path, v.Line, up, fmt.Sprintf("%s, auths[%q].auth", note, reg))
+			}
+			if a.Password != "" {
+				k.scanDecoded(sc, path, v.Line, []byte(a.Password), fmt.Sprintf("%s, auths[%q].password", note, reg))
+			}
+		}
+	}
+}
+
+func (k *Kube) scanDecoded(sc *Scanner, path string, line int, content []byte, note string) {
+	in := Input{Path: path, LineMap: func(int) int { return line }}
+	sc.ScanBytes(in, content, func(f Finding) {
+		f.Column = 0
+		if f.Note != "" {
+			f.Note = note + "; " + f.Note
+		} else {
+			f.Note = note
+		}
+		k.Findings = append(k.Findings, f)
+	})
+}
+
+func decodeBase64(s string) ([]byte, error) {
+	s = strings.Join(strings.Fields(s), "")
+	if b, err := base64.StdEncoding.DecodeString(s); err == nil {
+		return b, nil
+	}
+	return base64.RawStdEncoding.DecodeString(strings.TrimRight(s, "="))
+}
+
+func get(n *yaml.Node, key string) *yaml.Node {
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1]
+		}
+	}
+	return nil
+}
+
+func scalar(n *yaml.Node) string {
+	if n == nil || n.Kind != yaml.ScalarNode || strings.Contains(n.Value, templated) {
+		return ""
+	}
+	return n.Value
+}
+
+// Exposure is a manifest-level problem: a plain Secret committed, or one
+// left beside its sealed version.
+type Exposure struct {
+	Manifest Manifest
+	// SealedIn names the file of the SealedSecret with the same name, for
+	// an unsealed leftover.
+	SealedIn string
+}
+
+// Exposures finds plain Secrets with literal values among manifests from
+// a whole repository, and says which have a sealed twin.
+func Exposures(ms []Manifest) []Exposure {
+	sealed := map[string]string{}
+	for _, m := range ms {
+		if m.Kind == "SealedSecret" && m.Name != "" {
+			sealed[m.Namespace+"/"+m.Name] = m.Path
+			if _, ok := sealed["*/"+m.Name]; !ok {
+				sealed["*/"+m.Name] = m.Path
+			}
+		}
+	}
+	var out []Exposure
+	for _, m := range ms {
+		if m.Kind != "Secret" || !m.Literal {
+			continue
+		}
+		e := Exposure{Manifest: m}
+		if p, ok := sealed[m.Namespace+"/"+m.Name]; ok {
+			e.SealedIn = p
+		} else if p, ok := sealed["*/"+m.Name]; ok && m.Name != "" {
+			e.SealedIn = p
+		}
+		out = append(out, e)
+	}
+	return out
+}

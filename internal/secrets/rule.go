@@ -1,0 +1,230 @@
+package secrets
+
+import (
+	"fmt"
+	"math"
+	"regexp"
+	"regexp/syntax"
+	"strings"
+
+	"github.com/nixgate/nixgate/internal/check"
+)
+
+// Rule detects one kind of secret.
+type Rule struct {
+	ID          string
+	Description string
+	// Regex finds candidates. When it has capture groups, the secret is
+	// group SecretGroup, or the first non-empty group when SecretGroup is 0.
+	Regex       *regexp.Regexp
+	SecretGroup int
+	// Entropy, when not zero, is the Shannon entropy (bits per byte) the
+	// secret must exceed.
+	Entropy float64
+	// Keywords: the rule runs only where one of them occurs
+	// (case-insensitively). A rule without keywords runs on every line.
+	Keywords []string
+	// Path, when set, restricts the rule to matching paths; a rule with a
+	// Path and no Regex reports the file itself.
+	Path       *regexp.Regexp
+	Allowlists []Allowlist
+	// Severity of a finding; zero means High.
+	Severity check.Severity
+	// Verify, when set, inspects a candidate secret: it may reject it
+	// (ok false) or lower its severity with a note (a GitHub token whose
+	// checksum does not validate).
+	Verify func(secret string) (v Verdict)
+	// Generic rules yield to a specific rule that matched the same text.
+	Generic bool
+	// Samples for tests: templates of true and false positives (see the
+	// package test); never literal tokens.
+	TP, FP []string
+
+	span span
+}
+
+// Verdict is what a rule's Verify function says about a candidate.
+type Verdict struct {
+	OK       bool
+	Severity check.Severity // zero: the rule's severity
+	Note     string
+}
+
+// Allowlist suppresses findings. With Condition "AND" every listed
+// criterion must match; otherwise any one suffices.
+type Allowlist struct {
+	Description string
+	Condition   string
+	Commits     []string
+	Paths       []*regexp.Regexp
+	// RegexTarget is "secret" (default), "match" or "line".
+	RegexTarget string
+	Regexes     []*regexp.Regexp
+	StopWords   []string
+}
+
+type span int
+
+const (
+	spanLine  span = iota // matches stay on one line
+	spanNear              // matches may reach the next line or two
+	spanBlock             // matches may run over many lines (PEM blocks)
+)
+
+// analyze classifies how far a regexp can reach across lines.
+func analyze(re *regexp.Regexp) span {
+	t, err := syntax.Parse(re.String(), syntax.Perl)
+	if err != nil {
+		return spanBlock
+	}
+	var walk func(t *syntax.Regexp, unbounded bool) span
+	walk = func(t *syntax.Regexp, unbounded bool) span {
+		s := spanLine
+		switch t.Op {
+		case syntax.OpAnyChar:
+			if unbounded {
+				return spanBlock
+			}
+			return spanNear
+		case syntax.OpCharClass:
+			for i := 0; i+1 < len(t.Rune); i += 2 {
+				if t.Rune[i] <= '\n' && '\n' <= t.Rune[i+1] {
+					if unbounded {
+						return spanBlock
+					}
+					return spanNear
+				}
+			}
+		case syntax.OpLiteral:
+			for _, r := range t.Rune {
+				if r == '\n' {
+					s = spanNear
+				}
+			}
+		}
+		for _, sub := range t.Sub {
+			u := unbounded
+			switch t.Op {
+			case syntax.OpStar, syntax.OpPlus:
+				u = true
+			case syntax.OpRepeat:
+				u = unbounded || t.Max < 0 || t.Max > 8
+			}
+			s = max(s, walk(sub, u))
+		}
+		return s
+	}
+	return walk(t, false)
+}
+
+func (r *Rule) prepare() error {
+	if r.ID == "" {
+		return fmt.Errorf("rule without id")
+	}
+	if r.Regex == nil && r.Path == nil {
+		return fmt.Errorf("rule %s: neither regex nor path", r.ID)
+	}
+	if r.Severity == check.Info {
+		r.Severity = check.High
+	}
+	if r.Regex != nil {
+		if r.SecretGroup > r.Regex.NumSubexp() {
+			return fmt.Errorf("rule %s: secretGroup %d but the regex has %d groups", r.ID, r.SecretGroup, r.Regex.NumSubexp())
+		}
+		r.span = analyze(r.Regex)
+	}
+	for i, k := range r.Keywords {
+		r.Keywords[i] = strings.ToLower(k)
+	}
+	return nil
+}
+
+// entropy is the Shannon entropy of s in bits per byte.
+func entropy(s string) float64 {
+	if s == "" {
+		return 0
+	}
+	var counts [256]int
+	for i := 0; i < len(s); i++ {
+		counts[s[i]]++
+	}
+	var h float64
+	n := float64(len(s))
+	for _, c := range counts {
+		if c > 0 {
+			p := float64(c) / n
+			h -= p * math.Log2(p)
+		}
+	}
+	return h
+}
+
+// allowed reports whether an allowlist suppresses a candidate.
+func (a *Allowlist) allowed(path, commit, secret, match, line string) bool {
+	type crit struct{ set, ok bool }
+	var cs []crit
+	if len(a.Commits) > 0 {
+		ok := false
+		for _, c := range a.Commits {
+			if c != "" && commit != "" && strings.HasPrefix(commit, c) {
+				ok = true
+			}
+		}
+		cs = append(cs, crit{true, ok})
+	}
+	if len(a.Paths) > 0 {
+		ok := false
+		for _, p := range a.Paths {
+			if p.MatchString(path) {
+				ok = true
+				break
+			}
+		}
+		cs = append(cs, crit{true, ok})
+	}
+	if len(a.Regexes) > 0 {
+		target := secret
+		switch a.RegexTarget {
+		case "match":
+			target = match
+		case "line":
+			target = line
+		}
+		ok := false
+		for _, re := range a.Regexes {
+			if re.MatchString(target) {
+				ok = true
+				break
+			}
+		}
+		cs = append(cs, crit{true, ok})
+	}
+	if len(a.StopWords) > 0 {
+		ok := false
+		ls := strings.ToLower(secret)
+		for _, w := range a.StopWords {
+			if w != "" && strings.Contains(ls, strings.ToLower(w)) {
+				ok = true
+				break
+			}
+		}
+		cs = append(cs, crit{true, ok})
+	}
+	if len(cs) == 0 {
+		return false
+	}
+	if strings.EqualFold(a.Condition, "AND") {
+		for _, c := range cs {
+			if !c.ok {
+				return false
+			}
+		}
+		return true
+	}
+	for _, c := range cs {
+		if c.ok {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,72 @@
+package secrets
+
+import (
+	"strings"
+	"testing"
+)
+
+func defaultRuleset(t testing.TB) *Ruleset {
+	t.Helper()
+	rs, err := NewRuleset(DefaultRules(), DefaultAllowlists())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rs
+}
+
+func scanString(t testing.TB, rs *Ruleset, path, content string) []Finding {
+	t.Helper()
+	var out []Finding
+	if _, err := rs.NewScanner().File(Input{Path: path}, strings.NewReader(content), int64(len(content)), func(f Finding) { out = append(out, f) }); err != nil {
+		t.Fatalf("scan %s: %v", path, err)
+	}
+	return out
+}
+
+// TestRuleSamples: every rule finds each of its true-positive samples, in
+// several surroundings, and stays silent on its false-positive samples.
+func TestRuleSamples(t *testing.T) {
+	rs := defaultRuleset(t)
+	providers := map[string]bool{}
+	for _, r := range rs.Rules {
+		providers[r.ID] = true
+		t.Run(r.ID, func(t *testing.T) {
+			if len(r.TP) == 0 || len(r.FP) == 0 {
+				t.Fatalf("rule %s needs true- and false-positive samples", r.ID)
+			}
+			g := newGen(uint64(len(r.ID)) * 7919)
+			for _, tpl := range r.TP {
+				for _, wrap := range []string{"%s", "value = \"%s\"\n", "# comment\nexport X='%s'\n", "  - %s\n"} {
+					sample := strings.Replace(wrap, "%s", g.render(t, tpl), 1)
+					got := scanString(t, rs, "sample.txt", sample)
+					found := false
+					for _, f := range got {
+						if f.RuleID == r.ID {
+							found = true
+						}
+					}
+					if !found {
+						t.Errorf("true positive %q (from %q) not found by %s; got %v", sample, tpl, r.ID, ids(got))
+					}
+				}
+			}
+			for _, tpl := range r.FP {
+				sample := g.render(t, tpl)
+				for _, f := range scanString(t, rs, "sample.txt", sample) {
+					t.Errorf("false positive %q (from %q): %s", sample, tpl, f.Message())
+				}
+			}
+		})
+	}
+	if len(providers) < 60 {
+		t.Errorf("want at least 60 default rules, have %d", len(providers))
+	}
+}
+
+func ids(fs []Finding) []string {
+	var s []string
+	for _, f := range fs {
+		s = append(s, f.RuleID+"@"+f.Path)
+	}
+	return s
+}
