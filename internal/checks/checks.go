@@ -13,6 +13,24 @@ func All() []*check.Check {
 	return []*check.Check{
 		BuildOutputCommitted,
 		DirtyTree,
+		HostAcceptFlakeConfig,
+		HostAllowedUsers,
+		HostBuildHooks,
+		HostBuildUsersGroup,
+		HostCISigningKeys,
+		HostConfigInvalid,
+		HostConfigQuoting,
+		HostNixAdvisories,
+		HostReadableCredentials,
+		HostRemoteBuilders,
+		HostRequireSigs,
+		HostSandbox,
+		HostSandboxPaths,
+		HostSandboxProbe,
+		HostSubstituters,
+		HostSyscallFilter,
+		HostTrustedUsers,
+		HostUnsafeEval,
 	}
 }
 
