@@ -31,6 +31,9 @@ func All() []*check.Check {
 		HostSyscallFilter,
 		HostTrustedUsers,
 		HostUnsafeEval,
+		K8sSecretManifest,
+		SecretFileNotIgnored,
+		SecretLeak,
 	}
 }
 

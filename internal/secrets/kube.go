@@ -317,3 +317,12 @@ func Exposures(ms []Manifest) []Exposure {
 	}
 	return out
 }
+
+// Severity is High for a plain Secret, Critical for one beside its sealed
+// version (the sealing was meant to replace it: it is a leftover).
+func (e Exposure) Severity() check.Severity {
+	if e.SealedIn != "" {
+		return check.Critical
+	}
+	return check.High
+}
