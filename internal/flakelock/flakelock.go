@@ -297,7 +297,7 @@ func jsonError(data []byte, err error) error {
 	var te *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &se):
-		l, c := lineCol(data, int(se.Offset))
+		l, c := lineCol(data, int(se.Offset)-1)
 		return &Error{l, c, "invalid JSON: " + strings.TrimPrefix(se.Error(), "json: ")}
 	case errors.As(err, &te):
 		l, c := lineCol(data, int(te.Offset))

@@ -36,11 +36,27 @@ func (e *ResolveError) Error() string {
 // Resolve returns the key of the node an input path reaches from the root,
 // following follows paths as Nix does.
 func (l *Lock) Resolve(path []string) (string, error) {
-	return l.resolve(path, map[string]bool{})
+	return l.newResolver().resolve(path)
 }
 
-func (l *Lock) resolve(path []string, visiting map[string]bool) (string, error) {
+// resolver memoizes resolved paths: follows paths through follows paths
+// would otherwise take exponential time on a hostile lock.
+type resolver struct {
+	l        *Lock
+	memo     map[string]string
+	visiting map[string]bool
+}
+
+func (l *Lock) newResolver() *resolver {
+	return &resolver{l: l, memo: map[string]string{}, visiting: map[string]bool{}}
+}
+
+func (rs *resolver) resolve(path []string) (string, error) {
+	l, visiting := rs.l, rs.visiting
 	id := PathString(path)
+	if k, ok := rs.memo[id]; ok {
+		return k, nil
+	}
 	if visiting[id] {
 		return "", &ResolveError{Path: path, Msg: "follows cycle"}
 	}
@@ -60,12 +76,13 @@ func (l *Lock) resolve(path []string, visiting map[string]bool) (string, error) 
 			pos = in.Node
 			continue
 		}
-		k, err := l.resolve(in.Follows, visiting)
+		k, err := rs.resolve(in.Follows)
 		if err != nil {
 			return "", &ResolveError{Path: path[:i+1], Msg: fmt.Sprintf("follows '%s': %v", PathString(in.Follows), err)}
 		}
 		pos = k
 	}
+	rs.memo[id] = pos
 	return pos, nil
 }
 
@@ -85,6 +102,7 @@ const maxInputs = 1 << 16
 // resolved; a cycle or a dangling reference is an error naming the input.
 func (l *Lock) Inputs() ([]Input, error) {
 	var out []Input
+	rs := l.newResolver()
 	done := map[string]bool{}
 	var walk func(key string, prefix []string) error
 	walk = func(key string, prefix []string) error {
@@ -99,7 +117,7 @@ func (l *Lock) Inputs() ([]Input, error) {
 			e := Input{Path: p, Declarer: key}
 			if in.IsFollows {
 				e.IsFollows, e.Follows = true, in.Follows
-				k, err := l.Resolve(p)
+				k, err := rs.resolve(p)
 				if err != nil {
 					return err
 				}

@@ -1,0 +1,105 @@
+package checks
+
+import (
+	"context"
+	"fmt"
+	"path"
+	"slices"
+	"strings"
+
+	"github.com/nixgate/nixgate/internal/check"
+	"github.com/nixgate/nixgate/internal/flakelock"
+)
+
+// lockFile is a parsed flake.lock of the repository under check.
+type lockFile struct {
+	Path string
+	Lock *flakelock.Lock
+	// Used lists the nodes the input tree reaches, in order.
+	Used []flakelock.NodeUse
+	// Err is why the file could not be read, parsed or resolved.
+	Err error
+}
+
+// lockFiles reads every flake.lock of the repository that the policy does
+// not skip. A file that does not parse comes back with Err set: the
+// lock-input-unlocked check reports it, the others pass over it.
+func lockFiles(ctx context.Context, p *check.Pass) ([]*lockFile, error) {
+	var out []*lockFile
+	for _, name := range p.Repo.Files() {
+		if path.Base(name) != "flake.lock" || p.Skip(name) {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		lf := &lockFile{Path: name}
+		out = append(out, lf)
+		data, err := p.Repo.ReadFile(name)
+		if err != nil {
+			lf.Err = err
+			continue
+		}
+		lf.Lock, lf.Err = flakelock.Parse(data)
+		if lf.Err != nil {
+			continue
+		}
+		lf.Used, lf.Err = lf.Lock.Used()
+	}
+	return out, nil
+}
+
+// forEachNode calls fn for each node each readable lock file reaches.
+func forEachNode(ctx context.Context, p *check.Pass, fn func(lf *lockFile, u flakelock.NodeUse)) error {
+	files, err := lockFiles(ctx, p)
+	if err != nil {
+		return err
+	}
+	for _, lf := range files {
+		if lf.Err != nil {
+			continue
+		}
+		for _, u := range lf.Used {
+			fn(lf, u)
+		}
+	}
+	return nil
+}
+
+// nodeLoc points at a node's key in the lock file.
+func nodeLoc(lf *lockFile, u flakelock.NodeUse) check.Location {
+	return check.Location{Path: lf.Path, Line: u.Node.Line, Column: u.Node.Column}
+}
+
+// inputName renders a node's input path, with the other paths that reach
+// it ("nixpkgs (also home-manager/nixpkgs)").
+func inputName(u flakelock.NodeUse) string {
+	s := "'" + flakelock.PathString(u.Path) + "'"
+	if n := len(u.Aliases); n > 0 {
+		var as []string
+		for _, a := range u.Aliases[:min(n, 3)] {
+			as = append(as, flakelock.PathString(a))
+		}
+		more := ""
+		if n > 3 {
+			more = fmt.Sprintf(" and %d more", n-3)
+		}
+		s += " (also " + strings.Join(as, ", ") + more + ")"
+	}
+	return s
+}
+
+// nixpkgsLike reports whether a node counts as nixpkgs: it fetches
+// NixOS/nixpkgs, or one of the paths reaching it ends in a name listed in
+// names.
+func nixpkgsLike(u flakelock.NodeUse, names []string) bool {
+	if u.Node.IsNixpkgs() {
+		return true
+	}
+	for _, p := range append([][]string{u.Path}, u.Aliases...) {
+		if len(p) > 0 && slices.Contains(names, p[len(p)-1]) {
+			return true
+		}
+	}
+	return false
+}
