@@ -178,6 +178,10 @@ func (c *Config) parseLine(n int, line []byte) {
 		return
 	}
 	name := s[len("CONFIG_"):eq]
+	if len(name) == 0 {
+		c.problem(n, start+1, "empty option name")
+		return
+	}
 	if bad := invalidNameByte(name); bad >= 0 {
 		c.problem(n, start+len("CONFIG_")+bad+1, "invalid character %q in option name", name[bad])
 		return

@@ -234,6 +234,17 @@ func (l *Loader) parse(ref, name string, src []byte) (*Profile, error) {
 		}
 		r := *p.Rules[j]
 		if !o.Test.empty() {
+			if o.Kconfig == "" && o.Cmdline == "" && o.Sysctl == "" && r.test.typ == nLeaf {
+				// Only a new expected value: keep the rule's option.
+				switch r.test.kind {
+				case kindKconfig:
+					o.Kconfig = r.test.name
+				case kindCmdline:
+					o.Cmdline = r.test.name
+				case kindSysctl:
+					o.Sysctl = r.test.name
+				}
+			}
 			t, err := compile(&o.Test)
 			if err != nil {
 				return nil, fmt.Errorf("%s: override %q: %w", at, o.Rule, err)
