@@ -97,6 +97,7 @@ func commands(e *env) []*cobra.Command {
 		newCheckCmd(e),
 		newChecksCmd(e),
 		newInitCmd(e),
+		newLockCmd(e),
 		newNarCmd(e),
 		newStampCmd(e),
 		newVersionCmd(e),

@@ -339,7 +339,7 @@ func flagUpdated(c *Change) {
 	if a.Locked.Type != b.Locked.Type {
 		c.flag(FlagTypeChange, High, "input type changed: %s → %s", a.Locked.Type, b.Locked.Type)
 	}
-	if ra, rb := a.RefName(), b.RefName(); ra != rb && a.Source() == b.Source() {
+	if ra, rb := a.RefName(), b.RefName(); ra != rb {
 		c.flag(FlagRefChange, Medium, "branch/ref changed: %s → %s", orDefault(ra), orDefault(rb))
 	} else if ba, bb := a.Branch(), b.Branch(); ra == rb && ba != "" && bb != "" && ba != bb {
 		c.flag(FlagRefChange, Medium, "%q now resolves to another branch: %s → %s", orDefault(ra), ba, bb)
