@@ -96,9 +96,12 @@ func commands(e *env) []*cobra.Command {
 	return []*cobra.Command{
 		newCheckCmd(e),
 		newChecksCmd(e),
+		newHostCmd(e),
 		newInitCmd(e),
 		newLockCmd(e),
 		newNarCmd(e),
+		newProbeSandboxCmd(e),
+		newRebuildCmd(e),
 		newStampCmd(e),
 		newVersionCmd(e),
 	}

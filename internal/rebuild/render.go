@@ -1,0 +1,178 @@
+package rebuild
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/nixgate/nixgate/internal/nar"
+)
+
+// Write renders r as text, json or markdown.
+func Write(w io.Writer, format string, r *Report) error {
+	switch format {
+	case "json":
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(r)
+	case "markdown":
+		return writeMarkdown(w, r)
+	case "text", "":
+		return writeText(w, r)
+	}
+	return fmt.Errorf("unknown format %q", format)
+}
+
+func counts(r *Report) (ok, bad int) {
+	for _, o := range r.Outputs {
+		if o.Reproducible {
+			ok++
+		} else {
+			bad++
+		}
+	}
+	return
+}
+
+func verdictText(v string) string {
+	switch v {
+	case Reproducible:
+		return "REPRODUCIBLE"
+	case NotReproducible:
+		return "NOT REPRODUCIBLE"
+	case BuildFailed:
+		return "BUILD FAILED"
+	}
+	return v
+}
+
+func writeText(w io.Writer, r *Report) error {
+	var b strings.Builder
+	ok, bad := counts(r)
+	fmt.Fprintf(&b, "rebuild %s\n", strings.Join(r.Installables, " "))
+	fmt.Fprintf(&b, "%s: %d builder(s), %d output(s): %d reproducible, %d not\n\n", verdictText(r.Verdict), len(r.Builders), len(r.Outputs), ok, bad)
+	b.WriteString("builders:\n")
+	for _, br := range r.Builders {
+		where := br.URI
+		if where == "" {
+			where = "the local store"
+		}
+		fmt.Fprintf(&b, "  %-8s %-6s %s  %.1fs", br.Name, br.Kind, where, br.Seconds)
+		if br.Error != "" {
+			fmt.Fprintf(&b, "  FAILED: %s", br.Error)
+		}
+		b.WriteString("\n")
+	}
+	for _, o := range r.Outputs {
+		mark := "ok  "
+		if !o.Reproducible {
+			mark = "DIFF"
+		}
+		fmt.Fprintf(&b, "\n%s %s (%s of %s)\n", mark, o.Path, o.Output, shortDrv(o.Drv))
+		for _, h := range o.Hashes {
+			fmt.Fprintf(&b, "     %-12s %s  %d bytes  nix record: %s\n", h.Builder, h.NarHash, h.NarSize, h.NixRecord)
+		}
+		for _, d := range o.Diffs {
+			if d.Error != "" {
+				fmt.Fprintf(&b, "     %s vs %s: cannot explain: %s\n", d.A, d.B, d.Error)
+				continue
+			}
+			fmt.Fprintf(&b, "     %s vs %s: %d difference(s); causes: %s\n", d.A, d.B, len(d.Result.Changes), causeList(d.Result.Causes))
+			var sb strings.Builder
+			nar.WriteChangesText(&sb, d.Result.Changes, "       ")
+			b.WriteString(sb.String())
+		}
+	}
+	if a := r.Artifact; a != nil {
+		fmt.Fprintf(&b, "\nartifact %s (output %s): ", a.Path, a.Output)
+		if a.Equal {
+			b.WriteString("same sha256 on every builder\n")
+		} else {
+			b.WriteString("DIFFERS\n")
+		}
+		for _, n := range sortedKeys(a.SHA256) {
+			v := a.SHA256[n]
+			if v == "" {
+				v = "(missing)"
+			}
+			fmt.Fprintf(&b, "     %-12s sha256:%s\n", n, v)
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func causeList(c []string) string {
+	if len(c) == 0 {
+		return "none detected"
+	}
+	return strings.Join(c, ", ")
+}
+
+func shortDrv(p string) string {
+	if i := strings.LastIndexByte(p, '/'); i >= 0 {
+		return p[i+1:]
+	}
+	return p
+}
+
+func sortedKeys(m map[string]string) []string {
+	var k []string
+	for n := range m {
+		k = append(k, n)
+	}
+	slices.Sort(k)
+	return k
+}
+
+func writeMarkdown(w io.Writer, r *Report) error {
+	var b strings.Builder
+	ok, bad := counts(r)
+	fmt.Fprintf(&b, "## Rebuild: %s\n\n", verdictText(r.Verdict))
+	fmt.Fprintf(&b, "`%s` on %d builders: %d output(s) reproducible, %d not.\n\n", strings.Join(r.Installables, " "), len(r.Builders), ok, bad)
+	b.WriteString("| builder | kind | store | seconds | status |\n|---|---|---|---|---|\n")
+	for _, br := range r.Builders {
+		st := "built"
+		if br.Error != "" {
+			st = "failed: " + mdCell(br.Error)
+		}
+		fmt.Fprintf(&b, "| %s | %s | `%s` | %.1f | %s |\n", br.Name, br.Kind, br.URI, br.Seconds, st)
+	}
+	b.WriteString("\n| output | builder | NAR hash | size | reproducible |\n|---|---|---|---|---|\n")
+	for _, o := range r.Outputs {
+		for _, h := range o.Hashes {
+			fmt.Fprintf(&b, "| `%s` (%s) | %s | `%s` | %d | %s |\n", o.Path, o.Output, h.Builder, h.NarHash, h.NarSize, yesNo(o.Reproducible))
+		}
+	}
+	for _, o := range r.Outputs {
+		for _, d := range o.Diffs {
+			fmt.Fprintf(&b, "\n### `%s`: %s vs %s\n\n", o.Path, d.A, d.B)
+			if d.Error != "" {
+				fmt.Fprintf(&b, "Cannot explain: %s\n", d.Error)
+				continue
+			}
+			var sb strings.Builder
+			nar.WriteChangesMarkdown(&sb, d.Result.Changes)
+			b.WriteString(sb.String())
+		}
+	}
+	if a := r.Artifact; a != nil {
+		fmt.Fprintf(&b, "\n### Artifact `%s`\n\n| builder | sha256 |\n|---|---|\n", a.Path)
+		for _, n := range sortedKeys(a.SHA256) {
+			fmt.Fprintf(&b, "| %s | `%s` |\n", n, a.SHA256[n])
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "**no**"
+}
+
+func mdCell(s string) string { return strings.NewReplacer("|", `\|`, "\n", " ").Replace(s) }
