@@ -30,7 +30,9 @@ type Affected struct {
 	// Status is "ranges", "not-affected" or "unknown".
 	Status string  `json:"status"`
 	Ranges []Range `json:"ranges"`
-	Note   string  `json:"note"`
+	// FixedIn lists the releases that fix it, one per branch.
+	FixedIn []string `json:"fixedIn"`
+	Note    string   `json:"note"`
 }
 
 // Range is [Introduced, Fixed); an empty Fixed means no fixed release.

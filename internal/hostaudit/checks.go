@@ -555,12 +555,7 @@ func fixText(impl string, a Advisory) string {
 	if impl == "lix" {
 		af = a.Lix
 	}
-	var fixed []string
-	for _, r := range af.Ranges {
-		if r.Fixed != "" && !r.Uncertain {
-			fixed = append(fixed, r.Fixed)
-		}
-	}
+	fixed := af.FixedIn
 	if len(fixed) == 0 {
 		return "no fixed release known"
 	}
