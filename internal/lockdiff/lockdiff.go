@@ -365,12 +365,24 @@ func flagUpdated(c *Change) {
 	if b.Locked.Insecure() && !a.Locked.Insecure() {
 		c.flag(FlagInsecure, High, "now fetched over %s://", b.Locked.Transport())
 	}
+	if m, why := mutableLocked(b); m {
+		if om, _ := mutableLocked(a); !om {
+			c.flag(FlagMutable, Medium, "now locked to a mutable URL: %s", why)
+		}
+	}
 	if pinned(a) && !pinned(b) {
 		c.flag(FlagMutable, Medium, "moved from a pinned to a mutable source: %s → %s", a.Original.String(), b.Original.String())
 	}
 	if a.Flake != b.Flake {
 		c.flag("flake-change", Low, "flake = %v → %v", a.Flake, b.Flake)
 	}
+}
+
+func mutableLocked(n *flakelock.Node) (bool, string) {
+	if n.Locked.Type != "tarball" && n.Locked.Type != "file" {
+		return false, ""
+	}
+	return flakelock.MutableURL(n.Locked.URL)
 }
 
 // pinned reports whether flake.nix itself pins the input: a rev in the
