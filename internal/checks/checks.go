@@ -32,6 +32,7 @@ func All() []*check.Check {
 		HostTrustedUsers,
 		HostUnsafeEval,
 		K8sSecretManifest,
+		Kconfig,
 		LockDuplicateInput,
 		LockInputIndirect,
 		LockInputInsecureTransport,
