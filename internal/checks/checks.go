@@ -12,6 +12,9 @@ import (
 func All() []*check.Check {
 	return []*check.Check{
 		BuildOutputCommitted,
+		CISigns,
+		CIWorkflowHardening,
+		DependencyAllowlist,
 		DirtyTree,
 		HostAcceptFlakeConfig,
 		HostAllowedUsers,
@@ -43,8 +46,11 @@ func All() []*check.Check {
 		LockMissing,
 		LockNixpkgsBranch,
 		LockNixpkgsStale,
+		PolicySchema,
+		RustUnsafe,
 		SecretFileNotIgnored,
 		SecretLeak,
+		SourceLocLimit,
 	}
 }
 

@@ -88,7 +88,7 @@ var secretName = regexp.MustCompile(`(?i)(sign|private_?key|priv_?key|gpg|pgp|co
 
 var (
 	secretish = regexp.MustCompile(`(?i)(key|pass|secret|token|cert|p12|pfx)`)
-	ghSecret   = regexp.MustCompile(`\$\{\{\s*secrets\.([A-Za-z0-9_-]+)\s*\}\}`)
+	ghSecret  = regexp.MustCompile(`\$\{\{\s*secrets\.([A-Za-z0-9_-]+)\s*\}\}`)
 	shellVar  = regexp.MustCompile(`\$\{?([A-Z][A-Z0-9_]*)`)
 	scriptRef = regexp.MustCompile(`(?:^|[\s'"=(])((?:\./)?(?:[\w.-]+/)*[\w.-]+\.(?:sh|bash|py|pl|rb)|\./[\w./-]+|\.ci/[\w./-]+)`)
 )
@@ -100,6 +100,11 @@ type ReadFunc func(name string) ([]byte, error)
 // Signs scans the CI definitions among files, and the repository scripts
 // they call (transitively), for signing, deployment and signing keys.
 func Signs(files []string, read ReadFunc, skip func(string) bool) ([]Finding, error) {
+	return SignsExtra(files, nil, read, skip)
+}
+
+// SignsExtra is Signs with more files to treat as CI definitions.
+func SignsExtra(files []string, extra map[string]bool, read ReadFunc, skip func(string) bool) ([]Finding, error) {
 	exists := map[string]bool{}
 	for _, f := range files {
 		exists[f] = true
@@ -108,7 +113,7 @@ func Signs(files []string, read ReadFunc, skip func(string) bool) ([]Finding, er
 	var queue []job
 	seen := map[string]bool{}
 	for _, f := range files {
-		if IsCIDefinition(f) && !skip(f) {
+		if (IsCIDefinition(f) || extra[f]) && !skip(f) {
 			queue = append(queue, job{name: f})
 			seen[f] = true
 		}
