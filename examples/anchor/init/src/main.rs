@@ -1,6 +1,9 @@
 //! anchor-init: the first process of the anchor image.
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
+
+#[allow(unsafe_code)]
+mod console;
 
 fn main() {
-    println!("anchor-init: starting");
+    console::write("anchor-init: starting");
 }
