@@ -46,6 +46,7 @@ func All() []*check.Check {
 		LockMissing,
 		LockNixpkgsBranch,
 		LockNixpkgsStale,
+		NixImpureConstruct,
 		PolicySchema,
 		RustUnsafe,
 		SecretFileNotIgnored,
