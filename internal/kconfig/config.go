@@ -134,14 +134,17 @@ func Parse(data []byte) (*Config, error) {
 		line := 1 + bytes.Count(data[:bytes.IndexByte(data, 0)], []byte{'\n'})
 		return nil, fmt.Errorf("line %d: NUL byte: not a text file", line)
 	}
-	c := &Config{Options: make(map[string]Option, bytes.Count(data, []byte{'\n'})+1)}
+	// One string for the whole input: names and values are substrings of
+	// it, with no allocation per line.
+	text := string(data)
+	c := &Config{Options: make(map[string]Option, strings.Count(text, "\n")+1)}
 	lineNo := 0
-	for len(data) > 0 {
-		var line []byte
-		if i := bytes.IndexByte(data, '\n'); i >= 0 {
-			line, data = data[:i], data[i+1:]
+	for len(text) > 0 {
+		var line string
+		if i := strings.IndexByte(text, '\n'); i >= 0 {
+			line, text = text[:i], text[i+1:]
 		} else {
-			line, data = data, nil
+			line, text = text, ""
 		}
 		lineNo++
 		c.parseLine(lineNo, line)
@@ -155,8 +158,8 @@ func (c *Config) problem(line, col int, format string, args ...any) {
 	c.Problems = append(c.Problems, Problem{Line: line, Column: col, Message: fmt.Sprintf(format, args...)})
 }
 
-func (c *Config) parseLine(n int, line []byte) {
-	line = bytes.TrimRight(line, " \t\r")
+func (c *Config) parseLine(n int, line string) {
+	line = strings.TrimRight(line, " \t\r")
 	start := 0
 	for start < len(line) && (line[start] == ' ' || line[start] == '\t') {
 		start++
@@ -168,11 +171,11 @@ func (c *Config) parseLine(n int, line []byte) {
 	case s[0] == '#':
 		c.parseComment(n, s)
 		return
-	case !bytes.HasPrefix(s, []byte("CONFIG_")):
+	case !strings.HasPrefix(s, "CONFIG_"):
 		c.problem(n, start+1, "expected CONFIG_NAME=VALUE or a comment")
 		return
 	}
-	eq := bytes.IndexByte(s, '=')
+	eq := strings.IndexByte(s, '=')
 	if eq < 0 {
 		c.problem(n, start+1, "expected '=' after the option name")
 		return
@@ -188,7 +191,7 @@ func (c *Config) parseLine(n int, line []byte) {
 	}
 	v := s[eq+1:]
 	vcol := start + eq + 2
-	opt := Option{Name: string(name), Line: n}
+	opt := Option{Name: name, Line: n}
 	switch {
 	case len(v) == 0:
 		c.problem(n, vcol, "empty value for CONFIG_%s", name)
@@ -205,11 +208,11 @@ func (c *Config) parseLine(n int, line []byte) {
 		}
 		opt.Value, opt.Quoted = str, true
 	default:
-		if i := bytes.IndexAny(v, " \t\""); i >= 0 {
+		if i := strings.IndexAny(v, " \t\""); i >= 0 {
 			c.problem(n, vcol+i, "unquoted value contains %q", v[i])
 			return
 		}
-		opt.Value = string(v)
+		opt.Value = v
 		if opt.Value == "n" {
 			opt.Value, opt.NotSet = "", true
 		}
@@ -219,11 +222,12 @@ func (c *Config) parseLine(n int, line []byte) {
 
 // invalidNameByte returns the index of the first byte of name that cannot
 // be in a symbol name, or -1; an empty name reports 0.
-func invalidNameByte(name []byte) int {
+func invalidNameByte(name string) int {
 	if len(name) == 0 {
 		return 0
 	}
-	for i, b := range name {
+	for i := 0; i < len(name); i++ {
+		b := name[i]
 		if !(b >= 'A' && b <= 'Z' || b >= 'a' && b <= 'z' || b >= '0' && b <= '9' || b == '_') {
 			return i
 		}
@@ -240,7 +244,11 @@ func (c *Config) set(o Option) {
 
 // unquote reads a kconfig string literal at the start of v and returns
 // its value and the index just past the closing quote.
-func unquote(v []byte) (string, int, error) {
+func unquote(v string) (string, int, error) {
+	end := strings.IndexAny(v[1:], `"\`)
+	if end >= 0 && v[1+end] == '"' {
+		return v[1 : 1+end], end + 2, nil // no escapes: a substring
+	}
 	var b strings.Builder
 	for i := 1; i < len(v); i++ {
 		switch v[i] {
@@ -256,23 +264,23 @@ func unquote(v []byte) (string, int, error) {
 	return "", len(v) - 1, errors.New("unterminated string: missing closing quote")
 }
 
-var (
-	notSetPrefix = []byte("# CONFIG_")
-	notSetSuffix = []byte(" is not set")
-	headerPrefix = []byte("# Linux/")
-	headerSuffix = []byte(" Kernel Configuration")
+const (
+	notSetPrefix = "# CONFIG_"
+	notSetSuffix = " is not set"
+	headerPrefix = "# Linux/"
+	headerSuffix = " Kernel Configuration"
 )
 
-func (c *Config) parseComment(n int, s []byte) {
+func (c *Config) parseComment(n int, s string) {
 	switch {
-	case bytes.HasPrefix(s, notSetPrefix) && bytes.HasSuffix(s, notSetSuffix):
+	case strings.HasPrefix(s, notSetPrefix) && strings.HasSuffix(s, notSetSuffix):
 		name := s[len(notSetPrefix) : len(s)-len(notSetSuffix)]
 		if invalidNameByte(name) >= 0 {
 			return // prose in a comment, not an assignment
 		}
-		c.set(Option{Name: string(name), NotSet: true, Line: n})
-	case c.HeaderArch == "" && bytes.HasPrefix(s, headerPrefix) && bytes.HasSuffix(s, headerSuffix):
-		f := strings.Fields(string(s[len(headerPrefix) : len(s)-len(headerSuffix)]))
+		c.set(Option{Name: name, NotSet: true, Line: n})
+	case c.HeaderArch == "" && strings.HasPrefix(s, headerPrefix) && strings.HasSuffix(s, headerSuffix):
+		f := strings.Fields(s[len(headerPrefix) : len(s)-len(headerSuffix)])
 		if len(f) != 2 {
 			return
 		}

@@ -154,11 +154,12 @@ func (l *Loader) parse(ref, name string, src []byte) (*Profile, error) {
 	if pf.Name != "" {
 		name = pf.Name
 	}
+	pos := scanPositions(src)
 	defSev := check.High
 	if pf.Severity != "" {
 		s, err := check.ParseSeverity(pf.Severity)
 		if err != nil {
-			return nil, fmt.Errorf("%s: severity: %w", where(ref, keyLine(src, "severity", 1), 0), err)
+			return nil, fmt.Errorf("%s: severity: %w", where(ref, pos.keys["severity"], 0), err)
 		}
 		defSev = s
 	}
@@ -179,7 +180,7 @@ func (l *Loader) parse(ref, name string, src []byte) (*Profile, error) {
 		}
 		base, err := l.Load(target)
 		if err != nil {
-			return nil, fmt.Errorf("%s: extends %s: %w", where(ref, keyLine(src, "extends", 1), 0), ext, err)
+			return nil, fmt.Errorf("%s: extends %s: %w", where(ref, pos.keys["extends"], 0), ext, err)
 		}
 		for _, r := range base.Rules {
 			c := *r
@@ -189,7 +190,7 @@ func (l *Loader) parse(ref, name string, src []byte) (*Profile, error) {
 	own := map[string]bool{}
 	for i := range pf.Rules {
 		rs := &pf.Rules[i]
-		at := where(ref, tableLine(src, "rule", i+1), 0)
+		at := where(ref, pos.table("rule", i+1), 0)
 		r := &Rule{ID: rs.ID, Reason: rs.Reason, Source: rs.Source, Severity: defSev}
 		if r.Source == "" {
 			r.Source = pf.Source
@@ -227,7 +228,7 @@ func (l *Loader) parse(ref, name string, src []byte) (*Profile, error) {
 	}
 	for i := range pf.Overrides {
 		o := &pf.Overrides[i]
-		at := where(ref, tableLine(src, "override", i+1), 0)
+		at := where(ref, pos.table("override", i+1), 0)
 		j, ok := index[o.Rule]
 		if !ok {
 			return nil, fmt.Errorf("%s: override of unknown rule %q", at, o.Rule)
@@ -274,7 +275,7 @@ func (l *Loader) parse(ref, name string, src []byte) (*Profile, error) {
 		p.Rules[j] = &r
 	}
 	for i, m := range pf.Mutes {
-		at := where(ref, tableLine(src, "mute", i+1), 0)
+		at := where(ref, pos.table("mute", i+1), 0)
 		j, ok := index[m.Rule]
 		if !ok {
 			return nil, fmt.Errorf("%s: mute of unknown rule %q", at, m.Rule)
@@ -289,28 +290,40 @@ func (l *Loader) parse(ref, name string, src []byte) (*Profile, error) {
 	return p, nil
 }
 
-// tableLine returns the line of the n-th [[name]] header in src, or 0.
-func tableLine(src []byte, name string, n int) int {
-	header := "[[" + name + "]]"
+// positions holds the lines of table headers and top-level keys of a
+// profile's source, for messages about rules that decoded but are wrong.
+type positions struct {
+	tables map[string][]int
+	keys   map[string]int
+}
+
+func scanPositions(src []byte) *positions {
+	p := &positions{tables: map[string][]int{}, keys: map[string]int{}}
+	inTable := false
 	for i, line := range strings.Split(string(src), "\n") {
-		if strings.TrimSpace(line) == header {
-			if n--; n == 0 {
-				return i + 1
+		t := strings.TrimSpace(line)
+		switch {
+		case strings.HasPrefix(t, "[[") && strings.HasSuffix(t, "]]"):
+			name := strings.TrimSpace(t[2 : len(t)-2])
+			p.tables[name] = append(p.tables[name], i+1)
+			inTable = true
+		case strings.HasPrefix(t, "["):
+			inTable = true
+		case !inTable:
+			if k, _, ok := strings.Cut(t, "="); ok {
+				if k = strings.TrimSpace(k); p.keys[k] == 0 {
+					p.keys[k] = i + 1
+				}
 			}
 		}
 	}
-	return 0
+	return p
 }
 
-// keyLine returns the line of the n-th top-level `key =` in src, or 0.
-func keyLine(src []byte, key string, n int) int {
-	for i, line := range strings.Split(string(src), "\n") {
-		t := strings.TrimSpace(line)
-		if rest, ok := strings.CutPrefix(t, key); ok && strings.HasPrefix(strings.TrimSpace(rest), "=") {
-			if n--; n == 0 {
-				return i + 1
-			}
-		}
+// table returns the line of the n-th (1-based) [[name]] header, or 0.
+func (p *positions) table(name string, n int) int {
+	if l := p.tables[name]; n <= len(l) {
+		return l[n-1]
 	}
 	return 0
 }

@@ -171,7 +171,7 @@ func compile(t *Test) (*node, error) {
 	switch {
 	case t.Kconfig != "" && t.Cmdline == "" && t.Sysctl == "":
 		n.kind, n.name = kindKconfig, strings.TrimPrefix(t.Kconfig, "CONFIG_")
-		if invalidNameByte([]byte(n.name)) >= 0 {
+		if invalidNameByte(n.name) >= 0 {
 			return nil, fmt.Errorf("kconfig: invalid option name %q", t.Kconfig)
 		}
 	case t.Cmdline != "" && t.Kconfig == "" && t.Sysctl == "":
