@@ -115,9 +115,9 @@ func (e *Error) Error() string {
 // Parse reads a lock file.
 func Parse(data []byte) (*Lock, error) {
 	var raw struct {
-		Nodes   map[string]json.RawMessage `json:"nodes"`
-		Root    *string                    `json:"root"`
-		Version *json.Number               `json:"version"`
+		Nodes   map[string]*rawNode `json:"nodes"`
+		Root    *string             `json:"root"`
+		Version *json.Number        `json:"version"`
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
@@ -147,7 +147,10 @@ func Parse(data []byte) (*Lock, error) {
 	l.order = order
 	for key, msg := range raw.Nodes {
 		p := pos[key]
-		n, err := parseNode(key, msg, l.Version)
+		if msg == nil {
+			return nil, &Error{p[0], p[1], fmt.Sprintf("node %q is null", key)}
+		}
+		n, err := parseNode(key, msg)
 		if err != nil {
 			return nil, &Error{p[0], p[1], fmt.Sprintf("node %q: %v", key, err)}
 		}
@@ -189,32 +192,30 @@ func (l *Lock) NodeKeys() []string { return l.order }
 // RootNode returns the root node.
 func (l *Lock) RootNode() *Node { return l.Nodes[l.Root] }
 
-func parseNode(key string, msg json.RawMessage, version int) (*Node, error) {
-	var raw struct {
-		Inputs   map[string]json.RawMessage `json:"inputs"`
-		Locked   map[string]any             `json:"locked"`
-		Original map[string]any             `json:"original"`
-		Info     map[string]any             `json:"info"`
-		Flake    *bool                      `json:"flake"`
-		Parent   []string                   `json:"parent"`
-	}
-	dec := json.NewDecoder(bytes.NewReader(msg))
-	dec.UseNumber()
-	if err := dec.Decode(&raw); err != nil {
-		return nil, err
-	}
+type rawNode struct {
+	Inputs   map[string]json.RawMessage `json:"inputs"`
+	Locked   map[string]json.RawMessage `json:"locked"`
+	Original map[string]json.RawMessage `json:"original"`
+	Info     map[string]json.RawMessage `json:"info"`
+	Flake    *bool                      `json:"flake"`
+	Parent   []string                   `json:"parent"`
+}
+
+func parseNode(key string, raw *rawNode) (*Node, error) {
 	n := &Node{Key: key, Inputs: make(map[string]InputRef, len(raw.Inputs)), Flake: true, Parent: raw.Parent}
 	if raw.Flake != nil {
 		n.Flake = *raw.Flake
 	}
 	for name, v := range raw.Inputs {
-		var s string
-		if err := json.Unmarshal(v, &s); err == nil {
-			n.Inputs[name] = InputRef{Node: s}
-			continue
+		if len(v) > 0 && v[0] == '"' {
+			var s string
+			if err := json.Unmarshal(v, &s); err == nil {
+				n.Inputs[name] = InputRef{Node: s}
+				continue
+			}
 		}
 		var path []string
-		if err := json.Unmarshal(v, &path); err != nil {
+		if len(v) == 0 || v[0] != '[' || json.Unmarshal(v, &path) != nil {
 			return nil, fmt.Errorf("input %q: want a node key or a follows path (array of strings)", name)
 		}
 		if path == nil {
@@ -229,20 +230,48 @@ func parseNode(key string, msg json.RawMessage, version int) (*Node, error) {
 				raw.Locked[k] = v
 			}
 		}
-		r, err := newRef(raw.Locked)
+		r, err := newRef(rawAttrs(raw.Locked))
 		if err != nil {
 			return nil, fmt.Errorf("locked: %w", err)
 		}
 		n.Locked = r
 	}
 	if raw.Original != nil {
-		r, err := newRef(raw.Original)
+		r, err := newRef(rawAttrs(raw.Original))
 		if err != nil {
 			return nil, fmt.Errorf("original: %w", err)
 		}
 		n.Original = r
 	}
 	return n, nil
+}
+
+// rawAttrs decodes attribute values: strings, numbers (as json.Number),
+// booleans; anything else as encoding/json decodes it.
+func rawAttrs(m map[string]json.RawMessage) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		switch {
+		case len(v) == 0:
+		case v[0] == '"':
+			var s string
+			if json.Unmarshal(v, &s) == nil {
+				out[k] = s
+			}
+		case v[0] == '-' || '0' <= v[0] && v[0] <= '9':
+			out[k] = json.Number(v)
+		case string(v) == "true":
+			out[k] = true
+		case string(v) == "false":
+			out[k] = false
+		default:
+			var x any
+			if json.Unmarshal(v, &x) == nil {
+				out[k] = x
+			}
+		}
+	}
+	return out
 }
 
 func newRef(attrs map[string]any) (*Ref, error) {
@@ -326,73 +355,64 @@ func lineCol(data []byte, off int) (int, int) {
 func nodePositions(data []byte) (map[string][2]int, []string) {
 	pos := map[string][2]int{}
 	var order []string
-	dec := json.NewDecoder(bytes.NewReader(data))
-	depth := 0
-	inNodes := false
-	expectKey := false // inside an object, at a key position
-	var stack []bool   // true for objects
-	lastTop := ""
 	line, lineStart := 1, 0
-	scanned := 0
-	advance := func(off int) {
-		for i := scanned; i < off && i < len(data); i++ {
-			if data[i] == '\n' {
-				line++
-				lineStart = i + 1
+	depth := 0
+	var stack []byte // '{' or '['
+	expectKey := false
+	lastTop := ""
+	inNodes := false
+	for i := 0; i < len(data); i++ {
+		c := data[i]
+		switch c {
+		case '\n':
+			line++
+			lineStart = i + 1
+		case '{', '[':
+			if depth == 1 && c == '{' && lastTop == "nodes" {
+				inNodes = true
 			}
-		}
-		if off > scanned {
-			scanned = off
-		}
-	}
-	for {
-		before := int(dec.InputOffset())
-		tok, err := dec.Token()
-		if err != nil {
-			break
-		}
-		switch t := tok.(type) {
-		case json.Delim:
-			switch t {
-			case '{', '[':
-				if depth == 1 && lastTop == "nodes" && t == '{' {
-					inNodes = true
-				}
-				stack = append(stack, t == '{')
-				depth++
-				expectKey = t == '{'
-			case '}', ']':
-				stack = stack[:len(stack)-1]
-				depth--
-				if depth == 1 {
-					inNodes = false
-				}
-				expectKey = len(stack) > 0 && stack[len(stack)-1]
+			stack = append(stack, c)
+			depth++
+			expectKey = c == '{'
+		case '}', ']':
+			if depth == 0 {
+				return pos, order
 			}
-			continue
-		case string:
+			stack = stack[:len(stack)-1]
+			depth--
+			if depth == 1 {
+				inNodes = false
+			}
+		case ',':
+			expectKey = depth > 0 && stack[len(stack)-1] == '{'
+		case '"':
+			start := i
+			j := i + 1
+			for j < len(data) && data[j] != '"' {
+				if data[j] == '\\' {
+					j++
+				}
+				j++
+			}
+			if j >= len(data) {
+				return pos, order
+			}
 			if expectKey {
-				if depth == 1 {
-					lastTop = t
-				}
-				if inNodes && depth == 2 {
-					// The key starts at the first quote after before.
-					q := bytes.IndexByte(data[before:], '"')
-					if q >= 0 {
-						advance(before + q)
-						if _, dup := pos[t]; !dup {
-							pos[t] = [2]int{line, before + q - lineStart + 1}
+				var key string
+				if err := json.Unmarshal(data[start:j+1], &key); err == nil {
+					if depth == 1 {
+						lastTop = key
+					}
+					if inNodes && depth == 2 {
+						if _, dup := pos[key]; !dup {
+							pos[key] = [2]int{line, start - lineStart + 1}
 						}
-						order = append(order, t)
+						order = append(order, key)
 					}
 				}
 				expectKey = false
-				continue
 			}
-		}
-		// a value: next token in an object is a key
-		if len(stack) > 0 && stack[len(stack)-1] {
-			expectKey = true
+			i = j
 		}
 	}
 	return pos, order
