@@ -1,0 +1,217 @@
+#!/usr/bin/env bash
+# Rebuild, NAR diff and NAR hashing against the tools a user would run.
+#   (1) nixgate rebuild vs plain `nix-build --store` twice + `nix hash path`
+#       compared by hand (same derivations, same run): overhead in %.
+#   (2) nixgate nar diff vs diffoscope on the same pairs, small (real
+#       unreproducible Nix outputs) and large (10,000 files, 200 MB):
+#       speed ratio, coverage of every difference diffoscope reports, peak RSS.
+#   (3) nixgate nar hash vs nix hash path on a 1 GB tree.
+# Usage: bash bench/rebuild.sh bin/nixgate   (inputs are generated in a temp dir)
+set -euo pipefail
+NG=$(realpath "${1:?usage: bench/rebuild.sh NIXGATE_BINARY}")
+HERE=$(cd "$(dirname "$0")/.." && pwd)
+command -v nix >/dev/null || { echo "nix is not installed: skipping rebuild benchmarks"; exit 0; }
+[ -x /bin/busybox ] || { echo "/bin/busybox missing: skipping rebuild benchmarks"; exit 0; }
+HAVE_DIFFOSCOPE=1
+command -v diffoscope >/dev/null || { HAVE_DIFFOSCOPE=0; echo "diffoscope is not installed (apt-get install diffoscope): benchmark (2) runs nixgate alone"; }
+T=$(mktemp -d /tmp/nixgate-bench-rebuild.XXXXXX)
+cleanup() { chmod -R u+w "$T" 2>/dev/null || true; rm -rf "$T"; }
+trap cleanup EXIT
+now() { date +%s.%N; }
+secs() { python3 -c "import sys; print(f'{float(sys.argv[2])-float(sys.argv[1]):.3f}')" "$1" "$2"; }
+ratio() { python3 -c "import sys; print(f'{float(sys.argv[1])/float(sys.argv[2]):.2f}')" "$1" "$2"; }
+NIXOPTS=(--option sandbox true --option substituters '' --option builders '')
+
+# ---------------------------------------------------------------- inputs
+mkdir -p "$T/cases/bb"
+cp "$HERE/internal/rebuild/testdata/cases.nix" "$T/cases/"
+cp /bin/busybox "$T/cases/bb/"
+# A heavier workload next to the five test cases: each derivation writes
+# and checksums 300 MB and a few thousand small files (seconds of work).
+cat > "$T/cases/work.nix" <<'EOF'
+let
+  c = import ./cases.nix { };
+  bb = builtins.path { path = ./bb; name = "busybox"; };
+  work = n: derivation {
+    name = "work-${toString n}";
+    system = builtins.currentSystem;
+    builder = "${bb}/busybox";
+    args = [ "sh" "-c" ''
+      export PATH=${bb}; busybox mkdir -p $out/files
+      busybox dd if=/dev/zero bs=1M count=300 2>/dev/null | busybox sha256sum > $out/sum
+      i=0; while [ $i -lt 3000 ]; do echo "file ${toString n} $i" > $out/files/f$i; i=$((i+1)); done
+    '' ];
+  };
+in { inherit (c) repro time builddir order gzip; w1 = work 1; w2 = work 2; w3 = work 3; }
+EOF
+ATTRS=(repro time builddir order gzip w1 w2 w3)
+AFLAGS=(); for a in "${ATTRS[@]}"; do AFLAGS+=(-A "$a"); done
+
+PARTS=${BENCH_PARTS:-1 2 3}   # e.g. BENCH_PARTS=2 to run one part
+part() { [[ " $PARTS " == *" $1 "* ]]; }
+if part 1; then
+echo "== (1) rebuild overhead: nixgate rebuild vs nix-build --store twice + nix hash path"
+plain_run() { # two stores built in parallel, as nixgate does, then hashed and compared by hand
+  local d=$1
+  nix-build --store "$d/p1" "${NIXOPTS[@]}" "$T/cases/work.nix" "${AFLAGS[@]}" --no-out-link >"$d/out1" 2>/dev/null &
+  nix-build --store "$d/p2" "${NIXOPTS[@]}" "$T/cases/work.nix" "${AFLAGS[@]}" --no-out-link >"$d/out2" 2>/dev/null &
+  wait
+  local differ=0
+  while read -r p; do
+    h1=$(nix --extra-experimental-features nix-command hash path "$d/p1$p")
+    h2=$(nix --extra-experimental-features nix-command hash path "$d/p2$p")
+    [ "$h1" = "$h2" ] || differ=$((differ+1))
+  done <"$d/out1"
+  echo "$differ"
+}
+P=(); N=()
+for i in 1 2 3; do
+  mkdir -p "$T/plain$i"
+  s=$(now); d=$(plain_run "$T/plain$i"); e=$(now); P+=("$(secs "$s" "$e")")
+  s=$(now); "$NG" rebuild --no-record "$T/cases/work.nix" "${AFLAGS[@]}" >"$T/rebuild$i.txt" 2>/dev/null || true; e=$(now); N+=("$(secs "$s" "$e")")
+  chmod -R u+w "$T/plain$i"; rm -rf "$T/plain$i"
+  echo "  run $i: plain ${P[-1]}s ($d outputs differ), nixgate ${N[-1]}s ($(grep -c '^DIFF' "$T/rebuild$i.txt") outputs differ, explained)"
+done
+median() { printf '%s\n' "$@" | sort -g | sed -n 2p; }
+mp=$(median "${P[@]}"); mn=$(median "${N[@]}")
+echo "  median: plain ${mp}s, nixgate ${mn}s, overhead $(python3 -c "print(f'{($mn/$mp-1)*100:+.1f}%')") (target < 5%)"
+
+fi
+
+if part 2; then
+echo "== (2) nar diff vs diffoscope"
+# Small pairs: the four unreproducible outputs of the test cases.
+nix-build --store "$T/s1" "${NIXOPTS[@]}" "$T/cases/cases.nix" -A time -A builddir -A order -A gzip --no-out-link >"$T/small" 2>/dev/null
+nix-build --store "$T/s2" "${NIXOPTS[@]}" "$T/cases/cases.nix" -A time -A builddir -A order -A gzip --no-out-link >/dev/null 2>&1
+
+# Large pair: 10,000 files, 200 MB; B is A with planted differences.
+python3 - "$T/large" <<'EOF'
+import os, random, sys, gzip, io, shutil
+root = sys.argv[1]; random.seed(42)
+a, b = os.path.join(root, "a"), os.path.join(root, "b")
+words = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu".split()
+files = []
+for i in range(10000):
+    d = os.path.join(a, f"d{i % 100:02d}")
+    os.makedirs(d, exist_ok=True)
+    p = os.path.join(d, f"f{i:05d}" + (".txt" if i % 2 else ".bin"))
+    if i % 2:
+        n = random.randint(2000, 14000)
+        lines = [" ".join(random.choice(words) for _ in range(8)) for _ in range(n // 50)]
+        open(p, "w").write("\n".join(lines) + "\n")
+    else:
+        open(p, "wb").write(os.urandom(random.randint(20000, 52000)))
+    files.append(p)
+shutil.copytree(a, b, symlinks=True)
+rel = lambda p: os.path.relpath(p, a)
+def B(p): return os.path.join(b, rel(p))
+for p in random.sample([f for f in files if f.endswith(".txt")], 40):       # build stamps
+    s = open(B(p)).read().split("\n"); s.insert(3, "built Sat Nov 21 05:35:%02d UTC 2026" % random.randint(0, 59))
+    open(B(p), "w").write("\n".join(s))
+    s2 = open(p).read().split("\n"); s2.insert(3, "built Sat Nov 21 05:34:00 UTC 2026"); open(p, "w").write("\n".join(s2))
+for p in random.sample([f for f in files if f.endswith(".txt")], 20):       # build paths
+    open(p, "a").write("cwd /build/tmp.AAAA\n"); open(B(p), "a").write("cwd /build/tmp.BBBB\n")
+for p in random.sample([f for f in files if f.endswith(".bin")], 30):       # binary bytes
+    data = bytearray(open(B(p), "rb").read())
+    for _ in range(3):
+        data[random.randrange(len(data))] ^= 0xff
+    open(B(p), "wb").write(bytes(data))
+for i in range(5):                                                            # gzip header mtime
+    body = ("gz member %d\n" % i).encode() * 100
+    for side, mt in ((a, 1700000000), (b, 1700000100 + i)):
+        with open(os.path.join(side, f"d{i:02d}", f"member{i}.gz"), "wb") as f:
+            with gzip.GzipFile(filename=f"member{i}", fileobj=f, mode="wb", mtime=mt) as g:
+                g.write(body)
+for p in random.sample(files, 10):                                            # removed in B
+    if os.path.exists(B(p)): os.remove(B(p))
+for i in range(10):                                                           # added in B
+    open(os.path.join(b, f"d{i:02d}", f"new{i}.txt"), "w").write("new\n")
+for p in random.sample([f for f in files if f.endswith(".bin")], 5):         # exec bit
+    if os.path.exists(B(p)): os.chmod(B(p), 0o755)
+for i in range(5):                                                            # symlinks
+    os.symlink(f"f{i:05d}.txt", os.path.join(a, f"d{i:02d}", "link"))
+    os.symlink(f"f{i+1:05d}.txt", os.path.join(b, f"d{i:02d}", "link"))
+EOF
+# Store-like metadata (as in /nix/store): no mtime differences.
+find "$T/large" -exec touch -h -d @1 {} +
+echo "  large pair: $(find "$T/large/a" -type f | wc -l) files, $(du -sm "$T/large/a" | cut -f1) MB per side"
+
+# compare NIXGATE_JSON DIFFOSCOPE_JSON: every file (and archive member)
+# diffoscope reports must be among nixgate's changes.
+cat > "$T/cover.py" <<'EOF'
+import json, sys
+ng = json.load(open(sys.argv[1])); dj = json.load(open(sys.argv[2]))
+have = set()
+def walk(chs, prefix):
+    for c in chs:
+        p = prefix + c["path"].lstrip("/")
+        have.add(p)
+        if c.get("content") and c["content"].get("members"):
+            walk(c["content"]["members"], p + "!")
+walk(ng["changes"], "")
+root = dj["source1"].rstrip("/") + "/"
+want = set()
+def dwalk(node, prefix):
+    for d in node.get("details", []) or []:
+        s = d["source1"]
+        if s == "file list":
+            dirp = prefix[:-1] + "/" if prefix else ""
+            for l in (d.get("unified_diff") or "").splitlines():
+                if l[:1] in "+-" and not l.startswith(("+++", "---", "@@")):
+                    want.add(dirp + l[1:].strip())
+            continue
+        if s.startswith(root):
+            r = s[len(root):]
+            want.add(r); dwalk(d, r + "!")
+        elif prefix and " " not in s and "(" not in s and "{" not in s:
+            m = s.split("/")[-1] if "/" in s else s
+            want.add(prefix + m); dwalk(d, prefix + m + "!")
+dwalk(dj, "")
+missing = sorted(w for w in want if w and w not in have and not any(h.startswith(w + "/") for h in have))
+print(f"{len(want)} differences reported by diffoscope, {len(missing)} missing from nixgate" + (": " + ", ".join(missing[:10]) if missing else ""))
+EOF
+
+rss() { awk '/Maximum resident set size/ {printf "%.0f", $6/1024}' "$1"; }
+# timed RUNS OUT -- CMD...: the best wall time of RUNS runs (the machine is
+# shared), /usr/bin/time -v of the last run in OUT.time.
+timed() {
+  local runs=$1 out=$2 b="" s e t; shift 3
+  for _ in $(seq "$runs"); do
+    s=$(now); /usr/bin/time -v "$@" >/dev/null 2>"$out.time" || true; e=$(now); t=$(secs "$s" "$e")
+    if [ -z "$b" ] || python3 -c "import sys; sys.exit(not float(sys.argv[1])<float(sys.argv[2]))" "$t" "$b"; then b=$t; fi
+  done
+  echo "$b"
+}
+pair() { # name A B RUNS
+  local name=$1 a=$2 b=$3 runs=$4
+  tn=$(timed "$runs" "$T/$name.ng" -- "$NG" nar diff --format json --output "$T/$name.ng.json" "$a" "$b"); rn=$(rss "$T/$name.ng.time")
+  if [ $HAVE_DIFFOSCOPE = 1 ]; then
+    td=$(timed "$runs" "$T/$name.do" -- diffoscope --json "$T/$name.do.json" "$a" "$b"); rd=$(rss "$T/$name.do.time")
+    echo "  $name: nixgate ${tn}s ${rn} MB, diffoscope ${td}s ${rd} MB, nixgate $(ratio "$td" "$tn")x faster; $(python3 "$T/cover.py" "$T/$name.ng.json" "$T/$name.do.json")"
+  else
+    echo "  $name: nixgate ${tn}s ${rn} MB (diffoscope absent)"
+  fi
+}
+while read -r p; do pair "small-${p##*-}" "$T/s1$p" "$T/s2$p" 5; done <"$T/small"
+pair large "$T/large/a" "$T/large/b" 1
+rm -rf "$T/large"
+fi
+
+if part 3; then
+echo "== (3) NAR hash of a 1 GB tree: nixgate nar hash vs nix hash path"
+python3 - "$T/gb" <<'EOF'
+import os, sys
+root = sys.argv[1]
+for i in range(1024):
+    d = os.path.join(root, f"d{i % 32:02d}"); os.makedirs(d, exist_ok=True)
+    open(os.path.join(d, f"f{i:04d}"), "wb").write(os.urandom(1 << 20))
+for i in range(4000):
+    open(os.path.join(root, f"d{i % 32:02d}", f"s{i:05d}.txt"), "w").write(f"small {i}\n")
+EOF
+"$NG" nar hash "$T/gb" >/dev/null   # warm the page cache
+best() { local b=""; for _ in 1 2 3; do s=$(now); "$@" >"$T/h.out"; e=$(now); t=$(secs "$s" "$e"); if [ -z "$b" ] || python3 -c "import sys; sys.exit(not float(sys.argv[1])<float(sys.argv[2]))" "$t" "$b"; then b=$t; fi; done; echo "$b"; }
+tn=$(best "$NG" nar hash "$T/gb"); hn=$(cat "$T/h.out")
+tx=$(best nix --extra-experimental-features nix-command hash path "$T/gb"); hx=$(cat "$T/h.out")
+[ "$hn" = "$hx" ] && same="same hash" || same="HASHES DIFFER: $hn vs $hx"
+echo "  $(du -sm "$T/gb" | cut -f1) MB: nixgate ${tn}s, nix hash path ${tx}s, nixgate $(ratio "$tx" "$tn")x as fast ($same)"
+fi
