@@ -246,6 +246,19 @@ func parseNode(key string, raw *rawNode) (*Node, error) {
 	return n, nil
 }
 
+// plainString returns the content of a JSON string without escapes.
+func plainString(b []byte) (string, bool) {
+	if len(b) < 2 || b[0] != '"' || b[len(b)-1] != '"' {
+		return "", false
+	}
+	for _, c := range b[1 : len(b)-1] {
+		if c == '\\' || c == '"' || c < 0x20 {
+			return "", false
+		}
+	}
+	return string(b[1 : len(b)-1]), true
+}
+
 // rawAttrs decodes attribute values: strings, numbers (as json.Number),
 // booleans; anything else as encoding/json decodes it.
 func rawAttrs(m map[string]json.RawMessage) map[string]any {
@@ -254,8 +267,9 @@ func rawAttrs(m map[string]json.RawMessage) map[string]any {
 		switch {
 		case len(v) == 0:
 		case v[0] == '"':
-			var s string
-			if json.Unmarshal(v, &s) == nil {
+			if s, ok := plainString(v); ok {
+				out[k] = s
+			} else if json.Unmarshal(v, &s) == nil {
 				out[k] = s
 			}
 		case v[0] == '-' || '0' <= v[0] && v[0] <= '9':
@@ -398,8 +412,11 @@ func nodePositions(data []byte) (map[string][2]int, []string) {
 				return pos, order
 			}
 			if expectKey {
-				var key string
-				if err := json.Unmarshal(data[start:j+1], &key); err == nil {
+				key, ok := plainString(data[start : j+1])
+				if !ok && json.Unmarshal(data[start:j+1], &key) == nil {
+					ok = true
+				}
+				if ok {
 					if depth == 1 {
 						lastTop = key
 					}

@@ -8,6 +8,7 @@
 package lockdiff
 
 import (
+	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
@@ -273,11 +274,19 @@ func attrsEqual(a, b *flakelock.Ref) bool {
 	}
 	for k, v := range a.Attrs {
 		w, ok := b.Attrs[k]
-		if !ok || fmt.Sprint(v) != fmt.Sprint(w) {
+		if !ok || !valueEqual(v, w) {
 			return false
 		}
 	}
 	return true
+}
+
+func valueEqual(a, b any) bool {
+	switch a := a.(type) {
+	case string, bool, json.Number:
+		return a == b
+	}
+	return fmt.Sprint(a) == fmt.Sprint(b)
 }
 
 func (c *Change) flag(code string, risk Risk, format string, args ...any) {
