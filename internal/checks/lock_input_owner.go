@@ -10,7 +10,7 @@ import (
 
 // LockInputOwnerOptions tunes lock-input-owner.
 type LockInputOwnerOptions struct {
-	Allow []string `toml:"allow" doc:"allowed sources: a host (\"git.lix.systems\"), host/owner (\"github.com/NixOS\", or \"github:NixOS\") or host/owner/repo"`
+	Allow []string `toml:"allow" doc:"allowed sources: a host (\"git.lix.systems\"), host/owner (\"github.com/NixOS\", or \"github:NixOS\") or host/owner/repo; empty: the check reports nothing"`
 }
 
 // LockInputOwner enforces R5 with an allowlist of sources.
@@ -31,6 +31,9 @@ var LockInputOwner = &check.Check{
 
 func runLockInputOwner(ctx context.Context, p *check.Pass) error {
 	opts := p.Options.(*LockInputOwnerOptions)
+	if len(opts.Allow) == 0 {
+		return nil // no allowlist: nothing to enforce
+	}
 	var allow []string
 	for _, a := range opts.Allow {
 		a = strings.ToLower(strings.TrimSuffix(a, "/"))
