@@ -205,7 +205,7 @@ func (r *Ref) Source() string {
 		if err != nil || u.Host == "" {
 			return r.URL
 		}
-		return strings.ToLower(u.Host) + strings.TrimSuffix(u.Path, ".git")
+		return strings.ToLower(u.Host + strings.TrimSuffix(u.Path, ".git"))
 	case "path":
 		return "path:" + r.Path
 	case "indirect":
