@@ -103,6 +103,7 @@ func commands(e *env) []*cobra.Command {
 		newNarCmd(e),
 		newProbeSandboxCmd(e),
 		newRebuildCmd(e),
+		newSecretsCmd(e),
 		newStampCmd(e),
 		newVersionCmd(e),
 	}

@@ -150,6 +150,10 @@ const (
 	keepSize  = 64 << 10 // tail carried to the next chunk: the longest match
 	blockMax  = 32 << 10 // how far a multi-line rule looks past its keyword
 	sniffSize = 8000     // bytes inspected for NUL, as git does
+	// A one-line match is searched from nearBefore bytes before its
+	// keyword to nearAfter bytes after it.
+	nearBefore = 160
+	nearAfter  = 512
 )
 
 // ErrBinary is returned by Scan for content that looks binary.
@@ -342,7 +346,9 @@ func (s *Scanner) scanChunk(in Input, data []byte, ownedFrom, ownedTo, baseLine 
 			var w window
 			switch rs.Rules[ri].span {
 			case spanLine:
-				w = window{lastLo, lastHi}
+				// A match lies near its keyword: long lines (minified
+				// code, data) are not searched whole for each hit.
+				w = window{max(lastLo, start-nearBefore), min(lastHi, start+nearAfter)}
 			case spanNear:
 				lo := lastLo
 				if lo > 0 {
@@ -397,7 +403,7 @@ func (s *Scanner) scanChunk(in Input, data []byte, ownedFrom, ownedTo, baseLine 
 		s.windows[ri] = ws[:0]
 	}
 	// Generic rules yield to specific ones on the same text.
-	keep := cands[:0]
+	keep := make([]candidate, 0, len(cands))
 	for _, c := range cands {
 		if c.rule.Generic && slices.ContainsFunc(cands, func(o candidate) bool {
 			return !o.rule.Generic && o.start < c.send && c.sstart < o.end
@@ -406,7 +412,7 @@ func (s *Scanner) scanChunk(in Input, data []byte, ownedFrom, ownedTo, baseLine 
 		}
 		keep = append(keep, c)
 	}
-	slices.SortFunc(keep, func(a, b candidate) int { return a.start - b.start })
+	slices.SortFunc(keep, func(a, b candidate) int { return a.sstart - b.sstart })
 	line, pos := baseLine, 0
 	for _, c := range keep {
 		line += bytes.Count(data[pos:c.sstart], []byte{'\n'})

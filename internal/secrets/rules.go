@@ -34,7 +34,7 @@ func rule(id, desc, re string, opts ...opt) *Rule {
 	}
 	if r.Keywords == nil {
 		// The literal prefix of the regexp is the natural keyword.
-		if p, _ := r.Regex.LiteralPrefix(); len(p) >= 3 {
+		if p, _ := regexp.MustCompile(strings.TrimPrefix(re, `\b`)).LiteralPrefix(); len(p) >= 3 {
 			r.Keywords = []string{p}
 		}
 	}
@@ -44,7 +44,7 @@ func rule(id, desc, re string, opts ...opt) *Rule {
 // assign is the regexp of a value assigned to a name containing one of
 // names (env files, YAML, JSON, code), with the value as group 1.
 func assign(names, value string) string {
-	return `(?i)[\w.-]{0,50}?(?:` + names + `)[\w.-]{0,30}["']?[ \t]*(?:=|:=|:|=>)[ \t]*["'\x60]?(` + value + `)(?:["'\x60 \t;,)]|\\[nr]|$)`
+	return `(?i:` + names + `)[\w.-]{0,30}["']?[ \t]*(?:=|:=|:|=>)[ \t]*["'\x60]?(` + value + `)(?:["'\x60 \t;,)]|\\[nr]|$)`
 }
 
 // DefaultRules returns nixgate's own rules, written from the token formats
@@ -221,7 +221,7 @@ func DefaultRules() []*Rule {
 			verify(verifyPassword), generic(), tp("postgres://app:{an:16}@db.internal:5432/app", "amqp://guest:{an:12}@rabbit/"),
 			fp("postgres://app:${DB_PASSWORD}@db/app", "https://user:password@example.com", "mysql://root:<password>@localhost")),
 		rule("generic-secret-assignment", "high-entropy value assigned to a secret-like name",
-			assign(`secret|token|passw(?:or)?d|api[_.-]?key|private[_.-]?key|access[_.-]?key|client[_.-]?secret`, `[A-Za-z0-9+/_.=~!@#$%^&*-]{16,128}`),
+			assign(`secret|token|passw(?:or)?d|api[_.-]?key|private[_.-]?key|access[_.-]?key|client[_.-]?secret`, `[A-Za-z0-9+/_.=~!@#$%^&*-]{16,}`),
 			kw("secret", "token", "passwd", "password", "api_key", "apikey", "api-key", "api.key", "private_key", "access_key", "access-key"),
 			group(1), minEntropy(3.5), verify(verifyGeneric), generic(), sev(check.Medium),
 			tp(`DB_PASSWORD="{an:24}"`, `api_key: {an:32}`), fp(`password = "changeme"`, `token := tokenizer.Next()`, `SECRET_KEY_FILE=/run/secrets/key-file-path-x`)),
@@ -280,7 +280,7 @@ func verifyPassword(s string) Verdict {
 }
 
 func verifyGeneric(s string) Verdict {
-	if strings.ContainsAny(s[:1], "$<{%/.") || strings.Contains(s, "${") || isPlaceholder(s) {
+	if len(s) > 128 || strings.ContainsAny(s[:1], "$<{%/.") || strings.Contains(s, "${") || isPlaceholder(s) {
 		return Verdict{}
 	}
 	return Verdict{OK: true}

@@ -31,6 +31,9 @@ func TestRuleSamples(t *testing.T) {
 	for _, r := range rs.Rules {
 		providers[r.ID] = true
 		t.Run(r.ID, func(t *testing.T) {
+			if len(r.Keywords) == 0 {
+				t.Errorf("rule %s has no keywords: it would run on every line", r.ID)
+			}
 			if len(r.TP) == 0 || len(r.FP) == 0 {
 				t.Fatalf("rule %s needs true- and false-positive samples", r.ID)
 			}

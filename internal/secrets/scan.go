@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // kubeMax is the largest YAML file parsed as Kubernetes objects; larger
@@ -57,6 +58,13 @@ type Sink struct {
 	Manifest func(Manifest)
 	// Error is told about files that could not be read; nil ignores them.
 	Error func(name string, err error)
+	// Stats, when set, counts what was scanned.
+	Stats *Stats
+}
+
+// Stats counts the files of a scan.
+type Stats struct {
+	Files, Bytes, Binary atomic.Int64
 }
 
 // ScanFiles scans the named files with one goroutine per CPU.
@@ -77,7 +85,7 @@ func (rs *Ruleset) ScanFiles(ctx context.Context, names <-chan string, open Open
 					continue
 				}
 				local = local[:0]
-				k, err := scanOne(sc, name, open, func(f Finding) { local = append(local, f) })
+				k, err := scanOne(sc, name, open, sink.Stats, func(f Finding) { local = append(local, f) })
 				mu.Lock()
 				if err != nil && !errors.Is(err, ErrBinary) && sink.Error != nil {
 					sink.Error(name, err)
@@ -99,7 +107,7 @@ func (rs *Ruleset) ScanFiles(ctx context.Context, names <-chan string, open Open
 	wg.Wait()
 }
 
-func scanOne(sc *Scanner, name string, open Opener, emit func(Finding)) (*Kube, error) {
+func scanOne(sc *Scanner, name string, open Opener, stats *Stats, emit func(Finding)) (*Kube, error) {
 	f, err := open(name)
 	if err != nil {
 		return nil, err
@@ -112,7 +120,16 @@ func scanOne(sc *Scanner, name string, open Opener, emit func(Finding)) (*Kube, 
 	if !st.Mode().IsRegular() {
 		return nil, nil
 	}
-	return sc.File(Input{Path: name}, f, st.Size(), emit)
+	k, err := sc.File(Input{Path: name}, f, st.Size(), emit)
+	if stats != nil {
+		stats.Files.Add(1)
+		if errors.Is(err, ErrBinary) {
+			stats.Binary.Add(1)
+		} else {
+			stats.Bytes.Add(st.Size())
+		}
+	}
+	return k, err
 }
 
 // ScanDir scans every regular file under dir (not following symlinks,
@@ -125,6 +142,15 @@ func (rs *Ruleset) ScanDir(ctx context.Context, dir string, sink Sink) error {
 	defer root.Close()
 	names := make(chan string, 256)
 	var walkErr error
+	if sink.Error != nil {
+		var mu sync.Mutex
+		report := sink.Error
+		sink.Error = func(name string, err error) {
+			mu.Lock()
+			defer mu.Unlock()
+			report(name, err)
+		}
+	}
 	go func() {
 		defer close(names)
 		walkErr = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
