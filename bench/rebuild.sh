@@ -9,7 +9,7 @@
 # Usage: bash bench/rebuild.sh bin/nixgate   (inputs are generated in a temp dir)
 set -euo pipefail
 NG=$(realpath "${1:?usage: bench/rebuild.sh NIXGATE_BINARY}")
-HERE=$(cd "$(dirname "$0")/.." && pwd)
+HERE=${NIXGATE_SRC:-$(cd "$(dirname "$0")/.." && pwd)}
 command -v nix >/dev/null || { echo "nix is not installed: skipping rebuild benchmarks"; exit 0; }
 [ -x /bin/busybox ] || { echo "/bin/busybox missing: skipping rebuild benchmarks"; exit 0; }
 HAVE_DIFFOSCOPE=1
@@ -155,10 +155,15 @@ def dwalk(node, prefix):
     for d in node.get("details", []) or []:
         s = d["source1"]
         if s == "file list":
+            # Entries on both sides of the list's diff only moved (the
+            # list's last line gained a newline): not a difference.
             dirp = prefix[:-1] + "/" if prefix else ""
+            side = {"+": set(), "-": set()}
             for l in (d.get("unified_diff") or "").splitlines():
                 if l[:1] in "+-" and not l.startswith(("+++", "---", "@@")):
-                    want.add(dirp + l[1:].strip())
+                    side[l[0]].add(l[1:].strip())
+            for n in side["+"] ^ side["-"]:
+                want.add(dirp + n)
             continue
         if s.startswith(root):
             r = s[len(root):]

@@ -1,7 +1,6 @@
 package nar
 
 import (
-	"bufio"
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
@@ -57,13 +56,11 @@ func (c *countingHash) Write(p []byte) (int, error) {
 // computes it for a store path (`nix hash path`, a store path's narHash).
 // A symbolic link at path is hashed as a link, like Nix does.
 func HashPath(path string) (Hash, error) {
+	// Straight into the hash: sha256 buffers its own blocks, and a
+	// bufio layer would only add a copy of every byte.
 	ch := &countingHash{h: sha256.New()}
-	bw := bufio.NewWriterSize(ch, 128<<10)
-	if err := gonar.DumpPath(bw, path); err != nil {
+	if err := gonar.DumpPath(ch, path); err != nil {
 		return Hash{}, fmt.Errorf("nar hash %s: %w", path, err)
-	}
-	if err := bw.Flush(); err != nil {
-		return Hash{}, err
 	}
 	var h Hash
 	copy(h.Digest[:], ch.h.Sum(nil))
