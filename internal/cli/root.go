@@ -101,6 +101,7 @@ func commands(e *env) []*cobra.Command {
 		newKconfigCmd(e),
 		newLockCmd(e),
 		newNarCmd(e),
+		newPRCmd(e),
 		newProbeSandboxCmd(e),
 		newRebuildCmd(e),
 		newSecretsCmd(e),
