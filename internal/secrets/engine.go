@@ -154,6 +154,8 @@ const (
 	// keyword to nearAfter bytes after it.
 	nearBefore = 160
 	nearAfter  = 512
+	// gateSpan bounds the text a rule's gate reads from a keyword.
+	gateSpan = 1024
 )
 
 // ErrBinary is returned by Scan for content that looks binary.
@@ -319,8 +321,13 @@ func (s *Scanner) scanChunk(in Input, data []byte, ownedFrom, ownedTo, baseLine 
 		if len(ws) == 0 {
 			s.active = append(s.active, ri)
 		} else if last := &ws[len(ws)-1]; w.lo <= last.hi && w.lo >= last.lo {
-			last.hi = max(last.hi, w.hi)
-			return
+			// Windows of one-line rules stay small enough for the
+			// backtracker; block windows merge freely.
+			rule := rs.Rules[ri]
+			if rule.span == spanBlock || max(last.hi, w.hi)-last.lo <= rule.maxWin {
+				last.hi = max(last.hi, w.hi)
+				return
+			}
 		}
 		s.windows[ri] = append(ws, w)
 	}
@@ -343,6 +350,7 @@ func (s *Scanner) scanChunk(in Input, data []byte, ownedFrom, ownedTo, baseLine 
 			if !s.ruleApplies(ri, in) {
 				continue
 			}
+
 			var w window
 			switch rs.Rules[ri].span {
 			case spanLine:
@@ -350,20 +358,20 @@ func (s *Scanner) scanChunk(in Input, data []byte, ownedFrom, ownedTo, baseLine 
 				// code, data) are not searched whole for each hit.
 				w = window{max(lastLo, start-nearBefore), min(lastHi, start+nearAfter)}
 			case spanNear:
-				lo := lastLo
-				if lo > 0 {
-					lo = lineStart(lo - 1)
-				}
+				// A match may reach the next line or two.
 				hi := lastHi
 				for k := 0; k < 2 && hi < len(data); k++ {
 					hi = lineEnd(hi + 1)
 				}
-				w = window{lo, hi}
+				w = window{max(lastLo, start-nearBefore), min(hi, start+nearAfter)}
 			default:
 				w = window{lastLo, min(len(data), start+blockMax)}
 				if w.hi < len(data) {
 					w.hi = lineEnd(w.hi)
 				}
+			}
+			if g := rs.Rules[ri].gate; g != nil && !g.Match(data[start:min(w.hi, start+gateSpan)]) {
+				continue
 			}
 			add(ri, w)
 		}
@@ -381,20 +389,24 @@ func (s *Scanner) scanChunk(in Input, data []byte, ownedFrom, ownedTo, baseLine 
 		rule := rs.Rules[ri]
 		ws := s.windows[ri]
 		slices.SortFunc(ws, func(a, b window) int { return a.lo - b.lo })
-		merged := ws[:0]
-		for _, w := range ws {
-			if n := len(merged); n > 0 && w.lo <= merged[n-1].hi {
-				merged[n-1].hi = max(merged[n-1].hi, w.hi)
+		var seen map[int]bool // match starts: windows may overlap
+		for i, w := range ws {
+			if rule.span == spanBlock && i+1 < len(ws) && ws[i+1].lo <= w.hi {
+				ws[i+1].lo, ws[i+1].hi = w.lo, max(w.hi, ws[i+1].hi)
 				continue
 			}
-			merged = append(merged, w)
-		}
-		for _, w := range merged {
 			for _, m := range rule.Regex.FindAllSubmatchIndex(data[w.lo:w.hi], -1) {
 				ms, me := w.lo+m[0], w.lo+m[1]
 				if ms < ownedFrom || ms >= ownedTo || ms == me {
 					continue
 				}
+				if seen[ms] {
+					continue
+				}
+				if seen == nil {
+					seen = map[int]bool{}
+				}
+				seen[ms] = true
 				if c, ok := s.evaluate(in, rule, data, w.lo, m); ok {
 					cands = append(cands, c)
 				}

@@ -78,7 +78,7 @@ func LoadGitleaks(name string, data []byte, readFile func(string) ([]byte, error
 
 func loadGitleaks(name string, data []byte, readFile func(string) ([]byte, error), depth int) (*Config, error) {
 	var gc glConfig
-	if err := toml.NewDecoder(bytes.NewReader(data)).Decode(&gc); err != nil {
+	if err := decodeTOML(data, &gc); err != nil {
 		var de *toml.DecodeError
 		if errors.As(err, &de) {
 			row, col := de.Position()
@@ -247,4 +247,16 @@ func NewRulesetFromGitleaks(name string, data []byte, readFile func(string) ([]b
 		return nil, nil, fmt.Errorf("%s: %w", name, err)
 	}
 	return rs, cfg.Warnings, nil
+}
+
+// decodeTOML decodes data, turning a panic of the decoder (go-toml v2.2.4
+// panics on some malformed array tables, such as "[[rules.0]]0") into an
+// error.
+func decodeTOML(data []byte, v any) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("malformed TOML: %v", r)
+		}
+	}()
+	return toml.NewDecoder(bytes.NewReader(data)).Decode(v)
 }

@@ -41,6 +41,13 @@ type Rule struct {
 	TP, FP []string
 
 	span span
+	// maxWin is the largest window that Go's regexp still searches with its
+	// backtracker (much faster than its NFA) for this rule's program.
+	maxWin int
+	// gate, when set, is the rule's regexp anchored at the position of a
+	// keyword: a cheap test run at each keyword hit before the rule's
+	// regexp searches the window around it (see buildGate).
+	gate *regexp.Regexp
 }
 
 // Verdict is what a rule's Verify function says about a candidate.
@@ -132,6 +139,13 @@ func (r *Rule) prepare() error {
 			return fmt.Errorf("rule %s: secretGroup %d but the regex has %d groups", r.ID, r.SecretGroup, r.Regex.NumSubexp())
 		}
 		r.span = analyze(r.Regex)
+		r.gate = buildGate(r)
+		r.maxWin = 1024
+		if t, err := syntax.Parse(r.Regex.String(), syntax.Perl); err == nil {
+			if prog, err := syntax.Compile(t.Simplify()); err == nil && len(prog.Inst) > 0 {
+				r.maxWin = max(256, 256*1024/len(prog.Inst)-1)
+			}
+		}
 	}
 	for i, k := range r.Keywords {
 		r.Keywords[i] = strings.ToLower(k)
@@ -227,4 +241,70 @@ func (a *Allowlist) allowed(path, commit, secret, match, line string) bool {
 		}
 	}
 	return false
+}
+
+// buildGate derives from a rule's regexp an anchored test for a match
+// starting at a keyword hit. It applies to regexps of the form
+// [optional bounded prefix of a character class] KEYWORDS REST, where every
+// keyword of the rule is matched by KEYWORDS (a literal or an alternation):
+// the secret-assignment shape of most provider rules. The gate is then
+// ^(?:KEYWORDS REST), tried where a keyword starts; the full regexp runs
+// only around hits that pass.
+func buildGate(r *Rule) *regexp.Regexp {
+	if r.span == spanBlock || len(r.Keywords) == 0 {
+		return nil
+	}
+	t, err := syntax.Parse(r.Regex.String(), syntax.Perl)
+	if err != nil {
+		return nil
+	}
+	subs := []*syntax.Regexp{t}
+	if t.Op == syntax.OpConcat {
+		subs = t.Sub
+	}
+	i := 0
+	if len(subs) > 1 {
+		switch p := subs[0]; p.Op {
+		case syntax.OpRepeat, syntax.OpStar, syntax.OpQuest:
+			if p.Min == 0 && (p.Sub[0].Op == syntax.OpCharClass || p.Sub[0].Op == syntax.OpAnyCharNotNL) {
+				i = 1
+			}
+		}
+	}
+	// Zero-width assertions stay in the gate.
+	j := i
+	for j < len(subs) && (subs[j].Op == syntax.OpWordBoundary || subs[j].Op == syntax.OpBeginText || subs[j].Op == syntax.OpBeginLine) {
+		j++
+	}
+	if j >= len(subs) {
+		return nil
+	}
+	head := subs[j]
+	for head.Op == syntax.OpCapture {
+		head = head.Sub[0]
+	}
+	if head.Op != syntax.OpLiteral && head.Op != syntax.OpAlternate {
+		return nil
+	}
+	headRe, err := regexp.Compile(`^(?:` + head.String() + `)`)
+	if err != nil {
+		return nil
+	}
+	for _, k := range r.Keywords {
+		loc := headRe.FindStringIndex(k)
+		if loc == nil || loc[1] == 0 {
+			return nil
+		}
+	}
+	var b strings.Builder
+	b.WriteString("^(?:")
+	for _, s := range subs[i:] {
+		b.WriteString("(?:" + s.String() + ")")
+	}
+	b.WriteString(")")
+	g, err := regexp.Compile(b.String())
+	if err != nil {
+		return nil
+	}
+	return g
 }
