@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Secret scanning against gitleaks v8.30.1 (`gitleaks dir`), on the same
+# trees in the same run:
+#   1. the Go module cache of this project (real-world source, ~500 MB);
+#   2. a generated tree (bench/gensecrets: dense in the words scanners key on,
+#      one large file, planted secrets).
+# Two comparisons per tree: each tool with its own default rules, and the
+# engines head to head, nixgate reading gitleaks' own default config from the
+# module cache (config/gitleaks.toml of gitleaks v8.30.1; read here, never
+# committed). Wall time and peak RSS come from /usr/bin/time -v.
+#
+#   bash bench/secrets.sh bin/nixgate
+set -euo pipefail
+NIXGATE=$(realpath "${1:?usage: bench/secrets.sh NIXGATE}")
+cd "$(dirname "$0")/.."
+GL_VERSION=v8.30.1
+MB=${SECRETS_BENCH_MB:-160}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+gitleaks=$(command -v gitleaks || true)
+[ -z "$gitleaks" ] && [ -x "$(go env GOPATH)/bin/gitleaks" ] && gitleaks="$(go env GOPATH)/bin/gitleaks"
+if [ -n "$gitleaks" ] && ! "$gitleaks" version 2>/dev/null | grep -q "${GL_VERSION#v}"; then
+  echo "secrets: found $gitleaks ($("$gitleaks" version 2>/dev/null)), want $GL_VERSION; comparing anyway" >&2
+fi
+glconfig="$(go env GOMODCACHE)/github.com/zricethezav/gitleaks/v8@$GL_VERSION/config/gitleaks.toml"
+[ -f "$glconfig" ] || glconfig=""
+
+have_time=0
+[ -x /usr/bin/time ] && have_time=1
+
+# measure NAME CMD... : prints "seconds peak-KB", leaves the report count in $work/NAME.count
+measure() {
+  local name=$1; shift
+  if [ $have_time = 1 ]; then
+    /usr/bin/time -v -o "$work/$name.time" "$@" >/dev/null 2>"$work/$name.err" || true
+    awk -F': ' '/Elapsed \(wall clock\)/{n=split($2,a,":"); s=0; for(i=1;i<=n;i++) s=s*60+a[i]; t=s}
+                /Maximum resident set size/{m=$2} END{printf "%.2f %d\n", t, m}' "$work/$name.time"
+  else
+    local s=$(date +%s.%N); "$@" >/dev/null 2>"$work/$name.err" || true
+    echo "$(echo "$(date +%s.%N) - $s" | bc) 0"
+  fi
+}
+
+count_ng() { python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["findings"]))' "$1" 2>/dev/null || grep -c '"checkId"' "$1"; }
+count_gl() { python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))))' "$1" 2>/dev/null || grep -c '"RuleID"' "$1"; }
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b > 0) printf "%.1fx", a/b; else print "n/a" }'; }
+
+echo "generating the bench tree ($MB MB)..." >&2
+go run ./bench/gensecrets -o "$work/tree" -mb "$MB" 2>&1 >&2
+
+bench_tree() {
+  local label=$1 dir=$2
+  echo
+  echo "### $label: $dir ($(du -sh "$dir" 2>/dev/null | cut -f1))"
+  read -r ng_t ng_m < <(measure ng-$label "$NIXGATE" secrets scan --all -f json -o "$work/ng-$label.json" "$dir")
+  printf "%-44s %8ss %8d KB %6s findings\n" "nixgate (own rules)" "$ng_t" "$ng_m" "$(count_ng "$work/ng-$label.json")"
+  if [ -n "$glconfig" ]; then
+    read -r nh_t nh_m < <(measure nh-$label "$NIXGATE" secrets scan --all --config "$glconfig" -f json -o "$work/nh-$label.json" "$dir")
+    printf "%-44s %8ss %8d KB %6s findings\n" "nixgate (gitleaks' default config)" "$nh_t" "$nh_m" "$(count_ng "$work/nh-$label.json")"
+  fi
+  if [ -z "$gitleaks" ]; then
+    echo "gitleaks: NOT INSTALLED (scripts/deps.sh bench installs $GL_VERSION); no ratio"
+    return
+  fi
+  read -r gl_t gl_m < <(measure gl-$label "$gitleaks" dir "$dir" --no-banner --exit-code 0 -l error -f json -r "$work/gl-$label.json")
+  printf "%-44s %8ss %8d KB %6s findings\n" "gitleaks $GL_VERSION dir (default rules)" "$gl_t" "$gl_m" "$(count_gl "$work/gl-$label.json")"
+  echo "ratio, own rules each:        nixgate is $(ratio "$gl_t" "$ng_t") faster than gitleaks (wall time)"
+  if [ -n "$glconfig" ]; then
+    echo "ratio, engines head to head:  nixgate is $(ratio "$gl_t" "$nh_t") faster than gitleaks (wall time, same rules)"
+  else
+    echo "head to head: gitleaks' config not found in the module cache ($GL_VERSION); skipped"
+  fi
+}
+
+echo "## secrets: nixgate vs gitleaks ($(nproc) CPU)"
+bench_tree modcache "$(go env GOMODCACHE)"
+bench_tree generated "$work/tree"
