@@ -179,8 +179,13 @@ func runSecretsScan(cmd *cobra.Command, e *env, f *secretsFlags, o *outputFlags,
 		fd.Fingerprint = check.Fingerprint(fd.CheckID, fd.Location.Path, fd.Key)
 	}
 	check.SortFindings(findings)
-	fmt.Fprintf(e.stderr, "nixgate: scanned %d files (%.1f MB, %d binary skipped) in %s\n",
-		stats.Files.Load(), float64(stats.Bytes.Load())/1e6, stats.Binary.Load(), time.Since(start).Round(time.Millisecond))
+	if f.since != "" {
+		fmt.Fprintf(e.stderr, "nixgate: scanned the lines added to %d file version(s) (%.1f MB) in %s\n",
+			stats.Files.Load(), float64(stats.Bytes.Load())/1e6, time.Since(start).Round(time.Millisecond))
+	} else {
+		fmt.Fprintf(e.stderr, "nixgate: scanned %d files (%.1f MB, %d binary skipped) in %s\n",
+			stats.Files.Load(), float64(stats.Bytes.Load())/1e6, stats.Binary.Load(), time.Since(start).Round(time.Millisecond))
+	}
 	res := &check.Result{Checks: []*check.Check{checks.K8sSecretManifest, checks.SecretLeak}, Findings: findings}
 	rep := &report.Report{Command: "secrets scan", Target: target, ToolVersion: Version(), FailOn: failOn, Result: res,
 		Color: format == "text" && o.toTerminal(e)}

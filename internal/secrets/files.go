@@ -16,6 +16,8 @@ func SecretFile(name string) (kind, pattern string, ok bool) {
 			return "dotenv file", ".env", true
 		}
 		return "dotenv file", ".env.*", true
+	case strings.HasSuffix(lower, ".env") && !isExampleSuffix(strings.TrimSuffix(lower, ".env")) && !strings.Contains(lower, "example"):
+		return "dotenv file", "*.env", true
 	case lower == "id_rsa" || lower == "id_dsa" || lower == "id_ecdsa" || lower == "id_ed25519" || lower == "id_ecdsa_sk" || lower == "id_ed25519_sk":
 		return "SSH private key", base, true
 	case lower == ".netrc" || lower == "_netrc" || lower == "netrc":

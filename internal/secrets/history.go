@@ -68,6 +68,10 @@ func (rs *Ruleset) ScanHistory(ctx context.Context, dir string, rg Range, sink S
 		if rs.SkipPath(a.Path) {
 			return nil
 		}
+		if sink.Stats != nil {
+			sink.Stats.Files.Add(1)
+			sink.Stats.Bytes.Add(int64(a.text.Len()))
+		}
 		return rs.scanAdded(ctx, sc, dir, a, sink)
 	})
 	if perr != nil {
