@@ -163,7 +163,7 @@ func TestGate(t *testing.T) {
 				".github/workflows/ci.yml": "on: [push, pull_request]\n",
 			},
 			want: summary{Rejected: true,
-				Rejections: []string{"secret-leak app.env:2", "k8s-secret-manifest deploy/s.yaml:2", "secret-leak deploy/s.yaml:6"},
+				Rejections: []string{"secret-file-not-ignored app.env", "secret-leak app.env:2", "k8s-secret-manifest deploy/s.yaml:2", "secret-leak deploy/s.yaml:6"},
 				Review:     []string{".github/workflows/ci.yml"},
 				Files:      []string{"M .github/workflows/ci.yml +1 -1", "A app.env +2 -0", "A deploy/s.yaml +6 -0"}},
 			golden: "secret",
