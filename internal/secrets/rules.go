@@ -206,9 +206,9 @@ func DefaultRules() []*Rule {
 			kw("access-tokens"), verify(verifyAccessTokens), sev(check.Critical),
 			tp("access-tokens = github.com={an:40}", "extra-access-tokens = gitlab.example.org=PAT:{an:20}"),
 			fp("access-tokens = github.com=${GITHUB_TOKEN}", "# access-tokens = github.com=<token>")),
-		rule("netrc-password", "netrc credentials", `(?i)\bmachine[ \t]+\S+\s+(?:login[ \t]+\S+\s+)?password[ \t]+(\S+)`, kw("machine"),
+		rule("netrc-password", "netrc credentials", `(?i)\bmachine[ \t]+\S+\s+(?:login[ \t]+\S+\s+)?password[ \t]+([^\s"'\x60\\,;]+)`, kw("machine"),
 			verify(verifyPassword), tp("machine cache.example.org login ci password {an:20}", "machine cache.example.org\n  login ci\n  password {an:20}"),
-			fp("machine example.org login ci password $NETRC_PASSWORD", "machine state machine")),
+			fp("machine example.org login ci password $NETRC_PASSWORD", "machine state machine", `"machine cache password p\n"`)),
 		rule("cachix-auth-token", "Cachix auth token",
 			`(?i)(?:cachix[_.-]?auth[_.-]?token["']?[ \t]*(?:=|:|=>)[ \t]*["']?|cachix[ \t]+authtoken[ \t]+)([A-Za-z0-9._-]{20,})`,
 			kw("cachix"), verify(notPlaceholder), sev(check.Critical),
@@ -224,7 +224,7 @@ func DefaultRules() []*Rule {
 			assign(`secret|token|passw(?:or)?d|api[_.-]?key|private[_.-]?key|access[_.-]?key|client[_.-]?secret`, `[A-Za-z0-9+/_.=~!@#$%^&*-]{16,}`),
 			kw("secret", "token", "passwd", "password", "api_key", "apikey", "api-key", "api.key", "private_key", "access_key", "access-key"),
 			group(1), minEntropy(3.5), verify(verifyGeneric), generic(), sev(check.Medium),
-			tp(`DB_PASSWORD="{an:24}"`, `api_key: {an:32}`), fp(`password = "changeme"`, `token := tokenizer.Next()`, `SECRET_KEY_FILE=/run/secrets/key-file-path-x`)),
+			tp(`DB_PASSWORD="{an:24}"`, `api_key: {an:32}`), fp(`password = "changeme"`, `token := tokenizer.Next()`, `SECRET_KEY_FILE=/run/secrets/key-file-path-x`, `KindSecret = "k8s-secret-manifest"`)),
 	}
 	return rules
 }
@@ -279,7 +279,14 @@ func verifyPassword(s string) Verdict {
 	return Verdict{OK: true}
 }
 
+// wordLike matches identifiers such as k8s-secret-manifest or api.v2.name:
+// lowercase words joined by separators, not random material.
+var wordLike = regexp.MustCompile(`^[a-z0-9]{1,12}(?:[-_.][a-z0-9]{1,12})+$`)
+
 func verifyGeneric(s string) Verdict {
+	if wordLike.MatchString(s) {
+		return Verdict{}
+	}
 	if len(s) > 128 || strings.ContainsAny(s[:1], "$<{%/.") || strings.Contains(s, "${") || isPlaceholder(s) {
 		return Verdict{}
 	}
