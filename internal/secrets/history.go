@@ -85,6 +85,9 @@ func (rs *Ruleset) ScanHistory(ctx context.Context, dir string, rg Range, sink S
 	return nil
 }
 
+// maxAdded bounds the added text of one file held in memory at once.
+const maxAdded = 32 << 20
+
 // parseLog reads `git log -p -U0` output and calls fn once per commit and
 // file with the lines added.
 func parseLog(r io.Reader, fn func(*Added) error) error {
@@ -147,6 +150,14 @@ func parseLog(r io.Reader, fn func(*Added) error) error {
 				cur.text.Write(line[1:])
 				cur.text.WriteByte('\n')
 				cur.lines = append(cur.lines, next)
+				if cur.text.Len() >= maxAdded {
+					// Scan huge additions in parts: memory stays bounded.
+					part := cur
+					if err := flush(); err != nil {
+						return err
+					}
+					cur = &Added{Commit: part.Commit, Author: part.Author, Path: part.Path}
+				}
 			}
 			next++
 		case inHunk && len(line) > 0 && line[0] == ' ':
