@@ -7,7 +7,6 @@ import (
 	"hash"
 	"io"
 
-	gonar "github.com/nix-community/go-nix/pkg/nar"
 	"github.com/nix-community/go-nix/pkg/nixbase32"
 	"github.com/nix-community/go-nix/pkg/nixhash"
 )
@@ -56,15 +55,13 @@ func (c *countingHash) Write(p []byte) (int, error) {
 // computes it for a store path (`nix hash path`, a store path's narHash).
 // A symbolic link at path is hashed as a link, like Nix does.
 func HashPath(path string) (Hash, error) {
-	// Straight into the hash: sha256 buffers its own blocks, and a
-	// bufio layer would only add a copy of every byte.
-	ch := &countingHash{h: sha256.New()}
-	if err := gonar.DumpPath(ch, path); err != nil {
+	sum := sha256.New()
+	n, err := dumpPath(sum, path)
+	if err != nil {
 		return Hash{}, fmt.Errorf("nar hash %s: %w", path, err)
 	}
-	var h Hash
-	copy(h.Digest[:], ch.h.Sum(nil))
-	h.Size = ch.n
+	h := Hash{Size: n}
+	sum.Sum(h.Digest[:0])
 	return h, nil
 }
 

@@ -32,7 +32,7 @@ type file struct {
 	dir     bool
 }
 
-func writeTree(t *testing.T, files map[string]file) string {
+func writeTree(t testing.TB, files map[string]file) string {
 	t.Helper()
 	root := t.TempDir()
 	names := make([]string, 0, len(files))
