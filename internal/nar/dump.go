@@ -33,10 +33,11 @@ const (
 // mapFiles turns mapping off (tests of the read path).
 var mapFiles = true
 
-// piece is a run of the NAR stream: a buffer, or a window of a mapped
-// file (name set).
+// piece is a run of the NAR stream: a buffer, or a buffer (possibly
+// empty) followed by a window of a mapped file (name set).
 type piece struct {
 	b    []byte
+	m    []byte
 	name string
 }
 
@@ -51,10 +52,14 @@ type dumper struct {
 
 // flush hands the current buffer to the hasher and takes an empty one.
 func (d *dumper) flush() {
-	if len(d.buf) == 0 {
-		return
+	if len(d.buf) > 0 {
+		d.send(piece{b: d.buf})
 	}
-	d.out <- piece{b: d.buf}
+}
+
+// send sends p, which holds the current buffer, and takes an empty one.
+func (d *dumper) send(p piece) {
+	d.out <- p
 	select {
 	case b := <-d.free:
 		d.buf = b[:0]
@@ -161,7 +166,7 @@ func (d *dumper) node(path string, fi os.FileInfo) error {
 // contents appends a regular file's size, its first size bytes (as Nix,
 // which reads exactly the size lstat gave) and the padding.
 func (d *dumper) contents(path string, size int64) error {
-	f, err := os.Open(path)
+	f, err := openFile(path)
 	if err != nil {
 		return err
 	}
@@ -169,9 +174,7 @@ func (d *dumper) contents(path string, size int64) error {
 	d.u64(uint64(size))
 	left := size
 	if size >= mapMin && mapFiles {
-		if left, err = d.mapFile(f, path, size); err != nil {
-			return err
-		}
+		left = d.mapFile(f, path, size)
 	}
 	for left > 0 {
 		if len(d.buf) == cap(d.buf) {
@@ -188,7 +191,7 @@ func (d *dumper) contents(path string, size int64) error {
 			return fmt.Errorf("%s: file shrank while reading: %d bytes short", path, left)
 		}
 		if err != nil {
-			return err
+			return fmt.Errorf("%s: %w", path, err)
 		}
 	}
 	d.write(zeros[:pad(size)])
@@ -197,24 +200,19 @@ func (d *dumper) contents(path string, size int64) error {
 
 // mapFile sends the file's contents as mapped windows. It returns how many
 // bytes are left to read: all of them when the file cannot be mapped.
-func (d *dumper) mapFile(f *os.File, path string, size int64) (int64, error) {
-	rc, err := f.SyscallConn()
-	if err != nil {
-		return size, nil
-	}
+func (d *dumper) mapFile(f rawFile, path string, size int64) int64 {
 	var off int64
 	for off < size {
 		n := min(size-off, mapWindow)
-		var b []byte
-		var merr error
-		if err := rc.Control(func(fd uintptr) { b, merr = mmap(int(fd), off, int(n)) }); err != nil || merr != nil {
+		b, err := mmap(f.fd(), off, int(n))
+		if err != nil {
 			break // read the rest
 		}
-		d.flush()
-		d.out <- piece{b: b, name: path}
+		// One piece with the buffer before it: fewer hand-overs.
+		d.send(piece{b: d.buf, m: b, name: path})
 		off += n
 	}
-	return size - off, nil
+	return size - off
 }
 
 // dumpPath writes the NAR serialisation of path to w and returns its
@@ -242,13 +240,14 @@ func dumpPath(w io.Writer, path string) (int64, error) {
 	var werr error
 	for p := range out { // drain to the end, so the reader never blocks
 		if werr == nil {
-			werr = write(w, p)
-			n += int64(len(p.b))
+			if _, werr = w.Write(p.b); werr == nil && p.m != nil {
+				werr = writeMapped(w, p)
+			}
+			n += int64(len(p.b) + len(p.m))
 		}
-		if p.name != "" {
-			munmap(p.b)
-		} else {
-			free <- p.b
+		free <- p.b
+		if p.m != nil {
+			munmap(p.m)
 		}
 	}
 	if rerr != nil {
@@ -257,18 +256,17 @@ func dumpPath(w io.Writer, path string) (int64, error) {
 	return n, werr
 }
 
-// write writes p to w, turning a fault on a mapped file into an error.
-func write(w io.Writer, p piece) (err error) {
-	if p.name != "" {
-		defer func() {
-			if r := recover(); r != nil {
-				if _, ok := r.(interface{ Addr() uintptr }); !ok {
-					panic(r)
-				}
-				err = fmt.Errorf("%s: file changed while reading", p.name)
+// writeMapped writes p's mapped window to w, turning a fault (the file
+// was truncated) into an error.
+func writeMapped(w io.Writer, p piece) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			if _, ok := r.(interface{ Addr() uintptr }); !ok {
+				panic(r)
 			}
-		}()
-	}
-	_, err = w.Write(p.b)
+			err = fmt.Errorf("%s: file changed while reading", p.name)
+		}
+	}()
+	_, err = w.Write(p.m)
 	return err
 }
