@@ -52,6 +52,9 @@ func SecretRuleset(r *repo.Repo, opts *SecretLeakOptions) (*secrets.Ruleset, []s
 	}
 	rules = slices.DeleteFunc(rules, func(x *secrets.Rule) bool { return slices.Contains(opts.DisableRules, x.ID) })
 	rs, err := secrets.NewRuleset(rules, lists)
+	if rs != nil && opts.GitleaksConfig != "" {
+		rs.GitleaksAllow = true
+	}
 	return rs, warnings, err
 }
 

@@ -85,6 +85,9 @@ func (f Finding) Message() string {
 type Ruleset struct {
 	Rules      []*Rule
 	Allowlists []Allowlist
+	// GitleaksAllow honours gitleaks' inline `gitleaks:allow` comments (a
+	// rule set read from a gitleaks configuration sets it).
+	GitleaksAllow bool
 
 	m        *matcher
 	kwRules  [][]int32 // keyword index -> rules
@@ -494,6 +497,9 @@ func (s *Scanner) evaluate(in Input, rule *Rule, data []byte, off int, m []int) 
 			line = string(data[lo:hi])
 		}
 		return line
+	}
+	if s.rs.GitleaksAllow && strings.Contains(lineOf(), "gitleaks:allow") {
+		return candidate{}, false
 	}
 	for _, lists := range [][]Allowlist{rule.Allowlists, s.rs.Allowlists} {
 		for i := range lists {

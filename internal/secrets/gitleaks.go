@@ -177,6 +177,9 @@ func loadGitleaks(name string, data []byte, readFile func(string) ([]byte, error
 		if r.Regex != nil && r.SecretGroup > r.Regex.NumSubexp() {
 			return nil, fmt.Errorf("%s: secretGroup %d but the regex has %d groups", where, r.SecretGroup, r.Regex.NumSubexp())
 		}
+		// As in gitleaks, a generic rule's finding yields to another
+		// rule's finding on the same text.
+		r.Generic = r.Generic || strings.HasPrefix(r.ID, "generic")
 		if isNew {
 			byID[r.ID] = r
 			cfg.Rules = append(cfg.Rules, r)
@@ -246,6 +249,7 @@ func NewRulesetFromGitleaks(name string, data []byte, readFile func(string) ([]b
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", name, err)
 	}
+	rs.GitleaksAllow = true
 	return rs, cfg.Warnings, nil
 }
 
