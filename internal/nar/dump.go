@@ -26,8 +26,8 @@ import (
 const (
 	dumpChunk = 1 << 20 // bytes per buffer of framing and small files
 	mapMin    = 1 << 20 // files of at least this size are mapped
-	mapWindow = 8 << 20 // bytes per mapped piece
-	dumpQueue = 8       // pieces in flight
+	mapWindow = 4 << 20 // bytes per mapped piece
+	dumpQueue = 4       // pieces in flight
 )
 
 // mapFiles turns mapping off (tests of the read path).
