@@ -4,9 +4,9 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"runtime/debug"
-	"syscall"
 )
 
 // The NAR serialiser behind HashPath. It writes the same bytes as go-nix's
@@ -118,59 +118,62 @@ func (d *dumper) strs(ss ...string) {
 }
 
 // node appends the NAR serialisation of the file system object at path,
-// described by fi (from Lstat), as Nix's dump() does.
-func (d *dumper) node(path string, fi os.FileInfo) error {
-	d.strs("(", "type")
-	switch m := fi.Mode(); {
-	case m.IsRegular():
-		d.str("regular")
-		if m&syscall.S_IXUSR != 0 { // executable for the owner
-			d.strs("executable", "")
-		}
-		d.str("contents")
-		if err := d.contents(path, fi.Size()); err != nil {
+// of type typ (from Lstat or the directory entry), as Nix's dump() does.
+func (d *dumper) node(path string, typ fs.FileMode) error {
+	switch {
+	case typ.IsRegular():
+		if err := d.regular(path); err != nil {
 			return err
 		}
-	case m&os.ModeSymlink != 0:
+	case typ&fs.ModeSymlink != 0:
 		target, err := os.Readlink(path)
 		if err != nil {
 			return err
 		}
-		d.strs("symlink", "target", target)
-	case m.IsDir():
-		d.str("directory")
-		// os.ReadDir sorts names by bytes, as Nix does.
+		d.strs("(", "type", "symlink", "target", target)
+	case typ.IsDir():
+		d.strs("(", "type", "directory")
+		// os.ReadDir sorts names by bytes, as Nix does, and types the
+		// entries (with lstat where the file system does not).
 		entries, err := os.ReadDir(path)
 		if err != nil {
 			return err
 		}
 		for _, e := range entries {
-			p := path + "/" + e.Name()
-			info, err := os.Lstat(p)
-			if err != nil {
-				return err
-			}
 			d.strs("entry", "(", "name", e.Name(), "node")
-			if err := d.node(p, info); err != nil {
+			if err := d.node(path+"/"+e.Name(), e.Type()); err != nil {
 				return err
 			}
 			d.str(")")
 		}
 	default:
-		return fmt.Errorf("%s: unsupported file type %s", path, m.Type())
+		return fmt.Errorf("%s: unsupported file type %s", path, typ)
 	}
 	d.str(")")
 	return nil
 }
 
-// contents appends a regular file's size, its first size bytes (as Nix,
-// which reads exactly the size lstat gave) and the padding.
-func (d *dumper) contents(path string, size int64) error {
+// regular appends a regular file: opened (not following a link) and
+// stat'ed through the descriptor, one path lookup instead of two; its
+// first size bytes (Nix too reads exactly the size stat gave).
+func (d *dumper) regular(path string) error {
 	f, err := openFile(path)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
+	size, mode, err := f.stat()
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if !mode.IsRegular() {
+		return fmt.Errorf("%s: changed while reading: now a %s", path, mode.Type())
+	}
+	d.strs("(", "type", "regular")
+	if mode&0o100 != 0 { // executable for the owner (S_IXUSR)
+		d.strs("executable", "")
+	}
+	d.str("contents")
 	d.u64(uint64(size))
 	left := size
 	if size >= mapMin && mapFiles {
@@ -229,7 +232,7 @@ func dumpPath(w io.Writer, path string) (int64, error) {
 	go func() {
 		defer close(out)
 		d.str("nix-archive-1")
-		if rerr = d.node(path, fi); rerr == nil {
+		if rerr = d.node(path, fi.Mode().Type()); rerr == nil {
 			d.flush()
 		}
 	}()

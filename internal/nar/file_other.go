@@ -2,7 +2,10 @@
 
 package nar
 
-import "os"
+import (
+	"io/fs"
+	"os"
+)
 
 // rawFile is an os.File outside Unix.
 type rawFile struct{ *os.File }
@@ -13,3 +16,11 @@ func openFile(path string) (rawFile, error) {
 }
 
 func (f rawFile) fd() int { return -1 }
+
+func (f rawFile) stat() (int64, fs.FileMode, error) {
+	fi, err := f.Stat()
+	if err != nil {
+		return 0, 0, err
+	}
+	return fi.Size(), fi.Mode(), nil
+}

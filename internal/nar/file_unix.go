@@ -4,6 +4,7 @@ package nar
 
 import (
 	"io"
+	"io/fs"
 	"os"
 	"syscall"
 )
@@ -45,3 +46,27 @@ func (f rawFile) Close() error { return syscall.Close(int(f)) }
 
 // fd returns the file descriptor, for mapping.
 func (f rawFile) fd() int { return int(f) }
+
+// stat returns the open file's size and mode (type and permissions).
+func (f rawFile) stat() (int64, fs.FileMode, error) {
+	var st syscall.Stat_t
+	for {
+		err := syscall.Fstat(int(f), &st)
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return 0, 0, &os.PathError{Op: "fstat", Path: "", Err: err}
+		}
+		break
+	}
+	m := fs.FileMode(st.Mode & 0o777)
+	switch st.Mode & syscall.S_IFMT {
+	case syscall.S_IFREG:
+	case syscall.S_IFDIR:
+		m |= fs.ModeDir
+	default:
+		m |= fs.ModeIrregular
+	}
+	return st.Size, m, nil
+}
