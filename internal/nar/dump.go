@@ -11,7 +11,8 @@ import (
 
 // The NAR serialiser behind HashPath. It writes the same bytes as go-nix's
 // nar.DumpPath and `nix-store --dump` (TestDumpMatchesGoNix and
-// TestHashPathAgainstNix check both), built for speed:
+// TestDumpMatchesNix check both; unlike go-nix's writer it accepts names
+// starting with "..", as Nix does), built for speed:
 //
 //   - a reader goroutine walks the tree and produces the NAR stream while
 //     the caller hashes it, so reading and hashing overlap on two cores;
@@ -21,7 +22,8 @@ import (
 //   - large files are memory-mapped (Linux) and hashed in place, without
 //     the copy a read makes, which is most of the CPU time after SHA-256.
 //
-// At most dumpQueue pieces are in flight (bounded memory).
+// Memory is bounded: dumpQueue+2 buffers, and at most dumpQueue+2 mapped
+// windows (queued, being hashed, being mapped).
 
 const (
 	dumpChunk = 1 << 20 // bytes per buffer of framing and small files
@@ -237,7 +239,7 @@ func dumpPath(w io.Writer, path string) (int64, error) {
 		}
 	}()
 	// A mapped file truncated by someone else faults on access: a panic
-	// with SetPanicOnFault, turned into an error by write.
+	// with SetPanicOnFault, turned into an error by writeMapped.
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	var n int64
 	var werr error
