@@ -48,7 +48,7 @@ count_gl() { python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b > 0) printf "%.1fx", a/b; else print "n/a" }'; }
 
 echo "generating the bench tree ($MB MB)..." >&2
-go run ./bench/gensecrets -o "$work/tree" -mb "$MB" 2>&1 >&2
+go run ./bench/gensecrets -o "$work/tree" -mb "$MB" >&2 2>&1
 
 bench_tree() {
   local label=$1 dir=$2
