@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 
 	"github.com/spf13/cobra"
@@ -19,6 +20,7 @@ type prFlags struct {
 	lockLabel  string
 	event      string
 	config     string
+	policy     string
 }
 
 func newPRCmd(e *env) *cobra.Command {
@@ -57,8 +59,9 @@ rejected.
 	fl.StringVar(&f.base, "base", "", "the branch or commit the change goes into (required)")
 	fl.StringVar(&f.head, "head", "HEAD", "the change's last commit")
 	fl.StringArrayVar(&f.labels, "label", nil, "a label of the change (repeatable)")
-	fl.StringArrayVar(&f.sensitive, "sensitive", nil, "another security-sensitive path `GLOB` (repeatable; added to the defaults)")
-	fl.StringVar(&f.lockLabel, "lock-label", "dependency-update", "the label a flake.lock change needs")
+	fl.StringArrayVar(&f.sensitive, "sensitive", nil, "another security-sensitive path `GLOB` (repeatable; added to the policy's list)")
+	fl.StringVar(&f.lockLabel, "lock-label", "dependency-update", "the label a flake.lock change needs (default: the policy's [pr] lock-label)")
+	fl.StringVar(&f.policy, "policy", "", "policy `FILE` (default: DIR/nixgate.toml, else the built-in policy)")
 	fl.StringVar(&f.event, "event", os.Getenv("GITHUB_EVENT_PATH"), "GitHub event payload `FILE` to read the pull request's labels from")
 	fl.StringVar(&f.config, "config", "", "gitleaks-format rule `FILE` for the secret scan")
 	return cmd
@@ -85,7 +88,28 @@ func runPR(cmd *cobra.Command, e *env, f *prFlags, o *outputFlags, dir string) e
 		}
 		labels = append(labels, l...)
 	}
-	rs, warnings, err := loadRuleset(f.config)
+	p, err := loadPolicy(dir, f.policy)
+	if err != nil {
+		return err
+	}
+	sensitive := slices.Clone(pr.DefaultSensitive)
+	if p.PR.SensitivePaths != nil {
+		sensitive = slices.Clone(p.PR.SensitivePaths)
+	}
+	sensitive = append(append(sensitive, p.PR.ExtraSensitivePaths...), f.sensitive...)
+	lockLabel := f.lockLabel
+	if !cmd.Flags().Changed("lock-label") && p.PR.LockLabel != "" {
+		lockLabel = p.PR.LockLabel
+	}
+	var buildDirs []string
+	if o, ok := p.Settings[checks.BuildOutputCommitted.ID].Options.(*checks.BuildOutputCommittedOptions); ok {
+		buildDirs = o.BuildDirs
+	}
+	config := f.config
+	if o, ok := p.Settings[checks.SecretLeak.ID].Options.(*checks.SecretLeakOptions); ok && config == "" && o.GitleaksConfig != "" {
+		config = filepath.Join(dir, filepath.FromSlash(o.GitleaksConfig))
+	}
+	rs, warnings, err := loadRuleset(config)
 	if err != nil {
 		return err
 	}
@@ -93,7 +117,7 @@ func runPR(cmd *cobra.Command, e *env, f *prFlags, o *outputFlags, dir string) e
 		fmt.Fprintf(e.stderr, "nixgate: warning: %s\n", wn)
 	}
 	r, err := pr.Run(cmd.Context(), dir, pr.Options{Base: f.base, Head: f.head, Labels: labels,
-		Sensitive: append(slices.Clone(pr.DefaultSensitive), f.sensitive...), LockLabel: f.lockLabel, Rules: rs})
+		Sensitive: sensitive, LockLabel: lockLabel, BuildDirs: buildDirs, Rules: rs})
 	if err != nil {
 		return fmt.Errorf("pr: %v: %w", err, ErrIncomplete)
 	}

@@ -40,6 +40,21 @@ type Policy struct {
 	Ignore []string
 	// Settings holds every check's settings, keyed by ID.
 	Settings map[string]check.Settings
+	// PR configures `nixgate pr`.
+	PR PR
+}
+
+// PR is the [pr] table: what `nixgate pr` treats as security-sensitive and
+// which label a flake.lock change needs.
+type PR struct {
+	// SensitivePaths replaces the built-in list of security-sensitive
+	// path globs when not nil.
+	SensitivePaths []string `toml:"sensitive-paths"`
+	// ExtraSensitivePaths are added to the list.
+	ExtraSensitivePaths []string `toml:"extra-sensitive-paths"`
+	// LockLabel is the label a flake.lock change needs ("" for the
+	// default, dependency-update).
+	LockLabel string `toml:"lock-label"`
 }
 
 // Default is the built-in policy: every check at its default.
@@ -124,6 +139,7 @@ func docType(checks []*check.Check) reflect.Type {
 		{Name: "FailOn", Type: reflect.TypeFor[*check.Severity](), Tag: `toml:"fail-on"`},
 		{Name: "Baseline", Type: reflect.TypeFor[*string](), Tag: `toml:"baseline"`},
 		{Name: "Ignore", Type: reflect.TypeFor[[]string](), Tag: `toml:"ignore"`},
+		{Name: "PR", Type: reflect.TypeFor[PR](), Tag: `toml:"pr"`},
 		{Name: "Checks", Type: reflect.StructOf(checkFields), Tag: `toml:"checks"`},
 	})
 }
@@ -181,6 +197,7 @@ func Parse(name string, data []byte, checks []*check.Check) (*Policy, error) {
 		p.Baseline = v.Elem().String()
 	}
 	p.Ignore = d.FieldByName("Ignore").Interface().([]string)
+	p.PR = d.FieldByName("PR").Interface().(PR)
 	var errs Errors
 	badGlob := func(where, g string) {
 		if _, err := path.Match(strings.ReplaceAll(g, "**", "x"), ""); err != nil {
@@ -193,6 +210,9 @@ func Parse(name string, data []byte, checks []*check.Check) (*Policy, error) {
 	}
 	for _, g := range p.Ignore {
 		badGlob("ignore", g)
+	}
+	for _, g := range append(slices.Clone(p.PR.SensitivePaths), p.PR.ExtraSensitivePaths...) {
+		badGlob("pr", g)
 	}
 	for i, c := range checks {
 		t := cs.Field(i).Elem()

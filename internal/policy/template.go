@@ -30,6 +30,13 @@ ignore = []
 # Accepted pre-existing findings, written by `+"`nixgate check --write-baseline FILE`"+`.
 # baseline = ".nixgate-baseline.json"
 
+# nixgate pr: changes to these paths are listed as "needs security review"
+# (sensitive-paths replaces the built-in list, see docs/pr.md), and a
+# flake.lock change needs the lock label.
+# [pr]
+# extra-sensitive-paths = ["secrets/**"]
+# lock-label = "dependency-update"
+
 # Per check: enabled, severity, ignore (path globs; "**" spans directories,
 # a pattern without "/" matches a name at any depth), and the check's own
 # options. A single finding is suppressed inline, on its line or the line
