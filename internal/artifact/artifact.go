@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"io"
+	"slices"
 	"strings"
 )
 
@@ -165,4 +166,20 @@ func StorePathTarget(s string) bool {
 // their output links: result, result-<output>, result-<n>, result-<n>-<output>.
 func IsResultName(base string) bool {
 	return base == "result" || strings.HasPrefix(base, "result-")
+}
+
+// DefaultBuildDirs are the directory names whose content is build output
+// unless a policy says otherwise.
+var DefaultBuildDirs = []string{"build", "_build"}
+
+// BuildDir returns the shallowest directory of the slash-separated path name
+// whose base is one of dirs, or "".
+func BuildDir(name string, dirs []string) string {
+	segs := strings.Split(name, "/")
+	for i := 0; i < len(segs)-1; i++ {
+		if slices.Contains(dirs, segs[i]) {
+			return strings.Join(segs[:i+1], "/")
+		}
+	}
+	return ""
 }

@@ -31,7 +31,7 @@ var BuildOutputCommitted = &check.Check{
 	Remediation: "Remove the output from the index (git rm --cached), add it to .gitignore, and let the " +
 		"build produce it. Vetted binaries go into the check's allow list with a reason.",
 	Scope:   check.ScopeRepo,
-	Options: &BuildOutputCommittedOptions{BuildDirs: []string{"build", "_build"}},
+	Options: &BuildOutputCommittedOptions{BuildDirs: artifact.DefaultBuildDirs},
 	Run:     runBuildOutputCommitted,
 }
 
@@ -66,7 +66,7 @@ func runBuildOutputCommitted(ctx context.Context, p *check.Pass) error {
 		if err != nil {
 			continue // deleted in the work tree; dirty-tree reports it
 		}
-		if d := buildDir(name, opts.BuildDirs); d != "" {
+		if d := artifact.BuildDir(name, opts.BuildDirs); d != "" {
 			s := dirs[d]
 			if s == nil {
 				s = &dirStat{}
@@ -132,18 +132,6 @@ func runBuildOutputCommitted(ctx context.Context, p *check.Pass) error {
 			"build output directory %s/ is tracked: %d file(s), %s", d, s.files, humanSize(s.size))
 	}
 	return nil
-}
-
-// buildDir returns the shallowest directory of name whose base is one of
-// dirs, or "".
-func buildDir(name string, dirs []string) string {
-	segs := strings.Split(name, "/")
-	for i := 0; i < len(segs)-1; i++ {
-		if slices.Contains(dirs, segs[i]) {
-			return strings.Join(segs[:i+1], "/")
-		}
-	}
-	return ""
 }
 
 func humanSize(n int64) string {

@@ -181,22 +181,7 @@ func runCheck(cmd *cobra.Command, e *env, f *checkFlags, o *outputFlags, dir str
 		return writeBaselineFile(e, f.writeBaseline, res, f.reason)
 	}
 	rep := &report.Report{Command: "check", Target: dir, ToolVersion: Version(), FailOn: failOn, Result: res, Color: format == "text" && o.toTerminal(e)}
-	if err := report.Write(w, format, rep); err != nil {
-		return err
-	}
-	if err := closeOut(); err != nil {
-		return err
-	}
-	for _, er := range res.Errors {
-		fmt.Fprintf(e.stderr, "nixgate: check %s could not complete: %s\n", er.CheckID, firstLine(er.Error))
-	}
-	switch {
-	case rep.Failed():
-		return ErrFindings
-	case len(res.Errors) > 0:
-		return ErrIncomplete
-	}
-	return nil
+	return writeReport(e, w, format, rep, closeOut)
 }
 
 func writeBaselineFile(e *env, file string, res *check.Result, reason string) error {

@@ -157,22 +157,7 @@ func runHost(cmd *cobra.Command, e *env, f *hostFlags, o *outputFlags) error {
 	if format == "text" || format == "markdown" {
 		writeHostSummary(w, format, h)
 	}
-	if err := report.Write(w, format, rep); err != nil {
-		return err
-	}
-	if err := closeOut(); err != nil {
-		return err
-	}
-	for _, er := range res.Errors {
-		fmt.Fprintf(e.stderr, "nixgate: check %s could not complete: %s\n", er.CheckID, firstLine(er.Error))
-	}
-	switch {
-	case rep.Failed():
-		return ErrFindings
-	case len(res.Errors) > 0:
-		return ErrIncomplete
-	}
-	return nil
+	return writeReport(e, w, format, rep, closeOut)
 }
 
 func orDefault(s, d string) string {

@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/nixgate/nixgate/internal/report"
 )
 
 // outputFlags are --format and --output, shared by every reporting command.
@@ -52,6 +54,28 @@ func (o *outputFlags) open(e *env) (w io.Writer, format string, close func() err
 		}
 		return nil
 	}, nil
+}
+
+// writeReport writes a findings report, closes the output, and maps the
+// result to the command's outcome: ErrFindings when a finding reaches the
+// threshold (it takes precedence), ErrIncomplete when a check errored.
+func writeReport(e *env, w io.Writer, format string, rep *report.Report, closeOut func() error) error {
+	if err := report.Write(w, format, rep); err != nil {
+		return err
+	}
+	if err := closeOut(); err != nil {
+		return err
+	}
+	for _, er := range rep.Result.Errors {
+		fmt.Fprintf(e.stderr, "nixgate: check %s could not complete: %s\n", er.CheckID, firstLine(er.Error))
+	}
+	switch {
+	case rep.Failed():
+		return ErrFindings
+	case len(rep.Result.Errors) > 0:
+		return ErrIncomplete
+	}
+	return nil
 }
 
 // toTerminal reports whether the report goes to a terminal (for colour).

@@ -146,7 +146,7 @@ func Run(ctx context.Context, dir string, o Options) (*Report, error) {
 		o.LockLabel = lockdiff.Label
 	}
 	if o.BuildDirs == nil {
-		o.BuildDirs = []string{"build", "_build"}
+		o.BuildDirs = artifact.DefaultBuildDirs
 	}
 	if o.Sensitive == nil {
 		o.Sensitive = DefaultSensitive
@@ -234,7 +234,7 @@ func Run(ctx context.Context, dir string, o Options) (*Report, error) {
 		}
 		// Build outputs.
 		if e.status == "A" {
-			if d := buildDir(e.path, o.BuildDirs); d != "" {
+			if d := artifact.BuildDir(e.path, o.BuildDirs); d != "" {
 				buildDirs[d]++
 			}
 		}
@@ -348,16 +348,6 @@ func mapsKeys(m map[string]int) func(func(string) bool) {
 			}
 		}
 	}
-}
-
-func buildDir(name string, dirs []string) string {
-	segs := strings.Split(name, "/")
-	for i := 0; i < len(segs)-1; i++ {
-		if slices.Contains(dirs, segs[i]) {
-			return strings.Join(segs[:i+1], "/")
-		}
-	}
-	return ""
 }
 
 // emptyLock is the lock an added flake.lock is compared with.
