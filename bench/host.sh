@@ -22,7 +22,7 @@ audit=$(time_runs "$bin" host)
 echo "host: $n runs each on $(nix --version)"
 echo "  nix show-config:  ${peer} ms/run"
 echo "  nixgate host show: ${show} ms/run"
-echo "  nixgate host:      ${audit} ms/run (18 checks, plus one 'nix --version')"
+echo "  nixgate host:      ${audit} ms/run (18 checks)"
 awk -v p="$peer" -v s="$show" -v a="$audit" 'BEGIN {
 	if (p == 0) p = 1
 	printf "  ratio host show / nix show-config: %.2f\n", s / p

@@ -12,7 +12,9 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strconv"
@@ -226,6 +228,24 @@ func detectVersion(ctx context.Context, h *Host, o Options) NixVersion {
 			return NixVersion{Implementation: m[1], Version: m[2], Source: "nix-daemon executable " + h.Daemon.Exe, Package: v.Package}
 		}
 	}
+	if h.Root.Live() {
+		// The nix on PATH is what users run. Its version is known without
+		// running it when it is a store path named nix-<version>, or a file
+		// that the dpkg package just read installed.
+		if p, err := exec.LookPath("nix"); err == nil {
+			real, err := filepath.EvalSymlinks(p)
+			if err != nil {
+				real = p
+			}
+			if m := storeNameRE.FindStringSubmatch(real); m != nil {
+				return NixVersion{Implementation: m[1], Version: m[2], Source: "nix on PATH: " + real, Package: v.Package}
+			}
+			if v.Version != "" && dpkgOwns(h.Root, "nix-bin", p, real) {
+				v.Source = "dpkg status (nix-bin owns " + real + ")"
+				return v
+			}
+		}
+	}
 	if h.Root.Live() && o.NixVersion != nil {
 		if out, err := o.NixVersion(ctx); err == nil {
 			if impl, ver, ok := ParseVersionOutput(out); ok {
@@ -306,6 +326,24 @@ func dpkgVersion(root nixconf.Root, name string) (pkg, version string, ok bool) 
 		}
 	}
 	return "", "", false
+}
+
+// dpkgOwns reports whether package pkg installed one of the files.
+func dpkgOwns(root nixconf.Root, pkg string, files ...string) bool {
+	for _, arch := range []string{"", ":amd64", ":arm64", ":i386", ":armhf", ":riscv64"} {
+		b, err := root.ReadFile("/var/lib/dpkg/info/" + pkg + arch + ".list")
+		if err != nil {
+			continue
+		}
+		for _, l := range strings.Split(string(b), "\n") {
+			for _, f := range files {
+				if l == f || "/usr"+l == f {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 // upstreamVersion strips a Debian epoch and revision: 1:2.8.0-1.1+b1 -> 2.8.0.
