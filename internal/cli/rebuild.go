@@ -18,6 +18,9 @@ func newRebuildCmd(e *env) *cobra.Command {
 		keep     bool
 		verbose  bool
 		noRecord bool
+		subst    bool
+		substs   []string
+		keys     []string
 		out      *outputFlags
 	)
 	cmd := &cobra.Command{
@@ -33,6 +36,14 @@ Builders (--builder, repeatable): a directory (a chroot store, created when
 missing), "local" (your own store; alone, it rebuilds with --check
 semantics), or ssh-ng://HOST / ssh://HOST (Nix's remote building). Default:
 two fresh chroot stores in a temporary directory.
+
+--substitute-inputs lets the inputs of the derivations under test (the
+outputs of their input derivations) be substituted first, from --substituter
+URLs (default: the substituters of your Nix configuration), signatures
+required, with --trusted-public-key keys trusted in addition to the
+configured ones; the derivations under test are then built as without it,
+substituters off. The report counts, per builder, the inputs substituted and
+built.
 
 Progress goes to stderr, the report to stdout; every run is recorded in
 $XDG_STATE_HOME/nixgate/rebuild.db (see "nixgate rebuild history").
@@ -60,6 +71,15 @@ Exit 0 reproducible, 1 not reproducible, 3 a build failed.`,
 			}
 			if len(opts.Builders) == 1 && opts.Builders[0].Kind != rebuild.Local {
 				return usagef("--builder: name at least two builders (or only \"local\" for --check semantics)")
+			}
+			switch {
+			case subst:
+				opts.SubstituteInputs = &rebuild.InputSubstitution{Substituters: substs, TrustedPublicKeys: keys}
+				if err := opts.SubstituteInputs.Validate(); err != nil {
+					return usagef("%v", err)
+				}
+			case len(substs) > 0 || len(keys) > 0:
+				return usagef("--substituter and --trusted-public-key apply with --substitute-inputs")
 			}
 			w, format, closeOut, err := out.open(e)
 			if err != nil {
@@ -101,6 +121,9 @@ Exit 0 reproducible, 1 not reproducible, 3 a build failed.`,
 	f.BoolVar(&keep, "keep", false, "keep the temporary chroot stores")
 	f.BoolVarP(&verbose, "verbose", "v", false, "stream Nix's build logs to stderr")
 	f.BoolVar(&noRecord, "no-record", false, "do not record the run in the history database")
+	f.BoolVar(&subst, "substitute-inputs", false, "let the inputs of the derivations under test be substituted (signatures required); these are still built")
+	f.StringArrayVar(&substs, "substituter", nil, "with --substitute-inputs: substituter `URL` (repeatable; default: the configured substituters)")
+	f.StringArrayVar(&keys, "trusted-public-key", nil, "with --substitute-inputs: trust `KEY` (NAME:BASE64) in addition to the configured keys (repeatable)")
 	cmd.AddCommand(newRebuildHistoryCmd(e))
 	return cmd
 }

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"os/exec"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -88,9 +89,38 @@ func CleanBuild() Settings {
 	}
 }
 
+// SubstituteInputs returns the settings of the first phase of a build
+// whose inputs may be substituted: the sandbox on, no remote builders, no
+// post-build hook, substitution on with signatures required (whatever
+// nix.conf says), from substituters (the configured ones when empty), with
+// keys trusted in addition to the configured trusted-public-keys.
+func SubstituteInputs(substituters, keys []string) Settings {
+	s := Settings{
+		"sandbox":         "true",
+		"builders":        "",
+		"post-build-hook": "",
+		"substitute":      "true",
+		"require-sigs":    "true",
+	}
+	if len(substituters) > 0 {
+		s["substituters"] = strings.Join(substituters, " ")
+	}
+	if len(keys) > 0 {
+		s["extra-trusted-public-keys"] = strings.Join(keys, " ")
+	}
+	return s
+}
+
 // run runs name with args. Its stdout is returned; its stderr goes to log
 // (when not nil) and its tail is kept for the error.
 func run(ctx context.Context, log io.Writer, stdout io.Writer, name string, args ...string) ([]byte, error) {
+	return runFiltered(ctx, log, stdout, nil, name, args...)
+}
+
+// runFiltered is run with stderr passed through filter (when not nil)
+// before it reaches log and the error's tail: filter returns the writer
+// the command's stderr is written to, given the one it must render to.
+func runFiltered(ctx context.Context, log io.Writer, stdout io.Writer, filter func(io.Writer) io.Writer, name string, args ...string) ([]byte, error) {
 	cmd := exec.CommandContext(ctx, name, args...)
 	var out bytes.Buffer
 	if stdout != nil {
@@ -99,12 +129,18 @@ func run(ctx context.Context, log io.Writer, stdout io.Writer, name string, args
 		cmd.Stdout = &out
 	}
 	tail := &tailBuffer{max: 16 << 10}
+	var stderr io.Writer = tail
 	if log != nil {
-		cmd.Stderr = io.MultiWriter(tail, log)
-	} else {
-		cmd.Stderr = tail
+		stderr = io.MultiWriter(tail, log)
 	}
+	if filter != nil {
+		stderr = filter(stderr)
+	}
+	cmd.Stderr = stderr
 	err := cmd.Run()
+	if f, ok := stderr.(interface{ Flush() }); ok {
+		f.Flush()
+	}
 	if err != nil {
 		code := -1
 		var ee *exec.ExitError
@@ -246,6 +282,11 @@ type PathInfo struct {
 	Deriver          string   `json:"deriver"`
 	RegistrationTime int64    `json:"registrationTime"`
 	Valid            *bool    `json:"valid"` // false for an invalid path
+	// Ultimate is set for a path built in this store (not copied or
+	// substituted); Signatures are the path's signatures (a substituted
+	// path keeps its binary cache's).
+	Ultimate   bool     `json:"ultimate"`
+	Signatures []string `json:"signatures"`
 }
 
 // QueryPathInfo returns Nix's own record of paths in the store at uri.
@@ -322,4 +363,234 @@ func Instantiate(ctx context.Context, uri, file string, attrs []string, log io.W
 		}
 	}
 	return drvs, nil
+}
+
+// Derivation is an entry of `nix show-derivation`: what nixgate needs of
+// it.
+type Derivation struct {
+	Outputs map[string]struct {
+		Path string `json:"path"`
+	} `json:"outputs"`
+	InputSrcs []string            `json:"inputSrcs"`
+	InputDrvs map[string][]string `json:"inputDrvs"`
+}
+
+// ShowDerivationOptions are the options of `nix show-derivation`.
+type ShowDerivationOptions struct {
+	Store        string // --store URI ("" = the default store)
+	File         string // -f FILE: installables are attribute paths in FILE
+	Installables []string
+	Log          io.Writer
+}
+
+// ShowDerivation evaluates installables (writing their derivations to the
+// store) and returns the derivations by path, without substituting
+// anything.
+func ShowDerivation(ctx context.Context, o ShowDerivationOptions) (map[string]Derivation, error) {
+	args := append([]string{}, experimental...)
+	args = append(args, "show-derivation")
+	args = append(args, storeArgs(o.Store, "")...)
+	args = append(args, Settings{"substituters": ""}.args()...)
+	if o.File != "" {
+		args = append(args, "--file", o.File)
+	}
+	args = append(args, "--")
+	args = append(args, o.Installables...)
+	out, err := run(ctx, o.Log, nil, "nix", args...)
+	if err != nil {
+		return nil, err
+	}
+	var res map[string]Derivation
+	if err := json.Unmarshal(out, &res); err != nil {
+		return nil, fmt.Errorf("nix show-derivation: parse --json output: %w", err)
+	}
+	return res, nil
+}
+
+// QueryValid returns Nix's record of the paths that are valid in the store
+// at uri, by path; invalid paths are left out. No substituter is asked.
+func QueryValid(ctx context.Context, uri string, paths []string) (map[string]PathInfo, error) {
+	res := map[string]PathInfo{}
+	if len(paths) == 0 {
+		return res, nil
+	}
+	args := append([]string{}, experimental...)
+	args = append(args, "path-info", "--json")
+	args = append(args, storeArgs(uri, "")...)
+	args = append(args, Settings{"substituters": ""}.args()...)
+	args = append(args, "--")
+	args = append(args, paths...)
+	out, err := run(ctx, nil, nil, "nix", args...)
+	if err != nil {
+		return nil, err
+	}
+	var infos []PathInfo
+	if err := json.Unmarshal(out, &infos); err != nil {
+		return nil, fmt.Errorf("nix path-info: parse --json output: %w", err)
+	}
+	for _, in := range infos {
+		if in.Valid == nil || *in.Valid {
+			res[in.Path] = in
+		}
+	}
+	return res, nil
+}
+
+// ConfiguredSubstituters returns the substituters of the user's Nix
+// configuration (`nix show-config --json`).
+func ConfiguredSubstituters(ctx context.Context) ([]string, error) {
+	args := append([]string{}, experimental...)
+	args = append(args, "show-config", "--json")
+	out, err := run(ctx, nil, nil, "nix", args...)
+	if err != nil {
+		return nil, err
+	}
+	var conf struct {
+		Substituters struct {
+			Value []string `json:"value"`
+		} `json:"substituters"`
+	}
+	if err := json.Unmarshal(out, &conf); err != nil {
+		return nil, fmt.Errorf("nix show-config: parse --json output: %w", err)
+	}
+	return conf.Substituters.Value, nil
+}
+
+// RealiseOptions are the options of `nix-store --realise`.
+type RealiseOptions struct {
+	Store    string   // --store URI ("" = the default store)
+	Paths    []string // DRV!OUTPUT or store paths
+	Settings Settings // --option NAME VALUE
+	Log      io.Writer
+}
+
+// Substitution is a path copied from a substituter, or refused.
+type Substitution struct {
+	Path string `json:"path"`
+	From string `json:"from"`
+}
+
+// RealiseResult is what Nix reported doing while realising paths.
+type RealiseResult struct {
+	Built       []string       // derivations built, in order
+	Substituted []Substitution // substitutions started, in order
+	Refused     []Substitution // substitutes not signed by a trusted key
+}
+
+// Realise runs `nix-store --realise` on paths and reads Nix's structured
+// log (--log-format internal-json) to tell which derivations it built and
+// which paths it substituted, and from where. The log reaches o.Log, and
+// the error, as plain text.
+func Realise(ctx context.Context, o RealiseOptions) (*RealiseResult, error) {
+	args := storeArgs(o.Store, "")
+	args = append(args, "--realise", "--log-format", "internal-json")
+	args = append(args, o.Settings.args()...)
+	args = append(args, "--")
+	args = append(args, o.Paths...)
+	res := &RealiseResult{}
+	filter := func(w io.Writer) io.Writer { return &jsonLog{w: w, res: res} }
+	_, err := runFiltered(ctx, o.Log, nil, filter, "nix-store", args...)
+	return res, err
+}
+
+// Activity and result types of Nix's internal-json log.
+const (
+	actBuild        = 105
+	actSubstitute   = 108
+	resBuildLogLine = 101
+	lvlInfo         = 3
+)
+
+var (
+	ansiRe    = regexp.MustCompile("\x1b\\[[0-9;]*[A-Za-z]")
+	refusedRe = regexp.MustCompile(`substitute for '([^']+)' from '([^']+)'.*not signed by any of the keys`)
+)
+
+// jsonLog parses Nix's internal-json log line by line, records builds and
+// substitutions in res, and renders the log as Nix's plain text to w.
+type jsonLog struct {
+	w   io.Writer
+	res *RealiseResult
+	buf []byte
+}
+
+func (l *jsonLog) Write(p []byte) (int, error) {
+	l.buf = append(l.buf, p...)
+	for {
+		i := bytes.IndexByte(l.buf, '\n')
+		if i < 0 {
+			break
+		}
+		l.line(l.buf[:i])
+		l.buf = l.buf[i+1:]
+	}
+	return len(p), nil
+}
+
+// Flush handles a last line without a newline.
+func (l *jsonLog) Flush() {
+	if len(l.buf) > 0 {
+		l.line(l.buf)
+		l.buf = nil
+	}
+}
+
+func (l *jsonLog) line(b []byte) {
+	j, ok := bytes.CutPrefix(b, []byte("@nix "))
+	if !ok {
+		fmt.Fprintf(l.w, "%s\n", b)
+		return
+	}
+	var ev struct {
+		Action string `json:"action"`
+		Type   int    `json:"type"`
+		Level  int    `json:"level"`
+		Text   string `json:"text"`
+		Msg    string `json:"msg"`
+		Fields []any  `json:"fields"`
+	}
+	if err := json.Unmarshal(j, &ev); err != nil {
+		fmt.Fprintf(l.w, "%s\n", b)
+		return
+	}
+	field := func(i int) string {
+		if i < len(ev.Fields) {
+			if s, ok := ev.Fields[i].(string); ok {
+				return s
+			}
+		}
+		return ""
+	}
+	var text string
+	switch ev.Action {
+	case "msg":
+		text = ansiRe.ReplaceAllString(ev.Msg, "")
+		if m := refusedRe.FindStringSubmatch(text); m != nil {
+			l.res.Refused = append(l.res.Refused, Substitution{Path: m[1], From: m[2]})
+		}
+		if ev.Level > lvlInfo {
+			text = ""
+		}
+	case "start":
+		switch ev.Type {
+		case actBuild:
+			if d := field(0); d != "" {
+				l.res.Built = append(l.res.Built, d)
+			}
+		case actSubstitute:
+			if p := field(0); p != "" {
+				l.res.Substituted = append(l.res.Substituted, Substitution{Path: p, From: field(1)})
+			}
+		}
+		if ev.Level <= lvlInfo {
+			text = ev.Text
+		}
+	case "result":
+		if ev.Type == resBuildLogLine {
+			text = field(0)
+		}
+	}
+	if text != "" {
+		fmt.Fprintf(l.w, "%s\n", text)
+	}
 }

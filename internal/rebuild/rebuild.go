@@ -39,6 +39,9 @@ type Options struct {
 	Log      io.Writer
 	// Diff tunes the explanation of mismatches.
 	Diff nar.Options
+	// SubstituteInputs, when not nil, lets the inputs of the derivations
+	// under test be substituted before these are built (substituters off).
+	SubstituteInputs *InputSubstitution
 }
 
 // Verdicts.
@@ -55,9 +58,11 @@ type Report struct {
 	Builders      []BuilderReport `json:"builders"`
 	Outputs       []OutputReport  `json:"outputs"`
 	Artifact      *ArtifactReport `json:"artifact,omitempty"`
-	Verdict       string          `json:"verdict"`
-	Started       time.Time       `json:"started"`
-	Seconds       float64         `json:"seconds"`
+	// Substitution is set with --substitute-inputs.
+	Substitution *SubstitutionReport `json:"substitution,omitempty"`
+	Verdict      string              `json:"verdict"`
+	Started      time.Time           `json:"started"`
+	Seconds      float64             `json:"seconds"`
 }
 
 // BuilderReport is what happened on one builder.
@@ -67,6 +72,8 @@ type BuilderReport struct {
 	Seconds float64   `json:"seconds"`
 	Error   string    `json:"error,omitempty"`
 	Kept    bool      `json:"kept,omitempty"`
+	// Inputs is how the inputs were realised (--substitute-inputs).
+	Inputs *InputsReport `json:"inputs,omitempty"`
 }
 
 // OutputReport is one output of one derivation on every builder.
@@ -126,6 +133,23 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	for _, i := range opts.Installables {
 		rep.Installables = append(rep.Installables, i.String())
 	}
+	if sub := opts.SubstituteInputs; sub != nil {
+		if err := sub.Validate(); err != nil {
+			return nil, err
+		}
+		sr := &SubstitutionReport{Substituters: sub.Substituters, TrustedPublicKeys: sub.TrustedPublicKeys}
+		if len(sr.Substituters) == 0 {
+			conf, err := nixcli.ConfiguredSubstituters(ctx)
+			if err != nil {
+				return nil, fmt.Errorf("read the configured substituters: %w", err)
+			}
+			sr.Substituters, sr.Configured = conf, true
+		}
+		if sr.Substituters == nil {
+			sr.Substituters = []string{}
+		}
+		rep.Substitution = sr
+	}
 	builders := opts.Builders
 	var tmp string
 	if len(builders) == 0 {
@@ -171,7 +195,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	}
 	failed := false
 	for _, r := range runs {
-		br := BuilderReport{Builder: r.b, Started: r.start.UTC(), Seconds: r.end.Sub(r.start).Seconds(), Kept: opts.Keep && tmp != ""}
+		br := BuilderReport{Builder: r.b, Started: r.start.UTC(), Seconds: r.end.Sub(r.start).Seconds(), Kept: opts.Keep && tmp != "", Inputs: r.inputs}
 		if r.err != nil {
 			var integrity *integrityError
 			if errors.As(r.err, &integrity) {
@@ -361,7 +385,9 @@ type builderRun struct {
 	// checkSamples are the fresh builds.
 	check        bool
 	checkSamples []*sample
-	err          error
+	// inputs: how the inputs were realised (--substitute-inputs).
+	inputs *InputsReport
+	err    error
 }
 
 // bySample returns the hash of the sample of path.
@@ -401,8 +427,6 @@ func (r *builderRun) run(ctx context.Context) {
 			return
 		}
 	}
-	var results []nixcli.BuildResult
-	checkCopies := map[string]string{} // output path -> its .check copy
 	for _, g := range groups(r.opts.Installables) {
 		if g.kind == KindDrv && r.b.Kind != Local {
 			if err := nixcli.CopyDerivations(ctx, r.b.URI, g.installables, log); err != nil {
@@ -410,6 +434,18 @@ func (r *builderRun) run(ctx context.Context) {
 				return
 			}
 		}
+	}
+	if r.opts.SubstituteInputs != nil {
+		// Phase 1: the inputs, substitutes allowed. Phase 2 below builds
+		// the derivations under test as without it: substituters off.
+		if err := r.realiseInputs(ctx, log); err != nil {
+			r.err = err
+			return
+		}
+	}
+	var results []nixcli.BuildResult
+	checkCopies := map[string]string{} // output path -> its .check copy
+	for _, g := range groups(r.opts.Installables) {
 		bo := nixcli.BuildOptions{Store: r.b.URI, EvalStore: r.b.evalStore(), File: g.file,
 			Installables: g.installables, Settings: r.settings(), Log: log, KeepGoing: true}
 		res, err := nixcli.Build(ctx, bo)

@@ -34,7 +34,7 @@ func needNix(t *testing.T) {
 func casesDir(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
-	for _, f := range []string{"cases.nix", "flake.nix"} {
+	for _, f := range []string{"cases.nix", "flake.nix", "subst.nix"} {
 		b, err := os.ReadFile(filepath.Join("testdata", f))
 		if err != nil {
 			t.Fatal(err)

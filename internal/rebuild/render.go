@@ -52,8 +52,11 @@ func writeText(w io.Writer, r *Report) error {
 	var b strings.Builder
 	ok, bad := counts(r)
 	fmt.Fprintf(&b, "rebuild %s\n", strings.Join(r.Installables, " "))
-	fmt.Fprintf(&b, "%s: %d builder(s), %d output(s): %d reproducible, %d not\n\n", verdictText(r.Verdict), len(r.Builders), len(r.Outputs), ok, bad)
-	b.WriteString("builders:\n")
+	fmt.Fprintf(&b, "%s: %d builder(s), %d output(s): %d reproducible, %d not\n", verdictText(r.Verdict), len(r.Builders), len(r.Outputs), ok, bad)
+	if s := r.Substitution; s != nil {
+		fmt.Fprintf(&b, "%s; the outputs under test were built with substituters off\n", substitutionText(s))
+	}
+	b.WriteString("\nbuilders:\n")
 	for _, br := range r.Builders {
 		where := br.URI
 		if where == "" {
@@ -64,6 +67,12 @@ func writeText(w io.Writer, r *Report) error {
 			fmt.Fprintf(&b, "  FAILED: %s", br.Error)
 		}
 		b.WriteString("\n")
+		if in := br.Inputs; in != nil {
+			fmt.Fprintf(&b, "           inputs: %s\n", inputsText(in))
+			for _, rf := range in.Refused {
+				fmt.Fprintf(&b, "           refused %s from %s: not signed by a trusted key (built instead)\n", rf.Path, rf.From)
+			}
+		}
 	}
 	for _, o := range r.Outputs {
 		mark := "ok  "
@@ -104,6 +113,29 @@ func writeText(w io.Writer, r *Report) error {
 	return err
 }
 
+// substitutionText is the sentence on where inputs were substituted from.
+func substitutionText(s *SubstitutionReport) string {
+	where := strings.Join(s.Substituters, ", ")
+	switch {
+	case len(s.Substituters) == 0:
+		where = "no substituter (none configured)"
+	case s.Configured:
+		where = "the configured substituters (" + where + ")"
+	}
+	return "inputs substituted from " + where + ", signatures required"
+}
+
+func inputsText(in *InputsReport) string {
+	t := fmt.Sprintf("%d substituted, %d built, %d already present", in.Substituted, in.Built, in.Present)
+	if n := len(in.SubstitutedPaths); n != in.Substituted {
+		t += fmt.Sprintf("; %d path(s) substituted in all", n)
+	}
+	if n := len(in.BuiltDerivations); n != in.Built {
+		t += fmt.Sprintf("; %d derivation(s) built in all", n)
+	}
+	return t
+}
+
 func causeList(c []string) string {
 	if len(c) == 0 {
 		return "none detected"
@@ -132,11 +164,17 @@ func writeMarkdown(w io.Writer, r *Report) error {
 	ok, bad := counts(r)
 	fmt.Fprintf(&b, "## Rebuild: %s\n\n", verdictText(r.Verdict))
 	fmt.Fprintf(&b, "`%s` on %d builders: %d output(s) reproducible, %d not.\n\n", strings.Join(r.Installables, " "), len(r.Builders), ok, bad)
+	if s := r.Substitution; s != nil {
+		fmt.Fprintf(&b, "%s; the outputs under test were built with substituters off.\n\n", upperFirst(substitutionText(s)))
+	}
 	b.WriteString("| builder | kind | store | seconds | status |\n|---|---|---|---|---|\n")
 	for _, br := range r.Builders {
 		st := "built"
 		if br.Error != "" {
 			st = "failed: " + mdCell(br.Error)
+		}
+		if in := br.Inputs; in != nil {
+			st += "; inputs: " + mdCell(inputsText(in))
 		}
 		fmt.Fprintf(&b, "| %s | %s | `%s` | %.1f | %s |\n", br.Name, br.Kind, br.URI, br.Seconds, st)
 	}
@@ -166,6 +204,13 @@ func writeMarkdown(w io.Writer, r *Report) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+func upperFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }
 
 func yesNo(b bool) string {
