@@ -568,7 +568,9 @@ func (l *jsonLog) line(b []byte) {
 		if m := refusedRe.FindStringSubmatch(text); m != nil {
 			l.res.Refused = append(l.res.Refused, Substitution{Path: m[1], From: m[2]})
 		}
-		if ev.Level > lvlInfo {
+		if ev.Level > lvlInfo || strings.Contains(text, "you did not specify '--add-root'") {
+			// Nix's advice to nix-store --realise callers: nixgate keeps
+			// no GC roots; the inputs are built on at once.
 			text = ""
 		}
 	case "start":

@@ -244,6 +244,26 @@ func TestSubstituteInputs(t *testing.T) {
 		}
 	})
 
+	// dep under test and in the closure of top's input target: realising
+	// target would substitute dep, so the builder stops and says why.
+	t.Run("under-test-in-input-closure", func(t *testing.T) {
+		t.Parallel()
+		in, _ := ParseInstallable(file, []string{"dep", "top"})
+		rep, err := Run(ctx(t), Options{Installables: []Installable{in}, TempDir: tempDir(t),
+			SubstituteInputs: &InputSubstitution{Substituters: []string{c.url}, TrustedPublicKeys: []string{c.key}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Verdict != BuildFailed {
+			t.Fatalf("verdict %s, want %s", rep.Verdict, BuildFailed)
+		}
+		for _, b := range rep.Builders {
+			if want := c.depPath + ", an output under test, was realised with the inputs"; !strings.Contains(b.Error, want) {
+				t.Errorf("builder %s error %q, want %q", b.Name, b.Error, want)
+			}
+		}
+	})
+
 	// Without --substitute-inputs nothing is substituted.
 	t.Run("off", func(t *testing.T) {
 		t.Parallel()

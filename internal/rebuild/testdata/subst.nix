@@ -19,4 +19,9 @@ in rec {
   target = mk "subst-target" ''
     busybox cat ${dep}/origin > $out/origin
   '';
+  # Depends on dep through target: with dep under test too, dep is in the
+  # closure of an input.
+  top = mk "subst-top" ''
+    busybox cat ${target}/origin > $out/origin
+  '';
 }
