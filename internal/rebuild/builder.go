@@ -2,7 +2,9 @@
 // compares the NAR hash of every output, and explains mismatches with the
 // nar package. Nix does the building; this package only asks it to, with
 // explicit options (sandbox on, no substituters, no remote builders unless
-// named), and checks what it reports.
+// named; with InputSubstitution, the inputs of the derivations under test
+// are realised first with signed substitutes allowed), and checks what it
+// reports.
 package rebuild
 
 import (
