@@ -93,7 +93,8 @@ func CleanBuild() Settings {
 // whose inputs may be substituted: the sandbox on, no remote builders, no
 // post-build hook, substitution on with signatures required (whatever
 // nix.conf says), from substituters (the configured ones when empty), with
-// keys trusted in addition to the configured trusted-public-keys.
+// keys trusted in addition to the configured trusted-public-keys, and a
+// build when a substitute fails to download (fallback).
 func SubstituteInputs(substituters, keys []string) Settings {
 	s := Settings{
 		"sandbox":         "true",
@@ -101,6 +102,7 @@ func SubstituteInputs(substituters, keys []string) Settings {
 		"post-build-hook": "",
 		"substitute":      "true",
 		"require-sigs":    "true",
+		"fallback":        "true",
 	}
 	if len(substituters) > 0 {
 		s["substituters"] = strings.Join(substituters, " ")

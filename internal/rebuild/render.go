@@ -122,7 +122,7 @@ func substitutionText(s *SubstitutionReport) string {
 	case s.Configured:
 		where = "the configured substituters (" + where + ")"
 	}
-	return "inputs substituted from " + where + ", signatures required"
+	return "inputs substituted from " + where + " where available, signatures required"
 }
 
 func inputsText(in *InputsReport) string {

@@ -130,9 +130,9 @@ func (r *builderRun) realiseInputs(ctx context.Context, log io.Writer) error {
 	}
 	inputDrvs := slices.Sorted(maps.Keys(wanted))
 	rep := &InputsReport{Inputs: []InputReport{}, SubstitutedPaths: []nixcli.Substitution{}, BuiltDerivations: []string{}}
-	r.inputs = rep
 	if len(inputDrvs) == 0 {
 		r.logf("no input derivations to realise")
+		r.inputs = rep
 		return nil
 	}
 	inputs, err := nixcli.ShowDerivation(ctx, nixcli.ShowDerivationOptions{Store: r.b.showStore(), Installables: inputDrvs, Log: log})
@@ -222,6 +222,7 @@ func (r *builderRun) realiseInputs(ctx context.Context, log io.Writer) error {
 			rep.Substituted++
 		}
 	}
+	r.inputs = rep
 	r.logf("inputs: %d substituted, %d built, %d already present (closure: %d path(s) substituted, %d derivation(s) built, %d substitute(s) refused)",
 		rep.Substituted, rep.Built, rep.Present, len(rep.SubstitutedPaths), len(rep.BuiltDerivations), len(rep.Refused))
 	return nil
