@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -17,13 +16,10 @@ import (
 )
 
 type checkFlags struct {
-	policy        string
-	failOn        string
+	gateFlags
 	baseline      string
 	writeBaseline string
 	reason        string
-	only          []string
-	skip          []string
 }
 
 func newCheckCmd(e *env) *cobra.Command {
@@ -53,16 +49,10 @@ when neither exists (` + "`nixgate init`" + ` writes a commented one).
 	}
 	o = addOutputFlags(cmd)
 	fl := cmd.Flags()
-	fl.StringVar(&f.policy, "policy", "", "policy `FILE` (default: DIR/nixgate.toml, else the built-in policy)")
-	fl.StringVar(&f.failOn, "fail-on", "", "fail on findings at or above `SEVERITY`: info, low, medium, high, critical (default: the policy's, high)")
+	f.gateFlags.add(cmd, "DIR/nixgate.toml", "check `IDs`")
 	fl.StringVar(&f.baseline, "baseline", "", "suppress findings listed in baseline `FILE` (default: the policy's)")
 	fl.StringVar(&f.writeBaseline, "write-baseline", "", "write every current finding to baseline `FILE` and exit 0")
 	fl.StringVar(&f.reason, "reason", "pre-existing finding, accepted when the baseline was written", "with --write-baseline: the reason recorded for each entry")
-	fl.StringSliceVar(&f.only, "only", nil, "run only these check `IDs` (globs such as lock-* allowed)")
-	fl.StringSliceVar(&f.skip, "skip", nil, "skip these check `IDs` (globs allowed)")
-	_ = cmd.RegisterFlagCompletionFunc("fail-on", completeSeverities)
-	_ = cmd.RegisterFlagCompletionFunc("only", completeCheckIDs)
-	_ = cmd.RegisterFlagCompletionFunc("skip", completeCheckIDs)
 	return cmd
 }
 
@@ -98,29 +88,6 @@ func loadPolicy(dir, explicit string) (*policy.Policy, error) {
 	return p, nil
 }
 
-// selectChecks applies --only and --skip to the checks of a scope.
-func selectChecks(scope check.Scope, only, skip []string) ([]*check.Check, error) {
-	all := checks.InScope(scope)
-	match := func(globs []string, id string) bool {
-		return slices.ContainsFunc(globs, func(g string) bool {
-			ok, _ := filepath.Match(g, id)
-			return ok
-		})
-	}
-	for _, g := range append(slices.Clone(only), skip...) {
-		if !slices.ContainsFunc(all, func(c *check.Check) bool { return match([]string{g}, c.ID) }) {
-			return nil, usagef("no %s check matches %q (see `nixgate checks`)", scope, g)
-		}
-	}
-	var out []*check.Check
-	for _, c := range all {
-		if (len(only) == 0 || match(only, c.ID)) && !match(skip, c.ID) {
-			out = append(out, c)
-		}
-	}
-	return out, nil
-}
-
 func runCheck(cmd *cobra.Command, e *env, f *checkFlags, o *outputFlags, dir string) error {
 	ctx := cmd.Context()
 	w, format, closeOut, err := o.open(e)
@@ -128,33 +95,11 @@ func runCheck(cmd *cobra.Command, e *env, f *checkFlags, o *outputFlags, dir str
 		return err
 	}
 	defer closeOut()
-	p, err := loadPolicy(dir, f.policy)
+	g, err := f.resolve(dir, check.ScopeRepo)
 	if err != nil {
 		return err
 	}
-	failOn := p.FailOn
-	if f.failOn != "" {
-		if failOn, err = check.ParseSeverity(f.failOn); err != nil {
-			return usagef("--fail-on: %v", err)
-		}
-	}
-	sel, err := selectChecks(check.ScopeRepo, f.only, f.skip)
-	if err != nil {
-		return err
-	}
-	settings := p.Settings
-	if len(f.only) > 0 {
-		// Naming a check runs it even when the policy leaves it off.
-		settings = map[string]check.Settings{}
-		for id, s := range p.Settings {
-			settings[id] = s
-		}
-		for _, c := range sel {
-			s := settings[c.ID]
-			s.Enabled = true
-			settings[c.ID] = s
-		}
-	}
+	p := g.policy
 	var baseline check.Baseline
 	bfile := f.baseline
 	if bfile == "" && p.Baseline != "" {
@@ -173,14 +118,14 @@ func runCheck(cmd *cobra.Command, e *env, f *checkFlags, o *outputFlags, dir str
 		return usagef("%v", err)
 	}
 	defer r.Close()
-	res := check.Run(ctx, sel, settings, check.Target{Repo: r}, baseline)
+	res := check.Run(ctx, g.checks, g.settings, check.Target{Repo: r}, baseline)
 	for _, w := range res.Warnings {
 		fmt.Fprintf(e.stderr, "nixgate: warning: %s\n", w)
 	}
 	if f.writeBaseline != "" {
 		return writeBaselineFile(e, f.writeBaseline, res, f.reason)
 	}
-	rep := &report.Report{Command: "check", Target: dir, ToolVersion: Version(), FailOn: failOn, Result: res, Color: format == "text" && o.toTerminal(e)}
+	rep := &report.Report{Command: "check", Target: dir, ToolVersion: Version(), FailOn: g.failOn, Result: res, Color: format == "text" && o.toTerminal(e)}
 	return writeReport(e, w, format, rep, closeOut)
 }
 

@@ -23,10 +23,7 @@ type hostFlags struct {
 	probe   bool
 	store   string
 	options []string
-	policy  string
-	failOn  string
-	only    []string
-	skip    []string
+	gateFlags
 }
 
 func newHostCmd(e *env) *cobra.Command {
@@ -63,11 +60,7 @@ options to the probe build.
 	fl.BoolVar(&f.probe, "probe", false, "prove the sandbox with a probe build")
 	fl.StringVar(&f.store, "store", "", "with --probe: the store `URI` to build in (default: Nix's default store)")
 	fl.StringArrayVar(&f.options, "option", nil, "with --probe: pass the Nix option `NAME=VALUE` to the probe build (repeatable)")
-	fl.StringVar(&f.policy, "policy", "", "policy `FILE` (default: ./nixgate.toml, else the built-in policy)")
-	fl.StringVar(&f.failOn, "fail-on", "", "fail on findings at or above `SEVERITY` (default: the policy's, high)")
-	fl.StringSliceVar(&f.only, "only", nil, "run only these host check `IDs` (globs allowed)")
-	fl.StringSliceVar(&f.skip, "skip", nil, "skip these host check `IDs` (globs allowed)")
-	_ = cmd.RegisterFlagCompletionFunc("fail-on", completeSeverities)
+	f.gateFlags.add(cmd, "./nixgate.toml", "host check `IDs`")
 	cmd.AddCommand(newHostShowCmd(e))
 	return cmd
 }
@@ -112,17 +105,7 @@ func runHost(cmd *cobra.Command, e *env, f *hostFlags, o *outputFlags) error {
 		return err
 	}
 	defer closeOut()
-	p, err := loadPolicy(".", f.policy)
-	if err != nil {
-		return err
-	}
-	failOn := p.FailOn
-	if f.failOn != "" {
-		if failOn, err = check.ParseSeverity(f.failOn); err != nil {
-			return usagef("--fail-on: %v", err)
-		}
-	}
-	sel, err := selectChecks(check.ScopeHost, f.only, f.skip)
+	g, err := f.resolve(".", check.ScopeHost)
 	if err != nil {
 		return err
 	}
@@ -146,13 +129,13 @@ func runHost(cmd *cobra.Command, e *env, f *hostFlags, o *outputFlags) error {
 		}
 		h.Probe = res
 	}
-	res := check.Run(ctx, sel, p.Settings, check.Target{Input: h}, nil)
+	res := check.Run(ctx, g.checks, g.settings, check.Target{Input: h}, nil)
 	target := "this host"
 	if f.root != "" {
 		target = f.root
 	}
 	extra := hostExtra{ConfigOf: h.ConfigOf, Nix: h.Nix, Daemon: h.Daemon, Files: h.Config.Files, Probe: h.Probe}
-	rep := &report.Report{Command: "host", Target: target, ToolVersion: Version(), FailOn: failOn, Result: res,
+	rep := &report.Report{Command: "host", Target: target, ToolVersion: Version(), FailOn: g.failOn, Result: res,
 		Color: format == "text" && o.toTerminal(e), Extra: extra}
 	if format == "text" || format == "markdown" {
 		writeHostSummary(w, format, h)

@@ -293,9 +293,15 @@ type PathInfo struct {
 
 // QueryPathInfo returns Nix's own record of paths in the store at uri.
 func QueryPathInfo(ctx context.Context, uri string, paths []string) ([]PathInfo, error) {
+	return pathInfo(ctx, uri, paths, nil)
+}
+
+// pathInfo runs `nix path-info --json` on paths in the store at uri.
+func pathInfo(ctx context.Context, uri string, paths []string, settings Settings) ([]PathInfo, error) {
 	args := append([]string{}, experimental...)
 	args = append(args, "path-info", "--json")
 	args = append(args, storeArgs(uri, "")...)
+	args = append(args, settings.args()...)
 	args = append(args, "--")
 	args = append(args, paths...)
 	out, err := run(ctx, nil, nil, "nix", args...)
@@ -416,19 +422,9 @@ func QueryValid(ctx context.Context, uri string, paths []string) (map[string]Pat
 	if len(paths) == 0 {
 		return res, nil
 	}
-	args := append([]string{}, experimental...)
-	args = append(args, "path-info", "--json")
-	args = append(args, storeArgs(uri, "")...)
-	args = append(args, Settings{"substituters": ""}.args()...)
-	args = append(args, "--")
-	args = append(args, paths...)
-	out, err := run(ctx, nil, nil, "nix", args...)
+	infos, err := pathInfo(ctx, uri, paths, Settings{"substituters": ""})
 	if err != nil {
 		return nil, err
-	}
-	var infos []PathInfo
-	if err := json.Unmarshal(out, &infos); err != nil {
-		return nil, fmt.Errorf("nix path-info: parse --json output: %w", err)
 	}
 	for _, in := range infos {
 		if in.Valid == nil || *in.Valid {
