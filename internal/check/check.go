@@ -84,7 +84,29 @@ const (
 	ScopeRepo Scope = "repo"
 	// ScopeHost checks read a host's Nix configuration (nixgate host).
 	ScopeHost Scope = "host"
+	// ScopePR checks judge a change as a whole (nixgate pr): the lock
+	// label, paths that need review.
+	ScopePR Scope = "pr"
+	// ScopeKconfig checks read a kernel configuration, command line and
+	// sysctls (nixgate kconfig).
+	ScopeKconfig Scope = "kconfig"
+	// ScopeCache checks read a binary cache (nixgate cache verify).
+	ScopeCache Scope = "cache"
+	// ScopeTrust checks read a build-claim log (nixgate log verify,
+	// nixgate trust decide).
+	ScopeTrust Scope = "trust"
+	// ScopeProvenance checks read a provenance envelope and its subject
+	// (nixgate verify).
+	ScopeProvenance Scope = "provenance"
+	// ScopeUKI checks read a unified kernel image (nixgate uki check,
+	// verify, diff).
+	ScopeUKI Scope = "uki"
 )
+
+// Scopes lists every scope, in the order `nixgate checks` shows them.
+func Scopes() []Scope {
+	return []Scope{ScopeRepo, ScopePR, ScopeHost, ScopeKconfig, ScopeCache, ScopeTrust, ScopeProvenance, ScopeUKI}
+}
 
 // Check is one gate. A check is a value: it is listed once in the registry
 // (internal/checks) and everything else — docs, SARIF rule metadata, the

@@ -41,7 +41,7 @@ func TestRegistry(t *testing.T) {
 			if strings.HasSuffix(c.Title, ".") || !strings.HasSuffix(c.Why, ".") || !strings.HasSuffix(c.Remediation, ".") {
 				t.Error("Title has no final period; Why and Remediation are sentences")
 			}
-			if c.Scope != check.ScopeRepo && c.Scope != check.ScopeHost {
+			if !slices.Contains(check.Scopes(), c.Scope) {
 				t.Errorf("unknown scope %q", c.Scope)
 			}
 			if len(c.Rules) == 0 {
