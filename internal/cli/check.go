@@ -90,11 +90,11 @@ func loadPolicy(dir, explicit string) (*policy.Policy, error) {
 
 func runCheck(cmd *cobra.Command, e *env, f *checkFlags, o *outputFlags, dir string) error {
 	ctx := cmd.Context()
-	w, format, closeOut, err := o.open(e)
+	out, err := o.open(e)
 	if err != nil {
 		return err
 	}
-	defer closeOut()
+	defer out.Abort()
 	g, err := f.resolve(dir, check.ScopeRepo)
 	if err != nil {
 		return err
@@ -125,8 +125,8 @@ func runCheck(cmd *cobra.Command, e *env, f *checkFlags, o *outputFlags, dir str
 	if f.writeBaseline != "" {
 		return writeBaselineFile(e, f.writeBaseline, res, f.reason)
 	}
-	rep := &report.Report{Command: "check", Target: dir, ToolVersion: Version(), FailOn: g.failOn, Result: res, Color: format == "text" && o.toTerminal(e)}
-	return writeReport(e, w, format, rep, closeOut)
+	rep := &report.Report{Command: "check", Target: dir, ToolVersion: Version(), FailOn: g.failOn, Result: res}
+	return writeReport(e, out, rep)
 }
 
 func writeBaselineFile(e *env, file string, res *check.Result, reason string) error {

@@ -24,11 +24,12 @@ func newChecksCmd(e *env) *cobra.Command {
 --format markdown prints the reference kept in docs/checks.md.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			w, format, closeOut, err := o.open(e)
+			out, err := o.open(e)
 			if err != nil {
 				return err
 			}
-			defer closeOut()
+			defer out.Abort()
+			w, format, closeOut := out.W, out.Format, out.Commit
 			all := checks.All()
 			switch format {
 			case "json":

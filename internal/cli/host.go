@@ -100,11 +100,12 @@ func runHost(cmd *cobra.Command, e *env, f *hostFlags, o *outputFlags) error {
 		}
 		hopts.Options = append(hopts.Options, [2]string{k, v})
 	}
-	w, format, closeOut, err := o.open(e)
+	out, err := o.open(e)
 	if err != nil {
 		return err
 	}
-	defer closeOut()
+	defer out.Abort()
+	w, format := out.W, out.Format
 	g, err := f.resolve(".", check.ScopeHost)
 	if err != nil {
 		return err
@@ -135,12 +136,11 @@ func runHost(cmd *cobra.Command, e *env, f *hostFlags, o *outputFlags) error {
 		target = f.root
 	}
 	extra := hostExtra{ConfigOf: h.ConfigOf, Nix: h.Nix, Daemon: h.Daemon, Files: h.Config.Files, Probe: h.Probe}
-	rep := &report.Report{Command: "host", Target: target, ToolVersion: Version(), FailOn: g.failOn, Result: res,
-		Color: format == "text" && o.toTerminal(e), Extra: extra}
+	rep := &report.Report{Command: "host", Target: target, ToolVersion: Version(), FailOn: g.failOn, Result: res, Extra: extra}
 	if format == "text" || format == "markdown" {
 		writeHostSummary(w, format, h)
 	}
-	return writeReport(e, w, format, rep, closeOut)
+	return writeReport(e, out, rep)
 }
 
 func orDefault(s, d string) string {
@@ -190,11 +190,12 @@ func newHostShowCmd(e *env) *cobra.Command {
 		Short: "Print the effective Nix configuration with the origin of every value",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			w, format, closeOut, err := o.open(e)
+			out, err := o.open(e)
 			if err != nil {
 				return err
 			}
-			defer closeOut()
+			defer out.Abort()
+			w, format, closeOut := out.W, out.Format, out.Commit
 			h, err := hostaudit.Collect(cmd.Context(), hostaudit.Options{Root: root, Env: environ()})
 			if err != nil {
 				return usagef("%v", err)

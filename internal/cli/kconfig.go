@@ -52,15 +52,16 @@ malformed or repeated lines, 2 on a usage or profile error.`,
 	return cmd
 }
 
-func runKconfigCmd(e *env, out *outputFlags, configPath, cmdlinePath, sysctlPath, arch string, refs []string) error {
-	w, format, closeOut, err := out.open(e)
+func runKconfigCmd(e *env, oflags *outputFlags, configPath, cmdlinePath, sysctlPath, arch string, refs []string) error {
+	out, err := oflags.open(e)
 	if err != nil {
 		return err
 	}
+	defer out.Abort()
+	w, format, closeOut := out.W, out.Format, out.Commit
 	in := &kconfig.Input{ConfigPath: configPath, CmdlinePath: cmdlinePath, SysctlPath: sysctlPath}
 	if arch != "" {
 		if in.Arch, err = kconfig.NormalizeArch(arch); err != nil {
-			closeOut()
 			return usagef("--arch: %v", err)
 		}
 	}
@@ -69,24 +70,20 @@ func runKconfigCmd(e *env, out *outputFlags, configPath, cmdlinePath, sysctlPath
 	for _, ref := range refs {
 		p, err := loader.Load(ref)
 		if err != nil {
-			closeOut()
 			return &UsageError{Err: err}
 		}
 		profiles = append(profiles, p)
 	}
 	if in.Config, err = kconfig.ReadFile(configPath); err != nil {
-		closeOut()
 		return usagef("read kernel configuration %s: %v", configPath, err)
 	}
 	if cmdlinePath != "" {
 		if in.Cmdline, err = kconfig.ReadCmdlineFile(cmdlinePath); err != nil {
-			closeOut()
 			return usagef("read kernel command line %s: %v", cmdlinePath, err)
 		}
 	}
 	if sysctlPath != "" {
 		if in.Sysctl, err = kconfig.ReadSysctlFile(sysctlPath); err != nil {
-			closeOut()
 			return usagef("read sysctl file %s: %v", sysctlPath, err)
 		}
 	}

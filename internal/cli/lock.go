@@ -90,10 +90,12 @@ Exit status 1 when a change at or above --fail-on (default high) is present.`,
 			msg := strings.NewReplacer("parse old lock: ", "parse "+oldName+": ", "parse new lock: ", "parse "+newName+": ").Replace(err.Error())
 			return fmt.Errorf("%s: %w", msg, ErrIncomplete)
 		}
-		w, format, closeOut, err := out.open(e)
+		out, err := out.open(e)
 		if err != nil {
 			return err
 		}
+		defer out.Abort()
+		w, format, closeOut := out.W, out.Format, out.Commit
 		switch format {
 		case "markdown":
 			err = r.WriteMarkdown(w)

@@ -41,13 +41,14 @@ Exit 0 when identical, 1 when they differ.`,
 			if diffoscope {
 				return runDiffoscope(cmd, e, args[0], args[1])
 			}
-			w, format, closeOut, err := out.open(e)
+			out, err := out.open(e)
 			if err != nil {
 				return err
 			}
+			defer out.Abort()
+			w, format, closeOut := out.W, out.Format, out.Commit
 			res, err := nar.DiffPaths(args[0], args[1], o)
 			if err != nil {
-				closeOut()
 				return fmt.Errorf("nar diff: %w", errors.Join(err, ErrIncomplete))
 			}
 			switch format {

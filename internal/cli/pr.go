@@ -71,11 +71,12 @@ func runPR(cmd *cobra.Command, e *env, f *prFlags, o *outputFlags, dir string) e
 	if f.base == "" {
 		return usagef("--base is required")
 	}
-	w, format, closeOut, err := o.open(e)
+	out, err := o.open(e)
 	if err != nil {
 		return err
 	}
-	defer closeOut()
+	defer out.Abort()
+	w, format, closeOut := out.W, out.Format, out.Commit
 	labels := slices.Clone(f.labels)
 	if f.event != "" {
 		data, err := os.ReadFile(f.event)

@@ -81,11 +81,12 @@ Exit 0 reproducible, 1 not reproducible, 3 a build failed.`,
 			case len(substs) > 0 || len(keys) > 0:
 				return usagef("--substituter and --trusted-public-key apply with --substitute-inputs")
 			}
-			w, format, closeOut, err := out.open(e)
+			out, err := out.open(e)
 			if err != nil {
 				return err
 			}
-			defer closeOut()
+			defer out.Abort()
+			w, format, closeOut := out.W, out.Format, out.Commit
 			if !nixcli.Available() {
 				return &Hint{Err: fmt.Errorf("nix is not installed: %w", ErrIncomplete), Hints: []string{"install Nix (Debian: apt-get install nix-bin)"}}
 			}
@@ -149,11 +150,12 @@ func newRebuildHistoryCmd(e *env) *cobra.Command {
 		Short: "List recorded rebuilds, newest first",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			w, format, closeOut, err := out.open(e)
+			out, err := out.open(e)
 			if err != nil {
 				return err
 			}
-			defer closeOut()
+			defer out.Abort()
+			w, format, closeOut := out.W, out.Format, out.Commit
 			dir, err := rebuild.StateDir()
 			if err != nil {
 				return errors.Join(err, ErrIncomplete)

@@ -97,11 +97,12 @@ func loadRuleset(file string) (*secrets.Ruleset, []string, error) {
 
 func runSecretsScan(cmd *cobra.Command, e *env, f *secretsFlags, o *outputFlags, dir string) error {
 	ctx := cmd.Context()
-	w, format, closeOut, err := o.open(e)
+	out, err := o.open(e)
 	if err != nil {
 		return err
 	}
-	defer closeOut()
+	defer out.Abort()
+	w, format, closeOut := out.W, out.Format, out.Commit
 	failOn, err := check.ParseSeverity(f.failOn)
 	if err != nil {
 		return usagef("--fail-on: %v", err)
@@ -187,8 +188,7 @@ func runSecretsScan(cmd *cobra.Command, e *env, f *secretsFlags, o *outputFlags,
 			stats.Files.Load(), float64(stats.Bytes.Load())/1e6, stats.Binary.Load(), time.Since(start).Round(time.Millisecond))
 	}
 	res := &check.Result{Checks: []*check.Check{checks.K8sSecretManifest, checks.SecretLeak}, Findings: findings}
-	rep := &report.Report{Command: "secrets scan", Target: target, ToolVersion: Version(), FailOn: failOn, Result: res,
-		Color: format == "text" && o.toTerminal(e)}
+	rep := &report.Report{Command: "secrets scan", Target: target, ToolVersion: Version(), FailOn: failOn, Result: res}
 	if err := report.Write(w, format, rep); err != nil {
 		return err
 	}

@@ -68,13 +68,3 @@ func writeMarkdown(w io.Writer, r *Report) error {
 	}
 	return bw.Flush()
 }
-
-var mdReplacer = strings.NewReplacer("\\", "\\\\", "|", "\\|", "<", "&lt;", ">", "&gt;", "\n", "<br>")
-
-// mdCell escapes text for a table cell.
-func mdCell(s string) string { return mdReplacer.Replace(s) }
-
-// mdCode escapes text inside a code span in a table.
-func mdCode(s string) string {
-	return strings.ReplaceAll(strings.ReplaceAll(s, "|", "\\|"), "`", "'")
-}
