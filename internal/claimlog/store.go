@@ -119,11 +119,13 @@ func (s *Store) migrate(ctx context.Context) error {
 			idx BIGINT PRIMARY KEY,
 			builder TEXT NOT NULL,
 			store_path TEXT NOT NULL,
+			path_hash TEXT NOT NULL,
 			nar_hash TEXT NOT NULL,
 			leaf ` + s.blob + ` NOT NULL,
 			received BIGINT NOT NULL)`,
 		`CREATE UNIQUE INDEX IF NOT EXISTS claims_key ON claims (builder, store_path, nar_hash)`,
 		`CREATE INDEX IF NOT EXISTS claims_path ON claims (store_path)`,
+		`CREATE INDEX IF NOT EXISTS claims_path_hash ON claims (path_hash)`,
 		`CREATE TABLE IF NOT EXISTS tiles (level INTEGER NOT NULL, idx BIGINT NOT NULL, data ` + s.blob + ` NOT NULL, PRIMARY KEY (level, idx))`,
 		`CREATE TABLE IF NOT EXISTS checkpoints (size BIGINT PRIMARY KEY, note ` + s.blob + ` NOT NULL, created BIGINT NOT NULL)`,
 		`CREATE TABLE IF NOT EXISTS cosignatures (size BIGINT NOT NULL, witness TEXT NOT NULL, line TEXT NOT NULL, created BIGINT NOT NULL, PRIMARY KEY (size, witness))`,
@@ -271,6 +273,16 @@ func scanClaims(rows *sql.Rows) ([]StoredClaim, error) {
 		out = append(out, c)
 	}
 	return out, rows.Err()
+}
+
+// ClaimsForHashPart returns the integrated claims below size for the store
+// path whose hash part is given, by index.
+func (s *Store) ClaimsForHashPart(ctx context.Context, hashPart string, size int64) ([]StoredClaim, error) {
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT idx, leaf, received FROM claims WHERE path_hash = ? AND idx < ? ORDER BY idx`), hashPart, size)
+	if err != nil {
+		return nil, err
+	}
+	return scanClaims(rows)
 }
 
 // ClaimRange returns the claims with lo <= index < hi, by index.

@@ -65,7 +65,7 @@ func ParseCheckpoint(text string) (Checkpoint, error) {
 		return Checkpoint{}, fmt.Errorf("checkpoint line 2: size %q is not a decimal number without leading zeros", lines[1])
 	}
 	c.Size = n
-	if c.Hash, err = parseHash(lines[2]); err != nil {
+	if c.Hash, err = ParseHash(lines[2]); err != nil {
 		return Checkpoint{}, fmt.Errorf("checkpoint line 3: %v", err)
 	}
 	for i, e := range lines[3:] {
@@ -80,8 +80,8 @@ func ParseCheckpoint(text string) (Checkpoint, error) {
 	return c, nil
 }
 
-// parseHash decodes a strict base64 SHA-256 hash.
-func parseHash(s string) (tlog.Hash, error) {
+// ParseHash decodes a strict base64 SHA-256 hash.
+func ParseHash(s string) (tlog.Hash, error) {
 	b, err := base64.StdEncoding.Strict().DecodeString(s)
 	if err != nil || len(b) != tlog.HashSize {
 		return tlog.Hash{}, fmt.Errorf("%q is not a base64 SHA-256 hash", s)

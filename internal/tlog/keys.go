@@ -85,14 +85,43 @@ func NewLogVerifier(vkey string) (note.Verifier, error) {
 
 func vkeyName(vkey string) string { n, _, _ := strings.Cut(vkey, "+"); return n }
 
-// NewLogSigner reads a log's private key (PRIVATE+KEY+…, type 0x01).
-func NewLogSigner(skey string) (note.Signer, error) {
-	s, err := note.NewSigner(strings.TrimSpace(skey))
+// LogSigner signs a log's checkpoints (Ed25519 note signatures).
+type LogSigner struct {
+	note.Signer
+	vkey     string
+	verifier note.Verifier
+}
+
+// NewLogSigner reads a log's private key (PRIVATE+KEY+ORIGIN+ID+BASE64,
+// signature type 0x01). The error never contains the key.
+func NewLogSigner(skey string) (*LogSigner, error) {
+	skey = strings.TrimSpace(skey)
+	s, err := note.NewSigner(skey)
 	if err != nil {
 		return nil, fmt.Errorf("log private key: %w", err)
 	}
-	return s, nil
+	rest, _ := strings.CutPrefix(skey, "PRIVATE+KEY+")
+	name, _, alg, seed, err := splitVkey(rest)
+	if err != nil || alg != algEd25519 || len(seed) != ed25519.SeedSize {
+		return nil, errors.New("log private key: want PRIVATE+KEY+NAME+KEYID+BASE64 of an Ed25519 seed")
+	}
+	pub := ed25519.NewKeyFromSeed(seed).Public().(ed25519.PublicKey)
+	vkey, err := note.NewEd25519VerifierKey(name, pub)
+	if err != nil {
+		return nil, err
+	}
+	v, err := note.NewVerifier(vkey)
+	if err != nil {
+		return nil, err
+	}
+	return &LogSigner{Signer: s, vkey: vkey, verifier: v}, nil
 }
+
+// Vkey is the log's verifier key.
+func (s *LogSigner) Vkey() string { return s.vkey }
+
+// Verifier is the log's verifier.
+func (s *LogSigner) Verifier() note.Verifier { return s.verifier }
 
 // Cosigner signs checkpoints with a cosignature/v1 (c2sp.org/tlog-cosignature).
 type Cosigner struct {

@@ -95,7 +95,7 @@ func ParseProof(data []byte) (*Proof, error) {
 		if l == "" {
 			break
 		}
-		h, err := parseHash(l)
+		h, err := ParseHash(l)
 		if err != nil {
 			return nil, fmt.Errorf("tlog-proof line %d: %v", line, err)
 		}
