@@ -39,7 +39,9 @@ type StatusError struct {
 	Reason string
 }
 
-func (e *StatusError) Error() string { return fmt.Sprintf("%d %s: %s", e.Code, http.StatusText(e.Code), e.Reason) }
+func (e *StatusError) Error() string {
+	return fmt.Sprintf("%d %s: %s", e.Code, http.StatusText(e.Code), e.Reason)
+}
 
 func (c *Client) do(req *http.Request, limit int64) ([]byte, error) {
 	resp, err := c.HTTP.Do(req)

@@ -404,7 +404,7 @@ func bundlePrefix(b []byte, w int) ([]byte, error) {
 		if off+2 > len(b) {
 			return nil, errors.New("entry bundle is short")
 		}
-		off += 2 + int(b[off])<<8 | int(b[off+1])
+		off += 2 + (int(b[off])<<8 | int(b[off+1]))
 		if off > len(b) {
 			return nil, errors.New("entry bundle is short")
 		}
