@@ -46,12 +46,18 @@ func All() []*check.Check {
 		LockMissing,
 		LockNixpkgsBranch,
 		LockNixpkgsStale,
+		LogCheckpoint,
+		LogConsistency,
+		LogProof,
 		NixImpureConstruct,
 		PolicySchema,
 		RustUnsafe,
 		SecretFileNotIgnored,
 		SecretLeak,
 		SourceLocLimit,
+		TrustDisagreement,
+		TrustEquivocation,
+		TrustKofN,
 	}
 }
 
