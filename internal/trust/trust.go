@@ -101,10 +101,10 @@ type Problem struct {
 // ClaimResult is one verified claim.
 type ClaimResult struct {
 	Index       int64  `json:"index"`
-	Builder     string `json:"builder"`    // the policy's name of the builder, or its key name
-	KeyName     string `json:"keyName"`    // the Nix key name in the claim
-	InPolicy    bool   `json:"inPolicy"`   // the key is a builder of the policy
-	NarHash     string `json:"narHash"`    // sha256:<nix32>
+	Builder     string `json:"builder"`  // the policy's name of the builder, or its key name
+	KeyName     string `json:"keyName"`  // the Nix key name in the claim
+	InPolicy    bool   `json:"inPolicy"` // the key is a builder of the policy
+	NarHash     string `json:"narHash"`  // sha256:<nix32>
 	Fingerprint string `json:"fingerprint"`
 	// Proof is the inclusion proof (base64 hashes) against TreeSize.
 	Proof    []string `json:"proof"`
