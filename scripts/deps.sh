@@ -7,6 +7,10 @@ need() { command -v "$1" >/dev/null 2>&1 || want+=("$2"); }
 need git git
 need nix nix-bin
 [ -x /bin/busybox ] || want+=(busybox-static)
+# The build-claim log's tests: a throw-away PostgreSQL 15 cluster, and the
+# dashboard in a headless Chromium.
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || want+=(postgresql)
+need chromium chromium
 if [ "${1:-}" = bench ]; then
   need diffoscope diffoscope
   need hyperfine hyperfine
