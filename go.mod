@@ -3,6 +3,8 @@ module github.com/nixgate/nixgate
 go 1.26.8
 
 require (
+	filippo.io/torchwood v0.6.1
+	github.com/chromedp/chromedp v0.23.0
 	github.com/google/go-cmp v0.7.0
 	github.com/jackc/pgx/v5 v5.13.0
 	github.com/nix-community/go-nix v0.0.0-20250101154619-4bdde671e0a1
@@ -20,8 +22,9 @@ require (
 )
 
 require (
-	filippo.io/torchwood v0.6.1 // indirect
+	github.com/chromedp/cdproto v0.159.0 // indirect
 	github.com/dustin/go-humanize v1.1.0 // indirect
+	github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875 // indirect
 	github.com/google/uuid v1.6.0 // indirect
 	github.com/inconshreveable/mousetrap v1.1.0 // indirect
 	github.com/jackc/pgpassfile v1.0.0 // indirect

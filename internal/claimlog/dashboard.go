@@ -4,6 +4,7 @@ import (
 	"embed"
 	"html/template"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -104,6 +105,7 @@ func (s *Server) page(r *http.Request) (*uiPage, error) {
 	for _, k := range keys {
 		p.Builders = append(p.Builders, k)
 	}
+	slices.Sort(p.Builders)
 	if p.Disagree, err = s.store.Disagreements(ctx, 50); err != nil {
 		return nil, err
 	}
