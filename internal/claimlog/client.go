@@ -127,6 +127,16 @@ func (c *Client) Consistency(ctx context.Context, old, n int64) (tlog.TreeProof,
 	return parseHashLines(b)
 }
 
+// InclusionProof fetches the inclusion proof of the leaf at index in the
+// tree of size n.
+func (c *Client) InclusionProof(ctx context.Context, index, n int64) (tlog.RecordProof, error) {
+	b, err := c.get(ctx, "/proof/inclusion?index="+strconv.FormatInt(index, 10)+"&size="+strconv.FormatInt(n, 10), 64*64)
+	if err != nil {
+		return nil, err
+	}
+	return parseHashLines(b)
+}
+
 // TLogProof fetches the c2sp.org/tlog-proof of the claim at index.
 func (c *Client) TLogProof(ctx context.Context, index int64) ([]byte, error) {
 	return c.get(ctx, "/tlog-proof?index="+strconv.FormatInt(index, 10), c2sp.MaxProofSize)

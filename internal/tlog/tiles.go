@@ -109,8 +109,16 @@ func AppendEntry(bundle, entry []byte) ([]byte, error) {
 	return append(bundle, entry...), nil
 }
 
-// SplitBundle splits an entry bundle into its entries.
+// SplitBundle splits an entry bundle into its entries (at most 256).
 func SplitBundle(bundle []byte) ([][]byte, error) {
+	return splitEntries(bundle, TileWidth)
+}
+
+// SplitBundleUnbounded splits a sequence of length-prefixed entries of any
+// length (the files of the benchmarks).
+func SplitBundleUnbounded(b []byte) ([][]byte, error) { return splitEntries(b, -1) }
+
+func splitEntries(bundle []byte, max int) ([][]byte, error) {
 	var out [][]byte
 	for len(bundle) > 0 {
 		if len(bundle) < 2 {
@@ -122,7 +130,7 @@ func SplitBundle(bundle []byte) ([][]byte, error) {
 		}
 		out = append(out, bundle[2:2+n])
 		bundle = bundle[2+n:]
-		if len(out) > TileWidth {
+		if max >= 0 && len(out) > max {
 			return nil, errors.New("entry bundle: more than 256 entries")
 		}
 	}

@@ -341,3 +341,20 @@ func copyDB(t *testing.T, src, dstDir string) {
 		}
 	}
 }
+
+// FuzzParseRequest: an add-checkpoint body never panics the parser, which
+// keeps at most 63 proof lines.
+func FuzzParseRequest(f *testing.F) {
+	f.Add([]byte("old 0\n\nlog.example/x\n1\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n\n— log.example/x AAAA\n"))
+	f.Add([]byte("old 20852014\nPlRNCrwHpqhGrupue0L7gxbjbMiKA9temvuZZDDpkaw=\n\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		start := time.Now()
+		r, err := witness.ParseRequest(b)
+		if time.Since(start) > 200*time.Millisecond {
+			t.Errorf("took %v", time.Since(start))
+		}
+		if err == nil && (len(r.Proof) > 63 || r.OldSize < 0) {
+			t.Errorf("%+v", r)
+		}
+	})
+}
