@@ -25,6 +25,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"os"
@@ -186,7 +187,7 @@ type latencies struct {
 
 func (l *latencies) add(d time.Duration) { l.mu.Lock(); l.d = append(l.d, d); l.mu.Unlock() }
 
-func (l *latencies) summary() map[string]float64 {
+func (l *latencies) summary() map[string]any {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	slices.Sort(l.d)
@@ -194,9 +195,9 @@ func (l *latencies) summary() map[string]float64 {
 		if len(l.d) == 0 {
 			return 0
 		}
-		return float64(l.d[min(len(l.d)-1, int(p*float64(len(l.d))))].Microseconds()) / 1000
+		return float64(l.d[min(len(l.d)-1, int(p*float64(len(l.d))))].Nanoseconds()) / 1e6
 	}
-	return map[string]float64{"p50ms": q(0.5), "p90ms": q(0.9), "p99ms": q(0.99), "maxms": q(1)}
+	return map[string]any{"p50ms": q(0.5), "p90ms": q(0.9), "p99ms": q(0.99), "maxms": q(1)}
 }
 
 func submit(ctx context.Context, logURL, in string, conc int, acksFile string, mix bool, dir string) (any, error) {
@@ -233,6 +234,41 @@ func submit(ctx context.Context, logURL, in string, conc int, acksFile string, m
 		v.(*atomic.Int64).Add(1)
 	}
 	var firstErr atomic.Value
+	// Acknowledged claims, for replays.
+	type ackRec struct {
+		body  []byte
+		index int64
+	}
+	var ackedMu sync.Mutex
+	var ackedList []ackRec
+	// sendBad sends the bad submission of round i and counts its outcome.
+	sendBad := func(i int) {
+		b := bad[(i/10)%len(bad)]
+		body, want := b.body, int64(-1)
+		if b.kind == "replayed" {
+			ackedMu.Lock()
+			if len(ackedList) > 0 {
+				r := ackedList[len(ackedList)/2]
+				body, want = r.body, r.index
+			}
+			ackedMu.Unlock()
+			if body == nil {
+				return // nothing acknowledged yet to replay
+			}
+		}
+		a, err := cl.SubmitRaw(ctx, body)
+		var se *claimlog.StatusError
+		switch {
+		case b.kind == "replayed" && err == nil && a.Duplicate && a.Index == want:
+			count(&rejected, "replayed (idempotent, nothing stored)")
+		case b.kind == "replayed" && errors.As(err, &se) && se.Code == http.StatusTooManyRequests:
+			count(&rejected, "replayed (rate limited)")
+		case b.kind != "replayed" && errors.As(err, &se) && se.Code >= 400 && se.Code < 500:
+			count(&rejected, b.kind)
+		default:
+			count(&accepted, b.kind)
+		}
+	}
 	next := make(chan int)
 	var wg sync.WaitGroup
 	start := time.Now()
@@ -242,23 +278,7 @@ func submit(ctx context.Context, logURL, in string, conc int, acksFile string, m
 			defer wg.Done()
 			for i := range next {
 				if mix && i%10 == 5 {
-					b := bad[(i/10)%len(bad)]
-					body := b.body
-					if b.kind == "replayed" && i > 0 {
-						body = claims[(i-5)%len(claims)]
-					}
-					a, err := cl.SubmitRaw(ctx, body)
-					var se *claimlog.StatusError
-					switch {
-					case b.kind == "replayed" && err == nil && a.Duplicate:
-						count(&rejected, "replayed (idempotent, nothing stored)")
-					case b.kind == "replayed" && errors.As(err, &se) && se.Code == http.StatusTooManyRequests:
-						count(&rejected, "replayed (rate limited)")
-					case b.kind != "replayed" && errors.As(err, &se) && se.Code >= 400 && se.Code < 500:
-						count(&rejected, b.kind)
-					default:
-						count(&accepted, b.kind)
-					}
+					sendBad(i)
 				}
 				t0 := time.Now()
 				a, err := cl.SubmitRaw(ctx, claims[i])
@@ -271,6 +291,11 @@ func submit(ctx context.Context, logURL, in string, conc int, acksFile string, m
 				acked.Add(1)
 				if a.Duplicate {
 					dup.Add(1)
+				}
+				if mix {
+					ackedMu.Lock()
+					ackedList = append(ackedList, ackRec{claims[i], a.Index})
+					ackedMu.Unlock()
 				}
 				if ackw != nil {
 					h := sha256.Sum256(claims[i])
@@ -293,7 +318,8 @@ func submit(ctx context.Context, logURL, in string, conc int, acksFile string, m
 		ackf.Close()
 	}
 	res := map[string]any{"claims": len(claims), "acked": acked.Load(), "duplicates": dup.Load(), "failed": failed.Load(),
-		"concurrency": conc, "seconds": elapsed.Seconds(), "perSecond": float64(acked.Load()) / elapsed.Seconds(), "latency": lat.summary()}
+		"concurrency": conc, "seconds": elapsed.Seconds(), "perSecond": float64(acked.Load()) / elapsed.Seconds()}
+	maps.Copy(res, lat.summary())
 	if e := firstErr.Load(); e != nil {
 		res["firstError"] = e
 	}
@@ -508,7 +534,9 @@ func proofs(ctx context.Context, logURL string, n, conc int) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return map[string]any{"treeSize": tree.Size, "proofs": n, "concurrency": conc, "verified": n, "seconds": elapsed.Seconds(), "latency": lat.summary()}, nil
+	res := map[string]any{"treeSize": tree.Size, "proofs": n, "concurrency": conc, "verified": n, "seconds": elapsed.Seconds()}
+	maps.Copy(res, lat.summary())
+	return res, nil
 }
 
 func check(ctx context.Context, logURL, acksFile string) (any, error) {

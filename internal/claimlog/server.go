@@ -78,7 +78,7 @@ func NewServer(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, store: cfg.Store, seq: seq, log: cfg.Logger, builders: map[string]claim.PublicKey{},
-		limiter: newLimiter(cfg.Rate), tiles: newTileCache(8192), trigger: make(chan struct{}, 1), done: make(chan struct{})}
+		limiter: newLimiter(cfg.Rate), tiles: newTileCache(16384), trigger: make(chan struct{}, 1), done: make(chan struct{})}
 	if err := s.loadBuilders(ctx); err != nil {
 		seq.Close()
 		return nil, err
@@ -241,8 +241,12 @@ func (s *Server) witnessLoop() {
 	}
 }
 
-// tileData returns a tile's stored data (the widest version), cached.
+// tileData returns a tile's stored data (the widest version); hash tiles
+// are cached, entry bundles (up to 16 MiB each) are not.
 func (s *Server) tileData(ctx context.Context, level int, n int64, need int) ([]byte, error) {
+	if level == c2sp.EntriesLevel {
+		return s.store.Tile(ctx, level, n)
+	}
 	if d, ok := s.tiles.get(level, n); ok && len(d) >= need {
 		return d, nil
 	}
@@ -258,6 +262,10 @@ func (s *Server) hashReader(ctx context.Context) tlog.HashReader {
 	return tlog.HashReaderFunc(func(indexes []int64) ([]tlog.Hash, error) {
 		out := make([]tlog.Hash, len(indexes))
 		for i, idx := range indexes {
+			if h, ok := s.tiles.memo(idx); ok {
+				out[i] = h
+				continue
+			}
 			t := tlog.TileForIndex(c2sp.TileHeight, idx)
 			d, err := s.tileData(ctx, t.L, t.N, t.W*tlog.HashSize)
 			if err != nil {
@@ -268,6 +276,11 @@ func (s *Server) hashReader(ctx context.Context) tlog.HashReader {
 			}
 			if out[i], err = tlog.HashFromTile(t, d, idx); err != nil {
 				return nil, err
+			}
+			if len(d) == c2sp.TileWidth*tlog.HashSize {
+				// A full tile never changes: remember the hashes computed
+				// from it (up to 255 node hashes for one stored hash).
+				s.tiles.remember(idx, out[i])
 			}
 		}
 		return out, nil
@@ -781,15 +794,19 @@ func (l *limiter) allow(key string, now time.Time) bool {
 	return true
 }
 
-// tileCache keeps tile data; a full tile never changes, a partial one only
-// grows, so a cached tile too short for a request is read again.
+// tileCache keeps tile data, and the stored hashes computed from full
+// tiles; a full tile never changes, a partial one only grows, so a cached
+// tile too short for a request is read again.
 type tileCache struct {
-	mu  sync.Mutex
-	max int
-	m   map[tileKey][]byte
+	mu     sync.Mutex
+	max    int
+	m      map[tileKey][]byte
+	hashes map[int64]tlog.Hash
 }
 
-func newTileCache(max int) *tileCache { return &tileCache{max: max, m: map[tileKey][]byte{}} }
+func newTileCache(max int) *tileCache {
+	return &tileCache{max: max, m: map[tileKey][]byte{}, hashes: map[int64]tlog.Hash{}}
+}
 
 func (c *tileCache) get(level int, n int64) ([]byte, bool) {
 	c.mu.Lock()
@@ -810,4 +827,20 @@ func (c *tileCache) put(level int, n int64, d []byte) {
 		}
 	}
 	c.m[tileKey{level, n}] = d
+}
+
+func (c *tileCache) memo(idx int64) (tlog.Hash, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	h, ok := c.hashes[idx]
+	return h, ok
+}
+
+func (c *tileCache) remember(idx int64, h tlog.Hash) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.hashes) >= 64*c.max {
+		clear(c.hashes)
+	}
+	c.hashes[idx] = h
 }
