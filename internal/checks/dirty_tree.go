@@ -21,6 +21,9 @@ var DirtyTree = &check.Check{
 }
 
 func runDirtyTree(ctx context.Context, p *check.Pass) error {
+	if p.Repo.Rev != "" {
+		return nil // a commit's tree (nixgate pr) has no work tree to be dirty
+	}
 	if !p.Repo.IsGit {
 		p.ReportSeverity(check.Medium, check.Finding{Key: "not-git",
 			Message: "not a git work tree: nothing proves which commit a build of it comes from"})

@@ -16,7 +16,7 @@ type StatusEntry struct {
 
 // Status lists what makes the work tree at dir dirty, below dir only.
 func Status(ctx context.Context, dir string) ([]StatusEntry, error) {
-	out, err := Git(ctx, dir, "status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames", "--", ".")
+	out, err := Git(ctx, dir, "status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames", "--ignore-submodules=all", "--", ".")
 	if err != nil {
 		return nil, err
 	}
