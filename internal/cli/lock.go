@@ -13,8 +13,8 @@ import (
 	"github.com/nixgate/nixgate/internal/check"
 	"github.com/nixgate/nixgate/internal/checks"
 	"github.com/nixgate/nixgate/internal/lockdiff"
-	"github.com/nixgate/nixgate/internal/report"
 	"github.com/nixgate/nixgate/internal/repo"
+	"github.com/nixgate/nixgate/internal/report"
 )
 
 // emptyLock stands for a lock file that does not exist on one side.

@@ -17,8 +17,8 @@ import (
 	"strings"
 
 	"github.com/nixgate/nixgate/internal/lockdiff"
-	"github.com/nixgate/nixgate/internal/report"
 	"github.com/nixgate/nixgate/internal/repo"
+	"github.com/nixgate/nixgate/internal/report"
 	"github.com/nixgate/nixgate/internal/secrets"
 )
 

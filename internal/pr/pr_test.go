@@ -22,8 +22,8 @@ import (
 	"github.com/nixgate/nixgate/internal/checks"
 	"github.com/nixgate/nixgate/internal/policy"
 	"github.com/nixgate/nixgate/internal/pr"
-	"github.com/nixgate/nixgate/internal/report"
 	"github.com/nixgate/nixgate/internal/repo"
+	"github.com/nixgate/nixgate/internal/report"
 	"github.com/nixgate/nixgate/internal/secrets"
 )
 

@@ -84,7 +84,9 @@ type NotRegularError struct {
 	What string
 }
 
-func (e *NotRegularError) Error() string { return fmt.Sprintf("%s is %s, not a regular file", e.Path, e.What) }
+func (e *NotRegularError) Error() string {
+	return fmt.Sprintf("%s is %s, not a regular file", e.Path, e.What)
+}
 
 // IsRefused reports whether err is a read nixgate refused by design (too
 // large, not a regular file, a symlink out of the root): the

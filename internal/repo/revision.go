@@ -343,7 +343,6 @@ func (r *Repo) ReadBlob(oid string, limit int64) ([]byte, error) {
 	return r.cat.read(oid, limit)
 }
 
-
 // ReadAt reads the file p (relative to dir) as it is in commit, up to limit
 // bytes; fs.ErrNotExist when the commit has no such file.
 func ReadAt(ctx context.Context, dir, commit, p string, limit int64) ([]byte, error) {
