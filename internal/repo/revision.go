@@ -84,11 +84,11 @@ func OpenChange(ctx context.Context, dir, base, head string) (*Repo, error) {
 	}
 	bh, err := ResolveCommit(ctx, abs, base)
 	if err != nil {
-		return nil, fmt.Errorf("--base: %w", err)
+		return nil, fmt.Errorf("base: %w", err)
 	}
 	hh, err := ResolveCommit(ctx, abs, head)
 	if err != nil {
-		return nil, fmt.Errorf("--head: %w", err)
+		return nil, fmt.Errorf("head: %w", err)
 	}
 	mbOut, err := Git(ctx, abs, "merge-base", "--end-of-options", bh, hh)
 	if err != nil || len(bytes.TrimSpace(mbOut)) == 0 {
