@@ -81,7 +81,9 @@ func nonce(t *testing.T) string {
 
 // ghToken returns a GitHub-shaped token (checksum not valid: a secret
 // scan still reports it as a token shape) made at test time.
-func fakeToken(t *testing.T) string { return "ghp_" + strings.Repeat("A", 4) + nonce(t) + nonce(t)[:16] }
+func fakeToken(t *testing.T) string {
+	return "ghp_" + strings.Repeat("A", 4) + nonce(t) + nonce(t)[:16]
+}
 
 // TestHostileGitConfig: filters, textconv and diff drivers declared by the
 // repository (its .git/config, an [include]d file, a nested repository's
