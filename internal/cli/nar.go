@@ -74,8 +74,8 @@ Exit 0 when identical, 1 when they differ.`,
 	}
 	out = addOutputFlags(cmd, "text", "json", "markdown")
 	cmd.Flags().BoolVar(&diffoscope, "diffoscope", false, "hand the pair to diffoscope (when installed) instead")
-	cmd.Flags().IntVar(&o.MaxDiffLines, "max-diff-lines", 200, "bound of the unified diff of one file")
-	cmd.Flags().Int64Var(&o.MaxInMemory, "max-in-memory", 4<<20, "largest file compared in memory with a text diff (bytes)")
+	cmd.Flags().IntVar(&o.MaxDiffLines, "max-diff-lines", 200, "at most `N` lines of unified diff per file")
+	cmd.Flags().Int64Var(&o.MaxInMemory, "max-in-memory", 4<<20, "largest file, in `BYTES`, compared in memory with a text diff")
 	return cmd
 }
 
