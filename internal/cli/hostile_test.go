@@ -323,7 +323,10 @@ func TestHostileNames(t *testing.T) {
 // to measure what only a process has: its peak memory.
 func TestMain(m *testing.M) {
 	if os.Getenv("NIXGATE_CLI_MAIN") == "1" {
-		os.Exit(Run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+		ctx, stop := SignalContext(3 * time.Second)
+		code := Run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+		stop()
+		os.Exit(code)
 	}
 	os.Exit(m.Run())
 }
@@ -404,5 +407,57 @@ func TestHostileMemory(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "src/huge.rs is 12.0 MiB, over the 8.0 MiB limit for source files") {
 		t.Errorf("the oversized file is not reported:\n%.2000s", out.String())
+	}
+}
+
+// TestSignalEnds: SIGTERM ends a long check within seconds (the command
+// returns on cancellation; a stuck one is ended after the grace period).
+func TestSignalEnds(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "repo")
+	os.MkdirAll(dir, 0o755)
+	var lock strings.Builder
+	lock.WriteString(`{"nodes":{`)
+	for i := range 40000 {
+		fmt.Fprintf(&lock, `"n%d":{"locked":{"lastModified":1700000000,"owner":"o","repo":"r%d","rev":"a634c8f6c1fbf9b9730e01764999666f3436f10a","type":"github"},"original":{"owner":"o","repo":"r","type":"github"}},`, i, i)
+	}
+	lock.WriteString(`"root":{"inputs":{`)
+	for i := range 40000 {
+		if i > 0 {
+			lock.WriteString(",")
+		}
+		fmt.Fprintf(&lock, `"n%d":"n%d"`, i, i)
+	}
+	lock.WriteString(`}}},"root":"root","version":7}`)
+	for i := range 4 {
+		p := filepath.Join(dir, fmt.Sprintf("sub%d", i), "flake.lock")
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		os.WriteFile(p, []byte(lock.String()), 0o644)
+	}
+	gitIn(t, dir, "init", "-q", "-b", "main")
+	gitIn(t, dir, "add", "-A")
+	gitIn(t, dir, "-c", "commit.gpgsign=false", "commit", "-q", "-m", "big")
+	cmd := exec.Command(os.Args[0], "check", dir)
+	cmd.Env = append(os.Environ(), "NIXGATE_CLI_MAIN=1")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+		t.Fatal("the check finished before the signal: make the test repository larger")
+	case <-time.After(300 * time.Millisecond):
+	}
+	start := time.Now()
+	cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-done:
+		t.Logf("ended %s after SIGTERM, exit %d", time.Since(start).Round(time.Millisecond), cmd.ProcessState.ExitCode())
+		if c := cmd.ProcessState.ExitCode(); c != ExitIncomplete && c != 143 {
+			t.Errorf("exit %d after SIGTERM, want 3 (interrupted) or 143", c)
+		}
+	case <-time.After(5 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("still running 5 s after SIGTERM")
 	}
 }
