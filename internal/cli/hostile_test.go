@@ -461,3 +461,30 @@ func TestSignalEnds(t *testing.T) {
 		t.Fatal("still running 5 s after SIGTERM")
 	}
 }
+
+// TestHostileHostRoot: an image whose nix.conf includes a FIFO and a
+// device node is audited without blocking or reading the device.
+func TestHostileHostRoot(t *testing.T) {
+	root := t.TempDir()
+	etc := filepath.Join(root, "etc", "nix")
+	os.MkdirAll(etc, 0o755)
+	os.WriteFile(filepath.Join(etc, "nix.conf"), []byte("sandbox = true\ninclude fifo.conf\n!include zero.conf\n"), 0o644)
+	if err := syscall.Mkfifo(filepath.Join(etc, "fifo.conf"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// A character device node (/dev/zero's numbers) in the image, reached
+	// through an absolute symlink resolved under the root.
+	os.MkdirAll(filepath.Join(root, "dev"), 0o755)
+	if err := syscall.Mknod(filepath.Join(root, "dev", "zero"), syscall.S_IFCHR|0o666, int(1<<8|5)); err != nil {
+		t.Fatalf("mknod (the tests run as root): %v", err)
+	}
+	os.Symlink("/dev/zero", filepath.Join(etc, "zero.conf"))
+	os.Symlink("/dev/zero", filepath.Join(root, "etc", "group"))
+	out, errOut, code := runBounded(t, 10*time.Second, "host", "--root", root)
+	if code == ExitIncomplete || code == ExitUsage {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+	if !strings.Contains(out, "fifo.conf") {
+		t.Errorf("the FIFO include is not reported:\n%s", out)
+	}
+}
