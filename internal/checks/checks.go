@@ -36,6 +36,7 @@ func All() []*check.Check {
 		HostUnsafeEval,
 		K8sSecretManifest,
 		Kconfig,
+		LockChangeRisk,
 		LockDuplicateInput,
 		LockInputIndirect,
 		LockInputInsecureTransport,
@@ -51,13 +52,17 @@ func All() []*check.Check {
 		LogProof,
 		NixImpureConstruct,
 		PolicySchema,
+		PRLockLabel,
+		PRReviewPath,
 		RustUnsafe,
 		SecretFileNotIgnored,
 		SecretLeak,
 		SourceLocLimit,
+		SuppressionInvalid,
 		TrustDisagreement,
 		TrustEquivocation,
 		TrustKofN,
+		UncheckedFile,
 	}
 }
 
