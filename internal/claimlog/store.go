@@ -123,8 +123,8 @@ func (s *Store) migrate(ctx context.Context) error {
 			nar_hash TEXT NOT NULL,
 			leaf ` + s.blob + ` NOT NULL,
 			received BIGINT NOT NULL)`,
-		`CREATE UNIQUE INDEX IF NOT EXISTS claims_key ON claims (builder, store_path, nar_hash)`,
-		`CREATE INDEX IF NOT EXISTS claims_path ON claims (store_path)`,
+		// The key of idempotent submissions, and the lookup by path.
+		`CREATE UNIQUE INDEX IF NOT EXISTS claims_key ON claims (store_path, builder, nar_hash)`,
 		`CREATE INDEX IF NOT EXISTS claims_path_hash ON claims (path_hash)`,
 		`CREATE TABLE IF NOT EXISTS tiles (level INTEGER NOT NULL, idx BIGINT NOT NULL, data ` + s.blob + ` NOT NULL, PRIMARY KEY (level, idx))`,
 		`CREATE TABLE IF NOT EXISTS checkpoints (size BIGINT PRIMARY KEY, note ` + s.blob + ` NOT NULL, created BIGINT NOT NULL)`,

@@ -471,7 +471,7 @@ func writeTrustSummary(w io.Writer, format string, pol *c2sp.Policy, ev *trust.E
 		}
 		fmt.Fprintf(w, "%s%s: %s under %s\n", bullet, code(d.StorePath), verdict, report.SafeText(d.Rule))
 		for _, g := range d.Groups {
-			fmt.Fprintf(w, "  %s%s claim %s\n", bullet, report.SafeText(strings.Join(g.Builders, ", ")), code(g.NarHash))
+			fmt.Fprintf(w, "  %s%s %s %s\n", bullet, report.SafeText(strings.Join(g.Builders, ", ")), trust.Claim(g.Builders), code(g.NarHash))
 		}
 		for _, q := range d.Equivocating {
 			fmt.Fprintf(w, "  %s%s equivocates (%d claims)\n", bullet, report.SafeText(q.Builder), len(q.Claims))
@@ -479,7 +479,7 @@ func writeTrustSummary(w io.Writer, format string, pol *c2sp.Policy, ev *trust.E
 		if len(d.Abstaining) > 0 {
 			fmt.Fprintf(w, "  %sabstaining: %s\n", bullet, report.SafeText(strings.Join(d.Abstaining, ", ")))
 		}
-		fmt.Fprintf(w, "  %s%s\n", bullet, report.SafeText(d.Why))
+		fmt.Fprintf(w, "  %s→ %s\n", bullet, report.SafeText(d.Why))
 	}
 	fmt.Fprintln(w)
 }

@@ -99,7 +99,7 @@ func CheckDisagreement(_ context.Context, p *check.Pass) error {
 				continue
 			}
 			p.Report(check.Finding{Location: check.Location{Path: d.StorePath}, Key: g.Fingerprint,
-				Message: fmt.Sprintf("%s claim NAR %s, %s", strings.Join(g.Builders, ", "), g.NarHash, others(d, g))})
+				Message: fmt.Sprintf("%s %s NAR %s, %s", strings.Join(g.Builders, ", "), Claim(g.Builders), g.NarHash, others(d, g))})
 		}
 	}
 	return nil
@@ -109,7 +109,7 @@ func others(d PathDecision, g Group) string {
 	var parts []string
 	for _, o := range d.Groups {
 		if o.Fingerprint != g.Fingerprint {
-			parts = append(parts, fmt.Sprintf("%s claim %s", strings.Join(o.Builders, ", "), o.NarHash))
+			parts = append(parts, fmt.Sprintf("%s %s %s", strings.Join(o.Builders, ", "), Claim(o.Builders), o.NarHash))
 		}
 	}
 	return "while " + strings.Join(parts, "; ")

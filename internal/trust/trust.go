@@ -504,6 +504,14 @@ func (ev *Evaluation) compare(ctx context.Context, cl *claimlog.Client, a, b Che
 	return c
 }
 
+// Claim is "claims" after one builder and "claim" after several.
+func Claim(builders []string) string {
+	if len(builders) == 1 {
+		return "claims"
+	}
+	return "claim"
+}
+
 // decide applies the trust rule to the valid claims of one path.
 func decide(p *c2sp.Policy, path string, claims []ClaimResult) PathDecision {
 	d := PathDecision{StorePath: path, Rule: p.Describe(p.Trust), Abstaining: []string{}, Groups: []Group{}, Claims: []ClaimResult{}}
@@ -561,7 +569,7 @@ func decide(p *c2sp.Policy, path string, claims []ClaimResult) PathDecision {
 	switch {
 	case len(trusted) == 1:
 		d.Trusted, d.Fingerprint = true, trusted[0].Fingerprint
-		d.Why = fmt.Sprintf("%s claim %s: %s is met", strings.Join(trusted[0].Builders, ", "), trusted[0].NarHash, d.Rule)
+		d.Why = fmt.Sprintf("%s is met by %s", d.Rule, strings.Join(trusted[0].Builders, ", "))
 	case len(trusted) > 1:
 		d.Why = fmt.Sprintf("%d different NAR hashes each meet %s: the rule cannot tell which output is right", len(trusted), d.Rule)
 	case len(claims) == 0:
