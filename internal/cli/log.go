@@ -72,16 +72,8 @@ keys (nix key generate-secret).`,
 			if err != nil {
 				return usagef("%v", err)
 			}
-			f, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-			if err != nil {
+			if err := writeKeyFile(out, skey+"\n"); err != nil {
 				return badInput(fmt.Errorf("write key: %w", err))
-			}
-			if _, err := fmt.Fprintln(f, skey); err != nil {
-				f.Close()
-				return err
-			}
-			if err := f.Close(); err != nil {
-				return err
 			}
 			fmt.Fprintln(e.stdout, vkey)
 			return nil
@@ -90,6 +82,29 @@ keys (nix key generate-secret).`,
 	cmd.Flags().StringVarP(&out, "output", "o", "", "write the private key to `FILE` (mode 0600; must not exist)")
 	cmd.Flags().BoolVar(&isWitness, "witness", false, "make a witness's cosignature/v1 key")
 	return cmd
+}
+
+// writeKeyFile writes a private key atomically, mode 0600 from the start,
+// and never over an existing file (or symlink): the key goes to a temporary
+// file beside the target, which is then hard-linked to it.
+func writeKeyFile(path, data string) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".key-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.WriteString(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Link(tmp.Name(), path)
 }
 
 // readSecret reads a key file, warning when others can read it.
