@@ -64,3 +64,5 @@ for pass in "first (tiles read from the database)" "second (tiles cached)"; do
   echo "(4) inclusion proofs in a tree of $(json "$p" 'f"{treeSize}: {verified} verified, p50 {p50ms:.3f} ms, p99 {p99ms:.3f} ms, max {maxms:.1f} ms"'), $pass pass"
 done
 stop
+p=$("$T/logload" proofs -db "$db" -key "$T/log.key" -n 20000)
+echo "    in process (Server.InclusionProof, no HTTP): $(json "$p" 'f"first pass p50 {cold_p50ms:.3f} ms p99 {cold_p99ms:.3f} ms; second pass p50 {warm_p50ms:.3f} ms p99 {warm_p99ms:.3f} ms"')"

@@ -79,7 +79,11 @@ func main() {
 	case "fill":
 		res, err = fill(ctx, *db, *key, *n, *conc, *seedFlag)
 	case "proofs":
-		res, err = proofs(ctx, *logURL, *n, *conc)
+		if *db != "" {
+			res, err = proofsInProcess(ctx, *db, *key, *n)
+		} else {
+			res, err = proofs(ctx, *logURL, *n, *conc)
+		}
 	case "check":
 		res, err = check(ctx, *logURL, *acks)
 	default:
@@ -536,6 +540,61 @@ func proofs(ctx context.Context, logURL string, n, conc int) (any, error) {
 	}
 	res := map[string]any{"treeSize": tree.Size, "proofs": n, "concurrency": conc, "verified": n, "seconds": elapsed.Seconds()}
 	maps.Copy(res, lat.summary())
+	return res, nil
+}
+
+// proofsInProcess times Server.InclusionProof without HTTP: the log
+// engine's share of a proof's latency.
+func proofsInProcess(ctx context.Context, db, keyFile string, n int) (any, error) {
+	kb, err := os.ReadFile(keyFile)
+	if err != nil {
+		return nil, err
+	}
+	signer, err := c2sp.NewLogSigner(string(kb))
+	if err != nil {
+		return nil, err
+	}
+	st, err := claimlog.OpenStore(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	srv, err := claimlog.NewServer(ctx, claimlog.Config{Store: st, Signer: signer})
+	if err != nil {
+		return nil, err
+	}
+	defer srv.Close()
+	cp, size := srv.Published()
+	sn, err := c2sp.SplitNote(cp)
+	if err != nil {
+		return nil, err
+	}
+	tree, err := c2sp.ParseCheckpoint(sn.Text)
+	if err != nil {
+		return nil, err
+	}
+	r := rand.New(rand.NewPCG(3, 4))
+	res := map[string]any{"treeSize": tree.Size, "proofs": n, "inProcess": true}
+	// Two passes: the first reads the tiles from the database, the second
+	// finds them cached.
+	for _, pass := range []string{"cold", "warm"} {
+		var lat latencies
+		for range n {
+			x := r.Int64N(size)
+			t0 := time.Now()
+			p, err := srv.InclusionProof(ctx, x, size)
+			if err != nil {
+				return nil, err
+			}
+			lat.add(time.Since(t0))
+			if err := c2sp.CheckInclusion(tree, x, p, nil); err == nil && size > 1 {
+				return nil, errors.New("a proof verified for the wrong leaf")
+			}
+		}
+		for k, v := range lat.summary() {
+			res[pass+"_"+k] = v
+		}
+	}
 	return res, nil
 }
 

@@ -512,12 +512,18 @@ func (s *Server) inclusion(w http.ResponseWriter, r *http.Request) {
 		textError(w, http.StatusBadRequest, "want ?index=I&size=N with I < N <= %d", size)
 		return
 	}
-	p, err := tlog.ProveRecord(n, idx, s.hashReader(r.Context()))
+	p, err := s.InclusionProof(r.Context(), idx, n)
 	if err != nil {
 		textError(w, http.StatusInternalServerError, "%v", err)
 		return
 	}
 	writeHashes(w, p)
+}
+
+// InclusionProof proves the leaf at index in the tree of size n (at most
+// the sequenced size), from the tiles.
+func (s *Server) InclusionProof(ctx context.Context, index, n int64) (tlog.RecordProof, error) {
+	return tlog.ProveRecord(n, index, s.hashReader(ctx))
 }
 
 // TLogProof returns the c2sp.org/tlog-proof of the claim at index against
