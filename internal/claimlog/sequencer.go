@@ -419,6 +419,16 @@ func (s *Sequencer) integrate(batch []*submission) ([]Ack, error) {
 				return nil, fmt.Errorf("write tile: %w", err)
 			}
 		}
+		var paths []string
+		for i, sub := range batch {
+			if !acks[i].Duplicate {
+				paths = append(paths, sub.c.StorePath)
+			}
+		}
+		slices.Sort(paths)
+		if err := s.store.flag(ctx, tx, slices.Compact(paths), size); err != nil {
+			return nil, err
+		}
 		if cp, err = s.sign(size, root); err != nil {
 			return nil, err
 		}

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -128,6 +129,11 @@ func (s *Store) migrate(ctx context.Context) error {
 		`CREATE INDEX IF NOT EXISTS claims_path_hash ON claims (path_hash)`,
 		`CREATE TABLE IF NOT EXISTS tiles (level INTEGER NOT NULL, idx BIGINT NOT NULL, data ` + s.blob + ` NOT NULL, PRIMARY KEY (level, idx))`,
 		`CREATE TABLE IF NOT EXISTS checkpoints (size BIGINT PRIMARY KEY, note ` + s.blob + ` NOT NULL, created BIGINT NOT NULL)`,
+		// Paths whose builders disagree (builder '') and builders that
+		// equivocate, kept by the sequencer in each batch's transaction so
+		// that the dashboard never scans the claims.
+		`CREATE TABLE IF NOT EXISTS flags (store_path TEXT NOT NULL, builder TEXT NOT NULL, last BIGINT NOT NULL, PRIMARY KEY (store_path, builder))`,
+		`CREATE INDEX IF NOT EXISTS flags_last ON flags (last)`,
 		`CREATE TABLE IF NOT EXISTS cosignatures (size BIGINT NOT NULL, witness TEXT NOT NULL, line TEXT NOT NULL, created BIGINT NOT NULL, PRIMARY KEY (size, witness))`,
 	}
 	tx, err := s.db.BeginTx(ctx, nil)
@@ -328,34 +334,79 @@ type PathSummary struct {
 	Builders  int
 }
 
-// Disagreements lists store paths with more than one NAR hash, newest
-// first, at most limit.
+// Disagreements lists store paths with more than one NAR hash, most
+// recently claimed first, at most limit.
 func (s *Store) Disagreements(ctx context.Context, limit int) ([]PathSummary, error) {
-	return s.summaries(ctx, `HAVING COUNT(DISTINCT nar_hash) > 1`, limit)
+	return s.summaries(ctx, s.q(`SELECT store_path FROM flags WHERE builder = '' ORDER BY last DESC LIMIT ?`), limit)
 }
 
 // RecentPaths lists recently claimed store paths, newest first.
 func (s *Store) RecentPaths(ctx context.Context, limit int) ([]PathSummary, error) {
-	return s.summaries(ctx, ``, limit)
+	return s.summaries(ctx, s.q(`SELECT store_path FROM claims ORDER BY idx DESC LIMIT ?`), 4*limit, limit)
 }
 
-func (s *Store) summaries(ctx context.Context, having string, limit int) ([]PathSummary, error) {
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT store_path, COUNT(*), COUNT(DISTINCT nar_hash), COUNT(DISTINCT builder), MAX(idx) AS last
-		FROM claims GROUP BY store_path `+having+` ORDER BY last DESC LIMIT ?`), limit)
+// summaries summarises the distinct paths that query (with one LIMIT
+// parameter, n) returns, at most max of them, each through the index on
+// store_path.
+func (s *Store) summaries(ctx context.Context, query string, n int, max ...int) ([]PathSummary, error) {
+	rows, err := s.db.QueryContext(ctx, query, n)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []PathSummary
+	var paths []string
 	for rows.Next() {
-		var p PathSummary
-		var last int64
-		if err := rows.Scan(&p.StorePath, &p.Claims, &p.Hashes, &p.Builders, &last); err != nil {
+		var p string
+		if err := rows.Scan(&p); err != nil {
+			rows.Close()
 			return nil, err
 		}
-		out = append(out, p)
+		if !slices.Contains(paths, p) && (len(max) == 0 || len(paths) < max[0]) {
+			paths = append(paths, p)
+		}
 	}
-	return out, rows.Err()
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	var out []PathSummary
+	for _, p := range paths {
+		sum := PathSummary{StorePath: p}
+		err := s.db.QueryRowContext(ctx, s.q(`SELECT COUNT(*), COUNT(DISTINCT nar_hash), COUNT(DISTINCT builder) FROM claims WHERE store_path = ?`), p).
+			Scan(&sum.Claims, &sum.Hashes, &sum.Builders)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, sum)
+	}
+	return out, nil
+}
+
+// flag records, in a batch's transaction, the disagreements and
+// equivocations among the paths of the batch.
+func (s *Store) flag(ctx context.Context, tx *sql.Tx, paths []string, last int64) error {
+	for len(paths) > 0 {
+		chunk := paths[:min(len(paths), 500)]
+		paths = paths[len(chunk):]
+		ph := strings.TrimSuffix(strings.Repeat("?, ", len(chunk)), ", ")
+		args := make([]any, 0, len(chunk)+1)
+		args = append(args, last)
+		for _, p := range chunk {
+			args = append(args, p)
+		}
+		for _, q := range []string{
+			`INSERT INTO flags (store_path, builder, last) SELECT store_path, '', ? FROM claims WHERE store_path IN (` + ph + `)
+				GROUP BY store_path HAVING COUNT(DISTINCT nar_hash) > 1
+				ON CONFLICT (store_path, builder) DO UPDATE SET last = excluded.last`,
+			`INSERT INTO flags (store_path, builder, last) SELECT store_path, builder, ? FROM claims WHERE store_path IN (` + ph + `)
+				GROUP BY store_path, builder HAVING COUNT(*) > 1
+				ON CONFLICT (store_path, builder) DO UPDATE SET last = excluded.last`,
+		} {
+			if _, err := tx.ExecContext(ctx, s.q(q), args...); err != nil {
+				return fmt.Errorf("flag disagreements: %w", err)
+			}
+		}
+	}
+	return nil
 }
 
 // Equivocation is a builder that claimed more than one NAR hash for a path.
@@ -367,8 +418,7 @@ type Equivocation struct {
 
 // Equivocations lists (builder, path) pairs with more than one NAR hash.
 func (s *Store) Equivocations(ctx context.Context, limit int) ([]Equivocation, error) {
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT builder, store_path FROM claims GROUP BY builder, store_path
-		HAVING COUNT(*) > 1 ORDER BY MAX(idx) DESC LIMIT ?`), limit)
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT builder, store_path FROM flags WHERE builder <> '' ORDER BY last DESC LIMIT ?`), limit)
 	if err != nil {
 		return nil, err
 	}
