@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -375,6 +376,45 @@ func TestRestart(t *testing.T) {
 			st.Close()
 			if err == nil || !strings.Contains(err.Error(), "the tiles give the root") {
 				t.Fatalf("a corrupted tile: %v", err)
+			}
+		})
+	}
+}
+
+// TestDuplicatesInOneBatch submits the same claim from many goroutines at
+// once: one index, one non-duplicate acknowledgement, one row.
+func TestDuplicatesInOneBatch(t *testing.T) {
+	a := testBuilder(t, "builder-a-1")
+	for kind, dbURL := range stores(t) {
+		t.Run(kind, func(t *testing.T) {
+			l := startLog(t, dbURL, Config{}, a)
+			c := newClaim(t, a, "same", "x")
+			acks := make(chan Ack, 50)
+			var wg sync.WaitGroup
+			for range 50 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					ack, err := l.srv.seq.Submit(context.Background(), c)
+					if err != nil {
+						t.Error(err)
+					}
+					acks <- ack
+				}()
+			}
+			wg.Wait()
+			close(acks)
+			fresh := 0
+			for ack := range acks {
+				if ack.Index != 0 {
+					t.Errorf("ack %+v", ack)
+				}
+				if !ack.Duplicate {
+					fresh++
+				}
+			}
+			if n, _ := l.store.ClaimCount(context.Background()); fresh != 1 || n != 1 {
+				t.Errorf("%d fresh acknowledgements, %d rows", fresh, n)
 			}
 		})
 	}

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -365,36 +366,48 @@ func (s *Sequencer) integrate(batch []*submission) ([]Ack, error) {
 	}
 	defer tx.Rollback()
 	acks := make([]Ack, len(batch))
-	insert, err := tx.PrepareContext(ctx, s.store.q(`INSERT INTO claims (idx, builder, store_path, path_hash, nar_hash, leaf, received) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`))
+	// Duplicates: earlier in the batch, or already in the log.
+	existing, err := s.store.existing(ctx, tx, batch)
 	if err != nil {
 		return nil, err
 	}
-	defer insert.Close()
+	first := map[claimKey]int{}
+	var fresh []int
 	size := oldSize
 	for i, sub := range batch {
-		res, err := insert.ExecContext(ctx, size, sub.c.Builder, sub.c.StorePath, claim.HashPart(sub.c.StorePath), sub.c.NarHash, sub.leaf, sub.received.Unix())
-		if err != nil {
-			return nil, fmt.Errorf("insert claim: %w", err)
-		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return nil, err
-		}
-		if n == 0 {
-			var idx int64
-			err := tx.QueryRowContext(ctx, s.store.q(`SELECT idx FROM claims WHERE builder = ? AND store_path = ? AND nar_hash = ?`),
-				sub.c.Builder, sub.c.StorePath, sub.c.NarHash).Scan(&idx)
-			if err != nil {
-				return nil, fmt.Errorf("claim index %d is taken, and not by this claim: another writer? (%v)", size, err)
-			}
+		k := keyOf(sub.c)
+		if idx, ok := existing[k]; ok {
 			acks[i] = Ack{Index: idx, Duplicate: true}
 			continue
 		}
+		if j, ok := first[k]; ok {
+			acks[i] = Ack{Index: acks[j].Index, Duplicate: true}
+			continue
+		}
+		first[k] = i
 		if err := appendLeaf(rng, size, sub.leaf, get, set); err != nil {
 			return nil, err
 		}
 		acks[i] = Ack{Index: size}
+		fresh = append(fresh, i)
 		size++
+	}
+	// The new claims, many rows a statement; a row that conflicts (an
+	// index taken by another writer) fails the batch.
+	const rowsPerInsert = 64
+	for len(fresh) > 0 {
+		chunk := fresh[:min(len(fresh), rowsPerInsert)]
+		fresh = fresh[len(chunk):]
+		args := make([]any, 0, 7*len(chunk))
+		for _, i := range chunk {
+			c := batch[i].c
+			args = append(args, acks[i].Index, c.Builder, c.StorePath, claim.HashPart(c.StorePath), c.NarHash, batch[i].leaf, batch[i].received.Unix())
+		}
+		q := `INSERT INTO claims (idx, builder, store_path, path_hash, nar_hash, leaf, received) VALUES ` +
+			strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?), ", len(chunk)), ", ")
+		if _, err := tx.ExecContext(ctx, s.store.q(q), args...); err != nil {
+			return nil, fmt.Errorf("insert claims (another writer?): %w", err)
+		}
 	}
 	root := rootOf(rng)
 	var cp []byte
@@ -477,6 +490,11 @@ func (s *Sequencer) integrate(batch []*submission) ([]Ack, error) {
 	}
 	return acks, nil
 }
+
+// claimKey identifies a claim for idempotence: (builder, path, NAR hash).
+type claimKey struct{ builder, path, narHash string }
+
+func keyOf(c *claim.Claim) claimKey { return claimKey{c.Builder, c.StorePath, c.NarHash} }
 
 // appendLeaf appends the leaf at index size to the compact range and to the
 // right-edge tiles (get and set read and write a tile's data): every new

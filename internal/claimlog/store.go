@@ -381,6 +381,51 @@ func (s *Store) summaries(ctx context.Context, query string, n int, max ...int) 
 	return out, nil
 }
 
+// existing returns the indexes of the batch's claims already in the log.
+func (s *Store) existing(ctx context.Context, tx *sql.Tx, batch []*submission) (map[claimKey]int64, error) {
+	want := map[claimKey]bool{}
+	var paths []string
+	for _, sub := range batch {
+		k := keyOf(sub.c)
+		if !want[k] {
+			want[k] = true
+			paths = append(paths, k.path)
+		}
+	}
+	slices.Sort(paths)
+	paths = slices.Compact(paths)
+	out := map[claimKey]int64{}
+	for len(paths) > 0 {
+		chunk := paths[:min(len(paths), 500)]
+		paths = paths[len(chunk):]
+		args := make([]any, len(chunk))
+		for i, p := range chunk {
+			args[i] = p
+		}
+		rows, err := tx.QueryContext(ctx, s.q(`SELECT builder, store_path, nar_hash, idx FROM claims WHERE store_path IN (`+
+			strings.TrimSuffix(strings.Repeat("?, ", len(chunk)), ", ")+`)`), args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var k claimKey
+			var idx int64
+			if err := rows.Scan(&k.builder, &k.path, &k.narHash, &idx); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			if want[k] {
+				out[k] = idx
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
 // flag records, in a batch's transaction, the disagreements and
 // equivocations among the paths of the batch.
 func (s *Store) flag(ctx context.Context, tx *sql.Tx, paths []string, last int64) error {
