@@ -412,11 +412,6 @@ func (s *Sequencer) integrate(batch []*submission) ([]Ack, error) {
 	root := rootOf(rng)
 	var cp []byte
 	if size != oldSize {
-		upsert, err := tx.PrepareContext(ctx, s.store.q(`INSERT INTO tiles (level, idx, data) VALUES (?, ?, ?) ON CONFLICT (level, idx) DO UPDATE SET data = excluded.data`))
-		if err != nil {
-			return nil, err
-		}
-		defer upsert.Close()
 		keys := make([]tileKey, 0, len(edge))
 		for k := range edge {
 			keys = append(keys, k)
@@ -427,10 +422,15 @@ func (s *Sequencer) integrate(batch []*submission) ([]Ack, error) {
 			}
 			return int(a.n - b.n)
 		})
+		// The changed tiles in one statement (a batch changes a handful).
+		args := make([]any, 0, 3*len(keys))
 		for _, k := range keys {
-			if _, err := upsert.ExecContext(ctx, k.level, k.n, edge[k]); err != nil {
-				return nil, fmt.Errorf("write tile: %w", err)
-			}
+			args = append(args, k.level, k.n, edge[k])
+		}
+		q := `INSERT INTO tiles (level, idx, data) VALUES ` + strings.TrimSuffix(strings.Repeat("(?, ?, ?), ", len(keys)), ", ") +
+			` ON CONFLICT (level, idx) DO UPDATE SET data = excluded.data`
+		if _, err := tx.ExecContext(ctx, s.store.q(q), args...); err != nil {
+			return nil, fmt.Errorf("write tiles: %w", err)
 		}
 		var paths []string
 		for i, sub := range batch {
