@@ -14,6 +14,7 @@ need() { command -v "$1" >/dev/null 2>&1 || want+=("$2"); }
 need git git
 need nix nix-bin
 [ -x /bin/busybox ] || want+=(busybox-static)
+need pre-commit pre-commit # the hook test (cmd/nixgate/precommit_test.go) runs the real one
 if [ "${1:-}" = bench ]; then
   need diffoscope diffoscope
   need hyperfine hyperfine
