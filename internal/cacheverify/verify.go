@@ -200,7 +200,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		res.CacheRequired, res.RequireAll = cfg.Info.RequiredSignatures, cfg.Info.RequireAllSignatures
 	}
 	for _, pr := range j.results {
-		finish(pr)
+		finish(pr, cfg.Enabled)
 		res.Paths = append(res.Paths, pr)
 		res.Counts[pr.Verdict]++
 	}
@@ -213,17 +213,23 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	return res, nil
 }
 
-// finish orders a path's problems by precedence and sets its verdict.
-func finish(pr *PathResult) {
-	slices.SortStableFunc(pr.Problems, func(a, b Problem) int {
+// finish orders a path's problems by precedence and sets its verdict:
+// the first problem whose family's check is on. Problems of families
+// that are off are dropped.
+func finish(pr *PathResult, enabled func(string) bool) {
+	kept := []Problem{}
+	for _, q := range pr.Problems {
+		if enabled(Family(q.Code)) {
+			kept = append(kept, q)
+		}
+	}
+	slices.SortStableFunc(kept, func(a, b Problem) int {
 		return slices.Index(Codes, a.Code) - slices.Index(Codes, b.Code)
 	})
+	pr.Problems = kept
 	pr.Verdict = OK
-	if len(pr.Problems) > 0 {
-		pr.Verdict = pr.Problems[0].Code
-	}
-	if pr.Problems == nil {
-		pr.Problems = []Problem{}
+	if len(kept) > 0 {
+		pr.Verdict = kept[0].Code
 	}
 }
 

@@ -162,7 +162,7 @@ func Parse(b []byte, o Options) (*NarInfo, error) {
 		}
 		l := string(b[:eol])
 		b = b[eol+1:]
-		if i := strings.IndexFunc(l, func(r rune) bool { return r == '\r' || r == 0 || r == '\t' }); i >= 0 {
+		if i := strings.IndexFunc(l, func(r rune) bool { return r < ' ' || r == 0x7f }); i >= 0 {
 			return nil, &SyntaxError{Pos{line, i + 1}, fmt.Sprintf("control character %q", l[i])}
 		}
 		if l == "" {

@@ -67,6 +67,9 @@ func ParsePublicKey(s string) (PublicKey, error) {
 func ParseSignature(s string) (Signature, error) {
 	sig, err := signature.ParseSignature(s)
 	if err != nil {
+		if name, data, ok := strings.Cut(s, ":"); ok && len(nixBase64Decode(data)) == ed25519.SignatureSize {
+			return Signature{}, fmt.Errorf("not canonical base64: Nix 2.8 decodes it to a signature by %s and counts each spelling of one as another signature", name)
+		}
 		return Signature{}, err
 	}
 	if err := checkName(sig.Name); err != nil {
@@ -211,4 +214,33 @@ func (k *Keys) Check(n *NarInfo, storeDir string) *Signers {
 	}
 	slices.Sort(s.Valid)
 	return s
+}
+
+// nixBase64Decode decodes base64 as Nix 2.8's base64Decode does: it stops
+// at the first "=", skips newlines and ignores the bits left over. It is
+// used only to explain why a Sig line is refused.
+func nixBase64Decode(s string) []byte {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+	var out []byte
+	var d, bits uint
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == '=' {
+			break
+		}
+		if c == '\n' {
+			continue
+		}
+		v := strings.IndexByte(alphabet, c)
+		if v < 0 {
+			return nil
+		}
+		d = d<<6 | uint(v)
+		bits += 6
+		if bits >= 8 {
+			out = append(out, byte(d>>(bits-8)))
+			bits -= 8
+		}
+	}
+	return out
 }
