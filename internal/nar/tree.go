@@ -15,7 +15,6 @@ import (
 	"slices"
 	"strings"
 	"syscall"
-
 )
 
 // Node types, as in a NAR.
