@@ -475,7 +475,7 @@ func (j *job) checkNAR(ctx context.Context, pr *PathResult, ni *narinfo.NarInfo,
 	fileSum, fileN := newHash(fileAlgo), &counter{}
 	capped := &limitReader{r: transportReader{o.Body}, n: fileCap}
 	br := bufio.NewReaderSize(io.TeeReader(capped, io.MultiWriter(fileSum, fileN)), 64<<10)
-	head, herr := br.Peek(16)
+	head, herr := br.Peek(32)
 	var te *transportError
 	if errors.As(herr, &te) {
 		return fmt.Errorf("read %s: %w", key, herr)
