@@ -116,8 +116,19 @@ func (s *httpStore) Get(ctx context.Context, key string) (*Object, error) {
 		switch {
 		case resp.StatusCode == http.StatusOK:
 			return decodeBody(resp, key)
-		case resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusForbidden:
+		case resp.StatusCode == http.StatusNotFound:
 			drain(resp)
+			return nil, fmt.Errorf("%s: %w (HTTP %d)", key, ErrNotFound, resp.StatusCode)
+		case resp.StatusCode == http.StatusForbidden:
+			// S3 answers 403 AccessDenied for a missing key without list
+			// permission (Nix reads it as missing too); a refused
+			// signature or key is an error.
+			msg := errorBody(resp)
+			for _, code := range []string{"SignatureDoesNotMatch", "InvalidAccessKeyId", "RequestTimeTooSkewed", "ExpiredToken", "InvalidToken"} {
+				if strings.Contains(msg, code) {
+					return nil, fmt.Errorf("get %s: HTTP 403 %s%s", redact(target), code, msg)
+				}
+			}
 			return nil, fmt.Errorf("%s: %w (HTTP %d)", key, ErrNotFound, resp.StatusCode)
 		case resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests:
 			lastErr = fmt.Errorf("get %s: HTTP %s%s", redact(target), resp.Status, errorBody(resp))
@@ -149,6 +160,13 @@ func errorBody(resp *http.Response) string {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 2048))
 	s := strings.TrimSpace(string(b))
+	code := ""
+	if i := strings.Index(s, "<Code>"); i >= 0 {
+		code = s[i+len("<Code>"):]
+		if j := strings.Index(code, "</Code>"); j >= 0 {
+			code = code[:j] + ": "
+		}
+	}
 	if i := strings.Index(s, "<Message>"); i >= 0 {
 		s = s[i+len("<Message>"):]
 		if j := strings.Index(s, "</Message>"); j >= 0 {
@@ -161,7 +179,7 @@ func errorBody(resp *http.Response) string {
 	if len(s) > 200 {
 		s = s[:200] + "…"
 	}
-	return ": " + strings.ReplaceAll(s, "\n", " ")
+	return ": " + code + strings.ReplaceAll(s, "\n", " ")
 }
 
 // decodeBody removes a transport encoding (Content-Encoding): a cache
