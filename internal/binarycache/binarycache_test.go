@@ -46,7 +46,7 @@ func TestResolveURL(t *testing.T) {
 }
 
 func TestCacheInfo(t *testing.T) {
-	ci, err := ParseCacheInfo([]byte("StoreDir: /nix/store\nWantMassQuery: 1\nPriority: 40\nRequiredSignatures: a-1:" + strings.Repeat("A", 43) + "= b-1:" + strings.Repeat("B", 43) + "=\nRequireAllSignatures: 1\nUnknown: ignored\n"))
+	ci, err := ParseCacheInfo([]byte("StoreDir: /nix/store\nWantMassQuery: 1\nPriority: 40\nRequiredSignatures: a-1:" + strings.Repeat("A", 43) + "= b-1:" + strings.Repeat("B", 42) + "A=\nRequireAllSignatures: 1\nUnknown: ignored\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
