@@ -43,6 +43,7 @@ func All() []*check.Check {
 		HostUnsafeEval,
 		K8sSecretManifest,
 		Kconfig,
+		LockChangeRisk,
 		LockDuplicateInput,
 		LockInputIndirect,
 		LockInputInsecureTransport,
@@ -55,10 +56,14 @@ func All() []*check.Check {
 		LockNixpkgsStale,
 		NixImpureConstruct,
 		PolicySchema,
+		PRLockLabel,
+		PRReviewPath,
 		RustUnsafe,
 		SecretFileNotIgnored,
 		SecretLeak,
 		SourceLocLimit,
+		SuppressionInvalid,
+		UncheckedFile,
 	}
 }
 

@@ -105,8 +105,9 @@ func runPolicySchema(ctx context.Context, p *check.Pass) error {
 				"%s does not match %s: %s", f, sch, v.Msg)
 		}
 	}
+	all := p.Repo.AllFiles()
 	for _, g := range opts.Required {
-		if !slices.ContainsFunc(files, func(f string) bool { return repo.Match(g, f) }) {
+		if !slices.ContainsFunc(all, func(f string) bool { return repo.Match(g, f) }) {
 			p.Reportf(check.Location{Path: g}, "required:"+g, "required policy file %s is missing", g)
 		}
 	}

@@ -94,7 +94,7 @@ not be read.
 	fl.StringArrayVar(&f.upstream, "upstream", nil, "a store `URI` that may hold references the cache lacks (repeatable)")
 	fl.BoolVar(&f.scan, "scan-references", false, "report store paths in a NAR that its References do not declare")
 	fl.IntVar(&f.jobs, "jobs", 0, "check `N` paths at once (default: CPUs for file://, 16 for a network store)")
-	f.gateFlags.add(cmd, "./nixgate.toml", "cache check `IDs`")
+	f.gateFlags.add(cmd, "./nixgate.toml", check.ScopeCache)
 	return cmd
 }
 
@@ -120,7 +120,7 @@ func runCacheVerify(cmd *cobra.Command, e *env, f *cacheFlags, o *outputFlags, u
 		return err
 	}
 	defer out.Abort()
-	g, err := f.resolve(".", check.ScopeCache)
+	g, err := f.resolve(".")
 	if err != nil {
 		return err
 	}
@@ -180,7 +180,7 @@ func runCacheVerify(cmd *cobra.Command, e *env, f *cacheFlags, o *outputFlags, u
 	if err != nil {
 		return incompletef("cache verify %s: %w", store.URI(), err)
 	}
-	cres := check.Run(ctx, g.checks, g.settings, check.Target{Input: &cacheverify.Input{Result: res}}, nil)
+	cres := check.Run(ctx, g.checks, g.settings, check.Target{Input: &cacheverify.Input{Result: res}}, g.baseline)
 	rep := &report.Report{Command: "cache verify", Target: store.URI(), ToolVersion: Version(), FailOn: g.failOn, Result: cres, Extra: res}
 	if out.Format == "text" || out.Format == "markdown" {
 		writeCacheSummary(out.W, out.Format, res, keys, require, keysFrom)
