@@ -146,3 +146,35 @@ func TestHTTPStatus(t *testing.T) {
 		}
 	}
 }
+
+func FuzzParseCacheInfo(f *testing.F) {
+	f.Add([]byte("StoreDir: /nix/store\nWantMassQuery: 1\nPriority: 40\n"))
+	f.Add([]byte("RequiredSignatures: a:b c:d\nRequireAllSignatures: 1\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		ci, err := ParseCacheInfo(b)
+		if err == nil && (!strings.HasPrefix(ci.StoreDir, "/") || strings.HasSuffix(ci.StoreDir, "/")) {
+			t.Fatalf("accepted StoreDir %q", ci.StoreDir)
+		}
+	})
+}
+
+func FuzzResolveURL(f *testing.F) {
+	for _, s := range []string{"nar/x.nar.xz", "../x", "nar/%2e%2e/x", "http://h/x", "nar/x?hash=1"} {
+		f.Add(s, true)
+	}
+	f.Fuzz(func(t *testing.T, raw string, query bool) {
+		key, err := ResolveURL(raw, query)
+		if err != nil {
+			return
+		}
+		p, _, _ := strings.Cut(key, "?")
+		for _, seg := range strings.Split(p, "/") {
+			if seg == ".." || seg == "." || seg == "" {
+				t.Fatalf("ResolveURL(%q) = %q: escapes", raw, key)
+			}
+		}
+		if strings.HasPrefix(key, "/") || strings.Contains(key, "\\") || strings.Contains(key, "://") {
+			t.Fatalf("ResolveURL(%q) = %q", raw, key)
+		}
+	})
+}

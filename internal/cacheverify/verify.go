@@ -80,12 +80,10 @@ func ParseRequest(s, storeDir string) (Request, error) {
 	}
 	base := s
 	if strings.HasPrefix(s, "/") {
-		dir, b, _ := strings.Cut(s[1:], "/")
-		if "/"+dir != storeDir && !strings.HasPrefix(s, storeDir+"/") {
+		if !strings.HasPrefix(s, storeDir+"/") {
 			return Request{}, fmt.Errorf("%q is not in the store %s", s, storeDir)
 		}
 		base = strings.TrimPrefix(s, storeDir+"/")
-		_ = b
 	}
 	if err := narinfo.ValidateBaseName(base); err != nil {
 		return Request{}, err
