@@ -161,7 +161,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if cfg.All {
 		err := cfg.Store.List(ctx, func(name string) error {
 			h := strings.TrimSuffix(name, ".narinfo")
+			j.mu.Lock()
 			j.exists[h] = true
+			j.mu.Unlock()
 			j.enqueue(ctx, Request{Hash: h}, "all", false)
 			return nil
 		})
