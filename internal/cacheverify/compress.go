@@ -5,6 +5,7 @@ import (
 	"compress/bzip2"
 	"fmt"
 	"io"
+	"sync"
 
 	"github.com/andybalholm/brotli"
 	"github.com/klauspost/compress/gzip"
@@ -78,11 +79,21 @@ func decoder(label string, head []byte, r io.Reader) (rd io.ReadCloser, detected
 		}
 		return io.NopCloser(xr), detected, "", nil
 	case "zstd":
-		zr, err := zstd.NewReader(r, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true), zstd.WithDecoderMaxWindow(zstdMaxWindow))
-		if err != nil {
+		// Decoders are reused: a new one per path allocates its buffers
+		// and window again.
+		zr, _ := zstdPool.Get().(*zstd.Decoder)
+		if zr == nil {
+			var err error
+			zr, err = zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true), zstd.WithDecoderMaxWindow(zstdMaxWindow))
+			if err != nil {
+				return nil, detected, "", err
+			}
+		}
+		if err := zr.Reset(r); err != nil {
+			zstdPool.Put(zr)
 			return nil, detected, "", err
 		}
-		return zr.IOReadCloser(), detected, "", nil
+		return pooledZstd{zr}, detected, "", nil
 	case "bzip2":
 		return io.NopCloser(bzip2.NewReader(r)), detected, "", nil
 	case "gzip":
@@ -101,6 +112,19 @@ func decoder(label string, head []byte, r io.Reader) (rd io.ReadCloser, detected
 		return io.NopCloser(lr), detected, "", nil
 	}
 	return nil, detected, "", fmt.Errorf("unsupported compression %q", label)
+}
+
+var zstdPool sync.Pool
+
+// pooledZstd returns its decoder to the pool when closed.
+type pooledZstd struct{ d *zstd.Decoder }
+
+func (p pooledZstd) Read(b []byte) (int, error) { return p.d.Read(b) }
+
+func (p pooledZstd) Close() error {
+	p.d.Reset(nil)
+	zstdPool.Put(p.d)
+	return nil
 }
 
 func describe(format string) string {
