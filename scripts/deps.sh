@@ -15,6 +15,8 @@ need git git
 need nix nix-bin
 [ -x /bin/busybox ] || want+=(busybox-static)
 need pre-commit pre-commit # the hook test (cmd/nixgate/precommit_test.go) runs the real one
+need node nodejs           # s3rver, the S3 server of the cache verify tests
+need npm npm
 if [ "${1:-}" = bench ]; then
   need diffoscope diffoscope
   need hyperfine hyperfine
@@ -51,5 +53,12 @@ fi
 if [ "${1:-}" = bench ] && ! command -v gitleaks >/dev/null && ! [ -x "$(go env GOPATH)/bin/gitleaks" ]; then
   echo "installing gitleaks v8.30.1" >&2
   CGO_ENABLED=0 go install github.com/zricethezav/gitleaks/v8@v8.30.1
+fi
+# s3rver, the S3 server of the cache verify tests (signature checking S3 on
+# loopback), from the npm registry into GOPATH/share/nixgate.
+s3rver_dir="$(go env GOPATH)/share/nixgate/s3rver"
+if command -v npm >/dev/null && [ ! -x "$s3rver_dir/node_modules/.bin/s3rver" ]; then
+  echo "installing s3rver 3.7.1 into $s3rver_dir" >&2
+  npm install --prefix "$s3rver_dir" --no-audit --no-fund --silent s3rver@3.7.1 >/dev/null || echo "could not install s3rver" >&2
 fi
 exit 0
