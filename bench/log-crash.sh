@@ -13,7 +13,7 @@ HERE=${NIXGATE_SRC:-$(cd "$(dirname "$0")/.." && pwd)}
 ROUNDS=${LOG_CRASH_ROUNDS:-5}
 T=$(mktemp -d /tmp/nixgate-bench-logcrash.XXXXXX)
 source "$HERE/bench/lib/logbench.sh"
-trap 'kill -9 "${SERVE_PID:-0}" 2>/dev/null; pg_stop; rm -rf "$T"' EXIT
+trap 'set +e; kill -9 "${SERVE_PID:-0}" 2>/dev/null; pg_stop; rm -rf "$T"' EXIT
 build_tools
 "$NG" log keygen bench.example/crash -o "$T/log.key" >"$T/log.vkey"
 "$T/logload" keys -dir "$T/k" -n 8

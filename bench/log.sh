@@ -19,7 +19,7 @@ C=${LOG_CONCURRENCY:-256}
 PROOF_SIZE=${LOG_PROOF_SIZE:-1000000}
 T=$(mktemp -d /tmp/nixgate-bench-log.XXXXXX)
 source "$HERE/bench/lib/logbench.sh"
-trap 'stop 2>/dev/null; pg_stop; rm -rf "$T"' EXIT
+trap 'set +e; stop 2>/dev/null; pg_stop; rm -rf "$T"' EXIT
 build_tools
 "$NG" log keygen bench.example/log -o "$T/log.key" >"$T/log.vkey"
 "$T/logload" keys -dir "$T/k" -n 16

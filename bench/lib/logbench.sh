@@ -30,4 +30,4 @@ serve() {
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/checkpoint" >/dev/null 2>&1 && return 0; sleep 0.1; done
   echo "the log did not start:"; tail -5 "$T/serve.log"; return 1
 }
-stop() { kill "$SERVE_PID" 2>/dev/null; wait "$SERVE_PID" 2>/dev/null || true; }
+stop() { [ -n "${SERVE_PID:-}" ] || return 0; kill "$SERVE_PID" 2>/dev/null; wait "$SERVE_PID" 2>/dev/null || true; }
