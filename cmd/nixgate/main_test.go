@@ -41,7 +41,13 @@ func TestScript(t *testing.T) {
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("NIXGATE_EXITCODE_FILE", filepath.Join(env.WorkDir, ".exitcode"))
 			env.Setenv("HOME", env.WorkDir)
-			env.Setenv("GIT_CONFIG_GLOBAL", "/dev/null")
+			// An empty file of the script's own, not /dev/null: a git
+			// that writes its global configuration would replace that.
+			gitconfig := filepath.Join(env.WorkDir, ".gitconfig-empty")
+			if err := os.WriteFile(gitconfig, nil, 0o644); err != nil {
+				return err
+			}
+			env.Setenv("GIT_CONFIG_GLOBAL", gitconfig)
 			env.Setenv("GIT_AUTHOR_NAME", "Test")
 			env.Setenv("GIT_AUTHOR_EMAIL", "test@example.org")
 			env.Setenv("GIT_COMMITTER_NAME", "Test")
