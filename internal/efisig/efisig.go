@@ -109,7 +109,9 @@ type Error struct {
 	Msg    string
 }
 
-func (e *Error) Error() string { return fmt.Sprintf("signature list at offset %d: %s", e.Offset, e.Msg) }
+func (e *Error) Error() string {
+	return fmt.Sprintf("signature list at offset %d: %s", e.Offset, e.Msg)
+}
 
 // Parse reads a sequence of signature lists (a .esl file, or the content
 // of a db/dbx variable). An authenticated variable (.auth, as sign-efi-sig-

@@ -18,10 +18,10 @@ import (
 
 // Fixture is the directory the script filled, with the paths of its files.
 type Fixture struct {
-	Dir                                  string
-	Unsigned, Signed, Other              string
-	SnakeoilKey, SnakeoilCert            string
-	OtherKey, OtherCert                  string
+	Dir                                   string
+	Unsigned, Signed, Other               string
+	SnakeoilKey, SnakeoilCert             string
+	OtherKey, OtherCert                   string
 	Kernel, KernelConfig, Initrd, Cmdline string
 }
 
