@@ -52,6 +52,15 @@ func All() []*check.Check {
 		SecretFileNotIgnored,
 		SecretLeak,
 		SourceLocLimit,
+		UKICmdline,
+		UKIDiff,
+		UKIKconfig,
+		UKILanzaboote,
+		UKILayout,
+		UKIPolicyFiles,
+		UKISections,
+		UKISignature,
+		UKISignatureBad,
 	}
 }
 

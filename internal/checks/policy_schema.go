@@ -40,16 +40,21 @@ var PolicySchema = &check.Check{
 }
 
 func runPolicySchema(ctx context.Context, p *check.Pass) error {
-	opts := p.Options.(*PolicySchemaOptions)
-	files := p.Repo.Files()
-	read := func(name string) ([]byte, error) { return p.Repo.ReadFile(name) }
+	return validatePolicies(ctx, p, p.Options.(*PolicySchemaOptions), p.Repo.Files(), p.Repo.ReadFile, func(f string) string { return f })
+}
+
+// validatePolicies checks files (read with read) against the schemas opts
+// maps them to, and that the required ones exist. name turns a file into
+// the path findings show: the repository path for nixgate check, the path
+// in the image for nixgate uki check.
+func validatePolicies(ctx context.Context, p *check.Pass, opts *PolicySchemaOptions, files []string, read func(string) ([]byte, error), name func(string) string) error {
 	compiled := map[string]*schema.Schema{}
 	broken := map[string]bool{}
 	for _, f := range files {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		if p.Skip(f) {
+		if p.Skip(name(f)) {
 			continue
 		}
 		sch := ""
@@ -62,8 +67,8 @@ func runPolicySchema(ctx context.Context, p *check.Pass) error {
 		var data []byte
 		if sch == "" && opts.Declared && schema.Format(f) != "" {
 			var err error
-			if data, err = p.Repo.ReadFile(f); err != nil {
-				return fmt.Errorf("read %s: %w", f, err)
+			if data, err = read(f); err != nil {
+				return fmt.Errorf("read %s: %w", name(f), err)
 			}
 			sch = schema.Resolve(f, schema.Declared(f, data))
 		}
@@ -72,19 +77,19 @@ func runPolicySchema(ctx context.Context, p *check.Pass) error {
 		}
 		if data == nil {
 			var err error
-			if data, err = p.Repo.ReadFile(f); err != nil {
-				return fmt.Errorf("read %s: %w", f, err)
+			if data, err = read(f); err != nil {
+				return fmt.Errorf("read %s: %w", name(f), err)
 			}
 		}
 		doc, err := schema.Parse(f, data)
 		if err != nil {
-			loc := check.Location{Path: f}
+			loc := check.Location{Path: name(f)}
 			var pe *schema.Error
 			if errors.As(err, &pe) {
 				loc.Line, loc.Column = pe.Line, pe.Col
 				err = errors.New(pe.Msg)
 			}
-			p.Reportf(loc, "parse", "%s does not parse: %v", f, err)
+			p.Reportf(loc, "parse", "%s does not parse: %v", name(f), err)
 			continue
 		}
 		s, ok := compiled[sch]
@@ -92,7 +97,7 @@ func runPolicySchema(ctx context.Context, p *check.Pass) error {
 			s, err = schema.Compile(read, sch)
 			if err != nil {
 				broken[sch] = true
-				p.Reportf(check.Location{Path: sch}, "compile", "schema %s, used by %s, cannot be used: %v", sch, f, err)
+				p.Reportf(check.Location{Path: name(sch)}, "compile", "schema %s, used by %s, cannot be used: %v", name(sch), name(f), err)
 				continue
 			}
 			compiled[sch] = s
@@ -101,13 +106,13 @@ func runPolicySchema(ctx context.Context, p *check.Pass) error {
 			continue
 		}
 		for _, v := range s.Validate(doc) {
-			p.Reportf(check.Location{Path: f, Line: v.Pos.Line, Column: v.Pos.Col}, "schema:"+v.Pointer+":"+v.Msg,
-				"%s does not match %s: %s", f, sch, v.Msg)
+			p.Reportf(check.Location{Path: name(f), Line: v.Pos.Line, Column: v.Pos.Col}, "schema:"+v.Pointer+":"+v.Msg,
+				"%s does not match %s: %s", name(f), name(sch), v.Msg)
 		}
 	}
 	for _, g := range opts.Required {
 		if !slices.ContainsFunc(files, func(f string) bool { return repo.Match(g, f) }) {
-			p.Reportf(check.Location{Path: g}, "required:"+g, "required policy file %s is missing", g)
+			p.Reportf(check.Location{Path: name(g)}, "required:"+g, "required policy file %s is missing", name(g))
 		}
 	}
 	return nil

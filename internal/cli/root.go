@@ -106,6 +106,7 @@ func commands(e *env) []*cobra.Command {
 		newRebuildCmd(e),
 		newSecretsCmd(e),
 		newStampCmd(e),
+		newUKICmd(e),
 		newVersionCmd(e),
 	}
 }
