@@ -51,36 +51,69 @@ func SigningDigest(image []byte, h crypto.Hash) ([]byte, error) {
 // else changes. The signature is deterministic for RSA keys (no signing
 // time), so signing the same image twice gives the same bytes.
 func Sign(image []byte, key crypto.Signer, cert *x509.Certificate, chain []*x509.Certificate) ([]byte, error) {
-	f, err := pecoff.Parse(bytes.NewReader(image), int64(len(image)))
+	digest, err := AttachDigest(image)
 	if err != nil {
 		return nil, err
 	}
-	if f.CertDirOffset == 0 {
-		return nil, errors.New("the image has no certificate table directory entry (fewer than 5 data directories)")
+	der, err := SignDigest(digest, key, cert, chain)
+	if err != nil {
+		return nil, err
 	}
-	var out, oldTable []byte
+	return Attach(image, der)
+}
+
+// AttachDigest is the SHA-256 Authenticode digest a signature attached to
+// image with Attach must carry.
+func AttachDigest(image []byte) ([]byte, error) {
+	out, _, err := layout(image)
+	if err != nil {
+		return nil, err
+	}
+	g, err := pecoff.Parse(bytes.NewReader(out), int64(len(out)))
+	if err != nil {
+		return nil, err
+	}
+	return g.Hash(crypto.SHA256)
+}
+
+// layout returns the image as a signature is appended to it: padded to 8
+// bytes without a table, with the certificate directory entry cleared (it
+// and the checksum are excluded from the hash), and the existing table.
+func layout(image []byte) (out, oldTable []byte, err error) {
+	f, err := pecoff.Parse(bytes.NewReader(image), int64(len(image)))
+	if err != nil {
+		return nil, nil, err
+	}
+	if f.CertDirOffset == 0 {
+		return nil, nil, errors.New("the image has no certificate table directory entry (fewer than 5 data directories)")
+	}
 	if f.Cert.Size != 0 {
 		end := int64(f.Cert.Offset) + int64(f.Cert.Size)
 		if end != f.Size {
-			return nil, fmt.Errorf("the certificate table ends at %#x, not at the end of the file (%#x)", end, f.Size)
+			return nil, nil, fmt.Errorf("the certificate table ends at %#x, not at the end of the file (%#x)", end, f.Size)
+		}
+		if f.Cert.Offset%8 != 0 {
+			return nil, nil, fmt.Errorf("the certificate table at %#x is not 8-byte aligned", f.Cert.Offset)
 		}
 		out = bytes.Clone(image[:f.Cert.Offset])
 		oldTable = image[f.Cert.Offset:end]
 	} else {
 		out = Pad(bytes.Clone(image))
 	}
-	// Hash the image as it will be laid out, without a table: the
-	// directory entry and the checksum are excluded from the hash.
 	clear(out[f.CertDirOffset : f.CertDirOffset+8])
-	g, err := pecoff.Parse(bytes.NewReader(out), int64(len(out)))
+	return out, oldTable, nil
+}
+
+// Attach appends the DER PKCS#7 signature der to image's certificate table
+// (creating the table after 8-byte padding when there is none) and
+// updates the certificate directory entry and the checksum, as sbattach
+// does. It does not check the signature.
+func Attach(image, der []byte) ([]byte, error) {
+	out, oldTable, err := layout(image)
 	if err != nil {
 		return nil, err
 	}
-	digest, err := g.Hash(crypto.SHA256)
-	if err != nil {
-		return nil, err
-	}
-	der, err := SignDigest(digest, key, cert, chain)
+	f, err := pecoff.Parse(bytes.NewReader(out), int64(len(out)))
 	if err != nil {
 		return nil, err
 	}
