@@ -79,7 +79,7 @@ func buildCorpus(t *testing.T) []corpusFile {
 	stub := mustRead(t, "/usr/lib/systemd/boot/efi/linuxx64.efi.stub")
 
 	// Another image: the UKI with one .cmdline byte changed
-	// (init=/bin/bay0 -> init=/bin/bax0), and one with init=/bin/sh.
+	// (init=/bin/bay0 -> init=/bin/bxy0), and one with init=/bin/sh.
 	f := parseFile(t, unsigned)
 	cl := f.Section(".cmdline")
 	evil := bytes.Clone(unsigned)

@@ -98,6 +98,10 @@ func ReadTable(f *pecoff.File) (*Table, error) {
 	if f.Cert.Size == 0 {
 		return t, nil
 	}
+	if f.CertProblem != "" {
+		t.Problems = append(t.Problems, f.CertProblem)
+		return t, nil
+	}
 	if f.Cert.Size > maxCertTable {
 		return nil, fmt.Errorf("certificate table of %d bytes is larger than %d", f.Cert.Size, maxCertTable)
 	}

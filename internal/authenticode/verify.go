@@ -217,6 +217,10 @@ func Verify(f *pecoff.File, db, dbx *Store) (*Result, error) {
 		hashes[h] = d
 		return d, nil
 	}
+	if f.CertProblem != "" {
+		res := &Result{Verdict: Unsigned, Reason: f.CertProblem, TableProblems: table.Problems, Signatures: []SignatureResult{}}
+		return res, nil
+	}
 	sum, err := imageHash(crypto.SHA256)
 	if err != nil {
 		return nil, fmt.Errorf("image hash: %w", err)

@@ -96,6 +96,9 @@ type File struct {
 	// certificate table); 0 when the image has fewer than 5 entries.
 	CertDirOffset int64
 	Cert          CertTable
+	// CertProblem says why the certificate table cannot be read (it lies
+	// past the end of the file); empty when it can.
+	CertProblem string
 	// SectionTableOffset is the file offset of the first section header.
 	SectionTableOffset int64
 	Sections           []Section
@@ -212,7 +215,10 @@ func Parse(r io.ReaderAt, size int64) (*File, error) {
 	}
 	if f.Cert.Size > 0 {
 		if end := int64(f.Cert.Offset) + int64(f.Cert.Size); end > size {
-			return nil, errAt(f.CertDirOffset, "certificate table [%#x, %#x) is past the end of the file (%#x)", f.Cert.Offset, end, size)
+			// objcopy does this to a signed image: it drops the table's
+			// data and keeps the directory entry. The image is still read;
+			// the table is reported missing.
+			f.CertProblem = fmt.Sprintf("the certificate directory entry names [%#x, %#x), past the end of the file (%#x): the table is missing", f.Cert.Offset, end, size)
 		}
 	}
 	return f, nil
@@ -276,6 +282,9 @@ func (f *File) HashRanges() ([]Range, error) {
 		rs = append(rs, Range{0, f.ChecksumOffset}, Range{f.ChecksumOffset + 4, int64(f.SizeOfHeaders)})
 	} else {
 		rs = append(rs, Range{0, f.ChecksumOffset}, Range{f.ChecksumOffset + 4, f.CertDirOffset}, Range{f.CertDirOffset + 8, int64(f.SizeOfHeaders)})
+	}
+	if f.CertProblem != "" {
+		return nil, errors.New(f.CertProblem)
 	}
 	sum := int64(f.SizeOfHeaders)
 	secs := slices.Clone(f.Sections)

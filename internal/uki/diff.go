@@ -185,7 +185,11 @@ func Diff(old, new *Image) (*DiffResult, error) {
 	} else if h, err := of.Hash(crypto.SHA256); err == nil {
 		d.OldDigest = hex.EncodeToString(h)
 	}
-	if h, err := nf.Hash(crypto.SHA256); err == nil {
+	if nf.Cert.Size == 0 {
+		if h, err := authenticode.SigningDigest(newData, crypto.SHA256); err == nil {
+			d.NewDigest = hex.EncodeToString(h)
+		}
+	} else if h, err := nf.Hash(crypto.SHA256); err == nil {
 		d.NewDigest = hex.EncodeToString(h)
 	}
 	if t, err := authenticode.ReadTable(nf); err == nil {

@@ -69,7 +69,9 @@ func (im *Image) Layout() []LayoutProblem {
 	}
 	overlaps(file, "overlap", "file data")
 	overlaps(mem, "vma-overlap", "memory")
-	if f.Cert.Size > 0 {
+	if f.CertProblem != "" {
+		add("cert-table", "", "%s", f.CertProblem)
+	} else if f.Cert.Size > 0 {
 		cs, ce := int64(f.Cert.Offset), int64(f.Cert.Offset)+int64(f.Cert.Size)
 		for _, s := range file {
 			if s.start < ce && cs < s.end {

@@ -219,7 +219,9 @@ func (im *Image) Inspect(opts InspectOptions) (*Inspection, error) {
 	run(0, func() error {
 		h, err := f.Hash(crypto.SHA256)
 		if err != nil {
-			ins.Problems = append(ins.Problems, fmt.Sprintf("authenticode hash: %v", err))
+			if f.CertProblem == "" {
+				ins.Problems = append(ins.Problems, fmt.Sprintf("authenticode hash: %v", err))
+			}
 			return nil
 		}
 		ins.AuthenticodeSHA256 = hex.EncodeToString(h)
