@@ -2,6 +2,7 @@ package authenticode
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"crypto/x509"
 	"encoding/pem"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/nixgate/nixgate/internal/efisig"
 	"github.com/nixgate/nixgate/internal/pecoff"
 	"github.com/nixgate/nixgate/internal/ukifixture"
 )
@@ -128,5 +130,61 @@ func TestSignMatchesOracles(t *testing.T) {
 	res := verifyBytes(t, two, StoreFromCerts(readCert(t, fx.OtherCert)), nil)
 	if len(res.Signatures) != 2 || !res.Signatures[0].Good || !res.Signatures[1].Trusted || res.Verdict != Verified {
 		t.Fatalf("two signatures: %+v", res)
+	}
+}
+
+func storeFromTool(t *testing.T, args ...string) *Store {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "list.esl")
+	if b, err := exec.Command(args[0], append(args[1:], out)...).CombinedOutput(); err != nil {
+		t.Fatalf("%v: %v\n%s", args, err, b)
+	}
+	lists, err := efisig.Parse(mustRead(t, out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := StoreFromLists(lists)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// TestDBAndDBX uses signature lists written by efitools: the snakeoil
+// certificate as db, and as dbx the image's hash or the certificate.
+func TestDBAndDBX(t *testing.T) {
+	fx := ukifixture.Get(t)
+	signed := mustRead(t, fx.Signed)
+	db := storeFromTool(t, "cert-to-efi-sig-list", fx.SnakeoilCert)
+	if res := verifyBytes(t, signed, db, nil); res.Verdict != Verified {
+		t.Fatalf("db: %s (%s)", res.Verdict, res.Reason)
+	}
+	byHash := storeFromTool(t, "hash-to-efi-sig-list", fx.Signed)
+	if res := verifyBytes(t, signed, db, byHash); res.Verdict != Revoked || !res.RevokedHash {
+		t.Errorf("dbx with the image hash: %s (%s)", res.Verdict, res.Reason)
+	}
+	byCert := storeFromTool(t, "cert-to-efi-sig-list", fx.SnakeoilCert)
+	if res := verifyBytes(t, signed, db, byCert); res.Verdict != Revoked {
+		t.Errorf("dbx with the certificate: %s (%s)", res.Verdict, res.Reason)
+	}
+	// The db may allow an unsigned image by its hash. (efitools pads the
+	// image to 8 bytes before hashing, as for signing; the firmware hashes
+	// an unsigned image as it is, so the two agree on an aligned image.)
+	aligned := Pad(mustRead(t, fx.Unsigned))
+	ap := filepath.Join(t.TempDir(), "aligned.efi")
+	os.WriteFile(ap, aligned, 0o644)
+	if res := verifyBytes(t, aligned, storeFromTool(t, "hash-to-efi-sig-list", ap), nil); res.Verdict != Verified || !res.AllowedByHash {
+		t.Errorf("db with the unsigned image's hash: %s (%s)", res.Verdict, res.Reason)
+	}
+	// An x509-sha256 dbx entry (the TBSCertificate's hash) revokes too.
+	cert := readCert(t, fx.SnakeoilCert)
+	tbs := sha256.Sum256(cert.RawTBSCertificate)
+	l := []efisig.List{{Type: efisig.CertX509SHA256, Signatures: []efisig.Signature{{Data: append(tbs[:], make([]byte, 16)...)}}}}
+	st, err := StoreFromLists(l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res := verifyBytes(t, signed, db, st); res.Verdict != Revoked {
+		t.Errorf("dbx with the x509-sha256 entry: %s (%s)", res.Verdict, res.Reason)
 	}
 }

@@ -337,7 +337,6 @@ func (r *Reader) Read(b []byte) (int, error) {
 	return n, err
 }
 
-
 // IsMagic reports whether b starts with a cpio ASCII magic.
 func IsMagic(b []byte) bool {
 	return len(b) >= 6 && (bytes.Equal(b[:6], []byte("070701")) || bytes.Equal(b[:6], []byte("070702")) || bytes.Equal(b[:6], []byte("070707")))
