@@ -7,7 +7,8 @@ import "encoding/binary"
 // alignment 0x200.
 func Minimal(sections map[string][]byte, order []string) []byte {
 	le := binary.LittleEndian
-	out := make([]byte, 0x200)
+	hdrs := (0x58 + 240 + 40*len(order) + 0x1ff) &^ 0x1ff
+	out := make([]byte, hdrs)
 	copy(out, "MZ")
 	le.PutUint32(out[0x3c:], 0x40)
 	copy(out[0x40:], "PE\x00\x00")
@@ -17,11 +18,11 @@ func Minimal(sections map[string][]byte, order []string) []byte {
 	le.PutUint16(out[0x56:], 0x206)
 	opt := out[0x58:]
 	le.PutUint16(opt, Magic64)
-	le.PutUint32(opt[32:], 0x200) // SectionAlignment
-	le.PutUint32(opt[36:], 0x200) // FileAlignment
-	le.PutUint32(opt[60:], 0x200) // SizeOfHeaders
-	le.PutUint16(opt[68:], 10)    // EFI application
-	le.PutUint32(opt[108:], 16)   // NumberOfRvaAndSizes
+	le.PutUint32(opt[32:], 0x200)        // SectionAlignment
+	le.PutUint32(opt[36:], 0x200)        // FileAlignment
+	le.PutUint32(opt[60:], uint32(hdrs)) // SizeOfHeaders
+	le.PutUint16(opt[68:], 10)           // EFI application
+	le.PutUint32(opt[108:], 16)          // NumberOfRvaAndSizes
 	va := uint32(0x1000)
 	for i, name := range order {
 		data := sections[name]

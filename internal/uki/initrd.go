@@ -13,7 +13,7 @@ import (
 // Bounds on what an initrd may make nixgate do.
 const (
 	// maxInitrdData bounds the decompressed size of all segments.
-	maxInitrdData = 8 << 30
+	maxInitrdData = 4 << 30
 	// maxInitrdEntries bounds the number of entries listed.
 	maxInitrdEntries = 1 << 20
 	// maxWantedFile bounds one file read for a check.

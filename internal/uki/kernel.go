@@ -117,34 +117,71 @@ func ReadKernel(r io.ReaderAt, size int64, withConfig bool) *Kernel {
 	return k
 }
 
-// findConfig scans the (decompressed) kernel for the IKCFG markers.
+// findConfig scans the (decompressed) kernel for the IKCFG markers, in a
+// stream: the kernel is never held in memory whole.
 func (k *Kernel) findConfig(r io.Reader) {
 	lr := &limitReader{r: r, n: maxKernelImage}
-	data, err := io.ReadAll(lr)
-	k.UncompressedSize = int64(len(data))
-	if err != nil && !(len(data) > 0 && (errors.Is(err, io.ErrUnexpectedEOF) || k.Compression == LZ4)) {
-		k.Problem = fmt.Sprintf("decompress the %s payload: %v", k.Compression, err)
+	buf := make([]byte, 1<<20)
+	var window []byte // the tail of what was read, to find markers across reads
+	var cfg []byte    // the gzip stream after IKCFG_ST, once found
+	found, done := false, false
+	for !done {
+		n, err := lr.Read(buf)
+		k.UncompressedSize += int64(n)
+		chunk := buf[:n]
+		switch {
+		case found:
+			cfg = append(cfg, chunk...)
+		default:
+			window = append(window, chunk...)
+			if i := bytes.Index(window, ikcfgStart); i >= 0 {
+				found = true
+				cfg = append(cfg, window[i+len(ikcfgStart):]...)
+				window = nil
+			} else if len(window) > len(ikcfgStart) {
+				window = append(window[:0], window[len(window)-len(ikcfgStart)+1:]...)
+			}
+		}
+		if found {
+			if j := bytes.Index(cfg, ikcfgEnd); j >= 0 {
+				cfg = cfg[:j]
+				done = true
+				break
+			}
+			if len(cfg) > maxKernelConfig {
+				k.Problem = "IKCFG_ST without IKCFG_ED in the next 16 MiB"
+				return
+			}
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			// The kernel's lz4 payload has no end mark: a decoder error
+			// after data is its end.
+			if !(k.UncompressedSize > 0 && (errors.Is(err, io.ErrUnexpectedEOF) || k.Compression == LZ4)) {
+				k.Problem = fmt.Sprintf("decompress the %s payload: %v", k.Compression, err)
+				return
+			}
+			break
+		}
+	}
+	if !found {
 		return
 	}
-	i := bytes.Index(data, ikcfgStart)
-	if i < 0 {
-		return
-	}
-	rest := data[i+len(ikcfgStart):]
-	j := bytes.Index(rest, ikcfgEnd)
-	if j < 0 {
+	if !done {
 		k.Problem = "IKCFG_ST without IKCFG_ED"
 		return
 	}
-	zr, err := gzip.NewReader(bytes.NewReader(rest[:j]))
+	zr, err := gzip.NewReader(bytes.NewReader(cfg))
 	if err != nil {
 		k.Problem = fmt.Sprintf("embedded configuration: %v", err)
 		return
 	}
-	cfg, err := io.ReadAll(&limitReader{r: zr, n: maxKernelConfig})
+	text, err := io.ReadAll(&limitReader{r: zr, n: maxKernelConfig})
 	if err != nil {
 		k.Problem = fmt.Sprintf("embedded configuration: %v", err)
 		return
 	}
-	k.HasConfig, k.Config = true, cfg
+	k.HasConfig, k.Config = true, text
 }

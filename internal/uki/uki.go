@@ -235,7 +235,7 @@ func (im *Image) Inspect(opts InspectOptions) (*Inspection, error) {
 		info := &ins.Sections[i]
 		run(i+3, func() error {
 			h := sha256.New()
-			if _, err := io.CopyBuffer(h, f.Reader(s), make([]byte, 1<<20)); err != nil {
+			if _, err := io.CopyBuffer(h, f.Reader(s), make([]byte, min(1<<20, max(512, s.DataSize())))); err != nil {
 				return fmt.Errorf("section %s: %w", s.Name, err)
 			}
 			info.SHA256 = hex.EncodeToString(h.Sum(nil))
