@@ -57,11 +57,17 @@ func Root() (string, error) {
 // missing: scripts/deps.sh installs them.
 func Get(t testing.TB) *Fixture {
 	t.Helper()
-	once.Do(func() { fixture, errOnce = build() })
-	if errOnce != nil {
-		t.Fatalf("build the UKI fixture: %v", errOnce)
+	f, err := Build()
+	if err != nil {
+		t.Fatalf("build the UKI fixture: %v", err)
 	}
-	return fixture
+	return f
+}
+
+// Build builds (or reuses) the fixture.
+func Build() (*Fixture, error) {
+	once.Do(func() { fixture, errOnce = build() })
+	return fixture, errOnce
 }
 
 func build() (*Fixture, error) {
