@@ -237,3 +237,100 @@ func TestUKIDiff(t *testing.T) {
 	}
 	_ = fmt.Sprint
 }
+
+// cpioGz archives files with the real cpio and gzip.
+func cpioGz(t *testing.T, files map[string]string) []byte {
+	t.Helper()
+	dir := t.TempDir()
+	for name, content := range files {
+		p := filepath.Join(dir, name)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		os.WriteFile(p, []byte(content), 0o644)
+	}
+	cmd := exec.Command("sh", "-c", "find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc --quiet | gzip -n")
+	cmd.Dir = dir
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func gzipBytes(t *testing.T, b []byte) []byte {
+	t.Helper()
+	cmd := exec.Command("gzip", "-n")
+	cmd.Stdin = bytes.NewReader(b)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestUKICheckOptions runs the uki check checks with policies on the real
+// fixture and on small images made for one check.
+func TestUKICheckOptions(t *testing.T) {
+	fx := ukifixture.Get(t)
+	signed := readFile(t, fx.Signed)
+	room := `{"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}, "network": {"enum": ["none", "uplink"]}}}`
+	badRooms := pecoff.Minimal(map[string][]byte{
+		".text": {0xc3}, ".cmdline": []byte("init=/bin/bay0 rd.break"), ".osrel": []byte("ID=x\n"),
+		".initrd": cpioGz(t, map[string]string{"etc/room.schema.json": room, "etc/rooms/vault.toml": "#:schema ../room.schema.json\nname = \"vault\"\nnetwork = \"internet\"\n"}),
+	}, []string{".text", ".cmdline", ".osrel", ".initrd"})
+	config := "# Linux/x86 6.1.0 Kernel Configuration\nCONFIG_X86_64=y\nCONFIG_MODULES=y\nCONFIG_IKCONFIG=y\n"
+	withConfig := pecoff.Minimal(map[string][]byte{
+		".text": {0xc3}, ".cmdline": []byte("init=/bin/bay0"),
+		".linux": slices.Concat([]byte("\x7fELF"), make([]byte, 64), []byte("IKCFG_ST"), gzipBytes(t, []byte(config)), []byte("IKCFG_ED")),
+	}, []string{".text", ".cmdline", ".linux"})
+	for _, tc := range []struct {
+		name  string
+		data  []byte
+		check *check.Check
+		opts  any
+		want  []string // regexps; none means pass
+	}{
+		{"cmdline/pass", signed, UKICmdline, nil, nil},
+		{"cmdline/kspp rules", signed, UKICmdline, &uki.CmdlineOptions{Init: "/bin/bay0", Profiles: []string{"kspp"}}, []string{`cmdline:pti: expected on, found absent \(profile kspp`}},
+		{"cmdline/deny", badRooms, UKICmdline, nil, []string{`has rd\.break, which the deny list forbids`}},
+		{"policy files/pass", signed, UKIPolicyFiles, &UKIPolicyFilesOptions{Required: []string{"etc/anchor/rooms/*.toml"},
+			Mappings: []PolicySchemaMapping{{Files: "etc/anchor/rooms/*.toml", Schema: "etc/anchor/room.schema.json"}}}, nil},
+		{"policy files/declared schema", badRooms, UKIPolicyFiles, nil, []string{`initrd/etc/rooms/vault.toml does not match initrd/etc/room.schema.json: .*one of`}},
+		{"policy files/missing", signed, UKIPolicyFiles, &UKIPolicyFilesOptions{Required: []string{".policy", "etc/anchor/vault.toml"}},
+			[]string{`required policy file initrd/etc/anchor/vault.toml is missing`, `required policy file initrd/\.policy is missing`}},
+		{"kconfig/embedded", withConfig, UKIKconfig, nil, []string{`embedded configuration: CONFIG_MODULES: expected is not set, found y`}},
+		{"kconfig/none", signed, UKIKconfig, nil, nil},
+		{"kconfig/required", signed, UKIKconfig, &uki.KconfigOptions{Profiles: []string{"anchor"}, Require: true}, []string{`built without CONFIG_IKCONFIG`}},
+		{"sections/pass", signed, UKISections, nil, nil},
+		{"sections/missing", withConfig, UKISections, nil, []string{`no \.initrd section`, `no \.osrel section`, `\.linux section is not an x86 bzImage`}},
+		{"layout/pass", signed, UKILayout, nil, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			im, err := uki.Parse(bytes.NewReader(tc.data), int64(len(tc.data)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			settings := map[string]check.Settings{}
+			if tc.opts != nil {
+				settings[tc.check.ID] = check.Settings{Enabled: true, Severity: tc.check.Severity, Options: tc.opts}
+			} else if tc.check.Options != nil {
+				settings[tc.check.ID] = check.Settings{Enabled: true, Severity: tc.check.Severity, Options: check.CloneOptions(tc.check.Options)}
+			}
+			res := check.Run(context.Background(), []*check.Check{tc.check}, settings, check.Target{Input: &uki.Target{Image: im}}, nil)
+			if len(res.Errors) > 0 {
+				t.Fatalf("errored: %v", res.Errors)
+			}
+			var msgs []string
+			for _, f := range res.Findings {
+				msgs = append(msgs, f.Message)
+			}
+			for _, w := range tc.want {
+				if !slices.ContainsFunc(msgs, regexp.MustCompile(w).MatchString) {
+					t.Errorf("no finding matches %q in %q", w, msgs)
+				}
+			}
+			if len(tc.want) == 0 && len(msgs) > 0 || len(tc.want) > 0 && len(msgs) < len(tc.want) {
+				t.Errorf("findings %q, want %q", msgs, tc.want)
+			}
+		})
+	}
+}

@@ -53,13 +53,11 @@ var (
 func ReadKernel(r io.ReaderAt, size int64, withConfig bool) *Kernel {
 	k := &Kernel{Format: "unknown"}
 	var hdr [0x268]byte
-	if size < int64(len(hdr)) {
-		k.Problem = "too small for a bzImage setup header"
-		return k
-	}
-	if _, err := r.ReadAt(hdr[:], 0); err != nil {
-		k.Problem = fmt.Sprintf("read setup header: %v", err)
-		return k
+	if size >= int64(len(hdr)) {
+		if _, err := r.ReadAt(hdr[:], 0); err != nil {
+			k.Problem = fmt.Sprintf("read setup header: %v", err)
+			return k
+		}
 	}
 	le := binary.LittleEndian
 	if !bytes.Equal(hdr[0x202:0x206], []byte("HdrS")) {
