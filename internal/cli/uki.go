@@ -620,7 +620,7 @@ func writeDiffSummary(w io.Writer, format string, d *uki.DiffResult) {
 }
 
 func newUKIBootTestCmd(e *env) *cobra.Command {
-	var fw, expect, code, vars, arch string
+	var fw, expect, code, vars, arch, accel string
 	var timeout time.Duration
 	var mem int
 	var o *outputFlags
@@ -628,7 +628,7 @@ func newUKIBootTestCmd(e *env) *cobra.Command {
 		Use:   "boot-test FILE",
 		Short: "Boot a UKI in QEMU with OVMF, Secure Boot enforced or not",
 		Long: `Boots FILE as EFI/BOOT/BOOTX64.EFI of a FAT directory in qemu-system-x86_64
-(TCG; KVM when /dev/kvm works) with OVMF firmware and the serial console on a
+(TCG; --accel kvm where KVM works) with OVMF firmware and the serial console on a
 pipe, and stops as soon as the expected text appears (BOOTED) or the firmware
 refuses the image ("Access Denied", "Security Violation": REFUSED); TIMEOUT
 when neither happens in time, STOPPED when the machine powers off without
@@ -652,6 +652,9 @@ firmware is missing.`,
 			if fw != "secure" && fw != "plain" {
 				return usagef("--firmware %q: want secure or plain", fw)
 			}
+			if accel != "tcg" && accel != "kvm" {
+				return usagef("--accel %q: want tcg or kvm", accel)
+			}
 			if arch != "x86_64" && arch != "aarch64" {
 				return usagef("--arch %q: want x86_64 or aarch64", arch)
 			}
@@ -671,7 +674,7 @@ firmware is missing.`,
 				}
 			}
 			res, err := boottest.Run(cmd.Context(), boottest.Options{Image: args[0], Arch: arch, Firmware: f, Expect: expect,
-				Timeout: timeout, MemoryMiB: mem, Progress: e.stderr})
+				Timeout: timeout, MemoryMiB: mem, Accel: accel, Progress: e.stderr})
 			if err != nil {
 				return incompletef("boot test: %w", err)
 			}
@@ -712,5 +715,6 @@ firmware is missing.`,
 	fl.StringVar(&vars, "vars", "", "firmware variables `FILE` (copied; with --code)")
 	fl.StringVar(&arch, "arch", "x86_64", "guest architecture `ARCH`: x86_64 or aarch64")
 	fl.IntVar(&mem, "memory", 512, "guest memory in `MiB`")
+	fl.StringVar(&accel, "accel", "tcg", "QEMU accelerator `NAME`: tcg, or kvm where it works (nested hosts often lack the SMM Secure Boot needs)")
 	return cmd
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/nixgate/nixgate/internal/authenticode"
 	"github.com/nixgate/nixgate/internal/check"
@@ -27,6 +28,9 @@ type Target struct {
 	// ReadFile reads a profile or schema file named in the policy; nil
 	// means os.ReadFile.
 	ReadFile func(string) ([]byte, error)
+
+	kernelOnce sync.Once
+	kernelInfo *Kernel
 }
 
 // Locations of findings: a section by its name, an initrd file under
@@ -171,15 +175,17 @@ func (t *Target) kernelConfig() *kconfig.Config {
 	return &kconfig.Config{Options: map[string]kconfig.Option{}}
 }
 
+// kernel reads the .linux section once for all checks.
 func (t *Target) kernel() *Kernel {
-	if t.Image.IsLanzaboote() {
-		return nil
-	}
-	s := t.Image.File.Section(".linux")
-	if s == nil {
-		return nil
-	}
-	return ReadKernel(t.Image.File.Reader(s), int64(s.DataSize()), true)
+	t.kernelOnce.Do(func() {
+		if t.Image.IsLanzaboote() {
+			return
+		}
+		if s := t.Image.File.Section(".linux"); s != nil {
+			t.kernelInfo = ReadKernel(t.Image.File.Reader(s), int64(s.DataSize()), true)
+		}
+	})
+	return t.kernelInfo
 }
 
 // KconfigOptions configures uki-kconfig.
