@@ -66,7 +66,7 @@ func openImage(path string) (*uki.Image, error) {
 }
 
 func newUKIInspectCmd(e *env) *cobra.Command {
-	var noInitrd, allFiles bool
+	var noInitrd, allFiles, authHash bool
 	var o *outputFlags
 	cmd := &cobra.Command{
 		Use:   "inspect FILE",
@@ -92,7 +92,7 @@ Text shows the first 40 initrd files (--files for all); JSON has everything.`,
 				return err
 			}
 			defer im.Close()
-			ins, err := im.Inspect(uki.InspectOptions{Initrd: !noInitrd, Kernel: true})
+			ins, err := im.Inspect(uki.InspectOptions{Initrd: !noInitrd, Kernel: true, Authenticode: authHash})
 			if err != nil {
 				return incompletef("inspect %s: %w", args[0], err)
 			}
@@ -111,13 +111,16 @@ Text shows the first 40 initrd files (--files for all); JSON has everything.`,
 	o = addOutputFlags(cmd, "text", "json")
 	cmd.Flags().BoolVar(&noInitrd, "no-initrd", false, "do not list the initrd's files")
 	cmd.Flags().BoolVar(&allFiles, "files", false, "list every initrd file in text output")
+	cmd.Flags().BoolVar(&authHash, "authenticode", false, "also compute the Authenticode image hash (what a signature signs; uki verify shows it too)")
 	return cmd
 }
 
 func writeInspectText(w io.Writer, ins *uki.Inspection, all bool) {
 	s := report.SafeText
 	fmt.Fprintf(w, "%s: %s PE image, %d bytes, %d signature(s)\n", s(ins.File), ins.Machine, ins.Size, ins.Signatures)
-	fmt.Fprintf(w, "authenticode sha256: %s\n", ins.AuthenticodeSHA256)
+	if ins.AuthenticodeSHA256 != "" {
+		fmt.Fprintf(w, "authenticode sha256: %s\n", ins.AuthenticodeSHA256)
+	}
 	if ins.Lanzaboote {
 		fmt.Fprintln(w, "lanzaboote thin stub: the kernel and initrd are files on the ESP, signed only by hash")
 	}

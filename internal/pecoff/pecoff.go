@@ -103,7 +103,8 @@ type File struct {
 	SectionTableOffset int64
 	Sections           []Section
 
-	r io.ReaderAt
+	r    io.ReaderAt
+	data Bytes // the image, when it is in memory
 }
 
 // Error is a structural problem with an image.
@@ -124,6 +125,9 @@ func Parse(r io.ReaderAt, size int64) (*File, error) {
 		return nil, fmt.Errorf("image of %d bytes is larger than %d", size, int64(MaxImage))
 	}
 	f := &File{Size: size, r: r}
+	if b, ok := r.(Bytes); ok && int64(len(b)) == size {
+		f.data = b
+	}
 	var dos [64]byte
 	if err := readFull(r, dos[:], 0, size); err != nil {
 		return nil, errAt(0, "no DOS header: %v", err)
@@ -321,10 +325,17 @@ func (f *File) Hash(h crypto.Hash) ([]byte, error) {
 		return nil, err
 	}
 	d := h.New()
-	buf := make([]byte, 1<<20)
+	var buf []byte
 	for _, r := range rs {
 		if r.Start < 0 || r.End > f.Size || r.Start > r.End {
 			return nil, fmt.Errorf("hash range [%#x, %#x) is outside the file", r.Start, r.End)
+		}
+		if b, ok := f.Slice(r.Start, r.Len()); ok {
+			d.Write(b)
+			continue
+		}
+		if buf == nil {
+			buf = make([]byte, 1<<20)
 		}
 		if _, err := io.CopyBuffer(d, io.NewSectionReader(f.r, r.Start, r.Len()), buf); err != nil {
 			return nil, err

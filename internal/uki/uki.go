@@ -52,10 +52,11 @@ var textSections = []string{".cmdline", ".osrel", ".uname", ".sbat", ".profile"}
 
 // Image is an opened UKI.
 type Image struct {
-	Path string
-	File *pecoff.File
-	r    io.ReaderAt
-	c    io.Closer
+	Path  string
+	File  *pecoff.File
+	r     io.ReaderAt
+	c     io.Closer
+	unmap func()
 }
 
 // Open opens and parses the image at path.
@@ -73,12 +74,22 @@ func Open(path string) (*Image, error) {
 		fh.Close()
 		return nil, fmt.Errorf("%s is not a regular file", path)
 	}
-	im, err := Parse(fh, fi.Size())
+	// A mapped image is hashed and read without copies; a file that
+	// cannot be mapped is read through the descriptor.
+	var r io.ReaderAt = fh
+	var unmap func()
+	if data, um, err := mapFile(fh, fi.Size()); err == nil {
+		r, unmap = pecoff.Bytes(data), um
+	}
+	im, err := Parse(r, fi.Size())
 	if err != nil {
+		if unmap != nil {
+			unmap()
+		}
 		fh.Close()
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	im.Path, im.c = path, fh
+	im.Path, im.c, im.unmap = path, fh, unmap
 	return im, nil
 }
 
@@ -93,6 +104,10 @@ func Parse(r io.ReaderAt, size int64) (*Image, error) {
 
 // Close closes the file.
 func (im *Image) Close() error {
+	if im.unmap != nil {
+		im.unmap()
+		im.unmap = nil
+	}
 	if im.c != nil {
 		return im.c.Close()
 	}
@@ -157,8 +172,9 @@ type Inspection struct {
 	File          string `json:"file"`
 	Size          int64  `json:"size"`
 	Machine       string `json:"machine"`
-	// AuthenticodeSHA256 is the image hash a signature signs.
-	AuthenticodeSHA256 string        `json:"authenticodeSha256"`
+	// AuthenticodeSHA256 is the image hash a signature signs (with
+	// InspectOptions.Authenticode; uki verify always shows it).
+	AuthenticodeSHA256 string        `json:"authenticodeSha256,omitempty"`
 	Signatures         int           `json:"signatures"`
 	Lanzaboote         bool          `json:"lanzaboote,omitempty"`
 	Sections           []SectionInfo `json:"sections"`
@@ -178,6 +194,9 @@ type InspectOptions struct {
 	Kernel bool
 	// Want selects initrd files whose contents are kept.
 	Want func(path string) bool
+	// Authenticode computes the image's Authenticode hash (another pass
+	// over the image).
+	Authenticode bool
 }
 
 func machineName(m uint16) string {
@@ -204,19 +223,19 @@ func (im *Image) Inspect(opts InspectOptions) (*Inspection, error) {
 	f := im.File
 	ins := &Inspection{SchemaVersion: SchemaVersion, File: im.Path, Size: f.Size, Machine: machineName(f.Machine),
 		Lanzaboote: im.IsLanzaboote(), Sections: make([]SectionInfo, len(f.Sections)), Problems: []string{}}
-	var wg sync.WaitGroup
-	errs := make([]error, len(f.Sections)+3)
-	sem := make(chan struct{}, 2)
-	run := func(i int, fn func() error) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			errs[i] = fn()
-		}()
+	// Jobs run on two workers, longest first (the initrd listing and the
+	// kernel decompression), so that the hashes fill in behind them.
+	type job struct {
+		i  int
+		fn func() error
 	}
+	var jobs []job
+	errs := make([]error, len(f.Sections)+3)
+	run := func(i int, fn func() error) { jobs = append(jobs, job{i, fn}) }
 	run(0, func() error {
+		if !opts.Authenticode {
+			return nil
+		}
 		h, err := f.Hash(crypto.SHA256)
 		if err != nil {
 			if f.CertProblem == "" {
@@ -235,7 +254,9 @@ func (im *Image) Inspect(opts InspectOptions) (*Inspection, error) {
 		info := &ins.Sections[i]
 		run(i+3, func() error {
 			h := sha256.New()
-			if _, err := io.CopyBuffer(h, f.Reader(s), make([]byte, min(1<<20, max(512, s.DataSize())))); err != nil {
+			if b, ok := f.Slice(int64(s.PointerToRawData), int64(s.DataSize())); ok {
+				h.Write(b)
+			} else if _, err := io.CopyBuffer(h, f.Reader(s), make([]byte, min(1<<20, max(512, s.DataSize())))); err != nil {
 				return fmt.Errorf("section %s: %w", s.Name, err)
 			}
 			info.SHA256 = hex.EncodeToString(h.Sum(nil))
@@ -275,6 +296,31 @@ func (im *Image) Inspect(opts InspectOptions) (*Inspection, error) {
 			}
 			return nil
 		})
+	}
+	// The initrd and kernel jobs were added last: run them first.
+	slices.SortStableFunc(jobs, func(a, b job) int {
+		rank := func(i int) int {
+			if i == 1 || i == 2 {
+				return 0
+			}
+			return 1
+		}
+		return rank(a.i) - rank(b.i)
+	})
+	queue := make(chan job, len(jobs))
+	for _, j := range jobs {
+		queue <- j
+	}
+	close(queue)
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range queue {
+				errs[j.i] = j.fn()
+			}
+		}()
 	}
 	wg.Wait()
 	for _, err := range errs {
