@@ -18,4 +18,14 @@ echo "\$ nixgate check   # in a fresh copy of examples/anchor, built-in policy" 
 cd "$tmp/anchor" && "$bin" check
 code=$?
 echo "(nixgate exited with $code)" >&2
+# The anchor UKI, built by its recipe (uki/build.sh) when the tools are
+# installed (scripts/deps.sh), checked by nixgate uki check: the image
+# embeds the same room policies, so it shows the same planted vault.toml.
+if [ -x /usr/bin/objcopy ] && [ -e /usr/lib/systemd/boot/efi/linuxx64.efi.stub ] && ls /var/cache/nixgate/linux-image-*-amd64_*.deb >/dev/null 2>&1; then
+  echo "\$ bash uki/build.sh anchor.efi && nixgate uki check anchor.efi --policy uki/gate.toml" >&2
+  if bash uki/build.sh "$tmp/anchor.efi"; then
+    "$bin" uki check "$tmp/anchor.efi" --policy uki/gate.toml
+    echo "(nixgate uki check exited with $?)" >&2
+  fi
+fi
 exit $code
