@@ -36,6 +36,7 @@ func All() []*check.Check {
 		HostUnsafeEval,
 		K8sSecretManifest,
 		Kconfig,
+		LockChangeRisk,
 		LockDuplicateInput,
 		LockInputIndirect,
 		LockInputInsecureTransport,
@@ -48,10 +49,13 @@ func All() []*check.Check {
 		LockNixpkgsStale,
 		NixImpureConstruct,
 		PolicySchema,
+		PRLockLabel,
+		PRReviewPath,
 		RustUnsafe,
 		SecretFileNotIgnored,
 		SecretLeak,
 		SourceLocLimit,
+		SuppressionInvalid,
 		UKICmdline,
 		UKIDiff,
 		UKIKconfig,
@@ -61,6 +65,7 @@ func All() []*check.Check {
 		UKISections,
 		UKISignature,
 		UKISignatureBad,
+		UncheckedFile,
 	}
 }
 

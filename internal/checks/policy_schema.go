@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/nixgate/nixgate/internal/check"
 	"github.com/nixgate/nixgate/internal/repo"
@@ -40,17 +41,30 @@ var PolicySchema = &check.Check{
 }
 
 func runPolicySchema(ctx context.Context, p *check.Pass) error {
-	return validatePolicies(ctx, p, p.Options.(*PolicySchemaOptions), p.Repo.Files(), p.Repo.ReadFile, func(f string) string { return f })
+	return validatePolicies(ctx, p, p.Options.(*PolicySchemaOptions), policyFiles{
+		files: p.Repo.Files(), all: p.Repo.AllFiles(), read: p.Repo.ReadFile,
+		name: func(f string) string { return f }, where: "the repository",
+	})
 }
 
-// validatePolicies checks files (read with read) against the schemas opts
-// maps them to, and that the required ones exist. name turns a file into
-// the path findings show: the repository path for nixgate check, the path
-// in the image for nixgate uki check.
-func validatePolicies(ctx context.Context, p *check.Pass, opts *PolicySchemaOptions, files []string, read func(string) ([]byte, error), name func(string) string) error {
+// policyFiles is what validatePolicies reads: the files to validate, all
+// the files (for required), how to read one, how findings name one (the
+// repository path for nixgate check, the path in the image for nixgate
+// uki check), and what "outside" means.
+type policyFiles struct {
+	files, all []string
+	read       func(string) ([]byte, error)
+	name       func(string) string
+	where      string
+}
+
+// validatePolicies checks files against the schemas opts maps them to (or
+// that they declare), and that the required ones exist.
+func validatePolicies(ctx context.Context, p *check.Pass, opts *PolicySchemaOptions, in policyFiles) error {
+	name, read := in.name, in.read
 	compiled := map[string]*schema.Schema{}
 	broken := map[string]bool{}
-	for _, f := range files {
+	for _, f := range in.files {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -67,17 +81,27 @@ func validatePolicies(ctx context.Context, p *check.Pass, opts *PolicySchemaOpti
 		var data []byte
 		if sch == "" && opts.Declared && schema.Format(f) != "" {
 			var err error
-			if data, err = read(f); err != nil {
+			if data, err = read(f); repo.IsRefused(err) {
+				continue // unchecked-file reports it
+			} else if err != nil {
 				return fmt.Errorf("read %s: %w", name(f), err)
 			}
-			sch = schema.Resolve(f, schema.Declared(f, data))
+			decl := schema.Declared(f, data)
+			sch = schema.Resolve(f, decl)
+			if sch == "" && decl != "" && !strings.Contains(decl, "://") && !strings.HasPrefix(decl, "urn:") {
+				p.Reportf(check.Location{Path: name(f)}, "outside:"+decl,
+					"%s declares the schema %s, which lies outside %s: nixgate does not read it, so %s is not validated", name(f), decl, in.where, name(f))
+				continue
+			}
 		}
 		if sch == "" {
 			continue
 		}
 		if data == nil {
 			var err error
-			if data, err = read(f); err != nil {
+			if data, err = read(f); repo.IsRefused(err) {
+				continue // unchecked-file reports it
+			} else if err != nil {
 				return fmt.Errorf("read %s: %w", name(f), err)
 			}
 		}
@@ -111,7 +135,7 @@ func validatePolicies(ctx context.Context, p *check.Pass, opts *PolicySchemaOpti
 		}
 	}
 	for _, g := range opts.Required {
-		if !slices.ContainsFunc(files, func(f string) bool { return repo.Match(g, f) }) {
+		if !slices.ContainsFunc(in.all, func(f string) bool { return repo.Match(g, f) }) {
 			p.Reportf(check.Location{Path: name(g)}, "required:"+g, "required policy file %s is missing", name(g))
 		}
 	}

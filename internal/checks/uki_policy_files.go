@@ -51,5 +51,5 @@ func runUKIPolicyFiles(ctx context.Context, p *check.Pass) error {
 		p.Reportf(check.Location{Path: ".initrd"}, "initrd:"+pr, "the initrd cannot be read whole, so policy files may be missed: %s", pr)
 	}
 	return validatePolicies(ctx, p, &PolicySchemaOptions{Mappings: opts.Mappings, Declared: opts.Declared, Required: opts.Required},
-		files, read, t.DisplayPath)
+		policyFiles{files: files, all: files, read: read, name: t.DisplayPath, where: "the image"})
 }

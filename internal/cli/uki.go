@@ -49,7 +49,7 @@ var (
 
 // ukiGate resolves the gate flags and keeps the checks of one command.
 func ukiGate(g *gateFlags, ids []string) (*gate, error) {
-	r, err := g.resolve(".", check.ScopeUKI)
+	r, err := g.resolve(".")
 	if err != nil {
 		return nil, err
 	}
@@ -233,13 +233,13 @@ initrd file under initrd/.
 				return err
 			}
 			defer im.Close()
-			res := check.Run(cmd.Context(), gt.checks, gt.settings, check.Target{Input: &uki.Target{Image: im}}, nil)
+			res := check.Run(cmd.Context(), gt.checks, gt.settings, check.Target{Input: &uki.Target{Image: im}}, gt.baseline)
 			rep := &report.Report{Command: "uki check", Target: args[0], ToolVersion: Version(), FailOn: gt.failOn, Result: res}
 			return writeReport(e, out, rep)
 		},
 	}
 	o = addOutputFlags(cmd)
-	g.add(cmd, "./nixgate.toml", "uki check `IDs`")
+	g.add(cmd, "./nixgate.toml", check.ScopeUKI)
 	return cmd
 }
 
@@ -379,7 +379,7 @@ signature), uki-layout, uki-lanzaboote.
 					return badInput(fmt.Errorf("--esp: %w", err))
 				}
 			}
-			res := check.Run(cmd.Context(), gt.checks, gt.settings, check.Target{Input: t}, nil)
+			res := check.Run(cmd.Context(), gt.checks, gt.settings, check.Target{Input: t}, gt.baseline)
 			rep := &report.Report{Command: "uki verify", Target: args[0], ToolVersion: Version(), FailOn: gt.failOn, Result: res,
 				Extra: ukiVerifyExtra{Verification: v, ESP: t.ESP}}
 			if out.Format == "text" || out.Format == "markdown" {
@@ -394,7 +394,7 @@ signature), uki-layout, uki-lanzaboote.
 	fl.StringArrayVar(&dbs, "db", nil, "trusted signature list `ESL` (an EFI signature list or .auth; repeatable)")
 	fl.StringArrayVar(&dbxs, "dbx", nil, "forbidden signature list `ESL` (repeatable)")
 	fl.StringVar(&esp, "esp", "", "lanzaboote stubs: the ESP `DIR` that holds the kernel and initrd the stub names")
-	g.add(cmd, "./nixgate.toml", "uki verify check `IDs`")
+	g.add(cmd, "./nixgate.toml", check.ScopeUKI)
 	return cmd
 }
 
@@ -586,7 +586,7 @@ range and the section it falls in.
 			if err != nil {
 				return incompletef("diff: %w", err)
 			}
-			res := check.Run(cmd.Context(), gt.checks, gt.settings, check.Target{Input: &uki.Target{Image: b, Diff: d}}, nil)
+			res := check.Run(cmd.Context(), gt.checks, gt.settings, check.Target{Input: &uki.Target{Image: b, Diff: d}}, gt.baseline)
 			rep := &report.Report{Command: "uki diff", Target: args[0] + " " + args[1], ToolVersion: Version(), FailOn: gt.failOn, Result: res, Extra: d}
 			if out.Format == "text" || out.Format == "markdown" {
 				writeDiffSummary(out.W, out.Format, d)
@@ -595,7 +595,7 @@ range and the section it falls in.
 		},
 	}
 	o = addOutputFlags(cmd)
-	g.add(cmd, "./nixgate.toml", "uki diff check `IDs`")
+	g.add(cmd, "./nixgate.toml", check.ScopeUKI)
 	return cmd
 }
 
