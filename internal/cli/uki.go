@@ -670,6 +670,11 @@ firmware is missing.`,
 				if code == "" || vars == "" {
 					return usagef("--code and --vars go together")
 				}
+				for _, p := range []string{code, vars} {
+					if _, err := os.Stat(p); err != nil {
+						return badInput(fmt.Errorf("firmware: %w", err))
+					}
+				}
 				f = boottest.Firmware{Name: "custom", Code: code, Vars: vars, Secure: fw == "secure"}
 			default:
 				if f, err = boottest.FindFirmware(arch, fw); err != nil {

@@ -7,6 +7,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/nixgate/nixgate/internal/fuzzlimit"
 )
 
 const snakeoil = "/usr/share/ovmf/PkKek-1-snakeoil.pem"
@@ -70,18 +72,20 @@ func FuzzParse(f *testing.F) {
 	f.Add(Marshal([]List{{Type: CertSHA256, Signatures: []Signature{{Data: make([]byte, 32)}}}}))
 	f.Add(Marshal([]List{{Type: CertX509, Header: []byte{1}, Signatures: []Signature{{Data: []byte("0123")}}}}))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		lists, err := Parse(data)
-		if err != nil {
-			return
-		}
-		n := 0
-		for _, l := range lists {
-			for _, s := range l.Signatures {
-				n += 16 + len(s.Data)
+		fuzzlimit.Default(t, func() {
+			lists, err := Parse(data)
+			if err != nil {
+				return
 			}
-		}
-		if n > len(data) {
-			t.Fatalf("%d bytes of signatures from %d bytes", n, len(data))
-		}
+			n := 0
+			for _, l := range lists {
+				for _, s := range l.Signatures {
+					n += 16 + len(s.Data)
+				}
+			}
+			if n > len(data) {
+				t.Fatalf("%d bytes of signatures from %d bytes", n, len(data))
+			}
+		})
 	})
 }

@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"compress/gzip"
 	"testing"
-	"time"
 
+	"github.com/nixgate/nixgate/internal/fuzzlimit"
 	"github.com/nixgate/nixgate/internal/pecoff"
 )
 
@@ -24,17 +24,15 @@ func FuzzReadInitrd(f *testing.F) {
 	f.Add(gz(seedArchive))
 	f.Add(append(append(bytes.Clone(seedArchive), 0, 0, 0, 0), gz(seedArchive)...))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		start := time.Now()
-		in, err := ReadInitrd(bytes.NewReader(data), int64(len(data)), func(string) bool { return true })
-		if err != nil {
-			return
-		}
-		if len(in.Files) > len(data) {
-			t.Fatalf("%d files from %d bytes", len(in.Files), len(data))
-		}
-		if d := time.Since(start); d > 3*time.Second {
-			t.Fatalf("took %s", d)
-		}
+		fuzzlimit.Default(t, func() {
+			in, err := ReadInitrd(bytes.NewReader(data), int64(len(data)), func(string) bool { return true })
+			if err != nil {
+				return
+			}
+			if len(in.Files) > len(data) {
+				t.Fatalf("%d files from %d bytes", len(in.Files), len(data))
+			}
+		})
 	})
 }
 
@@ -45,22 +43,22 @@ func FuzzReadKernel(f *testing.F) {
 	hdr[0x1f1] = 1
 	f.Add(append(hdr, gz([]byte("IKCFG_ST"+string(gz([]byte("CONFIG_A=y\n")))+"IKCFG_ED"))...))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		start := time.Now()
-		ReadKernel(bytes.NewReader(data), int64(len(data)), true)
-		if d := time.Since(start); d > 3*time.Second {
-			t.Fatalf("took %s", d)
-		}
+		fuzzlimit.Default(t, func() {
+			ReadKernel(bytes.NewReader(data), int64(len(data)), true)
+		})
 	})
 }
 
 func FuzzInspect(f *testing.F) {
 	f.Add(pecoff.Minimal(map[string][]byte{".text": {0xc3}, ".cmdline": []byte("init=/bin/bay0"), ".initrd": gz(seedArchive)}, []string{".text", ".cmdline", ".initrd"}))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		im, err := Parse(bytes.NewReader(data), int64(len(data)))
-		if err != nil {
-			return
-		}
-		im.Inspect(InspectOptions{Initrd: true, Kernel: true})
-		im.Layout()
+		fuzzlimit.Default(t, func() {
+			im, err := Parse(bytes.NewReader(data), int64(len(data)))
+			if err != nil {
+				return
+			}
+			im.Inspect(InspectOptions{Initrd: true, Kernel: true})
+			im.Layout()
+		})
 	})
 }
