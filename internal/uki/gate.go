@@ -3,6 +3,7 @@ package uki
 import (
 	"context"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -42,6 +43,7 @@ type CmdlineOptions struct {
 	Init     string   `toml:"init" doc:"the init the command line must name with init= (the kernel runs the last init=)"`
 	Deny     []string `toml:"deny" doc:"parameters the command line must not have: NAME (any value) or NAME=VALUE"`
 	Profiles []string `toml:"profiles" doc:"kconfig profiles whose command-line rules apply: built-in names (anchor, kspp) or TOML files"`
+	Config   string   `toml:"config" doc:"kernel configuration file the rules' kconfig conditions read when the kernel embeds none (such as the /boot/config-VERSION of its package)"`
 }
 
 // DefaultDeny are parameters that open a shell, turn off a protection, or
@@ -124,11 +126,14 @@ func CheckCmdline(ctx context.Context, p *check.Pass) error {
 	if err != nil {
 		return err
 	}
-	cfg := t.kernelConfig()
-	in := &kconfig.Input{Config: cfg, Arch: archOf(t.Image), Cmdline: cl, ConfigPath: ".linux", CmdlinePath: ".cmdline"}
+	cfg, cfgPath, err := t.kernelConfig(opts.Config)
+	if err != nil {
+		return err
+	}
+	in := &kconfig.Input{Config: cfg, Arch: archOf(t.Image), Cmdline: cl, ConfigPath: cfgPath, CmdlinePath: ".cmdline"}
 	// The command-line rules are those that a run without the command
 	// line skips.
-	without := kconfig.Evaluate(&kconfig.Input{Config: cfg, Arch: in.Arch, ConfigPath: ".linux"}, profiles)
+	without := kconfig.Evaluate(&kconfig.Input{Config: cfg, Arch: in.Arch, ConfigPath: cfgPath}, profiles)
 	skipped := map[string]bool{}
 	for _, r := range without.Results {
 		if r.Verdict == kconfig.Skipped {
@@ -141,7 +146,12 @@ func CheckCmdline(ctx context.Context, p *check.Pass) error {
 			continue
 		}
 		msg := fmt.Sprintf("%s: expected %s, found %s (profile %s: %s)", r.Option, r.Expected, r.Actual, r.Profile, r.Reason)
-		p.ReportSeverity(r.Severity, check.Finding{Location: check.Location{Path: ".cmdline", Line: r.Line, Column: r.Column},
+		loc := check.Location{Path: ".cmdline"}
+		if r.File != "" && r.Line > 0 {
+			// The command line, or the configuration line that decided.
+			loc = check.Location{Path: r.File, Line: r.Line, Column: r.Column}
+		}
+		p.ReportSeverity(r.Severity, check.Finding{Location: loc,
 			Key: "rule:" + r.Profile + "/" + r.ID, Message: msg})
 	}
 	_ = ctx
@@ -164,15 +174,35 @@ func archOf(im *Image) string {
 	return ""
 }
 
-// kernelConfig is the embedded configuration, or an empty one (every
-// option not set) when the kernel has none.
-func (t *Target) kernelConfig() *kconfig.Config {
+// kernelConfig is the embedded configuration, else the file fallback
+// names, else an empty one (every option absent); path names it.
+func (t *Target) kernelConfig(fallback string) (*kconfig.Config, string, error) {
 	if k := t.kernel(); k != nil && k.HasConfig {
 		if c, err := kconfig.Parse(k.Config); err == nil {
-			return c
+			return c, ".linux", nil
 		}
 	}
-	return &kconfig.Config{Options: map[string]kconfig.Option{}}
+	if fallback != "" {
+		c, err := t.readConfig(fallback)
+		return c, fallback, err
+	}
+	return &kconfig.Config{Options: map[string]kconfig.Option{}}, ".linux", nil
+}
+
+func (t *Target) readConfig(path string) (*kconfig.Config, error) {
+	read := t.ReadFile
+	if read == nil {
+		read = os.ReadFile
+	}
+	data, err := read(path)
+	if err != nil {
+		return nil, fmt.Errorf("kernel configuration: %w", err)
+	}
+	c, err := kconfig.Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("kernel configuration %s: %w", path, err)
+	}
+	return c, nil
 }
 
 // kernel reads the .linux section once for all checks.
@@ -192,6 +222,7 @@ func (t *Target) kernel() *Kernel {
 type KconfigOptions struct {
 	Profiles []string `toml:"profiles" doc:"kconfig profiles the embedded kernel configuration must pass: built-in names (anchor, kspp) or TOML files"`
 	Require  bool     `toml:"require" doc:"fail when the kernel does not embed its configuration (CONFIG_IKCONFIG), so that the gate cannot see it"`
+	Config   string   `toml:"config" doc:"kernel configuration file to check instead when the kernel embeds none (such as the /boot/config-VERSION of its package); findings name it"`
 }
 
 // CheckKconfig is uki-kconfig: the kernel's embedded configuration
@@ -206,7 +237,22 @@ func CheckKconfig(ctx context.Context, p *check.Pass) error {
 	if k == nil {
 		return nil
 	}
-	if !k.HasConfig {
+	path := ".linux"
+	var cfg *kconfig.Config
+	switch {
+	case k.HasConfig:
+		var err error
+		if cfg, err = kconfig.Parse(k.Config); err != nil {
+			p.Reportf(check.Location{Path: ".linux"}, "parse", "the embedded configuration cannot be parsed: %v", err)
+			return nil
+		}
+	case opts.Config != "" && !opts.Require:
+		var err error
+		if cfg, err = t.readConfig(opts.Config); err != nil {
+			return err
+		}
+		path = opts.Config
+	default:
 		if opts.Require {
 			why := "the kernel was built without CONFIG_IKCONFIG"
 			if k.Problem != "" {
@@ -216,18 +262,17 @@ func CheckKconfig(ctx context.Context, p *check.Pass) error {
 		}
 		return nil
 	}
-	cfg, err := kconfig.Parse(k.Config)
-	if err != nil {
-		p.Reportf(check.Location{Path: ".linux"}, "parse", "the embedded configuration cannot be parsed: %v", err)
-		return nil
-	}
 	profiles, err := loadProfiles(t, opts.Profiles)
 	if err != nil {
 		return err
 	}
-	in := &kconfig.Input{Config: cfg, Arch: archOf(t.Image), ConfigPath: ".linux"}
+	in := &kconfig.Input{Config: cfg, Arch: archOf(t.Image), ConfigPath: path}
+	what := "embedded configuration: "
+	if path != ".linux" {
+		what = "configuration " + path + " (the kernel embeds none): "
+	}
 	for _, fd := range kconfig.Evaluate(in, profiles).Findings(p.Check.ID, p.Check.Severity) {
-		fd.Message = "embedded configuration: " + fd.Message
+		fd.Message = what + fd.Message
 		p.ReportSeverity(fd.Severity, fd)
 	}
 	_ = ctx
