@@ -54,6 +54,10 @@ func ukiGate(g *gateFlags, ids []string) (*gate, error) {
 		return nil, err
 	}
 	r.checks = slices.DeleteFunc(r.checks, func(c *check.Check) bool { return !slices.Contains(ids, c.ID) })
+	if len(r.checks) == 0 && len(g.only) > 0 {
+		return nil, withHint(usagef("--only %s selects none of this command's checks", strings.Join(g.only, ",")),
+			"this command runs "+strings.Join(ids, ", "))
+	}
 	return r, nil
 }
 
