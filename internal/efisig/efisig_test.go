@@ -89,3 +89,28 @@ func FuzzParse(f *testing.F) {
 		})
 	})
 }
+
+// TestAuthVariable reads an authenticated variable update (.auth) that
+// efitools' sign-efi-sig-list writes around a list.
+func TestAuthVariable(t *testing.T) {
+	dir := t.TempDir()
+	key, crt, esl, auth := filepath.Join(dir, "kek.key"), filepath.Join(dir, "kek.crt"), filepath.Join(dir, "db.esl"), filepath.Join(dir, "db.auth")
+	for _, args := range [][]string{
+		{"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-sha256", "-days", "30", "-subj", "/CN=kek/", "-keyout", key, "-out", crt},
+		{"cert-to-efi-sig-list", snakeoil, esl},
+		{"sign-efi-sig-list", "-k", key, "-c", crt, "db", esl, auth},
+	} {
+		if b, err := exec.Command(args[0], args[1:]...).CombinedOutput(); err != nil {
+			t.Fatalf("%v: %v\n%s", args, err, b)
+		}
+	}
+	data, _ := os.ReadFile(auth)
+	plain, _ := os.ReadFile(esl)
+	lists, err := Parse(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(Marshal(lists), plain) {
+		t.Errorf("the .auth's lists are not the .esl's")
+	}
+}
