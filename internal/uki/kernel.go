@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/pierrec/lz4/v4"
 )
 
 // Bounds on a kernel.
@@ -103,6 +105,9 @@ func ReadKernel(r io.ReaderAt, size int64, withConfig bool) *Kernel {
 	if !withConfig {
 		return k
 	}
+	if k.Compression == LZ4 && k.findConfigLZ4(r, payOff, payLen-4) {
+		return k
+	}
 	// The build appends the decompressed size (le32) to every payload.
 	br := bufio.NewReaderSize(io.NewSectionReader(r, payOff, payLen-4), 256<<10)
 	dec, closeDec, err := decompressor(k.Compression, br)
@@ -115,63 +120,66 @@ func ReadKernel(r io.ReaderAt, size int64, withConfig bool) *Kernel {
 	return k
 }
 
-// findConfig scans the (decompressed) kernel for the IKCFG markers, in a
-// stream: the kernel is never held in memory whole.
-func (k *Kernel) findConfig(r io.Reader) {
-	lr := &limitReader{r: r, n: maxKernelImage}
-	buf := make([]byte, 1<<20)
-	var window []byte // the tail of what was read, to find markers across reads
-	var cfg []byte    // the gzip stream after IKCFG_ST, once found
-	found, done := false, false
-	for !done {
-		n, err := lr.Read(buf)
-		k.UncompressedSize += int64(n)
-		chunk := buf[:n]
-		switch {
-		case found:
-			cfg = append(cfg, chunk...)
-		default:
-			window = append(window, chunk...)
-			if i := bytes.Index(window, ikcfgStart); i >= 0 {
-				found = true
-				cfg = append(cfg, window[i+len(ikcfgStart):]...)
-				window = nil
-			} else if len(window) > len(ikcfgStart) {
-				window = append(window[:0], window[len(window)-len(ikcfgStart)+1:]...)
+// configScanner finds the IKCFG markers in a stream fed in chunks, with
+// no copy of the stream: only the configuration is kept.
+type configScanner struct {
+	tail  []byte // the last bytes of the previous chunk, for a split marker
+	cfg   []byte // the gzip stream after IKCFG_ST, once found
+	found bool
+	done  bool
+	n     int64
+}
+
+// feed scans chunk; it returns false when the scan is over (found, or a
+// problem was recorded).
+func (c *configScanner) feed(chunk []byte) (more bool, problem string) {
+	c.n += int64(len(chunk))
+	if !c.found {
+		// A marker may start in the tail of the previous chunk.
+		joined := append(c.tail, chunk[:min(len(chunk), len(ikcfgStart))]...)
+		if i := bytes.Index(joined, ikcfgStart); i >= 0 {
+			c.found = true
+			c.cfg = append(c.cfg, chunk[i+len(ikcfgStart)-len(c.tail):]...)
+		} else if i := bytes.Index(chunk, ikcfgStart); i >= 0 {
+			c.found = true
+			c.cfg = append(c.cfg, chunk[i+len(ikcfgStart):]...)
+		} else {
+			const keep = 7 // len(ikcfgStart) - 1
+			if len(chunk) >= keep {
+				c.tail = append(c.tail[:0], chunk[len(chunk)-keep:]...)
+			} else {
+				all := append(c.tail, chunk...)
+				c.tail = append([]byte(nil), all[max(0, len(all)-keep):]...)
 			}
+			return true, ""
 		}
-		if found {
-			if j := bytes.Index(cfg, ikcfgEnd); j >= 0 {
-				cfg = cfg[:j]
-				done = true
-				break
-			}
-			if len(cfg) > maxKernelConfig {
-				k.Problem = "IKCFG_ST without IKCFG_ED in the next 16 MiB"
-				return
-			}
-		}
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			// The kernel's lz4 payload has no end mark: a decoder error
-			// after data is its end.
-			if !(k.UncompressedSize > 0 && (errors.Is(err, io.ErrUnexpectedEOF) || k.Compression == LZ4)) {
-				k.Problem = fmt.Sprintf("decompress the %s payload: %v", k.Compression, err)
-				return
-			}
-			break
-		}
+	} else {
+		c.cfg = append(c.cfg, chunk...)
 	}
-	if !found {
+	if j := bytes.Index(c.cfg, ikcfgEnd); j >= 0 {
+		c.cfg, c.done = c.cfg[:j], true
+		return false, ""
+	}
+	if len(c.cfg) > maxKernelConfig {
+		return false, "IKCFG_ST without IKCFG_ED in the next 16 MiB"
+	}
+	return true, ""
+}
+
+// finish decodes the configuration the scan found.
+func (k *Kernel) finish(c *configScanner, problem string) {
+	k.UncompressedSize = c.n
+	switch {
+	case problem != "":
+		k.Problem = problem
 		return
-	}
-	if !done {
+	case !c.found:
+		return
+	case !c.done:
 		k.Problem = "IKCFG_ST without IKCFG_ED"
 		return
 	}
-	zr, err := gzip.NewReader(bytes.NewReader(cfg))
+	zr, err := gzip.NewReader(bytes.NewReader(c.cfg))
 	if err != nil {
 		k.Problem = fmt.Sprintf("embedded configuration: %v", err)
 		return
@@ -182,4 +190,91 @@ func (k *Kernel) findConfig(r io.Reader) {
 		return
 	}
 	k.HasConfig, k.Config = true, text
+}
+
+// findConfig scans the (decompressed) kernel for the IKCFG markers, in a
+// stream: the kernel is never held in memory whole.
+func (k *Kernel) findConfig(r io.Reader) {
+	lr := &limitReader{r: r, n: maxKernelImage}
+	buf := make([]byte, 1<<20)
+	sc := &configScanner{}
+	for {
+		n, err := lr.Read(buf)
+		if n > 0 {
+			if more, problem := sc.feed(buf[:n]); !more {
+				k.finish(sc, problem)
+				return
+			}
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			// The kernel's lz4 payload has no end mark: a decoder error
+			// after data is its end.
+			if !(sc.n > 0 && (errors.Is(err, io.ErrUnexpectedEOF) || k.Compression == LZ4)) {
+				k.finish(sc, fmt.Sprintf("decompress the %s payload: %v", k.Compression, err))
+				return
+			}
+			break
+		}
+	}
+	k.finish(sc, "")
+}
+
+// lz4Legacy is the magic of the legacy LZ4 format the kernel's build
+// uses: then blocks of le32 compressed size and data, each of at most 8 MiB
+// decompressed, independent of each other.
+const lz4Legacy = 0x184c2102
+
+// findConfigLZ4 decodes a legacy LZ4 payload block by block into one
+// reused buffer and scans each block where it was decoded.
+func (k *Kernel) findConfigLZ4(r io.ReaderAt, off, n int64) bool {
+	var hdr [4]byte
+	if _, err := r.ReadAt(hdr[:], off); err != nil || binary.LittleEndian.Uint32(hdr[:]) != lz4Legacy {
+		return false
+	}
+	out := make([]byte, 8<<20)
+	var in []byte
+	sc := &configScanner{}
+	for p := off + 4; p+4 <= off+n; {
+		if _, err := r.ReadAt(hdr[:], p); err != nil {
+			break
+		}
+		size := int64(binary.LittleEndian.Uint32(hdr[:]))
+		if size == lz4Legacy {
+			p += 4 // a concatenated frame
+			continue
+		}
+		if size == 0 || p+4+size > off+n || size > int64(lz4.CompressBlockBound(len(out))) {
+			break // the end: the appended decompressed size, or padding
+		}
+		if int64(cap(in)) < size {
+			in = make([]byte, size)
+		}
+		in = in[:size]
+		if _, err := r.ReadAt(in, p+4); err != nil {
+			k.finish(sc, fmt.Sprintf("read the lz4 payload: %v", err))
+			return true
+		}
+		m, err := lz4.UncompressBlock(in, out)
+		if err != nil {
+			if sc.n == 0 {
+				k.finish(sc, fmt.Sprintf("decompress the lz4 payload: %v", err))
+				return true
+			}
+			break
+		}
+		if sc.n+int64(m) > maxKernelImage {
+			k.finish(sc, fmt.Sprintf("the kernel %v", errTooLarge))
+			return true
+		}
+		if more, problem := sc.feed(out[:m]); !more {
+			k.finish(sc, problem)
+			return true
+		}
+		p += 4 + size
+	}
+	k.finish(sc, "")
+	return true
 }

@@ -3,12 +3,14 @@ package uki
 import (
 	"bytes"
 	"encoding/binary"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"testing/iotest"
 
 	"github.com/nixgate/nixgate/internal/pecoff"
 	"github.com/nixgate/nixgate/internal/ukifixture"
@@ -222,5 +224,18 @@ func TestLanzaboote(t *testing.T) {
 	}
 	if len(files) != 2 || !files[0].OK || files[1].OK || files[1].What != "initrd" {
 		t.Fatalf("%+v", files)
+	}
+}
+
+// TestFindConfigSplit: the markers are found when reads split them.
+func TestFindConfigSplit(t *testing.T) {
+	cfg := "CONFIG_A=y\n"
+	data := slices.Concat(bytes.Repeat([]byte{7}, 3000), []byte("IKCFG_ST"), compress(t, Gzip, []byte(cfg)), []byte("IKCFG_ED"), make([]byte, 10))
+	for _, r := range []io.Reader{bytes.NewReader(data), iotest.OneByteReader(bytes.NewReader(data)), iotest.HalfReader(bytes.NewReader(data))} {
+		k := &Kernel{}
+		k.findConfig(r)
+		if !k.HasConfig || string(k.Config) != cfg {
+			t.Errorf("%T: %+v", r, k)
+		}
 	}
 }
