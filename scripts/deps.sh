@@ -14,6 +14,9 @@ need() { command -v "$1" >/dev/null 2>&1 || want+=("$2"); }
 need git git
 need nix nix-bin
 [ -x /bin/busybox ] || want+=(busybox-static)
+need pre-commit pre-commit # the hook test (cmd/nixgate/precommit_test.go) runs the real one
+need node nodejs           # s3rver, the S3 server of the cache verify tests, and aws4 (below)
+need npm npm
 # UKI tests (internal/ukifixture builds real images): the stub, objcopy,
 # sbsign, OVMF's snakeoil key, cpio, efitools, osslsigncode, compressors;
 # the boot test (scripts/test-boot.sh) adds QEMU.
@@ -54,7 +57,7 @@ fi
 # The kernel of the UKI fixture: a linux-image-*-amd64 package, downloaded
 # (not installed: no postinst runs) to /var/cache/nixgate.
 if ! ls /var/cache/nixgate/linux-image-*-amd64_*.deb >/dev/null 2>&1; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  if [ $root = yes ]; then
     [ ${#want[@]} -gt 0 ] || apt-get update -qq >/dev/null
     kpkg=$(apt-cache depends linux-image-cloud-amd64 2>/dev/null | awk '/Depends: linux-image-/ { print $2; exit }')
     if [ -n "$kpkg" ]; then
@@ -84,5 +87,13 @@ fi
 if [ "${1:-}" = bench ] && ! command -v gitleaks >/dev/null && ! [ -x "$(go env GOPATH)/bin/gitleaks" ]; then
   echo "installing gitleaks v8.30.1" >&2
   CGO_ENABLED=0 go install github.com/zricethezav/gitleaks/v8@v8.30.1
+fi
+# s3rver, the S3 server of the cache verify tests, and aws4, with which the
+# tests' proxy checks each request's v4 signature (s3rver does not), from
+# the npm registry into GOPATH/share/nixgate (exact versions).
+s3rver_dir="$(go env GOPATH)/share/nixgate/s3rver"
+if command -v npm >/dev/null && { [ ! -x "$s3rver_dir/node_modules/.bin/s3rver" ] || [ ! -f "$s3rver_dir/node_modules/aws4/package.json" ]; }; then
+  echo "installing s3rver 3.7.1 and aws4 1.13.2 into $s3rver_dir" >&2
+  npm install --prefix "$s3rver_dir" --no-audit --no-fund --silent --save-exact s3rver@3.7.1 aws4@1.13.2 >/dev/null || echo "could not install s3rver" >&2
 fi
 exit 0

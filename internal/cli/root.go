@@ -148,6 +148,7 @@ func wrapArgs(c *cobra.Command) {
 // commands lists nixgate's commands, one file each in this package.
 func commands(e *env) []*cobra.Command {
 	return []*cobra.Command{
+		newCacheCmd(e),
 		newCheckCmd(e),
 		newChecksCmd(e),
 		newExplainCmd(e),
