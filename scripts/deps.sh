@@ -21,6 +21,23 @@ need npm npm
 # dashboard in a headless Chromium.
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || want+=(postgresql)
 need chromium chromium
+# UKI tests (internal/ukifixture builds real images): the stub, objcopy,
+# sbsign, OVMF's snakeoil key, cpio, efitools, osslsigncode, compressors;
+# the boot test (scripts/test-boot.sh) adds QEMU.
+need objcopy binutils
+need sbsign sbsigntool
+need osslsigncode osslsigncode
+need cert-to-efi-sig-list efitools
+need cpio cpio
+need xz xz-utils
+need zstd zstd
+need lz4 lz4
+need bzip2 bzip2
+[ -e /usr/lib/systemd/boot/efi/linuxx64.efi.stub ] || want+=(systemd-boot-efi)
+[ -e /usr/share/OVMF/OVMF_CODE_4M.snakeoil.fd ] || want+=(ovmf)
+if [ "${1:-}" = boot ]; then
+  need qemu-system-x86_64 qemu-system-x86
+fi
 if [ "${1:-}" = bench ]; then
   need diffoscope diffoscope
   need hyperfine hyperfine
@@ -40,6 +57,23 @@ if [ ${#want[@]} -gt 0 ]; then
     }
   else
     echo "missing (install as root or by hand): ${want[*]}" >&2
+  fi
+fi
+# The kernel of the UKI fixture: a linux-image-*-amd64 package, downloaded
+# (not installed: no postinst runs) to /var/cache/nixgate.
+if ! ls /var/cache/nixgate/linux-image-*-amd64_*.deb >/dev/null 2>&1; then
+  if [ $root = yes ]; then
+    [ ${#want[@]} -gt 0 ] || apt-get update -qq >/dev/null
+    kpkg=$(apt-cache depends linux-image-cloud-amd64 2>/dev/null | awk '/Depends: linux-image-/ { print $2; exit }')
+    if [ -n "$kpkg" ]; then
+      echo "downloading $kpkg to /var/cache/nixgate" >&2
+      mkdir -p /var/cache/nixgate
+      (cd /var/cache/nixgate && apt-get download -q -o APT::Sandbox::User=root "$kpkg" >/dev/null) || echo "could not download $kpkg" >&2
+    else
+      echo "no linux-image-cloud-amd64 in the archive" >&2
+    fi
+  else
+    echo "missing: a linux-image-*-amd64 package in /var/cache/nixgate (run scripts/deps.sh as root)" >&2
   fi
 fi
 # Nix's build users: the nixbld group and nixbld1..N, system accounts with

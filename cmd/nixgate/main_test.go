@@ -11,6 +11,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/nixgate/nixgate/internal/cli"
+	"github.com/nixgate/nixgate/internal/ukifixture"
 )
 
 func TestMain(m *testing.M) {
@@ -75,6 +76,20 @@ func TestScript(t *testing.T) {
 				ts.Check(os.CopyFS(dst, os.DirFS(anchor)))
 				copySymlinks(ts, anchor, dst)
 				gitCommitAll(ts, dst)
+			},
+			// ukifixture DIR: the real UKIs of internal/ukifixture (a
+			// Debian kernel, a busybox initrd, systemd's stub, objcopy,
+			// sbsign), copied to DIR.
+			"ukifixture": func(ts *testscript.TestScript, neg bool, args []string) {
+				if len(args) != 1 {
+					ts.Fatalf("usage: ukifixture DIR")
+				}
+				fx, err := ukifixture.Build()
+				ts.Check(err)
+				ts.Check(os.CopyFS(ts.MkAbs(args[0]), os.DirFS(fx.Dir)))
+				for _, k := range []string{"snakeoil.key", "other.key"} {
+					ts.Check(os.Chmod(filepath.Join(ts.MkAbs(args[0]), k), 0o600))
+				}
 			},
 			"gitrepo": func(ts *testscript.TestScript, neg bool, args []string) {
 				if len(args) != 1 {

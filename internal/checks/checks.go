@@ -69,6 +69,15 @@ func All() []*check.Check {
 		TrustDisagreement,
 		TrustEquivocation,
 		TrustKofN,
+		UKICmdline,
+		UKIDiff,
+		UKIKconfig,
+		UKILanzaboote,
+		UKILayout,
+		UKIPolicyFiles,
+		UKISections,
+		UKISignature,
+		UKISignatureBad,
 		UncheckedFile,
 	}
 }

@@ -164,6 +164,7 @@ func commands(e *env) []*cobra.Command {
 		newSecretsCmd(e),
 		newStampCmd(e),
 		newTrustCmd(e),
+		newUKICmd(e),
 		newVersionCmd(e),
 	}
 }
