@@ -101,11 +101,11 @@ func runCheck(cmd *cobra.Command, e *env, f *checkFlags, o *outputFlags, dir str
 			return revisionError(err)
 		}
 		r.Limits = g.policy.Limits
-	} else if r, err = openRepo(cmd, dir, g); err != nil {
+	} else if r, err = e.openWorkTree(cmd, dir, g); err != nil {
 		return err
 	}
-	defer r.Close()
-	res := check.Run(ctx, g.checks, g.settings, check.Target{Repo: r}, baseline)
+	defer e.release(r)
+	res := check.Run(ctx, g.checks, g.settings, check.Target{Repo: r, Shared: e.shared(r)}, baseline)
 	printWarnings(e, res)
 	if f.writeBaseline != "" {
 		return writeBaselineFile(e, f.writeBaseline, res, f.reason)

@@ -34,7 +34,7 @@ func newLockCmd(e *env) *cobra.Command {
 }
 
 func newLockDiffCmd(e *env) *cobra.Command {
-	var gitRange, failOn string
+	var gitRange, failOn, chdir string
 	cmd := &cobra.Command{
 		Use:   "diff OLD.lock NEW.lock | diff --git BASE[..HEAD] [PATH]",
 		Short: "Report what a flake.lock change moves, and what looks suspicious",
@@ -58,6 +58,7 @@ Exit status 1 when a change at or above --fail-on (default high) is present.`,
 	}
 	out := addOutputFlags(cmd, "text", "markdown", "json", "sarif")
 	cmd.Flags().StringVar(&gitRange, "git", "", "compare `BASE[..HEAD]` revisions of PATH instead of two files")
+	cmd.Flags().StringVarP(&chdir, "dir", "C", ".", "with --git: the repository `DIR` (PATH is relative to it), as git -C")
 	cmd.Flags().StringVar(&failOn, "fail-on", "high", "exit 1 when a change has this `RISK` or more: low, medium, high, critical, or never")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		threshold, err := parseRisk(failOn)
@@ -79,13 +80,16 @@ Exit status 1 when a change at or above --fail-on (default high) is present.`,
 			if len(args) == 1 {
 				p = args[0]
 			}
-			oldData, newData, oldName, newName, err = gitLocks(cmd, gitRange, p)
+			oldData, newData, oldName, newName, err = gitLocks(cmd, chdir, gitRange, p)
 			if err != nil {
 				return err
 			}
 		} else {
 			if len(args) != 2 {
 				return usagef("want OLD.lock NEW.lock, or --git BASE[..HEAD] [PATH]")
+			}
+			if chdir != "." {
+				return usagef("--dir applies with --git")
 			}
 			oldName, newName = args[0], args[1]
 			limit := repo.DefaultLimits()[repo.KindLock]
@@ -166,8 +170,8 @@ func parseRisk(s string) (lockdiff.Risk, error) {
 }
 
 // gitLocks reads PATH at BASE and at HEAD (or from the work tree) with
-// `git show REV:./PATH`, run in the current directory.
-func gitLocks(cmd *cobra.Command, rng, p string) (oldData, newData []byte, oldName, newName string, err error) {
+// `git show REV:./PATH`, run in dir.
+func gitLocks(cmd *cobra.Command, dir, rng, p string) (oldData, newData []byte, oldName, newName string, err error) {
 	ctx := cmd.Context()
 	base, head, ranged := strings.Cut(rng, "..")
 	if base == "" || (ranged && head == "") {
@@ -176,11 +180,11 @@ func gitLocks(cmd *cobra.Command, rng, p string) (oldData, newData []byte, oldNa
 	rel := "./" + filepath.ToSlash(filepath.Clean(p))
 	limit := repo.DefaultLimits()[repo.KindLock]
 	show := func(rev string) ([]byte, error) {
-		hash, err := repo.ResolveCommit(ctx, ".", rev)
+		hash, err := repo.ResolveCommit(ctx, dir, rev)
 		if err != nil {
 			return nil, revisionError(fmt.Errorf("--git: %w", err))
 		}
-		b, err := repo.ReadAt(ctx, ".", hash, rel, limit)
+		b, err := repo.ReadAt(ctx, dir, hash, rel, limit)
 		if errors.Is(err, fs.ErrNotExist) {
 			// A path missing at a revision: the lock was added or removed.
 			return []byte(emptyLock), nil
@@ -200,7 +204,7 @@ func gitLocks(cmd *cobra.Command, rng, p string) (oldData, newData []byte, oldNa
 		return
 	}
 	newName = p
-	newData, err = repo.ReadRegular(p, limit)
+	newData, err = repo.ReadRegular(filepath.Join(dir, p), limit)
 	if os.IsNotExist(err) {
 		newData, err = []byte(emptyLock), nil
 	}

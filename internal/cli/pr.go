@@ -130,7 +130,7 @@ func runPR(cmd *cobra.Command, e *env, f *prFlags, o *outputFlags, dir string) e
 	defer r.Close()
 	r.Limits = p.Limits
 	in.Locks = pr.LockDeltas(ctx, r)
-	res := check.Run(ctx, g.checks, g.settings, check.Target{Repo: r, Input: in}, g.baseline)
+	res := check.Run(ctx, g.checks, g.settings, check.Target{Repo: r, Input: in, Shared: e.shared(r)}, g.baseline)
 	printWarnings(e, res)
 	sum := pr.Summarize(r, in)
 	rep := &report.Report{Command: "pr", Target: f.base + ".." + f.head, ToolVersion: Version(), FailOn: g.failOn,

@@ -24,6 +24,9 @@ type env struct {
 	stdout  io.Writer
 	stderr  io.Writer
 	timeout time.Duration
+	// gates, inside `nixgate ci`, shares opened repositories and parsed
+	// inputs between the gates it runs (ci.go); nil otherwise.
+	gates *gateCache
 }
 
 // DefaultTimeout is the global deadline of a command (--timeout).
@@ -32,7 +35,13 @@ const DefaultTimeout = 10 * time.Minute
 // Run runs nixgate with args (without the program name) and returns the
 // process exit code.
 func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	e := &env{stdout: stdout, stderr: stderr}
+	return runEnv(ctx, &env{stdout: stdout, stderr: stderr}, args)
+}
+
+// runEnv runs one command line over e (nixgate ci runs its gates through
+// it, with an env that shares its caches).
+func runEnv(ctx context.Context, e *env, args []string) int {
+	stdout, stderr := e.stdout, e.stderr
 	root := newRoot(e)
 	root.SetArgs(args)
 	root.SetOut(stdout)
@@ -151,6 +160,7 @@ func commands(e *env) []*cobra.Command {
 		newCacheCmd(e),
 		newCheckCmd(e),
 		newChecksCmd(e),
+		newCICmd(e),
 		newExplainCmd(e),
 		newHostCmd(e),
 		newInitCmd(e),

@@ -20,6 +20,7 @@ import (
 	"github.com/pelletier/go-toml/v2"
 
 	"github.com/nixgate/nixgate/internal/check"
+	"github.com/nixgate/nixgate/internal/ci"
 	"github.com/nixgate/nixgate/internal/repo"
 )
 
@@ -47,6 +48,8 @@ type Policy struct {
 	Cache Cache
 	// Limits caps how many bytes of one file nixgate reads, per kind.
 	Limits repo.Limits
+	// CI is the [ci] table: the gates of `nixgate ci`.
+	CI ci.Config
 }
 
 // LimitsTable is the [limits] table: sizes such as "16MiB" per kind of
@@ -176,6 +179,7 @@ func docType(checks []*check.Check) reflect.Type {
 		{Name: "PR", Type: reflect.TypeFor[PR](), Tag: `toml:"pr"`},
 		{Name: "Cache", Type: reflect.TypeFor[Cache](), Tag: `toml:"cache"`},
 		{Name: "Limits", Type: reflect.TypeFor[LimitsTable](), Tag: `toml:"limits"`},
+		{Name: "CI", Type: reflect.TypeFor[ci.Config](), Tag: `toml:"ci"`},
 		{Name: "Checks", Type: reflect.StructOf(checkFields), Tag: `toml:"checks"`},
 	})
 }
@@ -288,10 +292,37 @@ func Parse(name string, data []byte, checks []*check.Check) (*Policy, error) {
 		}
 		p.Settings[c.ID] = s
 	}
+	if err := parseCI(p, d, data); err != nil {
+		errs = append(errs, err)
+	}
 	if len(errs) > 0 {
 		return nil, errs
 	}
 	return p, nil
+}
+
+// parseCI takes the [ci] table: its gates, and its required-paths as the
+// layout the required-paths check expects when the check's own paths
+// option is empty.
+func parseCI(p *Policy, d reflect.Value, data []byte) *Error {
+	p.CI = d.FieldByName("CI").Interface().(ci.Config)
+	if err := p.CI.Validate(); err != nil {
+		return &Error{File: p.Path, Line: lineOf(data, "[ci"), Column: 1, Msg: err.Error()}
+	}
+	if len(p.CI.RequiredPaths) == 0 {
+		return nil
+	}
+	s, ok := p.Settings["required-paths"]
+	if !ok || s.Options == nil {
+		return nil
+	}
+	o := reflect.ValueOf(s.Options).Elem()
+	for i := 0; i < o.NumField(); i++ {
+		if f := o.Field(i); tomlKey(o.Type().Field(i)) == "paths" && f.Kind() == reflect.Slice && f.Len() == 0 {
+			f.Set(reflect.ValueOf(slices.Clone(p.CI.RequiredPaths)))
+		}
+	}
+	return nil
 }
 
 // lineOf finds the first line mentioning s, for errors found after decoding.

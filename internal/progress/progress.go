@@ -78,3 +78,12 @@ func (b *Bar) Done() {
 	b.p.Wait()
 	b.bar = nil
 }
+
+// Writer returns where log lines go while the bar runs: above the bar on
+// a terminal, else w itself.
+func (b *Bar) Writer(w io.Writer) io.Writer {
+	if b == nil || b.bar == nil {
+		return w
+	}
+	return b.p
+}

@@ -73,6 +73,8 @@ type sarifRuleProps struct {
 }
 
 type sarifInvocation struct {
+	CommandLine         string              `json:"commandLine,omitempty"`
+	ExitCode            *int                `json:"exitCode,omitempty"`
 	ExecutionSuccessful bool                `json:"executionSuccessful"`
 	Notifications       []sarifNotification `json:"toolExecutionNotifications,omitempty"`
 }
@@ -142,6 +144,12 @@ func Level(s check.Severity) string {
 const FingerprintKey = "nixgate/v1"
 
 func writeSARIF(w io.Writer, r *Report) error {
+	return encodeSARIF(w, []sarifRun{sarifRunOf(r, "nixgate/"+r.Command+"/")})
+}
+
+// sarifRunOf is the SARIF run of one report, with the automation ID that
+// tells code scanning its category.
+func sarifRunOf(r *Report, automationID string) sarifRun {
 	res := r.Result
 	driver := sarifDriver{Name: "nixgate", InformationURI: InformationURI, Version: r.ToolVersion, Rules: []sarifRule{}}
 	index := map[string]int{}
@@ -164,7 +172,7 @@ func writeSARIF(w io.Writer, r *Report) error {
 		Tool:              sarifTool{Driver: driver},
 		Invocations:       []sarifInvocation{{ExecutionSuccessful: len(res.Errors) == 0}},
 		Results:           []sarifResult{},
-		AutomationDetails: &sarifAutomation{ID: "nixgate/" + r.Command + "/"},
+		AutomationDetails: &sarifAutomation{ID: automationID},
 	}
 	for _, e := range res.Errors {
 		run.Invocations[0].Notifications = append(run.Invocations[0].Notifications, sarifNotification{
@@ -200,10 +208,14 @@ func writeSARIF(w io.Writer, r *Report) error {
 		add(s.Finding, []sarifSuppression{{Kind: kind, Justification: s.Reason}})
 	}
 	run.Tool.Driver = driver
+	return run
+}
+
+func encodeSARIF(w io.Writer, runs []sarifRun) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
-	return enc.Encode(sarifLog{Schema: sarifSchema, Version: "2.1.0", Runs: []sarifRun{run}})
+	return enc.Encode(sarifLog{Schema: sarifSchema, Version: "2.1.0", Runs: runs})
 }
 
 // rule is the SARIF rule metadata of a check, from the registry.
