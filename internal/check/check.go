@@ -104,11 +104,14 @@ const (
 	// ScopeUKI checks read a unified kernel image (nixgate uki check,
 	// verify, diff).
 	ScopeUKI Scope = "uki"
+	// ScopeFlake checks read what Nix evaluates of a flake: its outputs
+	// (nixgate flake outputs) and its dev shell (nixgate flake devshell).
+	ScopeFlake Scope = "flake"
 )
 
 // Scopes lists every scope, in the order `nixgate checks` shows them.
 func Scopes() []Scope {
-	return []Scope{ScopeRepo, ScopePR, ScopeHost, ScopeKconfig, ScopeCache, ScopeTrust, ScopeProvenance, ScopeUKI}
+	return []Scope{ScopeRepo, ScopePR, ScopeHost, ScopeKconfig, ScopeCache, ScopeTrust, ScopeProvenance, ScopeUKI, ScopeFlake}
 }
 
 // Check is one gate. A check is a value: it is listed once in the registry

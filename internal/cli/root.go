@@ -162,6 +162,7 @@ func commands(e *env) []*cobra.Command {
 		newChecksCmd(e),
 		newCICmd(e),
 		newExplainCmd(e),
+		newFlakeCmd(e),
 		newHostCmd(e),
 		newInitCmd(e),
 		newKconfigCmd(e),
