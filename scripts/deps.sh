@@ -21,6 +21,10 @@ need npm npm
 # dashboard in a headless Chromium.
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || want+=(postgresql)
 need chromium chromium
+# nixgate ci's tests: JUnit XML validated with xmllint against the vendored
+# schema; the fixture flake's builder and dev shell are a static bash.
+need xmllint libxml2-utils
+[ -x /bin/bash-static ] || want+=(bash-static)
 # UKI tests (internal/ukifixture builds real images): the stub, objcopy,
 # sbsign, OVMF's snakeoil key, cpio, efitools, osslsigncode, compressors;
 # the boot test (scripts/test-boot.sh) adds QEMU.

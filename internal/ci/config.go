@@ -132,6 +132,9 @@ type KconfigGate struct {
 // probe is true.
 type HostGate struct {
 	Common
+	// Root audits a configuration tree offline (an image's root
+	// filesystem, relative to the repository) instead of this runner.
+	Root    string   `toml:"root"`
 	Probe   bool     `toml:"probe"`
 	Store   string   `toml:"store"`
 	Options []string `toml:"options"`
@@ -139,6 +142,9 @@ type HostGate struct {
 
 // NixGate is [ci.nix]: how the evaluating gates call Nix.
 type NixGate struct {
+	// Flake is the flake's directory, relative to the repository
+	// (default: the repository itself).
+	Flake   string   `toml:"flake"`
 	Store   string   `toml:"store"`
 	Options []string `toml:"options"`
 	// Timeout bounds each evaluating gate.
@@ -172,6 +178,9 @@ type CacheGate struct {
 type UKIGate struct {
 	Common
 	File string `toml:"file"`
+	// Policy is the policy of the uki gates (such as uki/gate.toml;
+	// default: the repository's).
+	Policy string `toml:"policy"`
 	// Check runs `uki check` (default true).
 	Check *bool    `toml:"check"`
 	Certs []string `toml:"certs"`
@@ -270,6 +279,16 @@ func (c *Config) Validate() error {
 			add("ci.kconfig: configs is empty (name the kernel configuration files to gate)")
 		}
 	}
+	if c.Host != nil {
+		relPath("ci.host.root", c.Host.Root)
+		if c.Host.Root != "" && c.Host.Probe {
+			add("ci.host: probe builds on this runner; it cannot be combined with root")
+		}
+	}
+	if c.UKI != nil {
+		relPath("ci.uki.policy", c.UKI.Policy)
+	}
+	relPath("ci.nix.flake", c.Nix.Flake)
 	if c.Lock != nil {
 		for _, p := range c.Lock.Files {
 			relPath("ci.lock.files", p)

@@ -150,7 +150,11 @@ func writeJUnit(w io.Writer, r *Run) error {
 			c := gateCase()
 			switch res.Outcome {
 			case Failed:
-				c.Failure = &junitMessage{Type: "gate", Message: report.SafeText(detail(res)), Text: logText()}
+				text := logText()
+				for _, d := range res.Details {
+					text += report.SafeText(d) + "\n"
+				}
+				c.Failure = &junitMessage{Type: "gate", Message: report.SafeText(detail(res)), Text: text}
 			case Errored, Incomplete:
 				c.Error = &junitMessage{Type: string(res.Outcome), Message: report.SafeText(detail(res)), Text: logText()}
 			default:

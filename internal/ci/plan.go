@@ -324,6 +324,8 @@ func (p *Plan) Gates() []*Gate {
 	if h := c.Host; h != nil && h.on() {
 		g := &Gate{Kind: KindHost, Name: "host", Args: []string{"host"}, Format: "json", read: readReport, Timeout: time.Duration(h.Timeout),
 			Why: "this runner's effective Nix configuration: sandbox, signatures, substituters, trusted users, CI signing keys"}
+		g.Args = appendOpt(g.Args, "--root", p.inRepo(h.Root))
+		g.Static = h.Root != "" // an offline tree is files, like the repository
 		if h.Probe {
 			g.Args = append(g.Args, "--probe")
 			g.Args = appendOpt(g.Args, "--store", h.Store)
@@ -346,7 +348,7 @@ func (p *Plan) Gates() []*Gate {
 	if len(c.RequiredOutputs) > 0 {
 		g := &Gate{Kind: KindOutputs, Name: "required-outputs", Format: "json", read: readReport, Needs: []string{"nix"},
 			Command: []string{"flake", "outputs"}, Timeout: time.Duration(c.Nix.Timeout),
-			Args: []string{"flake", "outputs", p.Dir}, Why: "the flake has the outputs the pipeline ships (nix flake show)"}
+			Args: []string{"flake", "outputs", p.inRepo(or(c.Nix.Flake, "."))}, Why: "the flake has the outputs the pipeline ships (nix flake show)"}
 		for _, o := range c.RequiredOutputs {
 			g.Args = append(g.Args, "--require", o)
 		}
@@ -356,7 +358,7 @@ func (p *Plan) Gates() []*Gate {
 	if len(c.DevshellTools) > 0 {
 		g := &Gate{Kind: KindDevshell, Name: "devshell-tools", Format: "json", read: readReport, Needs: []string{"nix"},
 			Command: []string{"flake", "devshell"}, Timeout: time.Duration(c.Nix.Timeout),
-			Args: []string{"flake", "devshell", p.Dir}, Why: "the dev shell provides the tools the pipeline needs (nix develop)"}
+			Args: []string{"flake", "devshell", p.inRepo(or(c.Nix.Flake, "."))}, Why: "the dev shell provides the tools the pipeline needs (nix develop)"}
 		g.Args = appendOpt(g.Args, "--shell", c.Devshell)
 		for _, t := range c.DevshellTools {
 			g.Args = append(g.Args, "--tool", t)
@@ -421,10 +423,14 @@ func (p *Plan) Gates() []*Gate {
 	}
 	if u := c.UKI; u != nil && u.on() {
 		file := p.inRepo(u.File)
+		ukiPolicy := p.policyArgs(false)
+		if u.Policy != "" {
+			ukiPolicy = []string{"--policy", p.inRepo(u.Policy)}
+		}
 		if u.Check == nil || *u.Check {
 			g := &Gate{Kind: KindUKICheck, Name: "uki-check", Format: "json", read: readReport, Requires: []string{file},
 				Command: []string{"uki", "check"}, Timeout: time.Duration(u.Timeout),
-				Args: append([]string{"uki", "check", file}, p.policyArgs(false)...),
+				Args: append([]string{"uki", "check", file}, ukiPolicy...),
 				Why:  "the image's content: command line, kernel configuration, embedded policies, layout"}
 			add(g)
 		}
@@ -441,7 +447,7 @@ func (p *Plan) Gates() []*Gate {
 			for _, d := range u.DBX {
 				g.Args = append(g.Args, "--dbx", p.inRepo(d))
 			}
-			g.Args = append(g.Args, p.policyArgs(false)...)
+			g.Args = append(g.Args, ukiPolicy...)
 			add(g)
 		}
 		if u.BootTest {
@@ -468,7 +474,7 @@ func (p *Plan) Gates() []*Gate {
 	}
 
 	for _, g := range gs {
-		g.Static = static[g.Kind]
+		g.Static = g.Static || static[g.Kind]
 		if g.Command == nil && len(g.Args) > 0 && g.Kind != KindRun {
 			g.Command = g.Args[:1]
 		}

@@ -51,6 +51,9 @@ type Result struct {
 	// Summary is a one-line verdict for gates without findings
 	// ("REPRODUCIBLE: 2 output(s)", "exit status 0").
 	Summary string
+	// Details are lines that explain a verdict without findings (the
+	// outputs that did not reproduce).
+	Details []string
 	// Log is the tail of what the gate wrote to stderr (and, for a run
 	// step, to stdout).
 	Log []string
@@ -277,7 +280,8 @@ func (rn *Runner) read(g *Gate, res *Result, data []byte) error {
 		var rb struct {
 			Verdict string `json:"verdict"`
 			Outputs []struct {
-				Reproducible bool `json:"reproducible"`
+				Path         string `json:"path"`
+				Reproducible bool   `json:"reproducible"`
 			} `json:"outputs"`
 		}
 		if err := json.Unmarshal(data, &rb); err != nil {
@@ -287,9 +291,11 @@ func (rn *Runner) read(g *Gate, res *Result, data []byte) error {
 		for _, o := range rb.Outputs {
 			if o.Reproducible {
 				ok++
+			} else {
+				res.Details = append(res.Details, "not reproducible: "+o.Path)
 			}
 		}
-		res.Summary = fmt.Sprintf("%s: %d output(s), %d reproducible", strings.ToUpper(strings.ReplaceAll(rb.Verdict, "_", " ")), len(rb.Outputs), ok)
+		res.Summary = fmt.Sprintf("%s: %d output(s), %d reproducible", strings.ToUpper(strings.NewReplacer("_", " ", "-", " ").Replace(rb.Verdict)), len(rb.Outputs), ok)
 		res.Raw = json.RawMessage(data)
 	case readBoot:
 		var bt struct {

@@ -154,13 +154,16 @@ func writeText(w io.Writer, r *Run) error {
 		if s := res.Summary; s != "" {
 			fmt.Fprintf(bw, "   %s\n", report.SafeText(s))
 		}
+		for _, d := range res.Details {
+			fmt.Fprintf(bw, "     %s\n", report.SafeText(d))
+		}
 		if res.ContractFailure != "" {
 			fmt.Fprintf(bw, "   %s\n", res.ContractFailure)
 		}
 		if res.Reason != "" && res.Reason != res.Summary {
 			fmt.Fprintf(bw, "   %s\n", report.SafeText(res.Reason))
 		}
-		if res.Report == nil && res.Outcome != Passed {
+		if showLog(res) {
 			for _, l := range res.Log {
 				fmt.Fprintf(bw, "   | %s\n", report.SafeText(l))
 			}
@@ -353,10 +356,16 @@ func writeMarkdownGate(bw *bufio.Writer, res *Result) error {
 	if res.Summary != "" {
 		fmt.Fprintf(bw, "%s\n\n", report.MarkdownCell(res.Summary))
 	}
+	for _, d := range res.Details {
+		fmt.Fprintf(bw, "- %s\n", report.MarkdownCell(d))
+	}
+	if len(res.Details) > 0 {
+		fmt.Fprintln(bw)
+	}
 	if res.Reason != "" && res.Reason != res.Summary {
 		fmt.Fprintf(bw, "%s\n\n", report.MarkdownCell(res.Reason))
 	}
-	if len(res.Log) > 0 && (res.Report == nil || res.Outcome != Passed) {
+	if len(res.Log) > 0 && showLog(res) {
 		var lines []string
 		for _, l := range res.Log {
 			lines = append(lines, report.SafeText(l))
@@ -377,4 +386,17 @@ func shortRev(s string) string {
 		return s[:12]
 	}
 	return s
+}
+
+// showLog reports whether a gate's log goes into the report: a run step's
+// that did not pass (its output is its report), and any gate's that ended
+// without a usable report (an error, or could not complete).
+func showLog(res *Result) bool {
+	switch {
+	case res.Outcome == Errored || res.Outcome == Incomplete:
+		return true
+	case res.Gate.Kind == KindRun:
+		return res.Outcome != Passed
+	}
+	return false
 }

@@ -27,6 +27,8 @@ type env struct {
 	// gates, inside `nixgate ci`, shares opened repositories and parsed
 	// inputs between the gates it runs (ci.go); nil otherwise.
 	gates *gateCache
+	// cancel ends the command's deadline.
+	cancel context.CancelFunc
 }
 
 // DefaultTimeout is the global deadline of a command (--timeout).
@@ -47,6 +49,9 @@ func runEnv(ctx context.Context, e *env, args []string) int {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	err := root.ExecuteContext(ctx)
+	if e.cancel != nil {
+		e.cancel()
+	}
 	if err != nil && errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, ErrFindings) {
 		err = incompletef("timed out after %s (--timeout): %w", e.timeout, err)
 	} else if err != nil && ctx.Err() != nil && !errors.Is(err, ErrFindings) {
@@ -98,9 +103,13 @@ Results go to stdout, progress and logs to stderr.
 			return usagef("--timeout must not be negative")
 		}
 		if e.timeout > 0 {
+			// The deadline's cancel runs when this command line returns
+			// (runEnv), not through cobra.OnFinalize: its finalizers are
+			// global and would also cancel the command that ran this one
+			// (nixgate ci runs its gates in this process).
 			ctx, cancel := context.WithTimeout(cmd.Context(), e.timeout)
 			cmd.SetContext(ctx)
-			cobra.OnFinalize(cancel)
+			e.cancel = cancel
 		}
 		return nil
 	}
