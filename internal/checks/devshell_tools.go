@@ -45,4 +45,3 @@ func runDevshellTools(_ context.Context, p *check.Pass) error {
 	}
 	return nil
 }
-
