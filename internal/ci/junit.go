@@ -4,7 +4,6 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/nixgate/nixgate/internal/check"
@@ -74,7 +73,7 @@ func findingLine(f check.Finding) string {
 }
 
 func writeJUnit(w io.Writer, r *Run) error {
-	host, _ := os.Hostname()
+	host := r.Hostname
 	out := junitSuites{Name: "nixgate ci", Time: seconds(r.Duration.Seconds())}
 	for _, res := range r.Results {
 		g := res.Gate

@@ -92,7 +92,7 @@ func (g *Gate) CommandLine() string {
 		}
 		return s
 	}
-	return "nixgate " + Quote(g.Args)
+	return strings.TrimSpace("nixgate " + Quote(g.Args))
 }
 
 // Quote renders argv as a POSIX shell would need it.

@@ -75,8 +75,10 @@ type Run struct {
 	Base, Head, BaseFrom string
 	ToolVersion          string
 	RequireAll           bool
-	Results              []*Result
-	Duration             time.Duration
+	// Hostname names the machine in JUnit reports ("" leaves it out).
+	Hostname string
+	Results  []*Result
+	Duration time.Duration
 }
 
 // Exit is the run's exit code: the worst gate's, by the CLI contract (a

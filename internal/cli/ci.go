@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -198,6 +199,7 @@ func runCI(cmd *cobra.Command, e *env, f *ciFlags, o *outputFlags, dir string) e
 		AfterStep: cache.dropWorkTrees,
 	}
 	run := &ci.Run{Target: dir, Base: change.Base, BaseFrom: change.From, ToolVersion: Version(), RequireAll: requireAll}
+	run.Hostname, _ = os.Hostname()
 	if change.Base != "" && f.head != "HEAD" {
 		run.Head = f.head
 	}
