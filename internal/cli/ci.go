@@ -135,7 +135,7 @@ func runCI(cmd *cobra.Command, e *env, f *ciFlags, o *outputFlags, dir string) e
 		}
 		s, err := (&outputFlags{formats: ci.Formats, format: format, output: path}).open(e)
 		if err != nil {
-			return usagef("--%s: %w", format, err)
+			return usagef("--%s: %s", format, strings.TrimPrefix(err.Error(), "--output: "))
 		}
 		defer s.Abort()
 		sinks = append(sinks, s)
