@@ -4,7 +4,7 @@ BIN       := bin/nixgate
 export CGO_ENABLED := 0
 GOFLAGS_BUILD := -buildvcs=auto -trimpath -ldflags=-s
 
-.PHONY: all build demo test deps vet fmt-check bench fuzz docs clean test-boot
+.PHONY: all build demo test deps vet fmt-check lint-actions bench fuzz docs clean test-boot
 
 all: build
 
@@ -18,7 +18,7 @@ demo: build
 
 # Installs what the tests need when missing (Debian packages, when root),
 # then vet, the gofmt check and every test.
-test: deps vet fmt-check
+test: deps vet fmt-check lint-actions
 	$(GO) test -count=1 -timeout 20m ./...
 
 # The UKI boot matrix in QEMU (Secure Boot on and off); see docs/uki.md.
@@ -30,6 +30,10 @@ deps:
 
 vet:
 	$(GO) vet ./...
+
+# actionlint on the composite action and the example workflows (ci/github).
+lint-actions:
+	@bash scripts/actionlint.sh
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files -co --exclude-standard '*.go')); \

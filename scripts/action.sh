@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The steps of action.yml (the composite GitHub Action), kept in one script
-# so that they are linted, tested on this machine (internal/cli's
+# so that they are linted, tested on this machine (cmd/nixgate's
 # TestActionSteps runs them with a GitHub-like environment) and never
 # interpolate inputs into shell code: every input arrives as a variable.
 #   action.sh build   build nixgate into $RUNNER_TEMP/nixgate-bin
@@ -28,8 +28,10 @@ run)
   [ -n "${NIXGATE_POLICY:-}" ] && args+=(--policy "$NIXGATE_POLICY")
   sarif="$RUNNER_TEMP/nixgate.sarif"
   junit="$RUNNER_TEMP/nixgate-junit.xml"
+  markdown="$RUNNER_TEMP/nixgate.md"
   summary="${GITHUB_STEP_SUMMARY:-$RUNNER_TEMP/nixgate-summary.md}"
-  args+=(--sarif "$sarif" --junit "$junit" --markdown "$RUNNER_TEMP/nixgate.md")
+  rm -f "$sarif" "$junit" "$markdown"
+  args+=(--sarif "$sarif" --junit "$junit" --markdown "$markdown")
   # Extra arguments are split on white space, never evaluated.
   if [ -n "${NIXGATE_ARGS:-}" ]; then
     read -r -a extra <<<"$NIXGATE_ARGS"
@@ -39,11 +41,21 @@ run)
   "$bin/nixgate" "${args[@]}"
   code=$?
   set -e
-  [ -f "$RUNNER_TEMP/nixgate.md" ] && cat "$RUNNER_TEMP/nixgate.md" >>"$summary"
+  # A step summary holds at most 1 MiB; nixgate caps the findings it
+  # lists, and this keeps a summary of many gates within the limit.
+  if [ -f "$markdown" ]; then
+    if [ "$(wc -c <"$markdown")" -gt 1000000 ]; then
+      head -c 990000 "$markdown" >>"$summary"
+      printf '\n\n… (cut at GitHub'"'"'s 1 MiB step summary limit: the full summary is in %s)\n' "$markdown" >>"$summary"
+    else
+      cat "$markdown" >>"$summary"
+    fi
+  fi
   {
     echo "exit-code=$code"
-    [ -f "$sarif" ] && echo "sarif=$sarif"
-    [ -f "$junit" ] && echo "junit=$junit"
+    if [ -f "$sarif" ]; then echo "sarif=$sarif"; fi
+    if [ -f "$junit" ]; then echo "junit=$junit"; fi
+    if [ -f "$markdown" ]; then echo "markdown=$markdown"; fi
   } >>"${GITHUB_OUTPUT:-/dev/null}"
   # The last step fails the job; this one always succeeds so the SARIF
   # upload runs.

@@ -93,6 +93,12 @@ if [ "$(id -u)" = 0 ]; then
       --gid nixbld --groups nixbld --comment "Nix build user $i" "nixbld$i"
   done
 fi
+# actionlint lints action.yml and the example workflows in make test
+# (scripts/actionlint.sh): a Go module, built at a pinned version.
+if ! command -v actionlint >/dev/null && ! [ -x "$(go env GOPATH)/bin/actionlint" ]; then
+  echo "installing actionlint v1.7.7" >&2
+  CGO_ENABLED=0 go install github.com/rhysd/actionlint/cmd/actionlint@v1.7.7 || echo "could not install actionlint" >&2
+fi
 if [ "${1:-}" = bench ] && ! command -v gitleaks >/dev/null && ! [ -x "$(go env GOPATH)/bin/gitleaks" ]; then
   echo "installing gitleaks v8.30.1" >&2
   CGO_ENABLED=0 go install github.com/zricethezav/gitleaks/v8@v8.30.1

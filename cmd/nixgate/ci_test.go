@@ -307,9 +307,14 @@ func (w *ciWorld) ci(t *testing.T, v *ciVariant, args ...string) *ciRun {
 	t.Helper()
 	out := filepath.Join(filepath.Dir(v.dir), "out")
 	os.MkdirAll(out, 0o755)
+	unshare := slices.Contains(args, "--unshare-net-for-test")
+	args = slices.DeleteFunc(args, func(a string) bool { return a == "--unshare-net-for-test" })
 	args = append([]string{"ci", v.dir, "--format", "json", "--sarif", filepath.Join(out, "ci.sarif"), "--junit", filepath.Join(out, "junit.xml"),
 		"--markdown", filepath.Join(out, "summary.md")}, args...)
 	cmd := exec.Command(w.bin, args...)
+	if unshare {
+		cmd = exec.Command("unshare", append([]string{"--net", "--", w.bin}, args...)...)
+	}
 	cmd.Env = w.env("GITHUB_ACTIONS=true", "GITHUB_EVENT_NAME=pull_request", "GITHUB_EVENT_PATH="+v.event)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -419,6 +424,23 @@ func TestCIFixture(t *testing.T) {
 		checkFormats(t, r)
 		golden(t, w, v, r.markdown)
 		checkRenders(t, r.markdown, len(r.json.Gates))
+
+		// The static gates make no connection: in a network namespace
+		// with no route they give what they give outside.
+		outside := w.ci(t, v, "--only", "static")
+		inside := w.ci(t, v, "--only", "static", "--unshare-net-for-test")
+		compareGates(t, summarize(outside.json), summarize(inside.json))
+		static := []string{"check", "pr", "lock flake.lock", "lock image/flake.lock", "lock tools/flake.lock",
+			"kconfig kernel/hardened.config", "kconfig kernel/debug.config", "host", "uki-check", "uki-verify"}
+		var got []string
+		for name := range summarize(inside.json) {
+			got = append(got, name)
+		}
+		slices.Sort(got)
+		slices.Sort(static)
+		if !slices.Equal(got, static) {
+			t.Errorf("--only static ran %v, want %v", got, static)
+		}
 	})
 
 	t.Run("fixed", func(t *testing.T) {
@@ -555,5 +577,118 @@ func checkRenders(t *testing.T, md []byte, gates int) {
 	}
 	if regexp.MustCompile(`<p>\|[^<]*\|</p>`).MatchString(h) || strings.Contains(h, "|---|") {
 		t.Errorf("a Markdown table did not render:\n%s", h)
+	}
+}
+
+// TestCIStaticAnchor: nixgate ci on a fresh copy of examples/anchor with
+// the built-in policy (no [ci] table), inside a network namespace with no
+// route: the check gate reports exactly the problems PLANTED.md lists, pr
+// and lock are skipped (no base), exit 1, and the whole process stays well
+// inside its budget (bench/ci.sh measures it: under a second).
+func TestCIStaticAnchor(t *testing.T) {
+	bin := nixgateBinary(t)
+	dir := filepath.Join(t.TempDir(), "anchor")
+	if out, err := exec.Command("cp", "-a", "../../examples/anchor", dir).CombinedOutput(); err != nil {
+		t.Fatalf("copy: %v\n%s", err, out)
+	}
+	gitCfg := filepath.Join(t.TempDir(), "gitconfig")
+	os.WriteFile(gitCfg, nil, 0o644)
+	env := append(os.Environ(), "GIT_CONFIG_GLOBAL="+gitCfg, "GIT_CONFIG_NOSYSTEM=1", "GITHUB_ACTIONS=", "GITLAB_CI=",
+		"GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.org", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.org")
+	for _, args := range [][]string{{"init", "-q", "-b", "main"}, {"add", "-A"}, {"-c", "commit.gpgsign=false", "commit", "-q", "-m", "anchor"}} {
+		cmd := exec.Command("git", append([]string{"-C", dir}, args...)...)
+		cmd.Env = env
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	start := time.Now()
+	cmd := exec.Command("unshare", "--net", "--", bin, "ci", dir, "--only", "static", "--format", "json")
+	cmd.Env = env
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	elapsed := time.Since(start)
+	var ee *exec.ExitError
+	if !errorsAs(err, &ee) || ee.ExitCode() != 1 {
+		t.Fatalf("exit %v, want 1\n%s", err, stderr.String())
+	}
+	var r ciReport
+	if err := json.Unmarshal(out, &r); err != nil {
+		t.Fatal(err)
+	}
+	var found []string
+	for _, g := range r.Gates {
+		switch {
+		case g.Name == "check" && g.Outcome == "failed" && g.Report != nil:
+			for _, f := range g.Report.Findings {
+				found = append(found, f.CheckID+" "+f.Location.Path)
+			}
+		case g.Name == "check":
+			t.Errorf("check gate: %s", g.Outcome)
+		case g.Outcome != "skipped" || !strings.Contains(g.Reason, "no base revision"):
+			t.Errorf("gate %s: %s %q, want skipped for want of a base", g.Name, g.Outcome, g.Reason)
+		}
+	}
+	var planted []string
+	for _, l := range strings.Split(string(must(os.ReadFile("../../examples/anchor/PLANTED.md"))), "\n") {
+		f := strings.Split(l, "|")
+		if len(f) >= 4 && regexp.MustCompile(`^ [a-z0-9-]+ $`).MatchString(f[1]) && strings.TrimSpace(f[1]) != "check" {
+			planted = append(planted, strings.TrimSpace(f[1])+" "+strings.TrimSuffix(strings.TrimSpace(f[2]), "/")+map[bool]string{true: "/", false: ""}[strings.HasSuffix(strings.TrimSpace(f[2]), "/")])
+		}
+	}
+	slices.Sort(found)
+	slices.Sort(planted)
+	if d := cmp.Diff(planted, found); d != "" {
+		t.Errorf("the check gate's findings are not PLANTED.md's (-planted +found):\n%s", d)
+	}
+	t.Logf("nixgate ci --only static on examples/anchor, whole process in a network namespace without a route: %s", elapsed)
+	if elapsed > 5*time.Second {
+		t.Errorf("took %s (the budget is a second; bench/ci.sh measures it)", elapsed)
+	}
+}
+
+// TestCIInSandbox: the static gates run inside a Nix build sandbox, as a
+// check derivation would run them (Hydra, buildbot-nix, nix flake check):
+// the static nixgate binary, a static busybox, the source as the only
+// input, no network, no git. On examples/anchor the build fails with the
+// gate's report in its log.
+func TestCIInSandbox(t *testing.T) {
+	bin := nixgateBinary(t)
+	dir, err := os.MkdirTemp("", "nixgate-ci-sandbox-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { removeTree(dir) })
+	src := filepath.Join(dir, "src")
+	if out, err := exec.Command("cp", "-a", "../../examples/anchor", src).CombinedOutput(); err != nil {
+		t.Fatalf("copy: %v\n%s", err, out)
+	}
+	os.Remove(filepath.Join(src, "result")) // a link out of the tree cannot go into the store
+	tools := filepath.Join(dir, "tools")
+	os.MkdirAll(tools, 0o755)
+	os.WriteFile(filepath.Join(tools, "nixgate"), must(os.ReadFile(bin)), 0o755)
+	os.WriteFile(filepath.Join(tools, "busybox"), must(os.ReadFile("/bin/busybox")), 0o755)
+	expr := `let
+  tools = builtins.path { path = ` + tools + `; name = "tools"; };
+  src = builtins.path { path = ` + src + `; name = "anchor-src"; };
+in builtins.derivation {
+  name = "nixgate-static-gates";
+  system = builtins.currentSystem;
+  builder = "${tools}/busybox";
+  args = [ "sh" "-c" "export PATH=${tools}; busybox cp -r ${src} src && busybox chmod -R u+w src && nixgate ci src --only static > $out; code=$?; busybox cat $out; exit $code" ];
+}`
+	cmd := exec.Command("nix-build", "--store", filepath.Join(dir, "store"), "--no-out-link", "--option", "sandbox", "true",
+		"--option", "substituters", "", "-E", expr)
+	cmd.Env = append(os.Environ(), "NIX_CONFIG=")
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		t.Fatalf("the check derivation passed on examples/anchor:\n%s", out)
+	}
+	for _, want := range []string{"== check: FAILED", "CRITICAL Nix binary-cache signing secret key", "nixgate ci: FAILED (exit 1)",
+		"failed with exit code 1"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("the build log lacks %q:\n%s", want, out)
+		}
 	}
 }
