@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Records kernel-hardening-checker's own verdicts for the kconfig parity test
+# (internal/kconfig/parity_test.go): runs of khc with a kernel configuration, a
+# command line and a sysctl file together, written to
+# internal/kconfig/testdata/khc/full/NAME.json.gz with NAME.args (the three
+# input paths, relative to internal/kconfig), and khc's recommendations per
+# architecture (`-p ARCH -m json`) to testdata/khc/print/ARCH.json.gz.
+# The configuration-only verdicts in testdata/khc/expected come from
+# ../shared/corpus/kconfig/khc-expected.
+#
+# Usage: KHC_SRC=/path/to/kernel-hardening-checker bash bench/kconfig-khc-record.sh
+# (a checkout of 0.6.17.1: github.com/a13xp0p0v/kernel-hardening-checker)
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+: "${KHC_SRC:?set KHC_SRC to a kernel-hardening-checker checkout}"
+khc() { python3 "$KHC_SRC/bin/kernel-hardening-checker" "$@"; }
+echo "khc: $(khc --version)"
+cd "$here/internal/kconfig"
+out=testdata/khc/full
+mkdir -p "$out" testdata/khc/print
+while read -r name config cmdline sysctl; do
+  [ -z "$name" ] && continue
+  khc -c "$config" -l "$cmdline" -s "$sysctl" -m json | gzip -9n >"$out/$name.json.gz"
+  echo "$config $cmdline $sysctl" >"$out/$name.args"
+  echo "recorded $name"
+done <<'CASES'
+kspp-x86-64 testdata/configs/kspp-kconfig-x86-64.config testdata/kspp-cmdline-x86-64.txt testdata/kspp-sysctl.txt
+example testdata/configs/example_config.gz testdata/cmdline_example.txt testdata/example_sysctls.txt
+debian13-weak testdata/configs/Debian_13_Trixie_x86_64.config.gz testdata/cmdline-weak.txt testdata/sysctl-weak.txt
+nixpkgs-hardened testdata/configs/nixpkgs-linux_hardened.config.gz testdata/kspp-cmdline-x86-64.txt testdata/example_sysctls.txt
+arm64-kspp testdata/configs/kspp-kconfig-arm64.config testdata/kspp-cmdline-x86-64.txt testdata/kspp-sysctl.txt
+arm64-weak testdata/configs/arm64_defconfig_6.17.config.gz testdata/cmdline-weak.txt testdata/sysctl-weak.txt
+i386-weak testdata/configs/i386_defconfig_6.17.config.gz testdata/cmdline-weak.txt testdata/kspp-sysctl.txt
+i386-kspp testdata/configs/kspp-kconfig-i386.config testdata/kspp-cmdline-x86-64.txt testdata/sysctl-weak.txt
+arm-example testdata/configs/arm_defconfig_6.17.config.gz testdata/cmdline_example.txt testdata/example_sysctls.txt
+arm-kspp testdata/configs/kspp-kconfig-arm.config testdata/kspp-cmdline-x86-64.txt testdata/kspp-sysctl.txt
+riscv-weak testdata/configs/riscv_defconfig_6.17.config.gz testdata/cmdline-weak.txt testdata/sysctl-weak.txt
+android-example testdata/configs/Android_15_6.6_aarch64.config.gz testdata/cmdline_example.txt testdata/kspp-sysctl.txt
+CASES
+for a in X86_64:x86_64 X86_32:x86_32 ARM64:arm64 ARM:arm RISCV:riscv; do
+  khc -p "${a%%:*}" -m json | gzip -9n >"testdata/khc/print/${a##*:}.json.gz"
+done
+echo "recorded the recommendations per architecture"
