@@ -192,10 +192,10 @@ func TestArchAndVersion(t *testing.T) {
 		{"no architecture", "CONFIG_MODULES=y\n", "", "", Version{}, "does not say its architecture (no CONFIG_X86_64, CONFIG_ARM64, ... and no header): give --arch", nil},
 		{"two architectures", "CONFIG_X86_64=y\nCONFIG_ARM64=y\n", "", "", Version{}, "more than one architecture (CONFIG_X86_64, CONFIG_ARM64)", nil},
 		{"header disagrees", "# Linux/arm64 6.12.0 Kernel Configuration\nCONFIG_X86_64=y\n", "x86_64", "options", Version{6, 12, 0}, "",
-			[]string{"the header says Linux/arm64 but the options set CONFIG_X86_64: checked as x86_64"}},
+			[]string{"header says Linux/arm64, the options CONFIG_X86_64: checked as x86_64"}},
 		{"header claims an older kernel", "# Linux/x86 4.19.0 Kernel Configuration\nCONFIG_X86_64=y\n# CONFIG_KSTACK_ERASE is not set\nCONFIG_SLAB_BUCKETS=y\n",
 			"x86_64", "options", Version{6, 17, 0}, "",
-			[]string{"the header claims Linux 4.19.0 but CONFIG_KSTACK_ERASE (line 3) exists only since 6.17: checked as 6.17"}},
+			[]string{"header claims Linux 4.19.0, CONFIG_KSTACK_ERASE (line 3) is 6.17+: checked as 6.17"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, err := ParseConfig([]byte(tc.src))

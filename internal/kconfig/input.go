@@ -46,6 +46,12 @@ func ReadInput(path string) ([]byte, error) {
 		}
 		r = f
 	}
+	return ReadCapped(r)
+}
+
+// ReadCapped reads r to its end, at most MaxInput bytes, and decompresses
+// gzip content (see Decompress).
+func ReadCapped(r io.Reader) ([]byte, error) {
 	// /proc files report a zero size: read until EOF.
 	data, err := io.ReadAll(io.LimitReader(r, MaxInput+1))
 	if err != nil {

@@ -36,7 +36,7 @@ func InputFindings(in *Input) []check.Finding {
 	c := in.Config
 	if !c.Complete {
 		add(check.High, in.ConfigPath, 0, "fragment",
-			"no CONFIG_LOCALVERSION line: a fragment, not the .config kconfig writes; options it leaves out take their defaults, which may not be \"not set\" (check the output of make olddefconfig)")
+			"no CONFIG_LOCALVERSION: a fragment, whose missing options take defaults, not \"not set\"")
 	}
 	for _, r := range c.Repeats {
 		o := c.Options[r.Name]
@@ -47,27 +47,27 @@ func InputFindings(in *Input) []check.Finding {
 			val = strconv.Quote(val)
 		}
 		add(check.Medium, in.ConfigPath, o.Line, "repeat:"+r.Name,
-			"CONFIG_%s is assigned %d times (lines %s): the kernel keeps the last (%s); run make olddefconfig on merged fragments",
+			"CONFIG_%s set %d times (lines %s); the kernel keeps the last, %s",
 			r.Name, len(r.Lines), joinInts(r.Lines), val)
 	}
 	if c.HeaderArch != "" {
 		switch {
 		case in.Arch != "" && !c.HeaderArchAgrees(in.Arch):
 			add(check.High, in.ConfigPath, c.HeaderLine, "header-arch",
-				"the header says Linux/%s but --arch is %s: checked as %s", c.HeaderArch, in.Arch, in.Arch)
+				"header says Linux/%s, --arch %s: checked as %s", c.HeaderArch, in.Arch, in.Arch)
 		case in.Arch == "" && c.ArchSource == "options" && !c.HeaderArchAgrees(c.Arch):
 			add(check.High, in.ConfigPath, c.HeaderLine, "header-arch",
-				"the header says Linux/%s but the options set %s: checked as %s", c.HeaderArch, strings.Join(c.ArchSymbols, ", "), c.Arch)
+				"header says Linux/%s, the options %s: checked as %s", c.HeaderArch, strings.Join(c.ArchSymbols, ", "), c.Arch)
 		}
 	}
 	hint := c.Inferred
 	switch {
 	case !in.Version.IsZero() && in.Version.Less(hint.Version):
 		add(check.High, in.ConfigPath, hint.Line, "version-flag",
-			"--kernel-version %s is older than the options prove: %s exists since Linux %s", in.Version.Short(), hint.Symbol, hint.Version.Short())
+			"--kernel-version %s, but %s exists only since %s", in.Version.Short(), hint.Symbol, hint.Version.Short())
 	case in.Version.IsZero() && c.HeaderVersionTooOld():
 		add(check.High, in.ConfigPath, c.HeaderLine, "header-version",
-			"the header claims Linux %s but %s (line %d) exists only since %s: checked as %s",
+			"header claims Linux %s, %s (line %d) is %s+: checked as %s",
 			c.VersionText, hint.Symbol, hint.Line, hint.Version.Short(), hint.Version.Short())
 	}
 	if in.Sysctl != nil {
@@ -78,7 +78,7 @@ func InputFindings(in *Input) []check.Finding {
 			}
 			last := r.Values[len(r.Values)-1]
 			add(check.Medium, in.SysctlPath, r.Lines[len(r.Lines)-1], "sysctl-repeat:"+r.Key,
-				"sysctl %s is set %d times to different values (lines %s): the last, %s, is in effect", r.Key, len(r.Lines), joinInts(r.Lines), last)
+				"sysctl %s set %d times; the last, %s, wins", clip(r.Key, 40), len(r.Lines), clip(last, 12))
 		}
 	}
 	return out

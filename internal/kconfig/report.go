@@ -34,6 +34,9 @@ type Report struct {
 	Profiles      []string `json:"profiles"`
 	Results       []Result `json:"results"`
 	Summary       Summary  `json:"summary"`
+	// NoHeader leaves the header lines out of WriteTable and
+	// WriteMarkdown (a command writing several reports on one input).
+	NoHeader bool `json:"-"`
 }
 
 // Summary counts results by verdict.
@@ -143,16 +146,33 @@ func (r *Report) Findings(checkID string) []check.Finding {
 	return out
 }
 
-// Message is a failed result in one line short enough for a text report:
-// the option, what was found and what the rule wants, and the profile
-// (the full detail is in Report).
+// Message is a failed result in one line short enough for a text report
+// line of 100 columns: the option the rule is about, what was found for
+// it and what the rule wants of it ("…" marks a rule with alternatives or
+// more conditions, and a clipped value); the full detail is in Report.
 func (res *Result) Message() string {
-	prof := res.Profile
-	if res.From != "" {
-		prof = res.From
+	const budget = 66
+	label, found, want := res.Subject, res.SubjectFound, res.SubjectWant
+	if label == "" {
+		label, found, want = res.Option, res.Actual, res.Expected
 	}
-	msg := fmt.Sprintf("%s: found %s, want %s [%s]", res.Option, clip(res.Actual, 24), clip(res.Expected, 32), prof)
-	if res.Note != "" && utf8.RuneCountInString(msg)+utf8.RuneCountInString(res.Note) < 110 {
+	if res.Compound {
+		want += " …"
+	}
+	room := max(16, budget-utf8.RuneCountInString(label)-len(": found , want "))
+	nf, nw := utf8.RuneCountInString(found), utf8.RuneCountInString(want)
+	if nf+nw > room {
+		switch {
+		case nf <= room/2:
+			want = clip(want, room-nf)
+		case nw <= room/2:
+			found = clip(found, room-nw)
+		default:
+			found, want = clip(found, room/2), clip(want, room-room/2)
+		}
+	}
+	msg := fmt.Sprintf("%s: found %s, want %s", label, found, want)
+	if res.Note != "" && utf8.RuneCountInString(msg)+2+utf8.RuneCountInString(res.Note) <= budget+8 {
 		msg += "; " + res.Note
 	}
 	return msg
@@ -227,8 +247,10 @@ func clipLeft(s string, n int) string {
 // failed or muted rule's reason follows it, wrapped.
 func (r *Report) WriteTable(w io.Writer) error {
 	bw := bufio.NewWriter(w)
-	for _, l := range r.Header() {
-		fmt.Fprintln(bw, l)
+	if !r.NoHeader {
+		for _, l := range r.Header() {
+			fmt.Fprintln(bw, l)
+		}
 	}
 	for _, name := range r.Profiles {
 		var s Summary
@@ -251,7 +273,11 @@ func (r *Report) WriteTable(w io.Writer) error {
 					fmt.Fprintf(bw, "  -- from %s\n", from)
 				}
 			}
-			row(bw, verdictText[res.Verdict], res.Option, res.Expected, report.SafeText(res.Actual))
+			found := report.SafeText(res.Actual)
+			if res.Verdict == Skipped {
+				found = "(" + res.Note + ")"
+			}
+			row(bw, verdictText[res.Verdict], res.Option, res.Expected, found)
 			if res.Verdict == Fail || res.Verdict == Muted {
 				text := res.Reason
 				if res.Verdict == Muted {
@@ -326,12 +352,14 @@ func wrap(text string, width int) []string {
 // and muted rules first.
 func (r *Report) WriteMarkdown(w io.Writer) error {
 	bw := bufio.NewWriter(w)
-	fmt.Fprintf(bw, "#### Kernel configuration %s\n\n", report.MarkdownCode(r.Config))
-	for _, l := range r.Header()[1:] {
-		fmt.Fprintf(bw, "- %s\n", report.MarkdownCell(l))
+	if !r.NoHeader {
+		fmt.Fprintf(bw, "#### Kernel configuration `%s`\n\n", report.MarkdownCode(r.Config))
+		for _, l := range r.Header()[1:] {
+			fmt.Fprintf(bw, "- %s\n", report.MarkdownCell(l))
+		}
 	}
 	for _, name := range r.Profiles {
-		fmt.Fprintf(bw, "\n<details><summary>profile %s</summary>\n\n", report.MarkdownCode(name))
+		fmt.Fprintf(bw, "\n<details><summary>profile %s</summary>\n\n", report.MarkdownCell(name))
 		fmt.Fprintf(bw, "| verdict | option | want | found | reason |\n|---|---|---|---|---|\n")
 		for _, want := range []bool{true, false} {
 			for i := range r.Results {
@@ -351,7 +379,7 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 				if res.Note != "" {
 					reason += " (" + res.Note + ")"
 				}
-				fmt.Fprintf(bw, "| %s | %s | %s | %s | %s |\n", v, report.MarkdownCode(res.Option),
+				fmt.Fprintf(bw, "| %s | `%s` | `%s` | `%s` | %s |\n", v, report.MarkdownCode(res.Option),
 					report.MarkdownCode(res.Expected), report.MarkdownCode(res.Actual), report.MarkdownCell(reason))
 			}
 		}

@@ -753,6 +753,13 @@ type Result struct {
 	Note string `json:"note,omitempty"`
 	// MuteReason is set when a profile muted the rule.
 	MuteReason string `json:"muteReason,omitempty"`
+	// Subject is the option the rule is about (its first option test),
+	// SubjectFound its value and SubjectWant what the rule wants of it;
+	// Compound says the rule has alternatives or further conditions.
+	Subject      string `json:"-"`
+	SubjectFound string `json:"-"`
+	SubjectWant  string `json:"-"`
+	Compound     bool   `json:"-"`
 	// File, Line and Column locate the option that decided the result:
 	// the configuration line, or the command-line or sysctl entry.
 	File   string `json:"file,omitempty"`
@@ -802,6 +809,10 @@ func (r *Rule) Eval(in *Input, minVersion Version) Result {
 	}
 	t := e.eval(r.test)
 	res.Actual = e.actual()
+	if f := r.test.first(); f != nil && len(e.seen) > 0 {
+		res.Subject, res.SubjectFound, res.SubjectWant = f.label(), e.seen[0].actual, f.expected(true)
+		res.Compound = r.test.typ != nLeaf
+	}
 	tooOld := !r.Since.IsZero() && !v.IsZero() && v.Less(r.Since)
 	switch {
 	case t == tTrue:

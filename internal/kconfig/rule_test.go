@@ -159,7 +159,7 @@ reason = "r"
 	}
 	f := rep.Findings("kconfig")
 	if len(f) != 2 || f[0].Key != "rule:p/MODULES" || f[0].Location.Line != 4 || f[0].CheckID != "kconfig" ||
-		f[0].Message != "CONFIG_MODULES: found m, want is not set [p]" {
+		f[0].Message != "CONFIG_MODULES: found m, want is not set" {
 		t.Errorf("findings: %+v", f)
 	}
 }
