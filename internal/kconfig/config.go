@@ -1,6 +1,7 @@
 package kconfig
 
 import (
+	"bytes"
 	"fmt"
 	"strconv"
 	"strings"
@@ -149,6 +150,14 @@ func ParseConfig(data []byte) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
+	if i := bytes.IndexByte(data, 0); i >= 0 {
+		line := 1 + bytes.Count(data[:i], []byte{'\n'})
+		col := i + 1
+		if nl := bytes.LastIndexByte(data[:i], '\n'); nl >= 0 {
+			col = i - nl
+		}
+		return nil, &SyntaxError{Problems: []Problem{{Line: line, Column: col, Message: "NUL byte: not a text file"}}}
+	}
 	// One string for the whole input: names and values are substrings of
 	// it, with no allocation per line.
 	text := string(data)
@@ -194,10 +203,6 @@ func (p *configParser) problem(line, col int, format string, args ...any) {
 
 func (p *configParser) line(n int, line string) {
 	line = strings.TrimSuffix(line, "\r") // the kernel drops a CR before the newline
-	if i := strings.IndexByte(line, 0); i >= 0 {
-		p.problem(n, i+1, "NUL byte: not a text file")
-		return
-	}
 	switch {
 	case line == "":
 		return
@@ -300,13 +305,20 @@ func invalidNameByte(name string) int {
 		return 0
 	}
 	for i := 0; i < len(name); i++ {
-		b := name[i]
-		if !(b >= 'A' && b <= 'Z' || b >= 'a' && b <= 'z' || b >= '0' && b <= '9' || b == '_') {
+		if !nameByte[name[i]] {
 			return i
 		}
 	}
 	return -1
 }
+
+// nameByte marks the bytes a symbol name may hold: [A-Za-z0-9_].
+var nameByte = func() (t [256]bool) {
+	for b := 0; b < 256; b++ {
+		t[b] = b >= 'A' && b <= 'Z' || b >= 'a' && b <= 'z' || b >= '0' && b <= '9' || b == '_'
+	}
+	return t
+}()
 
 func (p *configParser) set(o Option) {
 	c := p.c

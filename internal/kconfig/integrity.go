@@ -70,7 +70,7 @@ func InputFindings(in *Input) []check.Finding {
 			"header claims Linux %s, %s (line %d) is %s+: checked as %s",
 			c.VersionText, hint.Symbol, hint.Line, hint.Version.Short(), hint.Version.Short())
 	}
-	if in.Sysctl != nil {
+	if in.Sysctl != nil && len(in.Sysctl.Repeats) > 0 {
 		read := builtinSysctlKeys()
 		for _, r := range in.Sysctl.Repeats {
 			if !read[r.Key] || len(slices.Compact(slices.Clone(r.Values))) < 2 {

@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 
 	"github.com/pelletier/go-toml/v2"
 
@@ -100,22 +99,15 @@ type Loader struct {
 	// only, size-capped).
 	ReadFile func(name string) ([]byte, error)
 	loading  []string
+	// fromTOML compiles built-in profiles from their TOML rather than
+	// taking them from profiles_gen.go.
+	fromTOML bool
 }
 
 // IsFile reports whether ref names a profile file rather than a built-in
 // profile.
 func IsFile(ref string) bool {
 	return strings.ContainsAny(ref, `/\`) || strings.HasSuffix(ref, ".toml")
-}
-
-// builtinCache holds parsed built-in profiles: they are embedded and never
-// change, and the khc profile alone has hundreds of rules.
-var builtinCache sync.Map // name -> *builtinEntry
-
-type builtinEntry struct {
-	once sync.Once
-	p    *Profile
-	err  error
 }
 
 // LoadProfiles loads profiles by name or path with a fresh Loader.
@@ -132,27 +124,23 @@ func LoadProfiles(refs ...string) ([]*Profile, error) {
 	return out, nil
 }
 
-// Load loads a profile. The returned profile is shared for built-in
-// profiles: callers must not modify it.
+// Load loads a profile. A built-in profile is shared: callers must not
+// modify it.
 func (l *Loader) Load(ref string) (*Profile, error) {
 	if slices.Contains(l.loading, ref) {
 		return nil, fmt.Errorf("profile %s: extends itself through %s", ref, strings.Join(l.loading, " -> "))
 	}
 	if !IsFile(ref) {
-		v, _ := builtinCache.LoadOrStore(ref, &builtinEntry{})
-		e := v.(*builtinEntry)
-		e.once.Do(func() {
-			src, err := builtinFS.ReadFile("profiles/" + ref + ".toml")
-			if err != nil {
-				e.err = fmt.Errorf("unknown profile %q (built-in profiles: %s; a file name needs a / or .toml)", ref, strings.Join(Builtins(), ", "))
-				return
-			}
-			// Built-in profiles extend only built-in profiles: a fresh
-			// loader keeps the cache independent of the caller's chain.
-			bl := &Loader{loading: append(slices.Clone(l.loading), ref)}
-			e.p, e.err = bl.parse(ref, ref, src)
-		})
-		return e.p, e.err
+		if p, ok := generated[ref]; ok && !l.fromTOML {
+			return p, nil
+		}
+		src, err := builtinFS.ReadFile("profiles/" + ref + ".toml")
+		if err != nil {
+			return nil, fmt.Errorf("unknown profile %q (built-in profiles: %s; a file name needs a / or .toml)", ref, strings.Join(Builtins(), ", "))
+		}
+		// Built-in profiles extend only built-in profiles.
+		bl := &Loader{loading: append(slices.Clone(l.loading), ref), fromTOML: true}
+		return bl.parse(ref, ref, src)
 	}
 	l.loading = append(l.loading, ref)
 	defer func() { l.loading = l.loading[:len(l.loading)-1] }()
@@ -168,6 +156,13 @@ func (l *Loader) Load(ref string) (*Profile, error) {
 		return nil, fmt.Errorf("profile %s: larger than %d KiB", ref, maxProfile>>10)
 	}
 	return l.parse(ref, strings.TrimSuffix(filepath.Base(ref), ".toml"), src)
+}
+
+// parseBuiltin compiles a built-in profile from its TOML, as
+// profiles_gen.go holds it.
+func parseBuiltin(name string) (*Profile, error) {
+	l := &Loader{fromTOML: true}
+	return l.Load(name)
 }
 
 // where prefixes a message with the profile file and a position.
@@ -375,6 +370,9 @@ func (l *Loader) parse(ref, name string, src []byte) (*Profile, error) {
 		r.Muted = m.Reason
 		p.Rules[j] = &r
 	}
+	for _, r := range p.Rules {
+		r.finish()
+	}
 	return p, nil
 }
 
@@ -442,6 +440,7 @@ func (p *Profile) WithExpected(id, v string) (*Profile, error) {
 		return nil, fmt.Errorf("profile %s: rule %q: %w", p.Name, id, err)
 	}
 	r.test = n
+	r.finish()
 	c := *p
 	c.Rules = slices.Clone(p.Rules)
 	c.Rules[i] = &r

@@ -297,6 +297,11 @@ func (r *Report) WriteTable(w io.Writer) error {
 
 // row writes one table row, each cell wrapped within its column.
 func row(w io.Writer, verdict, option, want, found string) {
+	if len(option) <= colOption && len(want) <= colWant && len(found) <= colFound && isASCII(option) && isASCII(want) && isASCII(found) {
+		// One line, the common case: no wrapping to do.
+		fmt.Fprintf(w, "  %-*s  %-*s  %-*s  %s\n", colVerdict, verdict, colOption, option, colWant, want, found)
+		return
+	}
 	cells := [][]string{{verdict}, wrap(option, colOption), wrap(want, colWant), wrap(found, colFound)}
 	widths := []int{colVerdict, colOption, colWant, colFound}
 	n := 1
@@ -324,6 +329,9 @@ func row(w io.Writer, verdict, option, want, found string) {
 // wrap breaks text into lines of at most width runes, at blanks where it
 // can and inside a word longer than a line.
 func wrap(text string, width int) []string {
+	if isASCII(text) {
+		return wrapASCII(text, width)
+	}
 	var lines []string
 	var cur []rune
 	for _, word := range strings.Fields(text) {
@@ -387,4 +395,38 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	}
 	fmt.Fprintln(bw)
 	return bw.Flush()
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+// wrapASCII is wrap for ASCII text: the lines are substrings of text, at
+// single blanks between words.
+func wrapASCII(text string, width int) []string {
+	text = strings.TrimSpace(text)
+	if len(text) <= width {
+		return []string{text}
+	}
+	var lines []string
+	for len(text) > width {
+		cut := strings.LastIndexByte(text[:width+1], ' ')
+		if cut <= 0 {
+			// A word longer than the line: break it.
+			lines = append(lines, text[:width])
+			text = text[width:]
+			continue
+		}
+		lines = append(lines, strings.TrimRight(text[:cut], " "))
+		text = strings.TrimLeft(text[cut+1:], " ")
+	}
+	if text != "" {
+		lines = append(lines, text)
+	}
+	return lines
 }

@@ -691,18 +691,33 @@ type Rule struct {
 	Muted string
 	when  *node
 	test  *node
+	// The rendered expected value, option column and input kind, computed
+	// once (finish) rather than for every evaluation.
+	expected, option, kind string
+}
+
+// finish renders what every evaluation of the rule reports.
+func (r *Rule) finish() {
+	r.expected = r.test.expected(r.test.typ == nLeaf)
+	r.option = r.ID
+	if r.test.typ == nLeaf {
+		r.option = r.test.label()
+	}
+	switch r.test.primary() {
+	case kindCmdline:
+		r.kind = "cmdline"
+	case kindSysctl:
+		r.kind = "sysctl"
+	default:
+		r.kind = "kconfig"
+	}
 }
 
 // Expected renders what the rule wants.
-func (r *Rule) Expected() string { return r.test.expected(r.test.typ == nLeaf) }
+func (r *Rule) Expected() string { return r.expected }
 
 // Option is the option column: the option of a single test, else the ID.
-func (r *Rule) Option() string {
-	if r.test.typ == nLeaf {
-		return r.test.label()
-	}
-	return r.ID
-}
+func (r *Rule) Option() string { return r.option }
 
 // Subject is the option the rule is about: its first option test, as
 // kernel-hardening-checker names a compound check (CONFIG_X, or a
@@ -723,15 +738,7 @@ func (r *Rule) Subject() (name, expected string) {
 }
 
 // Kind is the input the rule is about: "kconfig", "cmdline" or "sysctl".
-func (r *Rule) Kind() string {
-	switch r.test.primary() {
-	case kindCmdline:
-		return "cmdline"
-	case kindSysctl:
-		return "sysctl"
-	}
-	return "kconfig"
-}
+func (r *Rule) Kind() string { return r.kind }
 
 // Result is the outcome of one rule on one input.
 type Result struct {
