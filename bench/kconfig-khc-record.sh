@@ -8,10 +8,17 @@
 # The configuration-only verdicts in testdata/khc/expected come from
 # ../shared/corpus/kconfig/khc-expected.
 #
-# Usage: KHC_SRC=/path/to/kernel-hardening-checker bash bench/kconfig-khc-record.sh
-# (a checkout of 0.6.17.1: github.com/a13xp0p0v/kernel-hardening-checker)
+# Usage: KHC_SRC=/path/to/kernel-hardening-checker bash bench/kconfig-khc-record.sh --record
+# (a checkout of 0.6.17.1: github.com/a13xp0p0v/kernel-hardening-checker).
+# `make bench` runs every bench/*.sh with the binary as argument: then this
+# script only says how to use it, so that a benchmark run never rewrites
+# test data.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
+if [ "${1:-}" != --record ]; then
+  echo "kconfig-khc-record: records khc's verdicts for the parity test; run KHC_SRC=DIR bash bench/kconfig-khc-record.sh --record"
+  exit 0
+fi
 : "${KHC_SRC:?set KHC_SRC to a kernel-hardening-checker checkout}"
 khc() { python3 "$KHC_SRC/bin/kernel-hardening-checker" "$@"; }
 echo "khc: $(khc --version)"

@@ -11,6 +11,7 @@ if [ "${1:-}" = bench ]; then
   need diffoscope diffoscope
   need hyperfine hyperfine
   need tokei tokei
+  need python3 python3 # kernel-hardening-checker (bench/kconfig.sh), when KHC_SRC is set
 fi
 if [ ${#want[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

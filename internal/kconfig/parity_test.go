@@ -139,7 +139,7 @@ type parityCase struct {
 // parityCases are the corpus configurations with khc's own verdicts
 // (testdata/khc/expected, from ../shared/corpus/kconfig/khc-expected),
 // plus the runs with a command line and sysctls recorded by
-// bench/kconfig-khc-record.sh (testdata/khc/full).
+// bench/kconfig-khc-record.sh --record (testdata/khc/full).
 func parityCases(t testing.TB) []parityCase {
 	t.Helper()
 	exp, err := filepath.Glob("testdata/khc/expected/*.json.gz")

@@ -193,9 +193,9 @@ var verdictText = map[Verdict]string{Pass: "OK", Fail: "FAIL", NotApplicable: "n
 // a two-space indent, 99 columns in all. Cells wrap within their column.
 const (
 	colVerdict = 7
-	colOption  = 36
-	colWant    = 24
-	colFound   = 24
+	colOption  = 45
+	colWant    = 19
+	colFound   = 20
 	tableWidth = 2 + colVerdict + 2 + colOption + 2 + colWant + 2 + colFound
 )
 
@@ -277,7 +277,22 @@ func (r *Report) WriteTable(w io.Writer) error {
 			if res.Verdict == Skipped {
 				found = "(" + res.Note + ")"
 			}
-			row(bw, verdictText[res.Verdict], res.Option, res.Expected, found)
+			if res.Compound && (len(res.Expected) > colWant || len(found) > colFound) {
+				// A rule with alternatives: what it wants and what was
+				// found, each on lines of their own.
+				row(bw, verdictText[res.Verdict], res.Option, "", "")
+				for _, part := range [][2]string{{"want: ", res.Expected}, {"found: ", found}} {
+					for i, l := range wrap(part[1], tableWidth-6-colVerdict-len("found: ")) {
+						lead := strings.Repeat(" ", len("found: "))
+						if i == 0 {
+							lead = fmt.Sprintf("%-*s", len("found: "), part[0])
+						}
+						fmt.Fprintf(bw, "%*s%s%s\n", 6+colVerdict, "", lead, l)
+					}
+				}
+			} else {
+				row(bw, verdictText[res.Verdict], res.Option, res.Expected, found)
+			}
 			if res.Verdict == Fail || res.Verdict == Muted {
 				text := res.Reason
 				if res.Verdict == Muted {
@@ -299,7 +314,8 @@ func (r *Report) WriteTable(w io.Writer) error {
 func row(w io.Writer, verdict, option, want, found string) {
 	if len(option) <= colOption && len(want) <= colWant && len(found) <= colFound && isASCII(option) && isASCII(want) && isASCII(found) {
 		// One line, the common case: no wrapping to do.
-		fmt.Fprintf(w, "  %-*s  %-*s  %-*s  %s\n", colVerdict, verdict, colOption, option, colWant, want, found)
+		line := fmt.Sprintf("  %-*s  %-*s  %-*s  %s", colVerdict, verdict, colOption, option, colWant, want, found)
+		fmt.Fprintln(w, strings.TrimRight(line, " "))
 		return
 	}
 	cells := [][]string{{verdict}, wrap(option, colOption), wrap(want, colWant), wrap(found, colFound)}

@@ -780,7 +780,8 @@ type Result struct {
 // later release fails unless it holds anyway, rather than being n/a.
 func (r *Rule) Eval(in *Input, minVersion Version) Result {
 	res := Result{Profile: r.Profile, From: r.Profile, ID: r.ID, Kind: r.Kind(), Category: r.Category, Option: r.Option(),
-		Expected: r.Expected(), Reason: r.Reason, Source: r.Source, Severity: r.Severity, MuteReason: r.Muted}
+		Expected: r.Expected(), Reason: r.Reason, Source: r.Source, Severity: r.Severity, MuteReason: r.Muted,
+		Compound: r.test.typ != nLeaf}
 	e := &evaluator{in: in, arch: in.EffectiveArch(), version: in.EffectiveVersion()}
 	v := e.version
 	if !r.Until.IsZero() && !v.IsZero() && !v.Less(r.Until) {
@@ -818,7 +819,6 @@ func (r *Rule) Eval(in *Input, minVersion Version) Result {
 	res.Actual = e.actual()
 	if f := r.test.first(); f != nil && len(e.seen) > 0 {
 		res.Subject, res.SubjectFound, res.SubjectWant = f.label(), e.seen[0].actual, f.expected(true)
-		res.Compound = r.test.typ != nLeaf
 	}
 	tooOld := !r.Since.IsZero() && !v.IsZero() && v.Less(r.Since)
 	switch {
