@@ -88,7 +88,7 @@ func TestKconfigScope(t *testing.T) {
 	for _, want := range []string{
 		"critical cmdline:init: found /bin/sh, want /sbin/anchor-init [kconfig-anchor]",
 		"critical cmdline:nokaslr: found present, want is not set [kconfig-anchor]",
-		"critical cmdline:hardened_usercopy: found 0, want is not set … [kconfig-anchor]",
+		"critical cmdline:hardened_usercopy: found 0, want on … [kconfig-anchor]",
 	} {
 		if !slices.Contains(got, want) {
 			t.Errorf("missing %q in %q", want, got)

@@ -844,7 +844,7 @@ func (r *Rule) Eval(in *Input, minVersion Version) Result {
 	if res.Verdict == Fail && r.Muted != "" {
 		res.Verdict = Muted
 	}
-	e.locate(&res)
+	e.locate(&res, r.test.primary())
 	return res
 }
 
@@ -885,9 +885,9 @@ func (e *evaluator) missing() string {
 }
 
 // locate points the result at the first observed option found in its
-// input, the configuration first.
-func (e *evaluator) locate(res *Result) {
-	for _, k := range []kind{kindKconfig, kindCmdline, kindSysctl} {
+// input: the input the rule is about first, then the configuration.
+func (e *evaluator) locate(res *Result, primary kind) {
+	for _, k := range []kind{primary, kindKconfig, kindCmdline, kindSysctl} {
 		for _, o := range e.seen {
 			if o.kind == k && o.line > 0 {
 				res.File, res.Line, res.Column = e.path(k), o.line, o.col
