@@ -41,6 +41,7 @@ func All() []*check.Check {
 		KconfigKHC,
 		KconfigKSPP,
 		KconfigProfile,
+		LockChangeRisk,
 		LockDuplicateInput,
 		LockInputIndirect,
 		LockInputInsecureTransport,
@@ -53,10 +54,14 @@ func All() []*check.Check {
 		LockNixpkgsStale,
 		NixImpureConstruct,
 		PolicySchema,
+		PRLockLabel,
+		PRReviewPath,
 		RustUnsafe,
 		SecretFileNotIgnored,
 		SecretLeak,
 		SourceLocLimit,
+		SuppressionInvalid,
+		UncheckedFile,
 	}
 }
 

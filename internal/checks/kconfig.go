@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"slices"
 	"strings"
 
@@ -42,17 +41,11 @@ var Kconfig = &check.Check{
 	Run:     runKconfig,
 }
 
-// readRepoInput reads a repository file for the kconfig check: a regular
-// file only (a FIFO or a device is a finding, not a read that may hang),
-// at most kconfig.MaxInput bytes after decompression.
+// readRepoInput reads a repository file for the kconfig check through the
+// confined root (a FIFO or a device is refused without blocking, a file
+// over its kind's limit too), decompressing gzip content up to
+// kconfig.MaxInput.
 func readRepoInput(r *repo.Repo, name string) ([]byte, error) {
-	fi, err := fs.Stat(r.FS(), name)
-	if err != nil {
-		return nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s is a %s, not a regular file", name, kconfig.FileKind(fi.Mode()))
-	}
 	f, err := r.Open(name)
 	if err != nil {
 		return nil, err
@@ -62,9 +55,10 @@ func readRepoInput(r *repo.Repo, name string) ([]byte, error) {
 }
 
 // inputProblem reports whether err is about the input itself (reported
-// as a finding) rather than a failure to read it (the check errs).
+// as a finding: the gate cannot pass a kernel it could not read) rather
+// than a failure to read it (the check errs).
 func inputProblem(err error) bool {
-	return errors.Is(err, kconfig.ErrTooLarge) || strings.Contains(err.Error(), "not a regular file") || strings.Contains(err.Error(), "gunzip")
+	return repo.IsRefused(err) || errors.Is(err, kconfig.ErrTooLarge) || strings.Contains(err.Error(), "gunzip")
 }
 
 func runKconfig(ctx context.Context, p *check.Pass) error {

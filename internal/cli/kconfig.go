@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"path/filepath"
 	"runtime/debug"
 	"strings"
 
@@ -13,7 +12,6 @@ import (
 	"github.com/nixgate/nixgate/internal/check"
 	"github.com/nixgate/nixgate/internal/checks"
 	"github.com/nixgate/nixgate/internal/kconfig"
-	"github.com/nixgate/nixgate/internal/policy"
 	"github.com/nixgate/nixgate/internal/report"
 )
 
@@ -73,12 +71,11 @@ Built-in profiles: ` + strings.Join(kconfig.Builtins(), ", ") + `.
 	fl.StringVar(&f.arch, "arch", "", "`ARCH` when the configuration does not say: x86_64, x86_32, arm64, arm, riscv")
 	fl.StringVar(&f.kernelVersion, "kernel-version", "", "kernel `VERSION` when the configuration has no header")
 	fl.StringVar(&f.minVersion, "min-version", "", "oldest kernel `VERSION` that may lack options of later releases (default: each profile's)")
-	fl.StringVar(&f.baseline, "baseline", "", "suppress findings listed in baseline `FILE` (default: the policy's)")
 	_ = cmd.RegisterFlagCompletionFunc("profile", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		return kconfig.Builtins(), cobra.ShellCompDirectiveDefault
 	})
 	f.out = addOutputFlags(cmd)
-	f.gateFlags.add(cmd, "./nixgate.toml", "kconfig check `IDs`")
+	f.gateFlags.add(cmd, "./nixgate.toml", check.ScopeKconfig)
 	return cmd
 }
 
@@ -153,7 +150,7 @@ func runKconfigCmd(cmd *cobra.Command, e *env, f *kconfigFlags, configPath strin
 		return err
 	}
 	defer out.Abort()
-	g, err := f.resolve(".", check.ScopeKconfig)
+	g, err := f.resolve(".")
 	if err != nil {
 		return err
 	}
@@ -204,12 +201,8 @@ func runKconfigCmd(cmd *cobra.Command, e *env, f *kconfigFlags, configPath strin
 	if err := in.Validate(); err != nil {
 		return usagef("%s: %w", configPath, err)
 	}
-	baseline, err := kconfigBaseline(g.policy, f.baseline)
-	if err != nil {
-		return err
-	}
 	sub := kconfig.NewSubject(in)
-	res := check.Run(ctx, g.checks, settings, check.Target{Input: sub}, baseline)
+	res := check.Run(ctx, g.checks, settings, check.Target{Input: sub}, g.baseline)
 	for _, w := range res.Warnings {
 		fmt.Fprintf(e.stderr, "nixgate: warning: %s\n", report.SafeText(w))
 	}
@@ -275,23 +268,4 @@ func preloadProfiles(opts any) error {
 	}
 	_, err := kconfig.LoadProfiles(refs...)
 	return err
-}
-
-// kconfigBaseline loads --baseline, or the policy's baseline.
-func kconfigBaseline(p *policy.Policy, flag string) (check.Baseline, error) {
-	file := flag
-	if file == "" && p.Baseline != "" {
-		file = p.Baseline
-		if p.Path != "" {
-			file = filepath.Join(filepath.Dir(p.Path), p.Baseline)
-		}
-	}
-	if file == "" {
-		return nil, nil
-	}
-	b, err := policy.LoadBaseline(file)
-	if err != nil {
-		return nil, usagef("baseline: %w", err)
-	}
-	return b, nil
 }
