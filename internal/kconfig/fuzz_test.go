@@ -4,10 +4,11 @@ import (
 	"bytes"
 	"compress/gzip"
 	"os"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/nixgate/nixgate/internal/fuzzlimit"
 )
 
 // Every parser turns any input into a value or an error, never a panic;
@@ -26,22 +27,12 @@ const (
 	fuzzAllocSlack = 3*MaxInput + 32<<20
 )
 
-// bounded runs f and fails when it takes longer than fuzzTimeBound or
-// allocates more than perByte times the input plus fuzzAllocSlack.
+// bounded runs f through fuzzlimit.Check: it fails when f takes longer
+// than fuzzTimeBound or allocates more than perByte times the input plus
+// fuzzAllocSlack.
 func bounded(t *testing.T, n, perByte int, f func()) {
 	t.Helper()
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	start := time.Now()
-	f()
-	d := time.Since(start)
-	runtime.ReadMemStats(&after)
-	if d > fuzzTimeBound {
-		t.Fatalf("%d-byte input took %v", n, d)
-	}
-	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > uint64(perByte*n+fuzzAllocSlack) {
-		t.Fatalf("%d-byte input allocated %d bytes", n, alloc)
-	}
+	fuzzlimit.Check(t, fuzzTimeBound, uint64(perByte*n+fuzzAllocSlack), f)
 }
 
 func gzipped(b []byte) []byte {
