@@ -9,7 +9,9 @@
 # ../shared/corpus/kconfig/khc-expected.
 #
 # Usage: KHC_SRC=/path/to/kernel-hardening-checker bash bench/kconfig-khc-record.sh --record
-# (a checkout of 0.6.17.1: github.com/a13xp0p0v/kernel-hardening-checker).
+# (github.com/a13xp0p0v/kernel-hardening-checker at commit 0b9aebf, which reports version
+# 0.6.17.1: the snapshot ../shared/corpus/kconfig/khc-expected was made with; the v0.6.17.1
+# tag itself lacks nine later checks, SLAB_BUCKETS and the CRYPTO_USER_API family among them).
 # `make bench` runs every bench/*.sh with the binary as argument: then this
 # script only says how to use it, so that a benchmark run never rewrites
 # test data.

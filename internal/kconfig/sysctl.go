@@ -126,7 +126,7 @@ func ParseSysctl(data []byte) (*Sysctl, error) {
 			return nil, fmt.Errorf("%d:%d: invalid sysctl key %q", lineNo, col, key)
 		}
 		key = sysctlKey(key)
-		v := SysctlValue{Key: key, Value: strings.Join(strings.Fields(trimmed[eq+1:]), " "), Line: lineNo}
+		v := SysctlValue{Key: key, Value: foldBlanks(trimmed[eq+1:]), Line: lineNo}
 		if strings.ContainsAny(key, "*?[") {
 			s.Globs = append(s.Globs, v)
 			continue
@@ -144,4 +144,14 @@ func ParseSysctl(data []byte) (*Sysctl, error) {
 		s.Values[key] = v
 	}
 	return s, nil
+}
+
+// foldBlanks trims s and folds each run of blanks in it to one space,
+// without allocating when there is nothing to fold.
+func foldBlanks(s string) string {
+	s = strings.Trim(s, " \t")
+	if !strings.Contains(s, "\t") && !strings.Contains(s, "  ") {
+		return s
+	}
+	return strings.Join(strings.Fields(s), " ")
 }
