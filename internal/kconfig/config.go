@@ -3,24 +3,25 @@ package kconfig
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 )
 
-// Option is one assignment in a configuration.
+// Option is one assignment in a configuration (Config.Options maps the
+// symbol name, without CONFIG_, to it). It is small on purpose: a
+// configuration has some 13,000 of them.
 type Option struct {
-	// Name is the symbol without the CONFIG_ prefix.
-	Name string
 	// Value is the assigned value with quotes removed and escapes
 	// resolved; empty when NotSet.
 	Value string
+	// Line is the 1-based line of the (last) assignment.
+	Line int
 	// NotSet is true for a `# CONFIG_X is not set` line (and for
 	// CONFIG_X=n, which the kernel reads the same way).
 	NotSet bool
 	// Quoted is true when the value was a string literal.
 	Quoted bool
-	// Line is the 1-based line of the (last) assignment.
-	Line int
 }
 
 // Problem is a position in an input and what is wrong there.
@@ -181,8 +182,8 @@ func ParseConfig(data []byte) (*Config, error) {
 	if len(p.problems) > 0 {
 		return nil, &SyntaxError{Problems: p.problems}
 	}
-	for i := range c.Repeats {
-		c.Repeats[i].Lines = append(c.Repeats[i].Lines, c.Options[c.Repeats[i].Name].Line)
+	if p.repeated != nil {
+		gatherRepeats(c, string(data), p.repeated)
 	}
 	_, c.Complete = c.Options["LOCALVERSION"]
 	detectArch(c)
@@ -193,8 +194,8 @@ func ParseConfig(data []byte) (*Config, error) {
 type configParser struct {
 	c        *Config
 	problems []Problem
-	// repeat maps an option to its index in c.Repeats.
-	repeat map[string]int
+	// repeated holds the options assigned more than once.
+	repeated map[string]bool
 }
 
 func (p *configParser) problem(line, col int, format string, args ...any) {
@@ -235,7 +236,7 @@ func (p *configParser) line(n int, line string) {
 	}
 	v := line[eq+1:]
 	vcol := eq + 2
-	opt := Option{Name: name, Line: n}
+	opt := Option{Line: n}
 	switch {
 	case v == "":
 		p.problem(n, vcol, "empty value for CONFIG_%s: the kernel ignores it and uses the default", name)
@@ -269,7 +270,7 @@ func (p *configParser) line(n int, line string) {
 			opt.Value, opt.NotSet = "", true
 		}
 	}
-	p.set(opt)
+	p.set(name, opt)
 }
 
 // plainValue reports whether v is an unquoted value kconfig writes: y, m,
@@ -320,20 +321,49 @@ var nameByte = func() (t [256]bool) {
 	return t
 }()
 
-func (p *configParser) set(o Option) {
-	c := p.c
-	if prev, ok := c.Options[o.Name]; ok {
-		if p.repeat == nil {
-			p.repeat = map[string]int{}
+// set records an assignment; the last one of an option wins. A repeat is
+// noticed by the map not growing (one hash per line, not two), and its
+// lines are gathered after the parse (repeats are rare).
+func (p *configParser) set(name string, o Option) {
+	n := len(p.c.Options)
+	p.c.Options[name] = o
+	if len(p.c.Options) == n {
+		if p.repeated == nil {
+			p.repeated = map[string]bool{}
 		}
-		if i, ok := p.repeat[o.Name]; ok {
-			c.Repeats[i].Lines = append(c.Repeats[i].Lines, prev.Line)
+		p.repeated[name] = true
+	}
+}
+
+// gatherRepeats fills c.Repeats: every option assigned more than once,
+// with all its lines, ordered by the line of its second assignment.
+func gatherRepeats(c *Config, text string, repeated map[string]bool) {
+	lines := map[string][]int{}
+	for n := 1; len(text) > 0; n++ {
+		var line string
+		if i := strings.IndexByte(text, '\n'); i >= 0 {
+			line, text = text[:i], text[i+1:]
 		} else {
-			p.repeat[o.Name] = len(c.Repeats)
-			c.Repeats = append(c.Repeats, Repeat{Name: o.Name, Lines: []int{prev.Line}})
+			line, text = text, ""
+		}
+		line = strings.TrimSuffix(line, "\r")
+		var name string
+		switch {
+		case strings.HasPrefix(line, "CONFIG_"):
+			if eq := strings.IndexByte(line, '='); eq > 0 {
+				name = line[len("CONFIG_"):eq]
+			}
+		case strings.HasPrefix(line, notSetPrefix) && strings.HasSuffix(line, notSetSuffix):
+			name = line[len(notSetPrefix) : len(line)-len(notSetSuffix)]
+		}
+		if repeated[name] {
+			lines[name] = append(lines[name], n)
 		}
 	}
-	c.Options[o.Name] = o
+	for name, ls := range lines {
+		c.Repeats = append(c.Repeats, Repeat{Name: name, Lines: ls})
+	}
+	slices.SortFunc(c.Repeats, func(a, b Repeat) int { return cmpInt(a.Lines[1], b.Lines[1]) })
 }
 
 // unquote reads a kconfig string literal at the start of v, as the kernel
@@ -371,7 +401,7 @@ func (p *configParser) comment(n int, s string) {
 	if strings.HasPrefix(s, notSetPrefix) && strings.HasSuffix(s, notSetSuffix) {
 		name := s[len(notSetPrefix) : len(s)-len(notSetSuffix)]
 		if invalidNameByte(name) < 0 {
-			p.set(Option{Name: name, NotSet: true, Line: n})
+			p.set(name, Option{NotSet: true, Line: n})
 			return
 		}
 	}

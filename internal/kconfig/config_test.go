@@ -110,16 +110,16 @@ func TestParse(t *testing.T) {
 		t.Errorf("header: arch %q/%s/%q line %d version %v %q", c.Arch, c.ArchSource, c.HeaderArch, c.HeaderLine, c.Version, c.VersionText)
 	}
 	wantOpts := map[string]Option{
-		"X86_64":        {Name: "X86_64", Value: "y", Line: 5},
-		"MODULES":       {Name: "MODULES", Value: "y", Line: 15},
-		"DEBUG_FS":      {Name: "DEBUG_FS", NotSet: true, Line: 7},
-		"LSM":           {Name: "LSM", Value: "landlock,lockdown,yama", Quoted: true, Line: 8},
-		"CMDLINE":       {Name: "CMDLINE", Value: `quiet "x" \ y`, Quoted: true, Line: 9},
-		"NR_CPUS":       {Name: "NR_CPUS", Value: "0x40", Line: 10},
-		"PANIC_TIMEOUT": {Name: "PANIC_TIMEOUT", Value: "-1", Line: 11},
-		"OFF":           {Name: "OFF", NotSet: true, Line: 12},
-		"CRLF":          {Name: "CRLF", Value: "y", Line: 17},
-		"LOCALVERSION":  {Name: "LOCALVERSION", Quoted: true, Line: 18},
+		"X86_64":        {Value: "y", Line: 5},
+		"MODULES":       {Value: "y", Line: 15},
+		"DEBUG_FS":      {NotSet: true, Line: 7},
+		"LSM":           {Value: "landlock,lockdown,yama", Quoted: true, Line: 8},
+		"CMDLINE":       {Value: `quiet "x" \ y`, Quoted: true, Line: 9},
+		"NR_CPUS":       {Value: "0x40", Line: 10},
+		"PANIC_TIMEOUT": {Value: "-1", Line: 11},
+		"OFF":           {NotSet: true, Line: 12},
+		"CRLF":          {Value: "y", Line: 17},
+		"LOCALVERSION":  {Quoted: true, Line: 18},
 	}
 	if diff := cmp.Diff(wantOpts, c.Options); diff != "" {
 		t.Errorf("options (-want +got):\n%s", diff)

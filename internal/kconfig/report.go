@@ -101,6 +101,12 @@ func EvaluateWith(in *Input, profiles []*Profile, opts EvalOptions) *Report {
 			rep.Version = in.Config.VersionText
 		}
 	}
+	n := 0
+	for _, p := range profiles {
+		n += len(p.Rules)
+	}
+	rep.Results = make([]Result, 0, n)
+	e := newEvaluator(in)
 	for _, p := range profiles {
 		rep.Profiles = append(rep.Profiles, p.Name)
 		min := p.MinVersion
@@ -108,7 +114,7 @@ func EvaluateWith(in *Input, profiles []*Profile, opts EvalOptions) *Report {
 			min = opts.MinVersion
 		}
 		for _, r := range p.Rules {
-			res := r.Eval(in, min)
+			res := r.eval(e, min)
 			res.Profile = p.Name
 			if res.From == p.Name {
 				res.From = ""
@@ -311,11 +317,26 @@ func (r *Report) WriteTable(w io.Writer) error {
 }
 
 // row writes one table row, each cell wrapped within its column.
-func row(w io.Writer, verdict, option, want, found string) {
+func row(w *bufio.Writer, verdict, option, want, found string) {
 	if len(option) <= colOption && len(want) <= colWant && len(found) <= colFound && isASCII(option) && isASCII(want) && isASCII(found) {
-		// One line, the common case: no wrapping to do.
-		line := fmt.Sprintf("  %-*s  %-*s  %-*s  %s", colVerdict, verdict, colOption, option, colWant, want, found)
-		fmt.Fprintln(w, strings.TrimRight(line, " "))
+		// One line, the common case: no wrapping to do, and no
+		// formatting either (this runs for every rule).
+		cells := [4]string{verdict, option, want, found}
+		widths := [4]int{colVerdict, colOption, colWant, colFound}
+		last := 3
+		for last > 0 && cells[last] == "" {
+			last--
+		}
+		w.WriteString("  ")
+		for i := 0; i <= last; i++ {
+			w.WriteString(cells[i])
+			if i < last {
+				for range widths[i] - len(cells[i]) + 2 {
+					w.WriteByte(' ')
+				}
+			}
+		}
+		w.WriteByte('\n')
 		return
 	}
 	cells := [][]string{{verdict}, wrap(option, colOption), wrap(want, colWant), wrap(found, colFound)}

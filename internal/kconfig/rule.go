@@ -779,10 +779,20 @@ type Result struct {
 // any kernel may lack it): on an older kernel, a rule on an option from a
 // later release fails unless it holds anyway, rather than being n/a.
 func (r *Rule) Eval(in *Input, minVersion Version) Result {
+	return r.eval(newEvaluator(in), minVersion)
+}
+
+func newEvaluator(in *Input) *evaluator {
+	return &evaluator{in: in, arch: in.EffectiveArch(), version: in.EffectiveVersion(), seen: make([]obs, 0, 8)}
+}
+
+// eval evaluates the rule with e, which is reset first: one evaluator
+// serves every rule of a report.
+func (r *Rule) eval(e *evaluator, minVersion Version) Result {
 	res := Result{Profile: r.Profile, From: r.Profile, ID: r.ID, Kind: r.Kind(), Category: r.Category, Option: r.Option(),
 		Expected: r.Expected(), Reason: r.Reason, Source: r.Source, Severity: r.Severity, MuteReason: r.Muted,
 		Compound: r.test.typ != nLeaf}
-	e := &evaluator{in: in, arch: in.EffectiveArch(), version: in.EffectiveVersion()}
+	e.seen, e.noRef, e.noVersion = e.seen[:0], "", false
 	v := e.version
 	if !r.Until.IsZero() && !v.IsZero() && !v.Less(r.Until) {
 		res.Verdict = NotApplicable
@@ -808,7 +818,7 @@ func (r *Rule) Eval(in *Input, minVersion Version) Result {
 		}
 		e.seen = e.seen[:0]
 	}
-	if p := r.test.primary(); !in.has(p) {
+	if p := r.test.primary(); !e.in.has(p) {
 		res.Verdict = Skipped
 		res.Note = "no " + kindFlag[p] + " given"
 		e.eval(r.test)
