@@ -92,8 +92,8 @@ func ReadSysctlFile(name string) (*Sysctl, error) {
 // repeat is listed in Repeats. A line without '=', an empty key or a key
 // with blanks is an error with its line and column.
 func ParseSysctl(data []byte) (*Sysctl, error) {
-	s := &Sysctl{Values: map[string]SysctlValue{}}
 	text := string(data)
+	s := &Sysctl{Values: make(map[string]SysctlValue, min(strings.Count(text, "\n")+1, 1<<16))}
 	repeat := map[string]int{}
 	for lineNo := 1; len(text) > 0; lineNo++ {
 		raw := text
