@@ -15,10 +15,17 @@ need git git
 need nix nix-bin
 [ -x /bin/busybox ] || want+=(busybox-static)
 need pre-commit pre-commit # the hook test (cmd/nixgate/precommit_test.go) runs the real one
+need node nodejs           # s3rver, the S3 server of the cache verify tests
+need npm npm
+# The build-claim log's tests: a throw-away PostgreSQL 15 cluster, and the
+# dashboard in a headless Chromium.
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || want+=(postgresql)
+need chromium chromium
 if [ "${1:-}" = bench ]; then
   need diffoscope diffoscope
   need hyperfine hyperfine
   need tokei tokei
+  need curl curl
   need python3 python3 # kernel-hardening-checker (bench/kconfig.sh), when KHC_SRC is set
 fi
 root=no
@@ -52,5 +59,13 @@ fi
 if [ "${1:-}" = bench ] && ! command -v gitleaks >/dev/null && ! [ -x "$(go env GOPATH)/bin/gitleaks" ]; then
   echo "installing gitleaks v8.30.1" >&2
   CGO_ENABLED=0 go install github.com/zricethezav/gitleaks/v8@v8.30.1
+fi
+# s3rver, the S3 server of the cache verify tests, and aws4, with which the
+# tests' proxy checks each request's v4 signature (s3rver does not), from
+# the npm registry into GOPATH/share/nixgate (exact versions).
+s3rver_dir="$(go env GOPATH)/share/nixgate/s3rver"
+if command -v npm >/dev/null && { [ ! -x "$s3rver_dir/node_modules/.bin/s3rver" ] || [ ! -f "$s3rver_dir/node_modules/aws4/package.json" ]; }; then
+  echo "installing s3rver 3.7.1 and aws4 1.13.2 into $s3rver_dir" >&2
+  npm install --prefix "$s3rver_dir" --no-audit --no-fund --silent --save-exact s3rver@3.7.1 aws4@1.13.2 >/dev/null || echo "could not install s3rver" >&2
 fi
 exit 0

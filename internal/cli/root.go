@@ -148,6 +148,7 @@ func wrapArgs(c *cobra.Command) {
 // commands lists nixgate's commands, one file each in this package.
 func commands(e *env) []*cobra.Command {
 	return []*cobra.Command{
+		newCacheCmd(e),
 		newCheckCmd(e),
 		newChecksCmd(e),
 		newExplainCmd(e),
@@ -155,12 +156,14 @@ func commands(e *env) []*cobra.Command {
 		newInitCmd(e),
 		newKconfigCmd(e),
 		newLockCmd(e),
+		newLogCmd(e),
 		newNarCmd(e),
 		newPRCmd(e),
 		newProbeSandboxCmd(e),
 		newRebuildCmd(e),
 		newSecretsCmd(e),
 		newStampCmd(e),
+		newTrustCmd(e),
 		newVersionCmd(e),
 	}
 }
