@@ -43,6 +43,7 @@ if [ "${1:-}" = bench ]; then
   need hyperfine hyperfine
   need tokei tokei
   need curl curl
+  need python3 python3 # kernel-hardening-checker (bench/kconfig.sh), when KHC_SRC is set
 fi
 root=no
 [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null && root=yes
