@@ -13,42 +13,6 @@ import (
 // nullRev is the all-zero revision Nix uses for a dirty work tree.
 const nullRev = "0000000000000000000000000000000000000000"
 
-// Locked reports whether a locked reference is locked by Nix's own rules
-// (the isLocked of each input scheme in src/libfetchers): github, gitlab and
-// sourcehut need a rev and a narHash (without the narHash Nix trusts the
-// forge's tarball only while trust-tarballs-from-git-forges is on); git and
-// mercurial need a rev (not the all-zero one); tarball, file and path need
-// a narHash; indirect is never locked. When not locked, why says what is
-// missing.
-func (r *Ref) Locked() (ok bool, why string) {
-	if r == nil {
-		return false, "no locked reference"
-	}
-	switch r.Type {
-	case "github", "gitlab", "sourcehut":
-		switch {
-		case r.Rev == "":
-			return false, r.Type + " input without rev"
-		case r.NarHash == "":
-			return false, r.Type + " input without narHash (only trust-tarballs-from-git-forges vouches for the content)"
-		}
-		return true, ""
-	case "git", "mercurial", "hg":
-		if r.Rev == "" || r.Rev == nullRev {
-			return false, r.Type + " input without rev"
-		}
-		return true, ""
-	case "tarball", "file", "path":
-		if r.NarHash == "" {
-			return false, r.Type + " input without narHash"
-		}
-		return true, ""
-	case "indirect":
-		return false, "indirect (registry) reference, resolved on each machine"
-	}
-	return false, fmt.Sprintf("unknown input type %q", r.Type)
-}
-
 // String renders the reference as a flake URL, the way Nix prints it in
 // lock update messages.
 func (r *Ref) String() string {
@@ -403,7 +367,7 @@ func (n *Node) Branch() string {
 		return ""
 	}
 	switch o.Type {
-	case "github", "gitlab", "sourcehut", "git", "mercurial", "indirect":
+	case "github", "gitlab", "sourcehut", "git", "hg", "mercurial", "indirect":
 		if o.Ref != "" {
 			return strings.TrimPrefix(o.Ref, "refs/heads/")
 		}
