@@ -326,8 +326,10 @@ var nixpkgsURL = regexp.MustCompile(`(?i)^(git\+)?https?://(` +
 	`channels\.nixos\.org/|releases\.nixos\.org/(nixos|nixpkgs)/|` +
 	`(www\.)?nixos\.org/channels/)`)
 
-// IsNixpkgs reports whether a reference fetches NixOS/nixpkgs (on any
-// input type: forge, git URL, tarball, a registry lookup of "nixpkgs").
+// IsNixpkgs reports whether a reference fetches upstream NixOS/nixpkgs:
+// github.com/NixOS/nixpkgs as a forge input, a git URL or an archive, the
+// channel and release tarballs of nixos.org, FlakeHub's NixOS/nixpkgs, or
+// a registry lookup of "nixpkgs".
 func (r *Ref) IsNixpkgs() bool {
 	if r == nil {
 		return false
@@ -343,10 +345,36 @@ func (r *Ref) IsNixpkgs() bool {
 	return false
 }
 
-// IsNixpkgs reports whether a node fetches NixOS/nixpkgs: its locked or
-// original reference does.
-func (n *Node) IsNixpkgs() bool {
-	return n.Locked.IsNixpkgs() || n.Original.IsNixpkgs()
+// IsNixpkgsRepo reports whether a reference fetches a repository named
+// nixpkgs, whoever owns it and wherever it is hosted: upstream, a fork
+// (github:someone/nixpkgs) or a mirror (gitlab:nixos/nixpkgs).
+func (r *Ref) IsNixpkgsRepo() bool {
+	if r == nil {
+		return false
+	}
+	if r.IsNixpkgs() {
+		return true
+	}
+	switch r.Type {
+	case "github", "gitlab", "sourcehut":
+		return strings.EqualFold(r.Repo, "nixpkgs")
+	case "git", "hg", "tarball", "file":
+		src := urlSource(r.URL)
+		return strings.Count(src, "/") >= 2 && strings.EqualFold(path.Base(src), "nixpkgs")
+	}
+	return false
+}
+
+// IsNixpkgs reports whether a node fetches upstream NixOS/nixpkgs: its
+// locked reference does (what Nix fetches).
+func (n *Node) IsNixpkgs() bool { return n.Locked.IsNixpkgs() }
+
+// NixpkgsLike reports whether a node is nixpkgs for the nixpkgs rules:
+// its locked or original reference fetches a repository named nixpkgs
+// (upstream, a fork or a mirror), or the original is the registry's
+// "nixpkgs".
+func (n *Node) NixpkgsLike() bool {
+	return n.Locked.IsNixpkgsRepo() || n.Original.IsNixpkgsRepo()
 }
 
 // releaseFromURL reads a nixpkgs branch from a channel or FlakeHub URL.
@@ -377,7 +405,7 @@ func (n *Node) Branch() string {
 		if o.Type == "indirect" {
 			return "" // the registry decides
 		}
-		if n.IsNixpkgs() {
+		if n.NixpkgsLike() {
 			return "master"
 		}
 		return ""

@@ -308,3 +308,6 @@ func (l *Lock) RootInput(name string) int {
 	}
 	return -1
 }
+
+// Lock is the lock file the node belongs to.
+func (u NodeUse) Lock() *Lock { return u.lock }
