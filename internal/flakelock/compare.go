@@ -144,10 +144,10 @@ func sourceDiff(o, l *Ref) []Difference {
 		return nil
 	}
 	what := "url"
-	if ho != hl {
+	switch {
+	case registrable(ho) != registrable(hl):
 		what = "host"
-	}
-	if oo, lo := Owner(so), Owner(sl); oo != lo && ho == hl {
+	case Owner(so) != Owner(sl):
 		what = "owner"
 	}
 	desc := func(r *Ref) string {
