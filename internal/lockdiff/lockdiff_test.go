@@ -174,6 +174,7 @@ func TestRealFlags(t *testing.T) {
 		"nix-community__lanzaboote__fd956c4864": {"nixpkgs-test source-change"},
 		"nix-community__infra__506323a884":      {"nixpkgs type-change"},
 		"NixOS__nix__c316f1557d":                {"nixpkgs downgrade"},
+		"nix-community__infra__6a24ef02f9":      {"hercules-ci-agent/pre-commit-hooks-nix source-change"},
 	}
 	for _, base := range pairs(t) {
 		name := filepath.Base(base)
