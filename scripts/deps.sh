@@ -18,6 +18,7 @@ if [ "${1:-}" = bench ]; then
   need diffoscope diffoscope
   need hyperfine hyperfine
   need tokei tokei
+  [ -x /usr/bin/time ] || want+=(time) # peak memory in bench/lock.sh
 fi
 root=no
 [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null && root=yes

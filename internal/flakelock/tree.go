@@ -49,7 +49,13 @@ func (l *Lock) buildTree() error {
 		depth  int
 		next   int
 	}
-	done := map[string]bool{l.Root: true}
+	total := 0
+	for _, n := range l.Nodes {
+		total += len(n.Inputs)
+	}
+	l.edges = make([]Input, 0, min(total, maxInputs+1))
+	done := make(map[string]bool, len(l.Nodes))
+	done[l.Root] = true
 	stack := []frame{{key: l.Root, parent: -1}}
 	for len(stack) > 0 {
 		top := len(stack) - 1
@@ -272,8 +278,8 @@ func (u NodeUse) IsRootInput() bool {
 // Used returns the nodes the root's input tree reaches (the root excluded)
 // in the order of their first path, each with the edges that reach it.
 func (l *Lock) Used() []NodeUse {
-	idx := map[string]int{}
-	var out []NodeUse
+	idx := make(map[string]int, len(l.Nodes))
+	out := make([]NodeUse, 0, len(l.Nodes))
 	for i, in := range l.edges {
 		if in.Node == l.Root {
 			continue
