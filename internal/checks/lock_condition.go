@@ -3,13 +3,13 @@ package checks
 import (
 	"context"
 	"fmt"
+	"path"
 	"slices"
 	"strings"
 
 	"github.com/nixgate/nixgate/internal/check"
 	"github.com/nixgate/nixgate/internal/flakelock"
 	"github.com/nixgate/nixgate/internal/policy"
-	"github.com/nixgate/nixgate/internal/repo"
 )
 
 // LockConditionOptions tunes lock-condition; the [lock] table of the policy
@@ -17,7 +17,7 @@ import (
 type LockConditionOptions struct {
 	NixpkgsKeys []string          `toml:"nixpkgs-keys" doc:"root inputs that are nixpkgs and must exist in every flake.lock ([lock] nixpkgs-keys)"`
 	Condition   string            `toml:"condition" doc:"CEL condition every nixpkgs input must satisfy ([lock] condition), e.g. \"supportedRefs.contains(gitRef) && has(numDaysOld) && numDaysOld < 30 && owner == 'NixOS'\""`
-	Conditions  map[string]string `toml:"conditions" doc:"CEL conditions by input path glob ([lock.conditions]), for any input"`
+	Conditions  map[string]string `toml:"conditions" doc:"CEL conditions by input path glob ([lock.conditions]; * is one path element, ** any path), for any input"`
 }
 
 // UseLockPolicy takes the [lock] table.
@@ -108,13 +108,43 @@ func runLockCondition(ctx context.Context, p *check.Pass) error {
 			}
 			for _, g := range globs {
 				paths := append([]string{u.PathString()}, u.AliasStrings(len(u.Aliases))...)
-				if slices.ContainsFunc(paths, func(s string) bool { return repo.Match(g.pattern, s) }) {
+				if slices.ContainsFunc(paths, func(s string) bool { return matchInput(g.pattern, s) }) {
 					judge(g.cond, fmt.Sprintf("%q", g.pattern))
 				}
 			}
 		}
 	}
 	return nil
+}
+
+// matchInput matches an input path against a glob of [lock.conditions]:
+// "*" is one path element ("nixpkgs", "home-manager/*"), "**" any path.
+func matchInput(pattern, input string) bool {
+	if pattern == "**" {
+		return true
+	}
+	if strings.HasSuffix(pattern, "/**") {
+		pre := strings.TrimSuffix(pattern, "/**")
+		if ok, _ := path.Match(pre, input); ok {
+			return true
+		}
+		for i := strings.IndexByte(input, '/'); i >= 0; i = next(input, i) {
+			if ok, _ := path.Match(pre, input[:i]); ok {
+				return true
+			}
+		}
+		return false
+	}
+	ok, _ := path.Match(pattern, input)
+	return ok
+}
+
+func next(s string, i int) int {
+	j := strings.IndexByte(s[i+1:], '/')
+	if j < 0 {
+		return -1
+	}
+	return i + 1 + j
 }
 
 func describeFacts(f flakelock.Facts) string {

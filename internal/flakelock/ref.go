@@ -25,6 +25,10 @@ func (r *Ref) String() string {
 			q.Set(k, v)
 		}
 	}
+	narHash := r.NarHash
+	if h, err := ParseHash(narHash, "sha256"); err == nil {
+		narHash = h.SRI() // as Nix prints it (Input::toURL)
+	}
 	var s string
 	switch r.Type {
 	case "github", "gitlab", "sourcehut":
@@ -36,7 +40,7 @@ func (r *Ref) String() string {
 			s += "/" + r.Ref
 		}
 		add("host", r.Host)
-		add("narHash", r.NarHash)
+		add("narHash", narHash)
 	case "git", "mercurial", "hg":
 		u := r.URL
 		scheme := "git"
@@ -58,7 +62,7 @@ func (r *Ref) String() string {
 		}
 	case "tarball", "file":
 		s = r.URL
-		add("narHash", r.NarHash)
+		add("narHash", narHash)
 	case "path":
 		s = "path:" + r.Path
 		for _, k := range []string{"lastModified", "narHash", "rev", "revCount"} {
