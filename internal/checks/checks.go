@@ -12,6 +12,13 @@ import (
 func All() []*check.Check {
 	return []*check.Check{
 		BuildOutputCommitted,
+		CacheClosure,
+		CacheHiddenReference,
+		CacheNARFormat,
+		CacheNARIntegrity,
+		CacheNarinfo,
+		CacheSignature,
+		CacheURLSafety,
 		CISigns,
 		CIWorkflowHardening,
 		DependencyAllowlist,
