@@ -114,7 +114,10 @@ func CompileCondition(src string) (*Condition, error) {
 		e := &ConditionError{Line: 1, Column: 1, Msg: iss.Err().Error()}
 		if errs := iss.Errors(); len(errs) > 0 {
 			loc := errs[0].Location
-			e.Line, e.Column, e.Msg = loc.Line(), loc.Column()+1, errs[0].Message
+			e.Msg = errs[0].Message
+			if loc.Line() >= 1 { // some errors (the recursion limit) have none
+				e.Line, e.Column = loc.Line(), max(1, loc.Column()+1)
+			}
 		}
 		return nil, e
 	}

@@ -68,3 +68,34 @@ func TestConditions(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+func FuzzCondition(f *testing.F) {
+	for _, s := range []string{
+		"supportedRefs.contains(gitRef) && (has(numDaysOld) && numDaysOld < 30) && owner == 'NixOS'",
+		`gitRef.contains("24.05")`, "has(a.b)", "[1,2].map(x, x*2).size() > 1", "refStatuses[gitRef] == 'stable'",
+		strings.Repeat("(", 300) + "true" + strings.Repeat(")", 300),
+	} {
+		f.Add(s)
+	}
+	now := time.Date(2026, 11, 21, 0, 0, 0, 0, time.UTC)
+	l, err := Parse([]byte(oneInput(`{"type":"github","owner":"NixOS","repo":"nixpkgs","rev":"`+rev40+`","lastModified":1763600000}`, "")))
+	if err != nil {
+		f.Fatal(err)
+	}
+	facts := FactsOf(l.Nodes["a"], "a", Branches(), now)
+	f.Fuzz(func(t *testing.T, src string) {
+		if len(src) > 4096 {
+			return // a policy value; the policy file itself is capped
+		}
+		start := time.Now()
+		c, err := CompileCondition(src)
+		if err == nil {
+			_, _ = c.Eval(facts)
+		} else if ce, ok := err.(*ConditionError); ok && (ce.Line < 1 || ce.Column < 1) {
+			t.Fatalf("error without a position: %v", err)
+		}
+		if el := time.Since(start); el > 2*time.Second {
+			t.Fatalf("%d bytes took %v", len(src), el)
+		}
+	})
+}
