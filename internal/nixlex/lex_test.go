@@ -267,6 +267,7 @@ func FuzzLex(f *testing.F) {
 			}
 		}()
 		_, _ = ReadFlake(src)
+		_ = ScanImpureFlag(src)
 		toks, err := Lex(src)
 		if err != nil {
 			var e *Error
