@@ -259,6 +259,7 @@ func Parse(data []byte) (*Lock, error) {
 		}
 		slices.Sort(l.order)
 	}
+	raw.Nodes, pos, order = nil, nil, nil // garbage from here on
 	if err := l.buildTree(); err != nil {
 		return nil, err
 	}
