@@ -15,7 +15,51 @@ need git git
 need nix nix-bin
 [ -x /bin/busybox ] || want+=(busybox-static)
 need pre-commit pre-commit # the hook test (cmd/nixgate/precommit_test.go) runs the real one
-need node nodejs           # s3rver, the S3 server of the cache verify tests, and aws4, with which the
+need node nodejs           # s3rver, the S3 server of the cache verify tests
+need npm npm
+# The build-claim log's tests: a throw-away PostgreSQL 15 cluster, and the
+# dashboard in a headless Chromium.
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || want+=(postgresql)
+need chromium chromium
+if [ "${1:-}" = bench ]; then
+  need diffoscope diffoscope
+  need hyperfine hyperfine
+  need tokei tokei
+  need curl curl
+fi
+root=no
+[ "$(id -u)" = 0 ] && command -v apt-get >/dev/null && root=yes
+if [ ${#want[@]} -gt 0 ]; then
+  if [ $root = yes ]; then
+    echo "installing: ${want[*]}" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null
+    apt-get install -y -qq --no-install-recommends "${want[@]}" >/dev/null || {
+      # Optional peers may be missing from the archive; retry one by one.
+      for p in "${want[@]}"; do apt-get install -y -qq --no-install-recommends "$p" >/dev/null || echo "could not install $p" >&2; done
+    }
+  else
+    echo "missing (install as root or by hand): ${want[*]}" >&2
+  fi
+fi
+# Nix's build users: the nixbld group and nixbld1..N, system accounts with
+# no login shell and no home, members of nixbld.
+if [ "$(id -u)" = 0 ]; then
+  if ! getent group nixbld >/dev/null; then
+    echo "creating the nixbld group and its build users" >&2
+    groupadd --system nixbld
+  fi
+  for i in $(seq 1 8); do
+    getent passwd "nixbld$i" >/dev/null && continue
+    useradd --system --no-create-home --home-dir /var/empty --shell /usr/sbin/nologin \
+      --gid nixbld --groups nixbld --comment "Nix build user $i" "nixbld$i"
+  done
+fi
+if [ "${1:-}" = bench ] && ! command -v gitleaks >/dev/null && ! [ -x "$(go env GOPATH)/bin/gitleaks" ]; then
+  echo "installing gitleaks v8.30.1" >&2
+  CGO_ENABLED=0 go install github.com/zricethezav/gitleaks/v8@v8.30.1
+fi
+# s3rver, the S3 server of the cache verify tests, and aws4, with which the
 # tests' proxy checks each request's v4 signature (s3rver does not), from
 # the npm registry into GOPATH/share/nixgate (exact versions).
 s3rver_dir="$(go env GOPATH)/share/nixgate/s3rver"

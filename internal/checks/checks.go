@@ -58,6 +58,9 @@ func All() []*check.Check {
 		LockNixpkgsBranch,
 		LockNixpkgsOwner,
 		LockNixpkgsStale,
+		LogCheckpoint,
+		LogConsistency,
+		LogProof,
 		NixImpureConstruct,
 		PolicySchema,
 		PRLockLabel,
@@ -67,6 +70,9 @@ func All() []*check.Check {
 		SecretLeak,
 		SourceLocLimit,
 		SuppressionInvalid,
+		TrustDisagreement,
+		TrustEquivocation,
+		TrustKofN,
 		UncheckedFile,
 	}
 }

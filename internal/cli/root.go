@@ -156,12 +156,14 @@ func commands(e *env) []*cobra.Command {
 		newInitCmd(e),
 		newKconfigCmd(e),
 		newLockCmd(e),
+		newLogCmd(e),
 		newNarCmd(e),
 		newPRCmd(e),
 		newProbeSandboxCmd(e),
 		newRebuildCmd(e),
 		newSecretsCmd(e),
 		newStampCmd(e),
+		newTrustCmd(e),
 		newVersionCmd(e),
 	}
 }
