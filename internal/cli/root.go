@@ -94,6 +94,7 @@ func wrapArgs(c *cobra.Command) {
 // commands lists nixgate's commands, one file each in this package.
 func commands(e *env) []*cobra.Command {
 	return []*cobra.Command{
+		newAttestCmd(e),
 		newCheckCmd(e),
 		newChecksCmd(e),
 		newHostCmd(e),
@@ -104,8 +105,11 @@ func commands(e *env) []*cobra.Command {
 		newPRCmd(e),
 		newProbeSandboxCmd(e),
 		newRebuildCmd(e),
+		newSbomCmd(e),
 		newSecretsCmd(e),
+		newSignCmd(e),
 		newStampCmd(e),
+		newVerifyCmd(e),
 		newVersionCmd(e),
 	}
 }

@@ -22,6 +22,9 @@ type Query struct {
 	// (`--file FILE`).
 	File         string
 	Installables []string
+	// Derivation makes .drv paths name the derivations themselves, not
+	// their outputs (`--derivation`).
+	Derivation bool
 	// Log receives Nix's stderr (nil: kept only for errors).
 	Log io.Writer
 }
@@ -32,6 +35,9 @@ func (q Query) args(cmd ...string) []string {
 	args = append(args, storeArgs(q.Store, "")...)
 	// Asking about paths never downloads anything.
 	args = append(args, Settings{"substituters": ""}.args()...)
+	if q.Derivation {
+		args = append(args, "--derivation")
+	}
 	if q.File != "" {
 		args = append(args, "--file", q.File)
 	}
@@ -103,11 +109,22 @@ func DerivationGraph(ctx context.Context, q Query) (map[string]DrvNode, error) {
 // PathInfos returns Nix's record of paths (not recursive), by path; paths
 // that are not valid in the store have Valid false.
 func PathInfos(ctx context.Context, store string, paths []string) (map[string]PathInfo, error) {
+	return pathInfos(ctx, Query{Store: store}, paths)
+}
+
+// DrvInfos returns Nix's record of .drv paths themselves (their
+// registration times), by path.
+func DrvInfos(ctx context.Context, store string, drvs []string) (map[string]PathInfo, error) {
+	return pathInfos(ctx, Query{Store: store, Derivation: true}, drvs)
+}
+
+func pathInfos(ctx context.Context, q Query, paths []string) (map[string]PathInfo, error) {
 	res := map[string]PathInfo{}
 	// Keep each command line well under the kernel's argument limit.
 	const batch = 2000
 	for i := 0; i < len(paths); i += batch {
-		infos, err := Outputs(ctx, Query{Store: store, Installables: paths[i:min(i+batch, len(paths))]})
+		q.Installables = paths[i:min(i+batch, len(paths))]
+		infos, err := Outputs(ctx, q)
 		if err != nil {
 			return nil, err
 		}
