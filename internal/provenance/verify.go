@@ -144,7 +144,8 @@ func BuilderProblem(st *Parsed, builders map[string][]string, accepted []signkey
 		slices.Sort(allowed)
 		return fmt.Sprintf("builder %q is not an allowed builder (allowed: %s)", id, strings.Join(allowed, ", "))
 	}
-	if len(keys) == 0 {
+	// With no trusted signature at all, provenance-signature says so.
+	if len(keys) == 0 || len(accepted) == 0 {
 		return ""
 	}
 	for _, k := range accepted {
@@ -154,11 +155,7 @@ func BuilderProblem(st *Parsed, builders map[string][]string, accepted []signkey
 			}
 		}
 	}
-	signed := "no trusted key"
-	if len(accepted) > 0 {
-		signed = envelope.KeyLabels(accepted)
-	}
-	return fmt.Sprintf("builder %q is vouched for by %s, but the statement was signed by %s", id, strings.Join(keys, ", "), signed)
+	return fmt.Sprintf("builder %q is vouched for by %s, but the statement was signed by %s", id, strings.Join(keys, ", "), envelope.KeyLabels(accepted))
 }
 
 // AllowedParameters are the external parameters a policy allows: values
