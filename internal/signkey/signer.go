@@ -139,6 +139,9 @@ func decryptAge(data, pass []byte) ([]byte, error) {
 	return io.ReadAll(io.LimitReader(dr, maxKeyFile))
 }
 
+// scryptWorkFactor is age's default (tests lower it).
+var scryptWorkFactor = 18
+
 // EncryptAge encrypts data with a passphrase (scrypt), armored: how an
 // operator keeps a Nix secret key on the signing machine (`age -p -a`
 // writes the same format).
@@ -147,6 +150,7 @@ func EncryptAge(w io.Writer, data, pass []byte) error {
 	if err != nil {
 		return err
 	}
+	r.SetWorkFactor(scryptWorkFactor)
 	aw := armor.NewWriter(w)
 	ew, err := age.Encrypt(aw, r)
 	if err != nil {
