@@ -144,7 +144,9 @@ attributes = ["packages.x86_64-linux.*"]
 		{name: "an extra externalParameter", check: "provenance-external-parameters", reason: `external parameter "overrideInput" is not one nixgate attest writes`,
 			env: tmSign(t, envelope.PayloadType, mod(func(in *provenance.Inputs) { in.Parameters["overrideInput"] = "nixpkgs=github:evil/nixpkgs" }), release1)},
 		{name: "a parameter outside the allowed set", check: "provenance-external-parameters", reason: `external parameter attribute = "devShells.x86_64-linux.default" is not allowed`,
-			env: tmSign(t, envelope.PayloadType, mod(func(in *provenance.Inputs) { in.Parameters[provenance.ParamAttribute] = "devShells.x86_64-linux.default" }), release1)},
+			env: tmSign(t, envelope.PayloadType, mod(func(in *provenance.Inputs) {
+				in.Parameters[provenance.ParamAttribute] = "devShells.x86_64-linux.default"
+			}), release1)},
 		{name: "a swapped builder id", check: "provenance-builder", reason: `builder "https://evil.example/builder" is not an allowed builder`,
 			env: tmSign(t, envelope.PayloadType, mod(func(in *provenance.Inputs) { in.BuilderID = "https://evil.example/builder" }), release1)},
 		{name: "a builder signed by a key not paired with it", check: "provenance-builder", reason: `builder "https://ci.example.org/other" is vouched for by release-2, but the statement was signed by release-1`,
