@@ -114,11 +114,11 @@ func sha256File(path string) (string, error) {
 
 func runAttest(cmd *cobra.Command, e *env, f *attestFlags, o *outputFlags, arg string) error {
 	ctx := cmd.Context()
-	out, err := o.open(e)
-	if err != nil {
-		return err
+	// The output is opened last: its temporary file would make the work
+	// tree dirty.
+	if o.format != "json" {
+		return usagef("unknown --format %q (want json)", o.format)
 	}
-	defer out.Abort()
 	q, err := f.query(arg)
 	if err != nil {
 		return err
@@ -314,6 +314,11 @@ func runAttest(cmd *cobra.Command, e *env, f *attestFlags, o *outputFlags, arg s
 	if err != nil {
 		return incompletef("attest: %w", err)
 	}
+	out, err := o.open(e)
+	if err != nil {
+		return err
+	}
+	defer out.Abort()
 	if _, err := out.W.Write(st); err != nil {
 		return err
 	}
