@@ -132,14 +132,25 @@ must be in the store (build them first).
 			if err != nil {
 				return err
 			}
+			// The timestamp's git call runs while Nix answers.
+			type stamp struct {
+				t   time.Time
+				err error
+			}
+			tsc := make(chan stamp, 1)
+			go func() {
+				t, err := sourceTime(ctx, e, source)
+				tsc <- stamp{t, err}
+			}()
 			cl, err := closureOf(ctx, q, buildTime)
+			st := <-tsc
 			if err != nil {
 				return err
 			}
-			ts, err := sourceTime(ctx, e, source)
-			if err != nil {
-				return err
+			if st.err != nil {
+				return st.err
 			}
+			ts := st.t
 			name := args[0]
 			if t.file != "" {
 				name = filepath.Base(t.file) + "#" + args[0]

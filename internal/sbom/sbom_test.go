@@ -102,8 +102,15 @@ func validate(t *testing.T, s *jsonschema.Schema, data []byte) {
 	}
 }
 
+// golden compares got with testdata/name, both indented (the SBOM itself
+// is compact JSON) so that a change reads as a diff.
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
+	var ind bytes.Buffer
+	if err := json.Indent(&ind, got, "", "  "); err != nil {
+		t.Fatal(err)
+	}
+	got = ind.Bytes()
 	path := filepath.Join("testdata", name)
 	if *update {
 		if err := os.WriteFile(path, got, 0o644); err != nil {
