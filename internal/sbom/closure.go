@@ -9,6 +9,7 @@ package sbom
 
 import (
 	"cmp"
+	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"slices"
@@ -67,6 +68,13 @@ func (c *Closure) Component(path string) *Component {
 // NarHashHex converts a NAR hash as Nix prints it (sha256-BASE64 SRI,
 // sha256:BASE32 or sha256:HEX) to lowercase hex.
 func NarHashHex(s string) (string, error) {
+	// Nix prints SRI; decode it directly (ParseAny tries every encoding).
+	if b64, ok := strings.CutPrefix(s, "sha256-"); ok && len(b64) == 44 {
+		var d [33]byte
+		if n, err := base64.StdEncoding.Decode(d[:], []byte(b64)); err == nil && n == 32 {
+			return hex.EncodeToString(d[:32]), nil
+		}
+	}
 	algo := nixhash.SHA256
 	h, err := nixhash.ParseAny(s, &algo)
 	if err != nil {
