@@ -32,18 +32,21 @@ root=$(nix-instantiate --store "$store" --option substituters '' --eval --read-w
 	nix-instantiate --store "$store" --option substituters '' --eval --read-write-mode "$work/closure.nix" | tr -d '"')
 nix_pi() { nix --extra-experimental-features nix-command path-info --store "$store" --option substituters '' --json --recursive "$root"; }
 paths=$(nix_pi | grep -o '"path":' | wc -l)
-time_runs() { # time_runs CMD... -> mean milliseconds
-	local start end
-	start=$(date +%s%N)
-	for _ in $(seq "$n"); do "$@" >/dev/null 2>&1; done
-	end=$(date +%s%N)
-	echo $(((end - start) / n / 1000000))
-}
+ms_since() { echo $((($(date +%s%N) - $1) / 1000000)); }
 "$bin" sbom --store "$store" "$root" >/dev/null # warm the store's caches once
-peer=$(time_runs nix_pi)
-cdx=$(time_runs "$bin" sbom --store "$store" "$root")
-spdx=$(time_runs "$bin" sbom --store "$store" --format spdx "$root")
-echo "sbom: $n runs each on a closure of $paths store paths, $(nix --version)"
+# Interleaved, so that a change in the machine's load hits all three alike;
+# the median of each.
+: >"$work/peer" >"$work/cdx" >"$work/spdx"
+for _ in $(seq "$n"); do
+	t=$(date +%s%N); nix_pi >/dev/null 2>&1; ms_since "$t" >>"$work/peer"
+	t=$(date +%s%N); "$bin" sbom --store "$store" "$root" >/dev/null 2>&1; ms_since "$t" >>"$work/cdx"
+	t=$(date +%s%N); "$bin" sbom --store "$store" --format spdx "$root" >/dev/null 2>&1; ms_since "$t" >>"$work/spdx"
+done
+median() { sort -n "$1" | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+peer=$(median "$work/peer")
+cdx=$(median "$work/cdx")
+spdx=$(median "$work/spdx")
+echo "sbom: median of $n interleaved runs each on a closure of $paths store paths, $(nix --version)"
 echo "  nix path-info --json --recursive:  ${peer} ms/run"
 echo "  nixgate sbom (CycloneDX 1.6):      ${cdx} ms/run"
 echo "  nixgate sbom --format spdx (2.3):  ${spdx} ms/run"

@@ -169,7 +169,7 @@ func runSign(cmd *cobra.Command, e *env, f *signFlags, o *outputFlags, input str
 		return t.ReadPassphrase(prompt)
 	}}
 	var signers []dsse.Signer
-	var ids, names, backends []string
+	var ids, names, backends, labels []string
 	for _, k := range f.keys {
 		s, err := signkey.Open(k, opts)
 		if err != nil {
@@ -183,6 +183,7 @@ func runSign(cmd *cobra.Command, e *env, f *signFlags, o *outputFlags, input str
 		ids = append(ids, s.Public.ID)
 		names = append(names, s.Public.Name)
 		backends = append(backends, s.Backend)
+		labels = append(labels, s.Public.Label())
 	}
 	if env == nil {
 		if env, err = envelope.Sign(ctx, statement, signers...); err != nil {
@@ -217,7 +218,7 @@ func runSign(cmd *cobra.Command, e *env, f *signFlags, o *outputFlags, input str
 	if err := out.Commit(); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stderr, "nixgate: signed %s with %s; %d signature(s) in the envelope; logged to %s\n", digest, strings.Join(ids, ", "), len(env.Signatures), logPath)
+	fmt.Fprintf(e.stderr, "nixgate: signed %s with %s; %d signature(s) in the envelope; logged to %s\n", digest, strings.Join(labels, ", "), len(env.Signatures), logPath)
 	return nil
 }
 

@@ -56,7 +56,7 @@ type Closure struct {
 	BuildTime bool
 }
 
-// Root returns the component of a root path.
+// Component returns the component of a path, or nil.
 func (c *Closure) Component(path string) *Component {
 	i, ok := slices.BinarySearchFunc(c.Components, path, func(c Component, p string) int { return strings.Compare(c.Path, p) })
 	if !ok {
@@ -264,15 +264,19 @@ func (cl *Closure) finish() (*Closure, error) {
 			return nil, fmt.Errorf("%s is listed twice", cl.Components[i].Path)
 		}
 	}
+	paths := make(map[string]bool, len(cl.Components))
+	for _, c := range cl.Components {
+		paths[c.Path] = true
+	}
 	for _, c := range cl.Components {
 		for _, d := range c.DependsOn {
-			if cl.Component(d) == nil {
+			if !paths[d] {
 				return nil, fmt.Errorf("%s depends on %s, which is not in the closure", c.Path, d)
 			}
 		}
 	}
 	for _, r := range cl.Roots {
-		if cl.Component(r) == nil {
+		if !paths[r] {
 			return nil, fmt.Errorf("root %s is not in the closure", r)
 		}
 	}
