@@ -49,11 +49,49 @@ func (q Query) args(cmd ...string) []string {
 // query's paths (`nix path-info --json --recursive`), in Nix's order. An
 // installable that is not built yet comes back with Valid false.
 func Closure(ctx context.Context, q Query) ([]PathInfo, error) {
-	out, err := run(ctx, q.Log, nil, "nix", q.args("path-info", "--json", "--recursive")...)
+	// Nix writes the records one by one as it reads them from its
+	// database: decode each as it arrives, while Nix reads the next.
+	pr, pw := io.Pipe()
+	errc := make(chan error, 1)
+	go func() {
+		_, err := run(ctx, q.Log, pw, "nix", q.args("path-info", "--json", "--recursive")...)
+		pw.CloseWithError(err)
+		errc <- err
+	}()
+	res, derr := decodePathInfos(pr)
+	io.Copy(io.Discard, pr)
+	if err := <-errc; err != nil {
+		return nil, err
+	}
+	if derr != nil {
+		return nil, fmt.Errorf("nix path-info: parse --json output: %w", derr)
+	}
+	return res, nil
+}
+
+// decodePathInfos decodes a JSON array of path-info records element by
+// element.
+func decodePathInfos(r io.Reader) ([]PathInfo, error) {
+	dec := json.NewDecoder(r)
+	tok, err := dec.Token()
 	if err != nil {
 		return nil, err
 	}
-	return parsePathInfo(out)
+	if d, ok := tok.(json.Delim); !ok || d != '[' {
+		return nil, fmt.Errorf("want a JSON array, got %v", tok)
+	}
+	var res []PathInfo
+	for dec.More() {
+		var pi PathInfo
+		if err := dec.Decode(&pi); err != nil {
+			return nil, err
+		}
+		res = append(res, pi)
+	}
+	if _, err := dec.Token(); err != nil {
+		return nil, err
+	}
+	return res, nil
 }
 
 // Outputs returns Nix's record of the query's own paths (`nix path-info
