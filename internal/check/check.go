@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"sync"
 
 	"github.com/nixgate/nixgate/internal/repo"
 )
@@ -43,7 +44,9 @@ func ParseSeverity(name string) (Severity, error) {
 			return Severity(i), nil
 		}
 	}
-	return 0, fmt.Errorf("unknown severity %q (want one of %s)", name, strings.Join(severityNames[:], ", "))
+	// The value is not quoted: a policy value can be anything, a token
+	// pasted in the wrong place included.
+	return 0, fmt.Errorf("unknown severity (want one of %s)", strings.Join(severityNames[:], ", "))
 }
 
 // MarshalText implements encoding.TextMarshaler.
@@ -185,12 +188,54 @@ type Pass struct {
 	Options any
 	// Severity is the effective default severity for this run.
 	Severity Severity
+	// Baseline is the run's baseline, or nil.
+	Baseline *Baseline
 	// Skip reports whether a path is excluded by the policy's ignore globs
 	// for this check. Checks that walk files should call it; the runner
 	// also filters findings by path.
 	Skip func(path string) bool
 
+	shared   *Shared
 	findings []Finding
+}
+
+// Shared holds the inputs the checks of one run parse once and share: a
+// flake.lock read by ten lock checks is read and parsed once.
+type Shared struct {
+	m sync.Map // key -> *sharedValue
+}
+
+type sharedValue struct {
+	once sync.Once
+	v    any
+	err  error
+}
+
+// Get returns the value stored under key, computing it with fn the first
+// time (once, even when checks ask concurrently).
+func (s *Shared) Get(key string, fn func() (any, error)) (any, error) {
+	if s == nil {
+		return fn()
+	}
+	e, _ := s.m.LoadOrStore(key, &sharedValue{})
+	sv := e.(*sharedValue)
+	sv.once.Do(func() { sv.v, sv.err = fn() })
+	return sv.v, sv.err
+}
+
+// Shared is the run's store of parsed inputs (never nil inside a run).
+func (p *Pass) Shared() *Shared {
+	if p.shared == nil {
+		p.shared = &Shared{}
+	}
+	return p.shared
+}
+
+// SharedValue is Shared().Get with the value's type.
+func SharedValue[T any](p *Pass, key string, fn func() (T, error)) (T, error) {
+	v, err := p.Shared().Get(key, func() (any, error) { return fn() })
+	t, _ := v.(T)
+	return t, err
 }
 
 // Report records a finding. An empty CheckID and a zero Severity take the

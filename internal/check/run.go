@@ -31,6 +31,9 @@ type Settings struct {
 type Target struct {
 	Repo  *repo.Repo
 	Input any
+	// Shared, when set, carries parsed inputs across runs on the same
+	// target (nixgate ci runs several scopes); nil starts empty.
+	Shared *Shared
 }
 
 // Suppressed is a finding a reviewer accepted, and why.
@@ -58,19 +61,57 @@ type Result struct {
 	Warnings []string
 }
 
-// Baseline maps fingerprints to the reason they were accepted.
-type Baseline map[string]string
+// Baseline is a file of accepted findings, each with the reason it was
+// accepted.
+type Baseline struct {
+	// File names the baseline in findings about it.
+	File    string
+	Entries []BaselineEntry
+
+	idx map[string]string
+}
+
+// BaselineEntry is one accepted finding.
+type BaselineEntry struct {
+	Fingerprint string
+	CheckID     string
+	Path        string
+	Reason      string
+	// Line is the entry's line in File (for findings about the entry).
+	Line int
+}
+
+// reason returns why the finding with fingerprint fp was accepted.
+func (b *Baseline) reason(fp string) (string, bool) {
+	if b == nil {
+		return "", false
+	}
+	if b.idx == nil {
+		b.idx = make(map[string]string, len(b.Entries))
+		for _, e := range b.Entries {
+			if _, dup := b.idx[e.Fingerprint]; !dup {
+				b.idx[e.Fingerprint] = e.Reason
+			}
+		}
+	}
+	r, ok := b.idx[fp]
+	return r, ok
+}
 
 // Run runs every enabled check of checks on the target, in parallel, and
 // applies ignore globs, inline suppressions and the baseline. A check that
 // panics or returns an error is recorded as errored; the others go on.
-func Run(ctx context.Context, checks []*Check, settings map[string]Settings, t Target, baseline Baseline) *Result {
+func Run(ctx context.Context, checks []*Check, settings map[string]Settings, t Target, baseline *Baseline) *Result {
 	res := &Result{}
 	type out struct {
 		findings []Finding
 		err      error
 	}
 	outs := make([]out, len(checks))
+	shared := t.Shared
+	if shared == nil {
+		shared = &Shared{}
+	}
 	var wg sync.WaitGroup
 	for i, c := range checks {
 		s, ok := settings[c.ID]
@@ -81,7 +122,7 @@ func Run(ctx context.Context, checks []*Check, settings map[string]Settings, t T
 			continue
 		}
 		res.Checks = append(res.Checks, c)
-		p := &Pass{Check: c, Repo: t.Repo, Input: t.Input, Options: s.Options, Severity: s.Severity}
+		p := &Pass{Check: c, Repo: t.Repo, Input: t.Input, Options: s.Options, Severity: s.Severity, Baseline: baseline, shared: shared}
 		ignore := s.Ignore
 		p.Skip = func(path string) bool {
 			for _, g := range ignore {
@@ -126,7 +167,7 @@ func Run(ctx context.Context, checks []*Check, settings map[string]Settings, t T
 				res.Suppressed = append(res.Suppressed, Suppressed{Finding: f, Via: "inline", Reason: reason})
 				continue
 			}
-			if reason, ok := baseline[f.Fingerprint]; ok {
+			if reason, ok := baseline.reason(f.Fingerprint); ok {
 				res.Suppressed = append(res.Suppressed, Suppressed{Finding: f, Via: "baseline", Reason: reason})
 				continue
 			}

@@ -73,7 +73,7 @@ func TestFingerprintSurvivesLineShift(t *testing.T) {
 	before := openDir(t, map[string]string{"notes.txt": "a\nTODO keep\n"})
 	after := openDir(t, map[string]string{"notes.txt": "new line\nanother\na\nTODO keep\n"})
 	r1 := Run(context.Background(), []*Check{lineCheck}, nil, Target{Repo: before}, nil)
-	base := Baseline{r1.Findings[0].Fingerprint: "accepted"}
+	base := &Baseline{Entries: []BaselineEntry{{Fingerprint: r1.Findings[0].Fingerprint, Reason: "accepted"}}}
 	r2 := Run(context.Background(), []*Check{lineCheck}, nil, Target{Repo: after}, base)
 	if len(r2.Findings) != 0 || len(r2.Suppressed) != 1 || r2.Suppressed[0].Via != "baseline" {
 		t.Errorf("baseline did not survive a line shift: %+v", r2)

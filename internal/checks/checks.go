@@ -36,6 +36,7 @@ func All() []*check.Check {
 		HostUnsafeEval,
 		K8sSecretManifest,
 		Kconfig,
+		LockChangeRisk,
 		LockDuplicateInput,
 		LockInputIndirect,
 		LockInputInsecureTransport,
@@ -48,6 +49,8 @@ func All() []*check.Check {
 		LockNixpkgsStale,
 		NixImpureConstruct,
 		PolicySchema,
+		PRLockLabel,
+		PRReviewPath,
 		ProvenanceBuilder,
 		ProvenanceCommit,
 		ProvenanceExternalParameters,
@@ -61,6 +64,8 @@ func All() []*check.Check {
 		SecretFileNotIgnored,
 		SecretLeak,
 		SourceLocLimit,
+		SuppressionInvalid,
+		UncheckedFile,
 	}
 }
 

@@ -21,6 +21,9 @@ var DirtyTree = &check.Check{
 }
 
 func runDirtyTree(ctx context.Context, p *check.Pass) error {
+	if p.Repo.Rev != "" {
+		return nil // a commit's tree (nixgate pr) has no work tree to be dirty
+	}
 	if !p.Repo.IsGit {
 		p.ReportSeverity(check.Medium, check.Finding{Key: "not-git",
 			Message: "not a git work tree: nothing proves which commit a build of it comes from"})
@@ -32,6 +35,12 @@ func runDirtyTree(ctx context.Context, p *check.Pass) error {
 	}
 	for _, e := range entries {
 		if p.Skip(e.Path) {
+			continue
+		}
+		// A nixgate.toml that `nixgate init` just wrote is not yet part of
+		// any commit, and no build reads it: it is not what makes a build
+		// dirty. Once tracked, changes to it count like any other file.
+		if e.Path == "nixgate.toml" && e.What == "untracked, not ignored" {
 			continue
 		}
 		p.Reportf(check.Location{Path: e.Path}, "status:"+e.What, "%s: %s", e.Path, e.What)

@@ -33,18 +33,20 @@ func lockFiles(ctx context.Context, p *check.Pass) ([]*lockFile, error) {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		lf := &lockFile{Path: name}
+		// Read and parsed once per run, whichever lock check asks first.
+		lf, _ := check.SharedValue(p, "flake.lock:"+name, func() (*lockFile, error) {
+			lf := &lockFile{Path: name}
+			data, err := p.Repo.ReadFile(name)
+			if err != nil {
+				lf.Err = err
+				return lf, nil
+			}
+			if lf.Lock, lf.Err = flakelock.Parse(data); lf.Err == nil {
+				lf.Used, lf.Err = lf.Lock.Used()
+			}
+			return lf, nil
+		})
 		out = append(out, lf)
-		data, err := p.Repo.ReadFile(name)
-		if err != nil {
-			lf.Err = err
-			continue
-		}
-		lf.Lock, lf.Err = flakelock.Parse(data)
-		if lf.Err != nil {
-			continue
-		}
-		lf.Used, lf.Err = lf.Lock.Used()
 	}
 	return out, nil
 }

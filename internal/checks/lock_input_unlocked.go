@@ -6,6 +6,7 @@ import (
 
 	"github.com/nixgate/nixgate/internal/check"
 	"github.com/nixgate/nixgate/internal/flakelock"
+	"github.com/nixgate/nixgate/internal/repo"
 )
 
 // LockInputUnlocked enforces R5 with Nix's own definition of a locked input.
@@ -29,6 +30,9 @@ func runLockInputUnlocked(ctx context.Context, p *check.Pass) error {
 		return err
 	}
 	for _, lf := range files {
+		if repo.IsRefused(lf.Err) {
+			continue // unchecked-file reports it
+		}
 		if lf.Err != nil {
 			loc := check.Location{Path: lf.Path}
 			var pe *flakelock.Error

@@ -3,7 +3,6 @@ package checks
 import (
 	"context"
 	"path"
-	"slices"
 
 	"github.com/nixgate/nixgate/internal/check"
 )
@@ -28,7 +27,7 @@ func runLockMissing(ctx context.Context, p *check.Pass) error {
 			continue
 		}
 		lock := path.Join(path.Dir(name), "flake.lock")
-		if _, ok := slices.BinarySearch(files, lock); ok {
+		if p.Repo.Exists(lock) {
 			continue
 		}
 		p.Reportf(check.Location{Path: name}, "missing:"+lock, "%s has no %s next to it: its inputs are not pinned", name, lock)

@@ -24,10 +24,6 @@ var SecretFileNotIgnored = &check.Check{
 
 func runSecretFileNotIgnored(ctx context.Context, p *check.Pass) error {
 	names := scanFiles(p)
-	present := map[string]bool{}
-	for _, n := range p.Repo.Files() {
-		present[n] = true
-	}
 	var kubeconfigs []string
 	for _, name := range names {
 		if ctx.Err() != nil {
@@ -36,7 +32,7 @@ func runSecretFileNotIgnored(ctx context.Context, p *check.Pass) error {
 		kind, pattern, ok := secrets.SecretFile(name)
 		if !ok {
 			var sealed string
-			if sealed, pattern, ok = secrets.UnsealedTwin(name, func(n string) bool { return present[n] }); ok {
+			if sealed, pattern, ok = secrets.UnsealedTwin(name, p.Repo.Exists); ok {
 				kind = "plaintext source of " + sealed
 			}
 		}

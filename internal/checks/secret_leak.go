@@ -19,6 +19,19 @@ type SecretLeakOptions struct {
 	DisableRules   []string `toml:"disable-rules" doc:"rule IDs to turn off (see docs/secrets.md for the list)"`
 }
 
+// RulesetInput is implemented by a run's Input that brings its own secret
+// rules (a gitleaks-format file the user named with --config): they
+// replace the rules the policy names.
+type RulesetInput interface {
+	SecretRuleset() *secrets.Ruleset
+}
+
+// UserRules is a run Input carrying the rules of --config.
+type UserRules struct{ Rules *secrets.Ruleset }
+
+// SecretRuleset implements RulesetInput.
+func (u UserRules) SecretRuleset() *secrets.Ruleset { return u.Rules }
+
 // SecretLeak enforces R4 on file contents.
 var SecretLeak = &check.Check{
 	ID:       "secret-leak",
@@ -74,9 +87,28 @@ func scanFiles(p *check.Pass) []string {
 
 func runSecretLeak(ctx context.Context, p *check.Pass) error {
 	opts := p.Options.(*SecretLeakOptions)
-	rs, _, err := SecretRuleset(p.Repo, opts)
-	if err != nil {
-		return err
+	var rs *secrets.Ruleset
+	if in, ok := p.Input.(RulesetInput); ok && in.SecretRuleset() != nil {
+		rs = in.SecretRuleset()
+	} else {
+		var err error
+		if rs, _, err = SecretRuleset(p.Repo, opts); err != nil {
+			return err
+		}
+	}
+	sink := func(f secrets.Finding) {
+		if !p.Skip(f.Path) {
+			p.ReportSeverity(f.Severity, SecretFinding(f))
+		}
+	}
+	if c := p.Repo.Change; c != nil {
+		// A change: the lines each of its commits added, also those a later
+		// commit removed again (they stay in the history that is merged).
+		err := rs.ScanHistory(ctx, p.Repo.Dir, secrets.Range{Since: c.MB, Until: c.HeadHash}, secrets.Sink{Finding: sink})
+		if err != nil {
+			return fmt.Errorf("scan the change's history: %w", err)
+		}
+		return ctx.Err()
 	}
 	names := make(chan string)
 	go func() {
@@ -86,7 +118,7 @@ func runSecretLeak(ctx context.Context, p *check.Pass) error {
 		}
 	}()
 	var errs []string
-	rs.ScanFiles(ctx, names, func(name string) (*os.File, error) {
+	rs.ScanFiles(ctx, names, func(name string) (secrets.File, error) {
 		fi, err := p.Repo.Lstat(name)
 		if err != nil {
 			return nil, err
@@ -96,9 +128,9 @@ func runSecretLeak(ctx context.Context, p *check.Pass) error {
 		}
 		return p.Repo.Open(name)
 	}, secrets.Sink{
-		Finding: func(f secrets.Finding) { p.ReportSeverity(f.Severity, SecretFinding(f)) },
+		Finding: sink,
 		Error: func(name string, err error) {
-			if !os.IsNotExist(err) {
+			if !os.IsNotExist(err) && !repo.IsRefused(err) {
 				errs = append(errs, fmt.Sprintf("%s: %v", name, err))
 			}
 		},

@@ -44,12 +44,19 @@ func runSourceLocLimit(ctx context.Context, p *check.Pass) error {
 		dirs = append(dirs, d)
 	}
 	sort.Strings(dirs)
-	files := p.Repo.Files()
+	// The limit is on the tree the change leads to: count every file, and
+	// in a change's view judge only the directories it touches.
+	files := p.Repo.AllFiles()
 	for _, d := range dirs {
 		limit := opts.Limits[d]
 		prefix := strings.Trim(d, "/")
 		if prefix == "." {
 			prefix = ""
+		}
+		if p.Repo.Change != nil && !slices.ContainsFunc(p.Repo.Files(), func(f string) bool {
+			return prefix == "" || strings.HasPrefix(f, prefix+"/")
+		}) {
+			continue
 		}
 		type counted struct {
 			name string

@@ -1,15 +1,13 @@
 package cli
 
 import (
+	"bytes"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/nixgate/nixgate/internal/check"
-	"github.com/nixgate/nixgate/internal/checks"
 	"github.com/nixgate/nixgate/internal/policy"
 	"github.com/nixgate/nixgate/internal/repo"
 	"github.com/nixgate/nixgate/internal/report"
@@ -17,9 +15,9 @@ import (
 
 type checkFlags struct {
 	gateFlags
-	baseline      string
 	writeBaseline string
 	reason        string
+	staged        bool
 }
 
 func newCheckCmd(e *env) *cobra.Command {
@@ -32,10 +30,15 @@ func newCheckCmd(e *env) *cobra.Command {
 
 The file list comes from git (tracked files, and untracked files that are not
 ignored); contents are read through a root confined to DIR, so no symlink
-leads outside it. Nothing from the repository is executed or evaluated.
+leads outside it, and every file has a size limit by kind ([limits] in the
+policy). Nothing from the repository is executed or evaluated.
 
 The policy is DIR/nixgate.toml, or --policy FILE, or the built-in default
 when neither exists (` + "`nixgate init`" + ` writes a commented one).
+
+With --staged, the checks look at what is about to be committed: the files
+the index adds or changes, read from the index, not the work tree (the
+pre-commit hook in .pre-commit-hooks.yaml runs this).
 
 ` + exitCodesHelp,
 		Args: cobra.MaximumNArgs(1),
@@ -49,10 +52,10 @@ when neither exists (` + "`nixgate init`" + ` writes a commented one).
 	}
 	o = addOutputFlags(cmd)
 	fl := cmd.Flags()
-	f.gateFlags.add(cmd, "DIR/nixgate.toml", "check `IDs`")
-	fl.StringVar(&f.baseline, "baseline", "", "suppress findings listed in baseline `FILE` (default: the policy's)")
-	fl.StringVar(&f.writeBaseline, "write-baseline", "", "write every current finding to baseline `FILE` and exit 0")
-	fl.StringVar(&f.reason, "reason", "pre-existing finding, accepted when the baseline was written", "with --write-baseline: the reason recorded for each entry")
+	f.gateFlags.add(cmd, "DIR/nixgate.toml", check.ScopeRepo)
+	fl.StringVar(&f.writeBaseline, "write-baseline", "", "write every current finding to baseline `FILE` and exit 0 (refused when a check could not complete)")
+	fl.BoolVar(&f.staged, "staged", false, "check what is about to be committed: the files the index changes, read from the index (a pre-commit hook)")
+	fl.StringVar(&f.reason, "reason", "pre-existing finding, accepted when the baseline was written", "with --write-baseline: the `TEXT` recorded as each entry's reason")
 	return cmd
 }
 
@@ -64,28 +67,14 @@ func completeSeverities(*cobra.Command, []string, string) ([]string, cobra.Shell
 	return s, cobra.ShellCompDirectiveNoFileComp
 }
 
-func completeCheckIDs(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
-	var s []string
-	for _, c := range checks.All() {
-		s = append(s, c.ID+"\t"+c.Title)
-	}
-	return s, cobra.ShellCompDirectiveNoFileComp
-}
-
-// loadPolicy finds and loads the policy for dir.
-func loadPolicy(dir, explicit string) (*policy.Policy, error) {
-	file := explicit
-	if file == "" {
-		file = policy.Find(dir)
-	}
-	if file == "" {
-		return policy.Default(checks.All()), nil
-	}
-	p, err := policy.Load(file, checks.All())
+// openRepo opens DIR for the repository gates with the policy's limits.
+func openRepo(cmd *cobra.Command, dir string, g *gate) (*repo.Repo, error) {
+	r, err := repo.Open(cmd.Context(), dir)
 	if err != nil {
-		return nil, &UsageError{Err: fmt.Errorf("policy: %w", err)}
+		return nil, badInput(fmt.Errorf("open %s: %w", dir, err))
 	}
-	return p, nil
+	r.Limits = g.policy.Limits
+	return r, nil
 }
 
 func runCheck(cmd *cobra.Command, e *env, f *checkFlags, o *outputFlags, dir string) error {
@@ -95,33 +84,29 @@ func runCheck(cmd *cobra.Command, e *env, f *checkFlags, o *outputFlags, dir str
 		return err
 	}
 	defer out.Abort()
-	g, err := f.resolve(dir, check.ScopeRepo)
+	g, err := f.resolve(dir)
 	if err != nil {
 		return err
 	}
-	p := g.policy
-	var baseline check.Baseline
-	bfile := f.baseline
-	if bfile == "" && p.Baseline != "" {
-		bfile = filepath.Join(filepath.Dir(p.Path), p.Baseline)
-		if p.Path == "" {
-			bfile = filepath.Join(dir, p.Baseline)
+	baseline := g.baseline
+	if f.writeBaseline != "" {
+		if strings.TrimSpace(f.reason) == "" {
+			return usagef("--reason must not be empty: every suppression needs a reason")
 		}
+		baseline = nil // write every current finding
 	}
-	if bfile != "" && f.writeBaseline == "" {
-		if baseline, err = policy.LoadBaseline(bfile); err != nil {
-			return usagef("baseline: %v", err)
+	var r *repo.Repo
+	if f.staged {
+		if r, err = repo.OpenStaged(ctx, dir); err != nil {
+			return revisionError(err)
 		}
-	}
-	r, err := repo.Open(ctx, dir)
-	if err != nil {
-		return usagef("%v", err)
+		r.Limits = g.policy.Limits
+	} else if r, err = openRepo(cmd, dir, g); err != nil {
+		return err
 	}
 	defer r.Close()
 	res := check.Run(ctx, g.checks, g.settings, check.Target{Repo: r}, baseline)
-	for _, w := range res.Warnings {
-		fmt.Fprintf(e.stderr, "nixgate: warning: %s\n", w)
-	}
+	printWarnings(e, res)
 	if f.writeBaseline != "" {
 		return writeBaselineFile(e, f.writeBaseline, res, f.reason)
 	}
@@ -129,20 +114,30 @@ func runCheck(cmd *cobra.Command, e *env, f *checkFlags, o *outputFlags, dir str
 	return writeReport(e, out, rep)
 }
 
+func printWarnings(e *env, res *check.Result) {
+	for _, w := range res.Warnings {
+		fmt.Fprintf(e.stderr, "nixgate: warning: %s\n", report.SafeText(w))
+	}
+}
+
+// writeBaselineFile writes the findings as a baseline, atomically. It
+// refuses when a check could not complete: a baseline of a partial run
+// would accept less than it claims to.
 func writeBaselineFile(e *env, file string, res *check.Result, reason string) error {
-	if strings.TrimSpace(reason) == "" {
-		return usagef("--reason must not be empty: every suppression needs a reason")
+	if len(res.Errors) > 0 {
+		var ids []string
+		for _, er := range res.Errors {
+			fmt.Fprintf(e.stderr, "nixgate: check %s could not complete: %s\n", er.CheckID, report.SafeText(firstLine(er.Error)))
+			ids = append(ids, er.CheckID)
+		}
+		return incompletef("--write-baseline: not written: %d check(s) could not complete (%s)", len(ids), strings.Join(ids, ", "))
 	}
-	fh, err := os.Create(file)
-	if err != nil {
-		return usagef("--write-baseline: %v", err)
-	}
-	if err := policy.WriteBaseline(fh, res.Findings, reason); err != nil {
-		fh.Close()
+	var buf bytes.Buffer
+	if err := policy.WriteBaseline(&buf, res.Findings, reason); err != nil {
 		return err
 	}
-	if err := fh.Close(); err != nil {
-		return err
+	if err := writeFileAtomic(file, buf.Bytes()); err != nil {
+		return usagef("--write-baseline: %w", err)
 	}
 	fmt.Fprintf(e.stderr, "nixgate: wrote %d finding(s) to %s\n", len(res.Findings), file)
 	return nil

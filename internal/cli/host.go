@@ -60,7 +60,7 @@ options to the probe build.
 	fl.BoolVar(&f.probe, "probe", false, "prove the sandbox with a probe build")
 	fl.StringVar(&f.store, "store", "", "with --probe: the store `URI` to build in (default: Nix's default store)")
 	fl.StringArrayVar(&f.options, "option", nil, "with --probe: pass the Nix option `NAME=VALUE` to the probe build (repeatable)")
-	f.gateFlags.add(cmd, "./nixgate.toml", "host check `IDs`")
+	f.gateFlags.add(cmd, "./nixgate.toml", check.ScopeHost)
 	cmd.AddCommand(newHostShowCmd(e))
 	return cmd
 }
@@ -106,7 +106,7 @@ func runHost(cmd *cobra.Command, e *env, f *hostFlags, o *outputFlags) error {
 	}
 	defer out.Abort()
 	w, format := out.W, out.Format
-	g, err := f.resolve(".", check.ScopeHost)
+	g, err := f.resolve(".")
 	if err != nil {
 		return err
 	}
@@ -130,7 +130,7 @@ func runHost(cmd *cobra.Command, e *env, f *hostFlags, o *outputFlags) error {
 		}
 		h.Probe = res
 	}
-	res := check.Run(ctx, g.checks, g.settings, check.Target{Input: h}, nil)
+	res := check.Run(ctx, g.checks, g.settings, check.Target{Input: h}, g.baseline)
 	target := "this host"
 	if f.root != "" {
 		target = f.root

@@ -1,15 +1,20 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/nixgate/nixgate/internal/check"
+	"github.com/nixgate/nixgate/internal/checks"
 	"github.com/nixgate/nixgate/internal/lockdiff"
 	"github.com/nixgate/nixgate/internal/repo"
+	"github.com/nixgate/nixgate/internal/report"
 )
 
 // emptyLock stands for a lock file that does not exist on one side.
@@ -51,7 +56,7 @@ Exit status 1 when a change at or above --fail-on (default high) is present.`,
   nixgate lock diff --git v1.0..v1.1 --format markdown sub/flake.lock`,
 		Args: cobra.RangeArgs(0, 2),
 	}
-	out := addOutputFlags(cmd, "text", "markdown", "json")
+	out := addOutputFlags(cmd, "text", "markdown", "json", "sarif")
 	cmd.Flags().StringVar(&gitRange, "git", "", "compare `BASE[..HEAD]` revisions of PATH instead of two files")
 	cmd.Flags().StringVar(&failOn, "fail-on", "high", "exit 1 when a change has this `RISK` or more: low, medium, high, critical, or never")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
@@ -59,6 +64,11 @@ Exit status 1 when a change at or above --fail-on (default high) is present.`,
 		if err != nil {
 			return err
 		}
+		o, err := out.open(e)
+		if err != nil {
+			return err
+		}
+		defer o.Abort()
 		var oldData, newData []byte
 		var oldName, newName string
 		if gitRange != "" {
@@ -78,44 +88,65 @@ Exit status 1 when a change at or above --fail-on (default high) is present.`,
 				return usagef("want OLD.lock NEW.lock, or --git BASE[..HEAD] [PATH]")
 			}
 			oldName, newName = args[0], args[1]
-			if oldData, err = os.ReadFile(args[0]); err != nil {
-				return fmt.Errorf("read old lock: %w", err)
+			limit := repo.DefaultLimits()[repo.KindLock]
+			if oldData, err = repo.ReadRegular(args[0], limit); err != nil {
+				return badInput(fmt.Errorf("read old lock: %w", err))
 			}
-			if newData, err = os.ReadFile(args[1]); err != nil {
-				return fmt.Errorf("read new lock: %w", err)
+			if newData, err = repo.ReadRegular(args[1], limit); err != nil {
+				return badInput(fmt.Errorf("read new lock: %w", err))
 			}
 		}
 		r, err := lockdiff.Diff(oldData, newData)
 		if err != nil {
 			msg := strings.NewReplacer("parse old lock: ", "parse "+oldName+": ", "parse new lock: ", "parse "+newName+": ").Replace(err.Error())
-			return fmt.Errorf("%s: %w", msg, ErrIncomplete)
+			return badInput(errors.New(msg))
 		}
-		out, err := out.open(e)
-		if err != nil {
-			return err
-		}
-		defer out.Abort()
-		w, format, closeOut := out.W, out.Format, out.Commit
-		switch format {
+		// The flags become findings of lock-change-risk, through the runner
+		// and report writers every gate uses; --fail-on is a risk level.
+		c := checks.LockChangeRisk
+		in := lockDiffInput{{Path: newName, Delta: r}}
+		res := check.Run(cmd.Context(), []*check.Check{c}, nil, check.Target{Input: in}, nil)
+		rep := &report.Report{Command: "lock diff", Target: oldName + " → " + newName, ToolVersion: Version(),
+			FailOn: riskSeverity(threshold), Result: res, Extra: r}
+		switch o.Format {
+		case "sarif":
+			return writeReport(e, o, rep)
 		case "markdown":
-			err = r.WriteMarkdown(w)
+			err = r.WriteMarkdown(o.W)
 		case "json":
-			err = r.WriteJSON(w)
+			err = r.WriteJSON(o.W)
 		default:
-			err = r.WriteText(w)
-		}
-		if cerr := closeOut(); err == nil {
-			err = cerr
+			err = r.WriteText(o.W)
 		}
 		if err != nil {
 			return fmt.Errorf("write report: %w", err)
 		}
-		if threshold > 0 && r.Risk >= threshold {
+		if err := o.Commit(); err != nil {
+			return err
+		}
+		if rep.Failed() {
 			return ErrFindings
+		}
+		if len(res.Errors) > 0 {
+			return incompletef("lock-change-risk: %s", res.Errors[0].Error)
 		}
 		return nil
 	}
 	return cmd
+}
+
+// lockDiffInput is the run input of `nixgate lock diff`.
+type lockDiffInput []lockdiff.FileDelta
+
+func (l lockDiffInput) LockDeltas() []lockdiff.FileDelta { return l }
+
+// riskSeverity is the failure threshold for a --fail-on risk; "never" is
+// above every severity.
+func riskSeverity(r lockdiff.Risk) check.Severity {
+	if r == 0 {
+		return check.Critical + 1
+	}
+	return check.Severity(int(r) - int(lockdiff.Low) + int(check.Low))
 }
 
 func parseRisk(s string) (lockdiff.Risk, error) {
@@ -142,21 +173,20 @@ func gitLocks(cmd *cobra.Command, rng, p string) (oldData, newData []byte, oldNa
 	if base == "" || (ranged && head == "") {
 		return nil, nil, "", "", usagef("--git %q: want BASE or BASE..HEAD", rng)
 	}
-	if _, err := repo.Git(ctx, ".", "rev-parse", "--is-inside-work-tree"); err != nil {
-		return nil, nil, "", "", fmt.Errorf("--git: not in a git work tree: %w", ErrIncomplete)
-	}
 	rel := "./" + filepath.ToSlash(filepath.Clean(p))
+	limit := repo.DefaultLimits()[repo.KindLock]
 	show := func(rev string) ([]byte, error) {
-		if _, err := repo.Git(ctx, ".", "rev-parse", "--verify", "--quiet", rev+"^{commit}"); err != nil {
-			return nil, &UsageError{Err: fmt.Errorf("--git: unknown revision %q", rev)}
+		hash, err := repo.ResolveCommit(ctx, ".", rev)
+		if err != nil {
+			return nil, revisionError(fmt.Errorf("--git: %w", err))
 		}
-		// A path missing at a revision means the lock was added or removed.
-		if _, err := repo.Git(ctx, ".", "cat-file", "-e", rev+":"+rel); err != nil {
+		b, err := repo.ReadAt(ctx, ".", hash, rel, limit)
+		if errors.Is(err, fs.ErrNotExist) {
+			// A path missing at a revision: the lock was added or removed.
 			return []byte(emptyLock), nil
 		}
-		b, err := repo.Git(ctx, ".", "show", rev+":"+rel)
 		if err != nil {
-			return nil, err
+			return nil, badInput(fmt.Errorf("--git: %s:%s: %w", rev, p, err))
 		}
 		return b, nil
 	}
@@ -170,9 +200,12 @@ func gitLocks(cmd *cobra.Command, rng, p string) (oldData, newData []byte, oldNa
 		return
 	}
 	newName = p
-	newData, err = os.ReadFile(p)
+	newData, err = repo.ReadRegular(p, limit)
 	if os.IsNotExist(err) {
 		newData, err = []byte(emptyLock), nil
+	}
+	if err != nil {
+		err = badInput(err)
 	}
 	return
 }

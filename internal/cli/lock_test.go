@@ -23,7 +23,7 @@ func TestLockDiffFiles(t *testing.T) {
 			ExitClean, []string{"`dependency-update`", "branch/ref changed: nixos-25.05-small → nixos-25.05"}},
 		{"fail-on medium", []string{"lock", "diff", "--fail-on", "medium", "--format", "json", lockPairs + "NixOS__nix__233bd250d1.before.lock", lockPairs + "NixOS__nix__233bd250d1.after.lock"},
 			ExitFindings, []string{`"schemaVersion": 1`, `"code": "ref-change"`}},
-		{"missing file", []string{"lock", "diff", "nope.lock", "nope2.lock"}, ExitIncomplete, nil},
+		{"missing file", []string{"lock", "diff", "nope.lock", "nope2.lock"}, ExitUsage, nil},
 		{"one arg", []string{"lock", "diff", "a"}, ExitUsage, nil},
 		{"bad fail-on", []string{"lock", "diff", "--fail-on", "x", "a", "b"}, ExitUsage, nil},
 	} {
@@ -92,7 +92,7 @@ func TestLockDiffGit(t *testing.T) {
 		t.Errorf("added lock: exit %d\n%s", code, out)
 	}
 	_, errOut, code = run(t, "lock", "diff", "--git", "nope")
-	if code != ExitUsage || !strings.Contains(errOut, `unknown revision "nope"`) {
+	if code != ExitUsage || !strings.Contains(errOut, `"nope" is not a commit`) {
 		t.Errorf("bad revision: exit %d\n%s", code, errOut)
 	}
 }

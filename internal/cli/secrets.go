@@ -1,9 +1,11 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -25,11 +27,15 @@ func newSecretsCmd(e *env) *cobra.Command {
 }
 
 type secretsFlags struct {
+	gateFlags
 	since, until string
 	config       string
-	failOn       string
 	all          bool
 }
+
+// secretChecks are the checks `nixgate secrets scan` runs: the secret scan
+// of file contents and the Kubernetes Secret manifests it decodes.
+var secretChecks = []string{"k8s-secret-manifest", "secret-leak"}
 
 func newSecretsScanCmd(e *env) *cobra.Command {
 	f := &secretsFlags{}
@@ -37,8 +43,10 @@ func newSecretsScanCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "scan [DIR]",
 		Short: "Scan DIR (default .) or the lines a range of commits added",
-		Long: `Scan DIR (default the current directory) for secrets with nixgate's rules,
-or with a gitleaks-format rule file (--config).
+		Long: `Run the secret checks (` + strings.Join(secretChecks, ", ") + `) on DIR
+(default the current directory) with nixgate's rules, or with a
+gitleaks-format rule file (--config), under the same policy, suppressions,
+baselines and reports as nixgate check.
 
 In a git work tree the files are those git lists (tracked, and untracked but not
 ignored); elsewhere, or with --all, every regular file under DIR (symlinks not
@@ -49,8 +57,8 @@ skipped, and a plain Secret with literal values is reported by itself.
 With --since REV only the lines added by the commits in REV..HEAD (or
 REV..--until) are scanned, and each finding names its commit and author.
 
-Secrets are never printed whole: a prefix, the length and a SHA-256
-fingerprint identify each one.
+Secrets are never printed whole: a prefix, the length and a fingerprint
+identify each one.
 
 ` + exitCodesHelp,
 		Args: cobra.MaximumNArgs(1),
@@ -64,12 +72,11 @@ fingerprint identify each one.
 	}
 	o = addOutputFlags(cmd)
 	fl := cmd.Flags()
+	f.gateFlags.add(cmd, "DIR/nixgate.toml", check.ScopeRepo)
 	fl.StringVar(&f.since, "since", "", "scan only the lines added by the commits after `REV` (REV..HEAD)")
-	fl.StringVar(&f.until, "until", "", "with --since: the last commit of the range (default HEAD)")
+	fl.StringVar(&f.until, "until", "", "with --since: the last commit `REV` of the range (default HEAD)")
 	fl.StringVar(&f.config, "config", "", "gitleaks-format rule `FILE` ([extend] useDefault = true keeps nixgate's rules)")
-	fl.StringVar(&f.failOn, "fail-on", "high", "fail on findings at or above `SEVERITY`")
 	fl.BoolVar(&f.all, "all", false, "scan every file under DIR, not git's file list")
-	_ = cmd.RegisterFlagCompletionFunc("fail-on", completeSeverities)
 	return cmd
 }
 
@@ -78,19 +85,19 @@ func loadRuleset(file string) (*secrets.Ruleset, []string, error) {
 		rs, err := secrets.NewRuleset(secrets.DefaultRules(), secrets.DefaultAllowlists())
 		return rs, nil, err
 	}
-	data, err := os.ReadFile(file)
+	data, err := repo.ReadRegular(file, policyLimit)
 	if err != nil {
-		return nil, nil, usagef("--config: %v", err)
+		return nil, nil, usagef("--config: %w", err)
 	}
 	base := filepath.Dir(file)
 	rs, warnings, err := secrets.NewRulesetFromGitleaks(file, data, func(p string) ([]byte, error) {
 		if !filepath.IsAbs(p) {
 			p = filepath.Join(base, p)
 		}
-		return os.ReadFile(p)
+		return repo.ReadRegular(p, policyLimit)
 	})
 	if err != nil {
-		return nil, nil, usagef("--config: %v", err)
+		return nil, nil, usagef("--config: %w", err)
 	}
 	return rs, warnings, nil
 }
@@ -102,106 +109,77 @@ func runSecretsScan(cmd *cobra.Command, e *env, f *secretsFlags, o *outputFlags,
 		return err
 	}
 	defer out.Abort()
-	w, format, closeOut := out.W, out.Format, out.Commit
-	failOn, err := check.ParseSeverity(f.failOn)
-	if err != nil {
-		return usagef("--fail-on: %v", err)
-	}
 	if f.until != "" && f.since == "" {
 		return usagef("--until needs --since")
 	}
-	rs, warnings, err := loadRuleset(f.config)
+	if f.since != "" && f.all {
+		return usagef("--all scans a directory; --since scans history: use one")
+	}
+	if len(f.only) == 0 {
+		f.only = secretChecks
+	}
+	for _, id := range f.only {
+		if !slices.Contains(secretChecks, id) {
+			return usagef("--only %s: secrets scan runs %s", id, strings.Join(secretChecks, " and "))
+		}
+	}
+	g, err := f.resolve(dir)
 	if err != nil {
 		return err
 	}
-	for _, wn := range warnings {
-		fmt.Fprintf(e.stderr, "nixgate: warning: %s\n", wn)
+	var in any
+	if f.config != "" {
+		rs, warnings, err := loadRuleset(f.config)
+		if err != nil {
+			return err
+		}
+		for _, wn := range warnings {
+			fmt.Fprintf(e.stderr, "nixgate: warning: %s\n", report.SafeText(wn))
+		}
+		in = checks.UserRules{Rules: rs}
 	}
 	start := time.Now()
-	var findings []check.Finding
-	var manifests []secrets.Manifest
-	var readErrs int
-	stats := &secrets.Stats{}
-	sink := secrets.Sink{
-		Finding:  func(sf secrets.Finding) { findings = append(findings, checks.SecretFinding(sf)) },
-		Manifest: func(m secrets.Manifest) { manifests = append(manifests, m) },
-		Error: func(name string, err error) {
-			readErrs++
-			fmt.Fprintf(e.stderr, "nixgate: warning: %s: %v\n", name, err)
-		},
-		Stats: stats,
-	}
+	var r *repo.Repo
 	target := dir
 	switch {
 	case f.since != "":
+		r, err = repo.OpenChange(ctx, dir, f.since, orHead(f.until))
+		if err != nil {
+			return revisionError(err)
+		}
 		target = dir + " (" + f.since + ".." + orHead(f.until) + ")"
-		if err := rs.ScanHistory(ctx, dir, secrets.Range{Since: f.since, Until: f.until}, sink); err != nil {
-			return fmt.Errorf("scan history: %w", ErrIncomplete)
+	case f.all:
+		r, err = repo.OpenWalk(ctx, dir)
+		if err != nil {
+			return badInput(fmt.Errorf("open %s: %w", dir, err))
 		}
 	default:
-		r, err := repo.Open(ctx, dir)
-		if err != nil {
-			return usagef("%v", err)
+		if r, err = openRepo(cmd, dir, g); err != nil {
+			return err
 		}
-		isGit := r.IsGit
-		if !isGit || f.all {
-			r.Close()
-			if err := rs.ScanDir(ctx, dir, sink); err != nil {
-				return fmt.Errorf("scan %s: %v: %w", dir, err, ErrIncomplete)
-			}
-			break
-		}
-		names := make(chan string)
-		go func() {
-			defer close(names)
-			for _, n := range r.Files() {
-				if r.Mode(n) != "120000" {
-					names <- n
-				}
-			}
-		}()
-		rs.ScanFiles(ctx, names, func(name string) (*os.File, error) {
-			fi, err := r.Lstat(name)
-			if err != nil {
-				return nil, err
-			}
-			if !fi.Mode().IsRegular() {
-				return nil, os.ErrNotExist
-			}
-			return r.Open(name)
-		}, sink)
-		r.Close()
 	}
-	for _, x := range secrets.Exposures(manifests) {
-		findings = append(findings, checks.ExposureFinding(x))
+	defer r.Close()
+	r.Limits = g.policy.Limits
+	res := check.Run(ctx, g.checks, g.settings, check.Target{Repo: r, Input: in}, g.baseline)
+	printWarnings(e, res)
+	fmt.Fprintf(e.stderr, "nixgate: secrets scan of %s took %s\n", report.SafeText(target), time.Since(start).Round(time.Millisecond))
+	rep := &report.Report{Command: "secrets scan", Target: target, ToolVersion: Version(), FailOn: g.failOn, Result: res}
+	return writeReport(e, out, rep)
+}
+
+// revisionError maps the errors of opening a change to the CLI contract:
+// an unknown revision or a missing merge base is an input error (exit 2)
+// with a hint; anything else could not complete (exit 3).
+func revisionError(err error) error {
+	var mb *repo.MergeBaseError
+	switch {
+	case errors.As(err, &mb):
+		return withHint(badInput(err),
+			"fetch the base: with actions/checkout set fetch-depth: 0 (or git fetch --unshallow), so that the merge base is in the clone")
+	case errors.Is(err, repo.ErrUnknownRevision), errors.Is(err, repo.ErrNotGit):
+		return withHint(badInput(err), "check the revision with `git rev-parse --verify REV^{commit}`; in CI, fetch the base branch first")
 	}
-	for i := range findings {
-		fd := &findings[i]
-		fd.Fingerprint = check.Fingerprint(fd.CheckID, fd.Location.Path, fd.Key)
-	}
-	check.SortFindings(findings)
-	if f.since != "" {
-		fmt.Fprintf(e.stderr, "nixgate: scanned the lines added to %d file version(s) (%.1f MB) in %s\n",
-			stats.Files.Load(), float64(stats.Bytes.Load())/1e6, time.Since(start).Round(time.Millisecond))
-	} else {
-		fmt.Fprintf(e.stderr, "nixgate: scanned %d files (%.1f MB, %d binary skipped) in %s\n",
-			stats.Files.Load(), float64(stats.Bytes.Load())/1e6, stats.Binary.Load(), time.Since(start).Round(time.Millisecond))
-	}
-	res := &check.Result{Checks: []*check.Check{checks.K8sSecretManifest, checks.SecretLeak}, Findings: findings}
-	rep := &report.Report{Command: "secrets scan", Target: target, ToolVersion: Version(), FailOn: failOn, Result: res}
-	if err := report.Write(w, format, rep); err != nil {
-		return err
-	}
-	if err := closeOut(); err != nil {
-		return err
-	}
-	if rep.Failed() {
-		return ErrFindings
-	}
-	if readErrs > 0 {
-		return fmt.Errorf("%d file(s) could not be read: %w", readErrs, ErrIncomplete)
-	}
-	return nil
+	return incompletef("%w", err)
 }
 
 func orHead(rev string) string {

@@ -75,7 +75,7 @@ default ./nixgate.toml) configures allowed builders and parameters:
 	fl.StringVar(&f.lock, "lock", "", "the flake.lock `FILE` the provenance's inputs must equal")
 	fl.StringVar(&f.commit, "commit", "", "the commit `REV` the provenance's source must be (a full hash, or a revision of the repository here)")
 	fl.StringVar(&f.store, "store", "", "the Nix store `URI` holding STORE-PATH (default: Nix's default store)")
-	f.gateFlags.add(cmd, "./nixgate.toml", "provenance check `IDs`")
+	f.gateFlags.add(cmd, "./nixgate.toml", check.ScopeProvenance)
 	return cmd
 }
 
@@ -129,7 +129,7 @@ func runVerify(cmd *cobra.Command, e *env, f *verifyFlags, o *outputFlags, arg s
 	if f.require < 1 || f.require > len(ids) {
 		return usagef("--require %d: want between 1 and the number of distinct trusted keys (%d)", f.require, len(ids))
 	}
-	g, err := f.resolve(".", check.ScopeProvenance)
+	g, err := f.resolve(".")
 	if err != nil {
 		return err
 	}
@@ -183,7 +183,7 @@ func runVerify(cmd *cobra.Command, e *env, f *verifyFlags, o *outputFlags, arg s
 		}
 		ev.Commit = strings.ToLower(c)
 	}
-	res := check.Run(ctx, g.checks, g.settings, check.Target{Input: ev}, nil)
+	res := check.Run(ctx, g.checks, g.settings, check.Target{Input: ev}, g.baseline)
 	rep := &report.Report{Command: "verify", Target: arg, ToolVersion: Version(), FailOn: g.failOn, Result: res, Extra: verifyExtra(ctx, ev)}
 	if out.Format == "text" || out.Format == "markdown" {
 		writeVerifySummary(ctx, out, ev)

@@ -426,3 +426,12 @@ func short(rev string) string {
 	}
 	return rev
 }
+
+// FileDelta is the delta of one flake.lock file of a change, or why there
+// is none.
+type FileDelta struct {
+	Path  string  `json:"path"`
+	Delta *Report `json:"delta,omitempty"`
+	// Unavailable says why there is no delta.
+	Unavailable string `json:"unavailable,omitempty"`
+}

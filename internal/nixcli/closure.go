@@ -104,14 +104,6 @@ func Outputs(ctx context.Context, q Query) ([]PathInfo, error) {
 	return parsePathInfo(out)
 }
 
-func parsePathInfo(out []byte) ([]PathInfo, error) {
-	var res []PathInfo
-	if err := json.Unmarshal(out, &res); err != nil {
-		return nil, fmt.Errorf("nix path-info: parse --json output: %w", err)
-	}
-	return res, nil
-}
-
 // DrvNode is a derivation of `nix show-derivation`: what the build-time
 // SBOM and the provenance need of it.
 type DrvNode struct {

@@ -1,10 +1,10 @@
 package policy
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/nixgate/nixgate/internal/check"
 )
@@ -35,28 +35,47 @@ func WriteBaseline(w io.Writer, findings []check.Finding, reason string) error {
 	return enc.Encode(bf)
 }
 
-// LoadBaseline reads a baseline file. Every entry needs a fingerprint and a
-// reason.
-func LoadBaseline(file string) (check.Baseline, error) {
-	data, err := os.ReadFile(file)
-	if err != nil {
-		return nil, err
-	}
+// ParseBaseline decodes a baseline file named name. Every entry needs a
+// fingerprint and a reason.
+func ParseBaseline(name string, data []byte) (*check.Baseline, error) {
 	var bf baselineFile
-	if err := json.Unmarshal(data, &bf); err != nil {
-		return nil, fmt.Errorf("%s: %w", file, jsonPosError(data, err))
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&bf); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, jsonPosError(data, err))
 	}
 	if bf.SchemaVersion != 1 {
-		return nil, fmt.Errorf("%s: baseline schemaVersion %d is not supported", file, bf.SchemaVersion)
+		return nil, fmt.Errorf("%s: baseline schemaVersion %d is not supported", name, bf.SchemaVersion)
 	}
-	b := check.Baseline{}
+	b := &check.Baseline{File: name}
+	lines := fingerprintLines(data)
 	for i, e := range bf.Findings {
 		if e.Fingerprint == "" || e.Reason == "" {
-			return nil, fmt.Errorf("%s: finding %d (%s %s): a baseline entry needs a fingerprint and a reason", file, i+1, e.CheckID, e.Path)
+			return nil, fmt.Errorf("%s: finding %d: a baseline entry needs a fingerprint and a reason", name, i+1)
 		}
-		b[e.Fingerprint] = e.Reason
+		b.Entries = append(b.Entries, check.BaselineEntry{Fingerprint: e.Fingerprint, CheckID: e.CheckID,
+			Path: e.Path, Reason: e.Reason, Line: lines[e.Fingerprint]})
 	}
 	return b, nil
+}
+
+// fingerprintLines maps each fingerprint to the line it is written on.
+func fingerprintLines(data []byte) map[string]int {
+	out := map[string]int{}
+	for i, l := range bytes.Split(data, []byte("\n")) {
+		if k := bytes.Index(l, []byte(`"fingerprint"`)); k >= 0 {
+			rest := l[k+len(`"fingerprint"`):]
+			if a := bytes.IndexByte(rest, '"'); a >= 0 {
+				if b := bytes.IndexByte(rest[a+1:], '"'); b >= 0 {
+					fp := string(rest[a+1 : a+1+b])
+					if _, ok := out[fp]; !ok {
+						out[fp] = i + 1
+					}
+				}
+			}
+		}
+	}
+	return out
 }
 
 // jsonPosError adds line:col to a JSON syntax error.

@@ -20,6 +20,7 @@ import (
 	"github.com/pelletier/go-toml/v2"
 
 	"github.com/nixgate/nixgate/internal/check"
+	"github.com/nixgate/nixgate/internal/repo"
 )
 
 // FileName is the policy file looked for at a repository's root.
@@ -42,6 +43,17 @@ type Policy struct {
 	Settings map[string]check.Settings
 	// PR configures `nixgate pr`.
 	PR PR
+	// Limits caps how many bytes of one file nixgate reads, per kind.
+	Limits repo.Limits
+}
+
+// LimitsTable is the [limits] table: sizes such as "16MiB" per kind of
+// file (see repo.Kinds).
+type LimitsTable struct {
+	Policy string `toml:"policy"`
+	Lock   string `toml:"lock"`
+	Source string `toml:"source"`
+	Text   string `toml:"text"`
 }
 
 // PR is the [pr] table: what `nixgate pr` treats as security-sensitive and
@@ -59,7 +71,7 @@ type PR struct {
 
 // Default is the built-in policy: every check at its default.
 func Default(checks []*check.Check) *Policy {
-	p := &Policy{FailOn: check.High, Settings: map[string]check.Settings{}}
+	p := &Policy{FailOn: check.High, Settings: map[string]check.Settings{}, Limits: repo.DefaultLimits()}
 	for _, c := range checks {
 		p.Settings[c.ID] = check.Settings{Enabled: !c.Disabled, Severity: c.Severity, Options: check.CloneOptions(c.Options)}
 	}
@@ -140,6 +152,7 @@ func docType(checks []*check.Check) reflect.Type {
 		{Name: "Baseline", Type: reflect.TypeFor[*string](), Tag: `toml:"baseline"`},
 		{Name: "Ignore", Type: reflect.TypeFor[[]string](), Tag: `toml:"ignore"`},
 		{Name: "PR", Type: reflect.TypeFor[PR](), Tag: `toml:"pr"`},
+		{Name: "Limits", Type: reflect.TypeFor[LimitsTable](), Tag: `toml:"limits"`},
 		{Name: "Checks", Type: reflect.StructOf(checkFields), Tag: `toml:"checks"`},
 	})
 }
@@ -199,6 +212,20 @@ func Parse(name string, data []byte, checks []*check.Check) (*Policy, error) {
 	p.Ignore = d.FieldByName("Ignore").Interface().([]string)
 	p.PR = d.FieldByName("PR").Interface().(PR)
 	var errs Errors
+	lt := d.FieldByName("Limits").Interface().(LimitsTable)
+	byKind := map[repo.Kind]string{repo.KindPolicy: lt.Policy, repo.KindLock: lt.Lock, repo.KindSource: lt.Source, repo.KindText: lt.Text}
+	for _, kind := range repo.Kinds() {
+		v := byKind[kind]
+		if v == "" {
+			continue
+		}
+		n, err := repo.ParseSize(v)
+		if err != nil {
+			errs = append(errs, &Error{File: name, Line: lineOf(data, string(kind)), Column: 1, Msg: fmt.Sprintf("limits.%s: %v", kind, err)})
+			continue
+		}
+		p.Limits[kind] = n
+	}
 	badGlob := func(where, g string) {
 		if _, err := path.Match(strings.ReplaceAll(g, "**", "x"), ""); err != nil {
 			line := lineOf(data, strconv.Quote(g))
@@ -265,7 +292,7 @@ func decodeError(name string, data []byte, err error, typ reflect.Type) error {
 			e := &Error{File: name, Line: row, Column: col, Msg: fmt.Sprintf("unknown key %q", strings.Join(key, "."))}
 			if len(key) > 0 {
 				valid := keysAt(typ, key[:len(key)-1])
-				if s := closest(key[len(key)-1], valid); s != "" {
+				if s := Closest(key[len(key)-1], valid); s != "" {
 					e.Hint = fmt.Sprintf("did you mean %q?", s)
 				} else if len(valid) > 0 && len(valid) <= 12 {
 					e.Hint = "valid keys here: " + strings.Join(valid, ", ")
@@ -377,7 +404,9 @@ func tomlKey(f reflect.StructField) string {
 
 // closest returns the candidate nearest to s when it is near enough to be
 // a likely typo.
-func closest(s string, candidates []string) string {
+// Closest returns the candidate nearest to s by edit distance, when it is
+// near enough to suggest ("did you mean ...?"), else "".
+func Closest(s string, candidates []string) string {
 	best, bestD := "", 1<<30
 	for _, c := range candidates {
 		if d := levenshtein(strings.ToLower(s), strings.ToLower(c)); d < bestD {

@@ -1,22 +1,31 @@
-package pr
+package pr_test
 
 import (
+	"github.com/nixgate/nixgate/internal/fuzzlimit"
+
 	"bytes"
 	"context"
 	"crypto/ed25519"
 	"encoding/base64"
-	"encoding/json"
 	"flag"
+	"fmt"
 	"hash/crc32"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/nixgate/nixgate/internal/check"
+	"github.com/nixgate/nixgate/internal/checks"
+	"github.com/nixgate/nixgate/internal/policy"
+	"github.com/nixgate/nixgate/internal/pr"
+	"github.com/nixgate/nixgate/internal/repo"
+	"github.com/nixgate/nixgate/internal/report"
 	"github.com/nixgate/nixgate/internal/secrets"
 )
 
@@ -105,30 +114,22 @@ func rules(t *testing.T) *secrets.Ruleset {
 	return rs
 }
 
-type summary struct {
-	Rejected   bool
-	Rejections []string
-	Review     []string
-	Files      []string
-	Locks      int
-}
-
-func summarize(r *Report) summary {
-	s := summary{Rejected: r.Rejected, Locks: len(r.Locks)}
-	for _, x := range r.Rejections {
-		w := ""
-		if x.Warning {
-			w = " (warning)"
-		}
-		s.Rejections = append(s.Rejections, x.Kind+" "+x.where()+w)
+// run gates the change from main to HEAD as `nixgate pr` does: every
+// repository check and every pr check of the built-in policy, on the
+// change's view, through the one runner.
+func run(t *testing.T, dir string, labels []string) (*check.Result, *pr.Summary) {
+	t.Helper()
+	ctx := context.Background()
+	r, err := repo.OpenChange(ctx, dir, "main", "HEAD")
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, v := range r.Review {
-		s.Review = append(s.Review, v.Path)
-	}
-	for _, f := range r.Files {
-		s.Files = append(s.Files, f.Status+" "+f.Path+" "+f.lines())
-	}
-	return s
+	defer r.Close()
+	in := &pr.Input{Labels: labels, Sensitive: pr.DefaultSensitive, Rules: rules(t)}
+	in.Locks = pr.LockDeltas(ctx, r)
+	p := policy.Default(checks.All())
+	cs := append(checks.InScope(check.ScopeRepo), checks.InScope(check.ScopePR)...)
+	return check.Run(ctx, cs, p.Settings, check.Target{Repo: r, Input: in}, nil), pr.Summarize(r, in)
 }
 
 func TestGate(t *testing.T) {
@@ -138,7 +139,9 @@ func TestGate(t *testing.T) {
 		name   string
 		change map[string]string
 		labels []string
-		want   summary
+		want   []string // "check path[:line]" of every finding at or above low
+		review []string
+		files  []string
 		golden string
 	}{
 		{
@@ -150,9 +153,8 @@ func TestGate(t *testing.T) {
 				"tools/helper":  elf,
 				"src/main.c":    "int main(void) { return 1; }\n",
 			},
-			want: summary{Rejected: true,
-				Rejections: []string{"build-output-committed build/", "build-output-committed build/main.o", "build-output-committed result", "build-output-committed tools/helper"},
-				Files:      []string{"A build/log.txt +1 -0", "A build/main.o (binary)", "A result +1 -0", "M src/main.c +1 -1", "A tools/helper (binary)"}},
+			want:   []string{"build-output-committed build/", "build-output-committed build/main.o", "build-output-committed result", "build-output-committed tools/helper"},
+			files:  []string{"A build/log.txt +1 -0", "A build/main.o (binary)", "A result +1 -0", "M src/main.c +1 -1", "A tools/helper (binary)"},
 			golden: "build-outputs",
 		},
 		{
@@ -162,85 +164,116 @@ func TestGate(t *testing.T) {
 				"deploy/s.yaml":            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: cache\ndata:\n  key: " + base64.StdEncoding.EncodeToString([]byte(nixKey)) + "\n",
 				".github/workflows/ci.yml": "on: [push, pull_request]\n",
 			},
-			want: summary{Rejected: true,
-				Rejections: []string{"secret-file-not-ignored app.env", "secret-leak app.env:2", "k8s-secret-manifest deploy/s.yaml:2", "secret-leak deploy/s.yaml:6"},
-				Review:     []string{".github/workflows/ci.yml"},
-				Files:      []string{"M .github/workflows/ci.yml +1 -1", "A app.env +2 -0", "A deploy/s.yaml +6 -0"}},
+			want: []string{"ci-workflow-hardening .github/workflows/ci.yml:1", "secret-file-not-ignored app.env", "secret-leak app.env:2",
+				"k8s-secret-manifest deploy/s.yaml:2", "secret-leak deploy/s.yaml:6"},
+			review: []string{".github/workflows/ci.yml"},
+			files:  []string{"M .github/workflows/ci.yml +1 -1", "A app.env +2 -0", "A deploy/s.yaml +6 -0"},
 			golden: "secret",
 		},
 		{
 			name:   "lock-unlabelled",
 			change: map[string]string{"flake.lock": readFile(t, "testdata/after.lock")},
-			want: summary{Rejected: true, Locks: 1,
-				Rejections: []string{"pr-lock-label flake.lock"},
-				Review:     []string{"flake.lock"},
-				Files:      []string{"M flake.lock +5 -5"}},
+			// The lock checks judge the new lock, as nixgate check would.
+			want: []string{"pr-lock-label flake.lock", "lock-duplicate-input flake.lock:38", "lock-nixpkgs-branch flake.lock:98",
+				"lock-nixpkgs-stale flake.lock:98", "lock-duplicate-input flake.lock:120"},
+			review: []string{"flake.lock"},
+			files:  []string{"M flake.lock +5 -5"},
 			golden: "lock",
 		},
 		{
 			name:   "lock-labelled",
 			change: map[string]string{"flake.lock": readFile(t, "testdata/after.lock")},
 			labels: []string{"dependency-update"},
-			want:   summary{Locks: 1, Review: []string{"flake.lock"}, Files: []string{"M flake.lock +5 -5"}},
+			want: []string{"lock-duplicate-input flake.lock:38", "lock-nixpkgs-branch flake.lock:98",
+				"lock-nixpkgs-stale flake.lock:98", "lock-duplicate-input flake.lock:120"},
+			review: []string{"flake.lock"},
+			files:  []string{"M flake.lock +5 -5"},
+		},
+		{
+			name: "secret-added-then-removed",
+			change: map[string]string{
+				"notes.txt": "token " + ghToken() + "\n",
+			},
+			want:  []string{"secret-leak notes.txt:1"},
+			files: []string{"A notes.txt +1 -0"},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := newRepo(t)
 			commit(t, dir, tt.change, tt.name)
-			// A second commit removing nothing keeps history non-trivial.
-			commit(t, dir, map[string]string{"NOTES.md": "notes\n"}, "notes")
-			tt.want.Files = insertSorted(tt.want.Files, "A NOTES.md +1 -0")
-			r, err := Run(context.Background(), dir, Options{Base: "main", Labels: tt.labels, Rules: rules(t)})
-			if err != nil {
-				t.Fatal(err)
+			// A second commit keeps history non-trivial; for the last case it
+			// removes the secret again, which stays in the merged history.
+			second := map[string]string{"NOTES.md": "notes\n"}
+			if tt.name == "secret-added-then-removed" {
+				second["notes.txt"] = "nothing to see\n"
+				tt.files = []string{"A NOTES.md +1 -0", "A notes.txt +1 -0"}
+			} else {
+				tt.files = insertSorted(tt.files, "A NOTES.md +1 -0")
 			}
-			if d := cmp.Diff(tt.want, summarize(r)); d != "" {
-				t.Errorf("(-want +got):\n%s", d)
+			commit(t, dir, second, "notes")
+			res, sum := run(t, dir, tt.labels)
+			for _, e := range res.Errors {
+				t.Errorf("check %s errored: %s", e.CheckID, e.Error)
+			}
+			var got, review []string
+			for _, f := range res.Findings {
+				if f.CheckID == "pr-review-path" {
+					review = append(review, f.Location.Path)
+					continue
+				}
+				if f.Severity < check.Low {
+					continue
+				}
+				s := f.CheckID + " " + f.Location.Path
+				if f.Location.Line > 0 {
+					s += ":" + strconv.Itoa(f.Location.Line)
+				}
+				got = append(got, s)
+			}
+			if d := cmp.Diff(tt.want, got); d != "" {
+				t.Errorf("findings (-want +got):\n%s", d)
+			}
+			if d := cmp.Diff(tt.review, review); d != "" {
+				t.Errorf("review paths (-want +got):\n%s", d)
+			}
+			var files []string
+			for _, f := range sum.Files {
+				line := f.Status + " " + f.Path + " " + fmt.Sprintf("+%d -%d", f.Added, f.Removed)
+				if f.Binary {
+					line = f.Status + " " + f.Path + " (binary)"
+				}
+				files = append(files, line)
+			}
+			if d := cmp.Diff(tt.files, files); d != "" {
+				t.Errorf("checklist (-want +got):\n%s", d)
 			}
 			if tt.golden == "" {
 				return
 			}
-			r.MergeBase = "0123456789abcdef"
-			for i := range r.Rejections {
-				if r.Rejections[i].Commit != "" {
-					r.Rejections[i].Commit = "fedcba9876543210"
-				}
+			sum.MergeBase = "0123456789abcdef"
+			for i := range res.Findings {
+				res.Findings[i].Message = commitRE.ReplaceAllString(res.Findings[i].Message, "in commit fedcba987654")
 			}
-			for _, f := range []struct {
-				ext   string
-				write func(*bytes.Buffer) error
-			}{
-				{"txt", func(b *bytes.Buffer) error { return r.WriteText(b) }},
-				{"md", func(b *bytes.Buffer) error { return r.WriteMarkdown(b) }},
-				{"json", func(b *bytes.Buffer) error { return r.WriteJSON(b) }},
-			} {
+			rep := &report.Report{Command: "pr", Target: "main..HEAD", ToolVersion: "test", FailOn: check.High, Result: res,
+				Extra: sum, Before: sum.WriteHeader, After: sum.WriteSections}
+			var all bytes.Buffer
+			for _, format := range []string{"text", "markdown", "json"} {
 				var b bytes.Buffer
-				if err := f.write(&b); err != nil {
+				if err := report.Write(&b, format, rep); err != nil {
 					t.Fatal(err)
 				}
-				golden(t, filepath.Join("testdata", tt.golden+"."+f.ext), b.Bytes())
+				golden(t, filepath.Join("testdata", tt.golden+"."+map[string]string{"text": "txt", "markdown": "md", "json": "json"}[format]), b.Bytes())
+				all.Write(b.Bytes())
 			}
-			if strings.Contains(mustText(t, r), ghToken()) {
+			if strings.Contains(all.String(), ghToken()) {
 				t.Error("report shows the secret whole")
-			}
-			if r.Rejected {
-				res := r.Result(func(string) *check.Check { return nil })
-				if len(res.Findings) != len(r.Rejections) || len(res.Checks) == 0 && tt.name == "lock-unlabelled" {
-					t.Errorf("Result: %d findings, %d checks", len(res.Findings), len(res.Checks))
-				}
 			}
 		})
 	}
 }
 
-func mustText(t *testing.T, r *Report) string {
-	var b bytes.Buffer
-	r.WriteText(&b)
-	r.WriteMarkdown(&b)
-	r.WriteJSON(&b)
-	return b.String()
-}
+var commitRE = regexp.MustCompile(`in commit [0-9a-f]{12}`)
 
 func insertSorted(s []string, v string) []string {
 	out := append([]string(nil), s...)
@@ -269,18 +302,25 @@ func golden(t *testing.T, name string, got []byte) {
 }
 
 func TestEventLabels(t *testing.T) {
-	got, err := EventLabels([]byte(`{"action":"labeled","pull_request":{"number":7,"labels":[{"name":"dependency-update"},{"name":"nix"}]}}`))
+	got, err := pr.EventLabels([]byte(`{"action":"labeled","pull_request":{"number":7,"labels":[{"name":"dependency-update"},{"name":"nix"}]}}`))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if d := cmp.Diff([]string{"dependency-update", "nix"}, got); d != "" {
 		t.Error(d)
 	}
-	if _, err := EventLabels([]byte(`{`)); err == nil {
+	if _, err := pr.EventLabels([]byte(`{`)); err == nil {
 		t.Error("want an error for a bad payload")
 	}
-	var r Report
-	if err := json.Unmarshal([]byte(`{"schemaVersion":1}`), &r); err != nil {
-		t.Fatal(err)
-	}
+}
+
+// FuzzEventLabels: any event payload gives labels or an error, never a
+// panic, at bounded cost.
+func FuzzEventLabels(f *testing.F) {
+	f.Add([]byte(`{"action":"labeled","pull_request":{"number":7,"labels":[{"name":"dependency-update"},{"name":"nix"}]}}`))
+	f.Add([]byte(`{"pull_request":null}`))
+	f.Add([]byte(`{"pull_request":{"labels":[null,{"name":1}]}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fuzzlimit.Default(t, func() { _, _ = pr.EventLabels(data) })
+	})
 }

@@ -1,7 +1,10 @@
 // Package repo gives checks read-only access to a repository: the file list
-// from git, file contents through an os.Root (so that no symlink leads
-// outside the tree), and the git status. Nothing in the repository is ever
-// executed: git runs with hooks, fsmonitor and external helpers disabled.
+// from git, file contents through an os.Root confined to the tree (or, for a
+// change, from git's objects at the change's head), and the git status.
+// Nothing in the repository is ever executed: git runs with a fixed
+// configuration (see Command). Every read is bounded: only regular files
+// are read (a FIFO or a device is refused, never opened for a blocking
+// read), and each kind of file has a size limit (see Limits).
 package repo
 
 import (
@@ -12,24 +15,45 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path"
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
+	"time"
 )
 
-// Repo is a directory under check, usually a git work tree.
+// Repo is a directory under check, usually a git work tree, or the tree of
+// a commit (a change's head, for nixgate pr).
 type Repo struct {
 	// Dir is the absolute path of the root.
 	Dir string
 	// IsGit is true when Dir is inside a git work tree.
 	IsGit bool
+	// Rev is the commit whose tree a revision view reads; "" for the work
+	// tree.
+	Rev string
+	// Change is the change a revision view covers (nixgate pr); nil
+	// otherwise.
+	Change *Change
+	// Limits caps reads per kind of file.
+	Limits Limits
 
 	root      *os.Root
+	scope     []string // what checks look at, sorted
+	all       []string // every file, sorted (the scope is a subset)
 	tracked   []string // sorted, slash-separated, relative to Dir
 	untracked []string // untracked and not ignored, sorted
+	nested    []string // nested repositories git lists as untracked directories
 	modes     map[string]string
+	entries   map[string]treeEntry // revision view
+	cat       *catFile
+}
+
+// File is an open file of the repository.
+type File interface {
+	io.ReadCloser
+	Stat() (fs.FileInfo, error)
 }
 
 // Open opens dir. In a git work tree the file list comes from git
@@ -51,24 +75,47 @@ func Open(ctx context.Context, dir string) (*Repo, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Repo{Dir: abs, root: root, modes: map[string]string{}}
+	r := &Repo{Dir: abs, root: root, modes: map[string]string{}, Limits: DefaultLimits()}
 	if _, err := r.Git(ctx, "rev-parse", "--is-inside-work-tree"); err == nil {
 		r.IsGit = true
 		if err := r.listGit(ctx); err != nil {
 			root.Close()
 			return nil, err
 		}
-		return r, nil
+	} else {
+		var ge *GitError
+		if errors.As(err, &ge) && strings.Contains(ge.Stderr, "dubious ownership") {
+			root.Close()
+			return nil, err
+		}
+		if err := r.walk(ctx); err != nil {
+			root.Close()
+			return nil, err
+		}
 	}
-	if err := r.walk(); err != nil {
-		root.Close()
-		return nil, err
-	}
+	r.all = mergeSorted(r.tracked, r.untracked)
+	r.scope = r.all
 	return r, nil
 }
 
-// Close releases the root.
-func (r *Repo) Close() error { return r.root.Close() }
+// Close releases the root and the object reader.
+func (r *Repo) Close() error {
+	if r.cat != nil {
+		r.cat.close()
+	}
+	if r.root != nil {
+		return r.root.Close()
+	}
+	return nil
+}
+
+func mergeSorted(a, b []string) []string {
+	all := make([]string, 0, len(a)+len(b))
+	all = append(all, a...)
+	all = append(all, b...)
+	slices.Sort(all)
+	return slices.Compact(all)
+}
 
 func (r *Repo) listGit(ctx context.Context) error {
 	out, err := r.Git(ctx, "ls-files", "-z", "--stage", "--full-name", "--", ".")
@@ -79,44 +126,65 @@ func (r *Repo) listGit(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	pfx := strings.TrimSpace(string(prefix))
-	seen := map[string]bool{}
-	for _, rec := range bytes.Split(out, []byte{0}) {
-		if len(rec) == 0 {
-			continue
-		}
-		// <mode> SP <object> SP <stage> TAB <path>
-		meta, p, ok := bytes.Cut(rec, []byte{'\t'})
-		if !ok {
-			continue
-		}
-		name := strings.TrimPrefix(string(p), pfx)
-		if seen[name] {
-			continue // unmerged paths appear once per stage
-		}
-		seen[name] = true
-		r.tracked = append(r.tracked, name)
-		if mode, _, ok := bytes.Cut(meta, []byte{' '}); ok {
-			r.modes[name] = string(mode)
-		}
-	}
+	r.tracked, r.modes = parseLsFilesStage(out, strings.TrimSpace(string(prefix)))
 	out, err = r.Git(ctx, "ls-files", "-z", "--others", "--exclude-standard", "--", ".")
 	if err != nil {
 		return err
 	}
-	for _, p := range bytes.Split(out, []byte{0}) {
-		if len(p) > 0 {
-			r.untracked = append(r.untracked, string(p))
-		}
-	}
-	slices.Sort(r.tracked)
-	slices.Sort(r.untracked)
+	r.untracked, r.nested = parseLsFilesOthers(out)
 	return nil
 }
 
-func (r *Repo) walk() error {
+// parseLsFilesStage reads `git ls-files -z --stage --full-name`: the
+// tracked paths (relative to prefix, sorted, each once) and their modes.
+func parseLsFilesStage(out []byte, prefix string) ([]string, map[string]string) {
+	var tracked []string
+	modes := map[string]string{}
+	for _, rec := range bytes.Split(out, []byte{0}) {
+		// <mode> SP <object> SP <stage> TAB <path>
+		meta, p, ok := bytes.Cut(rec, []byte{'\t'})
+		if !ok || len(p) == 0 {
+			continue
+		}
+		name, ok := strings.CutPrefix(string(p), prefix)
+		if !ok || name == "" {
+			continue
+		}
+		if _, dup := modes[name]; dup {
+			continue // unmerged paths appear once per stage
+		}
+		mode, _, _ := bytes.Cut(meta, []byte{' '})
+		modes[name] = string(mode)
+		tracked = append(tracked, name)
+	}
+	slices.Sort(tracked)
+	return tracked, modes
+}
+
+// parseLsFilesOthers reads `git ls-files -z --others --exclude-standard`:
+// untracked files (sorted) and nested repositories (listed with a
+// trailing slash; git does not descend into them, nor does nixgate).
+func parseLsFilesOthers(out []byte) (untracked, nested []string) {
+	for _, p := range bytes.Split(out, []byte{0}) {
+		switch {
+		case len(p) == 0:
+		case bytes.HasSuffix(p, []byte{'/'}):
+			nested = append(nested, strings.TrimSuffix(string(p), "/"))
+		default:
+			untracked = append(untracked, string(p))
+		}
+	}
+	slices.Sort(untracked)
+	slices.Sort(nested)
+	return untracked, nested
+}
+
+func (r *Repo) walk(ctx context.Context) error {
 	return fs.WalkDir(r.root.FS(), ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
 			return err
 		}
 		if d.IsDir() {
@@ -130,21 +198,38 @@ func (r *Repo) walk() error {
 	})
 }
 
-// Tracked lists the files git tracks (nil outside git).
+// Files lists the files checks look at, sorted: in a work tree the
+// tracked and untracked-not-ignored files; in a change's view, the files
+// the change adds or modifies. The slice is the caller's.
+func (r *Repo) Files() []string { return slices.Clone(r.scope) }
+
+// AllFiles lists every file of the tree, sorted, for lookups of context
+// (a sibling flake.nix, a sealed twin) beyond the checked scope.
+func (r *Repo) AllFiles() []string { return slices.Clone(r.all) }
+
+// Exists reports whether the tree has a file name (in or out of scope).
+func (r *Repo) Exists(name string) bool {
+	_, ok := slices.BinarySearch(r.all, name)
+	return ok
+}
+
+// InScope reports whether name is one of Files.
+func (r *Repo) InScope(name string) bool {
+	_, ok := slices.BinarySearch(r.scope, name)
+	return ok
+}
+
+// Tracked lists the files git tracks (nil outside git). In a revision
+// view every file of the tree is tracked.
 func (r *Repo) Tracked() []string { return r.tracked }
 
 // Untracked lists files that are neither tracked nor ignored; outside git,
 // every file.
 func (r *Repo) Untracked() []string { return r.untracked }
 
-// Files lists tracked and untracked-not-ignored files, sorted.
-func (r *Repo) Files() []string {
-	all := make([]string, 0, len(r.tracked)+len(r.untracked))
-	all = append(all, r.tracked...)
-	all = append(all, r.untracked...)
-	slices.Sort(all)
-	return slices.Compact(all)
-}
+// Nested lists nested git repositories below the root that git reports as
+// untracked directories; nixgate does not look inside them.
+func (r *Repo) Nested() []string { return r.nested }
 
 // IsTracked reports whether git tracks name.
 func (r *Repo) IsTracked(name string) bool {
@@ -152,21 +237,74 @@ func (r *Repo) IsTracked(name string) bool {
 	return ok
 }
 
-// Mode is git's index mode of a tracked path ("100644", "100755", "120000"
-// for a symlink, "160000" for a submodule), or "" when untracked.
+// Mode is git's mode of a tracked path ("100644", "100755", "120000" for
+// a symlink, "160000" for a submodule), or "" when untracked.
 func (r *Repo) Mode(name string) string { return r.modes[name] }
 
 // Lstat describes name without following a final symlink.
-func (r *Repo) Lstat(name string) (fs.FileInfo, error) { return r.root.Lstat(filepath.FromSlash(name)) }
+func (r *Repo) Lstat(name string) (fs.FileInfo, error) {
+	if r.entries != nil {
+		e, ok := r.entries[name]
+		if !ok {
+			return nil, &fs.PathError{Op: "lstat", Path: name, Err: fs.ErrNotExist}
+		}
+		return e.info(name), nil
+	}
+	fi, err := r.root.Lstat(filepath.FromSlash(name))
+	return fi, mapErr(err)
+}
 
 // Readlink reads the target of a symlink.
 func (r *Repo) Readlink(name string) (string, error) {
-	return r.root.Readlink(filepath.FromSlash(name))
+	if r.entries != nil {
+		e, ok := r.entries[name]
+		if !ok || e.mode != "120000" {
+			return "", &fs.PathError{Op: "readlink", Path: name, Err: fs.ErrInvalid}
+		}
+		b, err := r.blob(e, 4096)
+		return string(b), err
+	}
+	t, err := r.root.Readlink(filepath.FromSlash(name))
+	return t, mapErr(err)
 }
 
-// Open opens a file for reading. Symlinks are followed only while they stay
-// inside the root.
-func (r *Repo) Open(name string) (*os.File, error) { return r.root.Open(filepath.FromSlash(name)) }
+// Open opens a regular file for reading, following symlinks only while they
+// stay inside the root. A file that is not regular (a FIFO, a device, a
+// socket, a directory) gives a *NotRegularError without blocking, and one
+// over its kind's limit a *TooLargeError.
+func (r *Repo) Open(name string) (File, error) {
+	if r.entries != nil {
+		return r.openBlob(name)
+	}
+	// O_NONBLOCK: opening a FIFO must not wait for a writer. It has no
+	// effect on the regular files that are then read.
+	f, err := r.root.OpenFile(filepath.FromSlash(name), os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		f.Close()
+		return nil, &NotRegularError{Path: name, What: describeMode(fi.Mode())}
+	}
+	if lim := r.Limits.For(name); fi.Size() > lim {
+		f.Close()
+		return nil, &TooLargeError{Path: name, Size: fi.Size(), Limit: lim, Kind: KindOf(name)}
+	}
+	return &limitedFile{File: f, r: io.LimitReader(f, r.Limits.For(name))}, nil
+}
+
+// limitedFile reads no more than the limit even when the file grows.
+type limitedFile struct {
+	*os.File
+	r io.Reader
+}
+
+func (f *limitedFile) Read(p []byte) (int, error) { return f.r.Read(p) }
 
 // ReadFile reads a whole file; see Open.
 func (r *Repo) ReadFile(name string) ([]byte, error) {
@@ -175,7 +313,15 @@ func (r *Repo) ReadFile(name string) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
-	return io.ReadAll(f)
+	lim := r.Limits.For(name)
+	data, err := io.ReadAll(io.LimitReader(f, lim+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > lim {
+		return nil, &TooLargeError{Path: name, Size: int64(len(data)), Limit: lim, Kind: KindOf(name)}
+	}
+	return data, nil
 }
 
 // ReadHead reads at most n bytes from the start of a file.
@@ -193,8 +339,38 @@ func (r *Repo) ReadHead(name string, n int) ([]byte, error) {
 	return buf[:k], nil
 }
 
-// FS is the tree as an fs.FS confined to the root.
-func (r *Repo) FS() fs.FS { return r.root.FS() }
+func describeMode(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeNamedPipe != 0:
+		return "a FIFO"
+	case m&fs.ModeCharDevice != 0:
+		return "a character device"
+	case m&fs.ModeDevice != 0:
+		return "a block device"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m.IsDir():
+		return "a directory"
+	case m&fs.ModeSymlink != 0:
+		return "a symlink"
+	}
+	return "not a regular file (" + m.String() + ")"
+}
+
+// mapErr turns os.Root's escape error into ErrEscapes.
+func mapErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	if strings.Contains(err.Error(), "path escapes from parent") {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			return &fs.PathError{Op: pe.Op, Path: pe.Path, Err: ErrEscapes}
+		}
+		return ErrEscapes
+	}
+	return err
+}
 
 // Match reports whether name matches a glob: path.Match syntax per segment,
 // "**" for any number of segments, and a pattern without a slash matching
@@ -242,34 +418,44 @@ func matchSegs(pat, name []string) bool {
 	return true
 }
 
-// Git runs git in the root with everything that could execute repository
-// code or configuration turned off, and returns its standard output.
+// Git runs git in the root with the fixed configuration (see Command) and
+// returns its standard output.
 func (r *Repo) Git(ctx context.Context, args ...string) ([]byte, error) {
 	return Git(ctx, r.Dir, args...)
 }
 
-// Git runs git in dir; see Repo.Git.
-func Git(ctx context.Context, dir string, args ...string) ([]byte, error) {
-	base := []string{
-		"-C", dir,
-		"-c", "core.fsmonitor=false",
-		"-c", "core.hooksPath=/dev/null",
-		"-c", "core.quotePath=false",
-		"-c", "diff.external=",
-		"-c", "safe.directory=" + dir,
-		"--no-pager",
-	}
-	cmd := exec.CommandContext(ctx, "git", append(base, args...)...)
-	cmd.Env = append(os.Environ(), "GIT_TERMINAL_PROMPT=0", "GIT_OPTIONAL_LOCKS=0", "LC_ALL=C")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
+// fileInfo describes a tree entry of a revision view.
+type fileInfo struct {
+	name string
+	size int64
+	mode fs.FileMode
+}
+
+func (fi *fileInfo) Name() string       { return path.Base(fi.name) }
+func (fi *fileInfo) Size() int64        { return fi.size }
+func (fi *fileInfo) Mode() fs.FileMode  { return fi.mode }
+func (fi *fileInfo) ModTime() time.Time { return time.Time{} }
+func (fi *fileInfo) IsDir() bool        { return fi.mode.IsDir() }
+func (fi *fileInfo) Sys() any           { return nil }
+
+// OpenWalk opens dir without git: the file list is every file under dir
+// (symlinks not followed, .git directories skipped).
+func OpenWalk(ctx context.Context, dir string) (*Repo, error) {
+	abs, err := filepath.Abs(dir)
 	if err != nil {
-		msg := strings.TrimSpace(stderr.String())
-		if msg == "" {
-			msg = err.Error()
-		}
-		return out, fmt.Errorf("git %s: %s", strings.Join(args, " "), msg)
+		return nil, err
 	}
-	return out, nil
+	root, err := os.OpenRoot(abs)
+	if err != nil {
+		return nil, err
+	}
+	r := &Repo{Dir: abs, root: root, modes: map[string]string{}, Limits: DefaultLimits()}
+	if err := r.walk(ctx); err != nil {
+		root.Close()
+		return nil, err
+	}
+	slices.Sort(r.untracked)
+	r.all = r.untracked
+	r.scope = r.all
+	return r, nil
 }

@@ -32,6 +32,10 @@ type Report struct {
 	Color bool
 	// Extra is a command-specific section rendered into JSON as "extra".
 	Extra any
+	// Before and After, when set, write a command's own sections of a text
+	// or Markdown report before and after the findings (a pr's lock deltas
+	// and review checklist, a host's configuration summary).
+	Before, After func(w io.Writer, format string) error
 }
 
 // Failed reports whether any finding is at or above FailOn.
@@ -43,16 +47,29 @@ func (r *Report) Failed() bool {
 // Write renders r in format to w.
 func Write(w io.Writer, format string, r *Report) error {
 	switch format {
-	case "text":
-		return writeText(w, r)
 	case "json":
 		return writeJSON(w, r)
 	case "sarif":
 		return writeSARIF(w, r)
-	case "markdown":
-		return writeMarkdown(w, r)
+	case "text", "markdown":
+	default:
+		return fmt.Errorf("unknown report format %q", format)
 	}
-	return fmt.Errorf("unknown report format %q", format)
+	if r.Before != nil {
+		if err := r.Before(w, format); err != nil {
+			return err
+		}
+	}
+	var err error
+	if format == "text" {
+		err = writeText(w, r)
+	} else {
+		err = writeMarkdown(w, r)
+	}
+	if err == nil && r.After != nil {
+		err = r.After(w, format)
+	}
+	return err
 }
 
 // counts returns the number of findings per severity, highest first, for

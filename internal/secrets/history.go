@@ -6,20 +6,16 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"os/exec"
 	"strconv"
 	"strings"
+
+	"github.com/nixgate/nixgate/internal/repo"
 )
 
-// gitArgs turns off everything in git that could run repository code or
-// configuration (as internal/repo does).
+// gitCmd runs git with internal/repo's fixed configuration.
 func gitCmd(ctx context.Context, dir string, args ...string) *exec.Cmd {
-	base := []string{"-C", dir, "-c", "core.fsmonitor=false", "-c", "core.hooksPath=/dev/null", "-c", "core.quotePath=false",
-		"-c", "diff.external=", "-c", "safe.directory=" + dir, "--no-pager"}
-	cmd := exec.CommandContext(ctx, "git", append(base, args...)...)
-	cmd.Env = append(os.Environ(), "GIT_TERMINAL_PROMPT=0", "GIT_OPTIONAL_LOCKS=0", "LC_ALL=C")
-	return cmd
+	return repo.Command(ctx, dir, args...)
 }
 
 // Range names the commits of a history scan: those reachable from Until
@@ -53,7 +49,7 @@ type Added struct {
 // kind line was added go to sink.Manifest.
 func (rs *Ruleset) ScanHistory(ctx context.Context, dir string, rg Range, sink Sink) error {
 	cmd := gitCmd(ctx, dir, "log", "--reverse", "-p", "-U0", "--no-color", "--no-ext-diff", "--no-textconv", "--no-renames",
-		"--diff-filter=AMCRT", "--format=%x01%H%x02%an <%ae>", rg.spec(), "--")
+		"--diff-filter=AMCRT", "--format=%x01%H%x02%an <%ae>", "--end-of-options", rg.spec(), "--")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.StdoutPipe()

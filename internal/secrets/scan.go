@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 )
 
 // kubeMax is the largest YAML file parsed as Kubernetes objects; larger
@@ -48,8 +49,14 @@ func kubeName(p string) bool {
 	return strings.HasSuffix(p, ".yaml") || strings.HasSuffix(p, ".yml") || strings.Contains(p, "kubeconfig") || p == "config" || strings.HasSuffix(p, "/config")
 }
 
+// File is an open file of a scan.
+type File interface {
+	io.ReadCloser
+	Stat() (fs.FileInfo, error)
+}
+
 // Opener opens a file of a scan by its slash-separated name.
-type Opener func(name string) (*os.File, error)
+type Opener func(name string) (File, error)
 
 // Sink receives a scan's results. It is called from one goroutine at a
 // time.
@@ -178,7 +185,15 @@ func (rs *Ruleset) ScanDir(ctx context.Context, dir string, sink Sink) error {
 			return nil
 		})
 	}()
-	rs.ScanFiles(ctx, names, func(name string) (*os.File, error) { return root.Open(filepath.FromSlash(name)) }, sink)
+	rs.ScanFiles(ctx, names, func(name string) (File, error) {
+		// O_NONBLOCK: a FIFO must not block the scan; scanOne reads only
+		// regular files.
+		f, err := root.OpenFile(filepath.FromSlash(name), os.O_RDONLY|syscall.O_NONBLOCK, 0)
+		if err != nil {
+			return nil, err
+		}
+		return f, nil
+	}, sink)
 	if walkErr != nil {
 		return walkErr
 	}

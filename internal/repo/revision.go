@@ -1,0 +1,488 @@
+package repo
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"io/fs"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// Change is what a revision view covers: the commits from the merge base
+// of Base and Head to Head.
+type Change struct {
+	// Base and Head as given; their full hashes; the merge base.
+	Base, Head             string
+	BaseHash, HeadHash, MB string
+	// Commits is the number of commits from the merge base to Head.
+	Commits int
+	// Entries are the changed paths, sorted.
+	Entries []ChangeEntry
+}
+
+// ChangeEntry is one path a change touches.
+type ChangeEntry struct {
+	Path string
+	// Status is git's: A added, M modified, D deleted, T type changed.
+	Status           string
+	OldMode, NewMode string
+	OldBlob, NewBlob string
+	// Added and Removed are line counts; Binary when git cannot count.
+	Added, Removed int
+	Binary         bool
+}
+
+// Entry returns the change's entry for path.
+func (c *Change) Entry(p string) (ChangeEntry, bool) {
+	i, ok := slices.BinarySearchFunc(c.Entries, p, func(e ChangeEntry, p string) int { return strings.Compare(e.Path, p) })
+	if !ok {
+		return ChangeEntry{}, false
+	}
+	return c.Entries[i], true
+}
+
+type treeEntry struct {
+	mode, oid string
+	size      int64
+}
+
+func (e treeEntry) info(name string) fs.FileInfo {
+	fi := &fileInfo{name: name, size: e.size}
+	switch e.mode {
+	case "120000":
+		fi.mode = fs.ModeSymlink | 0o777
+	case "160000":
+		fi.mode = fs.ModeDir | 0o755
+	case "100755":
+		fi.mode = 0o755
+	default:
+		fi.mode = 0o644
+	}
+	return fi
+}
+
+// OpenChange opens the tree of head as a revision view whose Files are the
+// paths the change from the merge base of base and head adds or modifies.
+// Reads come from git's objects, not the work tree. Unknown revisions give
+// an error wrapping ErrUnknownRevision; a merge base that cannot be found
+// (a shallow clone) is an error that says so.
+func OpenChange(ctx context.Context, dir, base, head string) (*Repo, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	if head == "" {
+		head = "HEAD"
+	}
+	bh, err := ResolveCommit(ctx, abs, base)
+	if err != nil {
+		return nil, fmt.Errorf("base: %w", err)
+	}
+	hh, err := ResolveCommit(ctx, abs, head)
+	if err != nil {
+		return nil, fmt.Errorf("head: %w", err)
+	}
+	mbOut, err := Git(ctx, abs, "merge-base", "--end-of-options", bh, hh)
+	if err != nil || len(bytes.TrimSpace(mbOut)) == 0 {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		shallow, _ := Git(ctx, abs, "rev-parse", "--is-shallow-repository")
+		why := "they share no history"
+		if strings.TrimSpace(string(shallow)) == "true" {
+			why = "the clone is shallow and does not reach the base"
+		}
+		return nil, &MergeBaseError{Base: base, Head: head, Why: why}
+	}
+	mb := strings.TrimSpace(string(mbOut))
+	r, err := openTree(ctx, abs, hh)
+	if err != nil {
+		return nil, err
+	}
+	c := &Change{Base: base, Head: head, BaseHash: bh, HeadHash: hh, MB: mb}
+	if n, err := Git(ctx, abs, "rev-list", "--count", "--end-of-options", mb+".."+hh); err == nil {
+		c.Commits, _ = strconv.Atoi(strings.TrimSpace(string(n)))
+	}
+	raw, err := Git(ctx, abs, "diff-tree", "-r", "-z", "--raw", "--no-renames", "--no-abbrev", "--no-ext-diff", "--no-textconv", "--end-of-options", mb, hh)
+	if err != nil {
+		r.Close()
+		return nil, err
+	}
+	num, err := Git(ctx, abs, "diff-tree", "-r", "-z", "--numstat", "--no-renames", "--no-ext-diff", "--no-textconv", "--end-of-options", mb, hh)
+	if err != nil {
+		r.Close()
+		return nil, err
+	}
+	c.Entries = parseDiffTree(raw, num)
+	r.Change = c
+	var scope []string
+	for _, e := range c.Entries {
+		if e.Status != "D" {
+			scope = append(scope, e.Path)
+		}
+	}
+	r.scope = scope
+	return r, nil
+}
+
+// MergeBaseError says why a change has no merge base.
+type MergeBaseError struct{ Base, Head, Why string }
+
+func (e *MergeBaseError) Error() string {
+	return fmt.Sprintf("no merge base of %s and %s: %s", e.Base, e.Head, e.Why)
+}
+
+// OpenRevision opens the whole tree of a commit as a revision view.
+func OpenRevision(ctx context.Context, dir, rev string) (*Repo, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	h, err := ResolveCommit(ctx, abs, rev)
+	if err != nil {
+		return nil, err
+	}
+	return openTree(ctx, abs, h)
+}
+
+func openTree(ctx context.Context, abs, commit string) (*Repo, error) {
+	out, err := Git(ctx, abs, "ls-tree", "-r", "-z", "--full-tree", "-l", "--end-of-options", commit)
+	if err != nil {
+		return nil, err
+	}
+	r := &Repo{Dir: abs, IsGit: true, Rev: commit, modes: map[string]string{}, entries: parseLsTree(out), Limits: DefaultLimits()}
+	for name, e := range r.entries {
+		r.modes[name] = e.mode
+		r.tracked = append(r.tracked, name)
+	}
+	slices.Sort(r.tracked)
+	r.all = r.tracked
+	r.scope = r.all
+	r.cat = &catFile{dir: abs}
+	return r, nil
+}
+
+// openBlob opens a file of a revision view, following symlinks inside the
+// tree.
+func (r *Repo) openBlob(name string) (File, error) {
+	cur := name
+	for hops := 0; ; hops++ {
+		e, ok := r.entries[cur]
+		if !ok {
+			return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
+		}
+		switch e.mode {
+		case "120000":
+			if hops == 40 {
+				return nil, &fs.PathError{Op: "open", Path: name, Err: fmt.Errorf("too many levels of symbolic links")}
+			}
+			t, err := r.blob(e, 4096)
+			if err != nil {
+				return nil, err
+			}
+			target := string(t)
+			if path.IsAbs(target) {
+				return nil, &fs.PathError{Op: "open", Path: name, Err: ErrEscapes}
+			}
+			next := path.Join(path.Dir(cur), target)
+			if next == ".." || strings.HasPrefix(next, "../") {
+				return nil, &fs.PathError{Op: "open", Path: name, Err: ErrEscapes}
+			}
+			cur = next
+			continue
+		case "160000":
+			return nil, &NotRegularError{Path: name, What: "a submodule"}
+		}
+		if lim := r.Limits.For(name); e.size > lim {
+			return nil, &TooLargeError{Path: name, Size: e.size, Limit: lim, Kind: KindOf(name)}
+		}
+		data, err := r.blob(e, r.Limits.For(name))
+		if err != nil {
+			return nil, err
+		}
+		return &blobFile{Reader: bytes.NewReader(data), fi: e.info(name)}, nil
+	}
+}
+
+func (r *Repo) blob(e treeEntry, limit int64) ([]byte, error) {
+	return r.cat.read(e.oid, limit)
+}
+
+type blobFile struct {
+	*bytes.Reader
+	fi fs.FileInfo
+}
+
+func (b *blobFile) Close() error               { return nil }
+func (b *blobFile) Stat() (fs.FileInfo, error) { return b.fi, nil }
+
+// catFile is one `git cat-file --batch` process, shared by the readers of a
+// revision view.
+type catFile struct {
+	dir   string
+	mu    sync.Mutex
+	cmd   *exec.Cmd
+	in    io.WriteCloser
+	out   *bufio.Reader
+	start error
+}
+
+func (c *catFile) read(oid string, limit int64) ([]byte, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.cmd == nil && c.start == nil {
+		cmd := Command(context.Background(), c.dir, "cat-file", "--batch")
+		cmd.Stderr = io.Discard
+		in, err := cmd.StdinPipe()
+		if err == nil {
+			var out io.ReadCloser
+			if out, err = cmd.StdoutPipe(); err == nil {
+				if err = cmd.Start(); err == nil {
+					c.cmd, c.in, c.out = cmd, in, bufio.NewReaderSize(out, 64<<10)
+				}
+			}
+		}
+		c.start = err
+	}
+	if c.start != nil {
+		return nil, fmt.Errorf("git cat-file: %w", c.start)
+	}
+	if _, err := io.WriteString(c.in, oid+"\n"); err != nil {
+		return nil, fmt.Errorf("git cat-file: %w", err)
+	}
+	hdr, err := c.out.ReadString('\n')
+	if err != nil {
+		return nil, fmt.Errorf("git cat-file: %w", err)
+	}
+	f := strings.Fields(hdr)
+	if len(f) != 3 {
+		return nil, fmt.Errorf("git cat-file %s: %s", oid, strings.TrimSpace(hdr))
+	}
+	size, err := strconv.ParseInt(f[2], 10, 64)
+	if err != nil || size < 0 {
+		return nil, fmt.Errorf("git cat-file %s: bad size %q", oid, f[2])
+	}
+	if size > limit {
+		// Skip the content without keeping it.
+		if _, err := io.CopyN(io.Discard, c.out, size+1); err != nil {
+			return nil, fmt.Errorf("git cat-file: %w", err)
+		}
+		return nil, &TooLargeError{Path: oid, Size: size, Limit: limit, Kind: KindText}
+	}
+	data := make([]byte, size+1)
+	if _, err := io.ReadFull(c.out, data); err != nil {
+		return nil, fmt.Errorf("git cat-file: %w", err)
+	}
+	return data[:size], nil
+}
+
+func (c *catFile) close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.cmd != nil {
+		c.in.Close()
+		c.cmd.Process.Kill()
+		c.cmd.Wait()
+		c.cmd = nil
+	}
+}
+
+// ReadBlob reads a blob by object name through the view's object reader,
+// up to limit bytes.
+func (r *Repo) ReadBlob(oid string, limit int64) ([]byte, error) {
+	if r.cat == nil {
+		r.cat = &catFile{dir: r.Dir}
+	}
+	return r.cat.read(oid, limit)
+}
+
+// ReadAt reads the file p (relative to dir) as it is in commit, up to limit
+// bytes; fs.ErrNotExist when the commit has no such file.
+func ReadAt(ctx context.Context, dir, commit, p string, limit int64) ([]byte, error) {
+	spec := commit + ":./" + strings.TrimPrefix(path.Clean(filepath.ToSlash(p)), "./")
+	oid, err := Git(ctx, dir, "rev-parse", "--verify", "--quiet", "--end-of-options", spec)
+	if err != nil || len(bytes.TrimSpace(oid)) == 0 {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, &fs.PathError{Op: "read", Path: p, Err: fs.ErrNotExist}
+	}
+	id := strings.TrimSpace(string(oid))
+	size, err := Git(ctx, dir, "cat-file", "-s", id)
+	if err != nil {
+		return nil, err
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(string(size)), 10, 64)
+	if err != nil {
+		return nil, fmt.Errorf("git cat-file -s %s: %w", id, err)
+	}
+	if n > limit {
+		return nil, &TooLargeError{Path: p, Size: n, Limit: limit, Kind: KindOf(p)}
+	}
+	return Git(ctx, dir, "cat-file", "blob", id)
+}
+
+// parseDiffTree reads `git diff-tree -r -z --raw` and `--numstat` of the
+// same range into the change's entries, sorted by path.
+func parseDiffTree(raw, num []byte) []ChangeEntry {
+	var entries []ChangeEntry
+	fields := strings.Split(string(raw), "\x00")
+	for i := 0; i+1 < len(fields); i += 2 {
+		// :<old mode> SP <new mode> SP <old blob> SP <new blob> SP <status>
+		meta := strings.Fields(strings.TrimPrefix(fields[i], ":"))
+		if len(meta) < 5 || meta[4] == "" || fields[i+1] == "" {
+			break
+		}
+		entries = append(entries, ChangeEntry{Path: fields[i+1], OldMode: meta[0], NewMode: meta[1],
+			OldBlob: meta[2], NewBlob: meta[3], Status: meta[4][:1]})
+	}
+	counts := map[string][3]int{}
+	for _, rec := range strings.Split(string(num), "\x00") {
+		// <added> TAB <removed> TAB <path>, "-" for binary files
+		parts := strings.SplitN(rec, "\t", 3)
+		if len(parts) != 3 {
+			continue
+		}
+		if parts[0] == "-" {
+			counts[parts[2]] = [3]int{0, 0, 1}
+			continue
+		}
+		a, _ := strconv.Atoi(parts[0])
+		d, _ := strconv.Atoi(parts[1])
+		counts[parts[2]] = [3]int{max(a, 0), max(d, 0), 0}
+	}
+	for i := range entries {
+		n := counts[entries[i].Path]
+		entries[i].Added, entries[i].Removed, entries[i].Binary = n[0], n[1], n[2] == 1
+	}
+	slices.SortStableFunc(entries, func(a, b ChangeEntry) int { return strings.Compare(a.Path, b.Path) })
+	return slices.CompactFunc(entries, func(a, b ChangeEntry) bool { return a.Path == b.Path })
+}
+
+// parseLsTree reads `git ls-tree -r -z -l`: every entry of a tree.
+func parseLsTree(out []byte) map[string]treeEntry {
+	entries := map[string]treeEntry{}
+	for _, rec := range bytes.Split(out, []byte{0}) {
+		// <mode> SP <type> SP <object> SP* <size> TAB <path>
+		meta, p, ok := bytes.Cut(rec, []byte{'\t'})
+		if !ok || len(p) == 0 {
+			continue
+		}
+		fs := strings.Fields(string(meta))
+		if len(fs) != 4 {
+			continue
+		}
+		size, err := strconv.ParseInt(fs[3], 10, 64) // "-" for submodules
+		if err != nil || size < 0 {
+			size = 0
+		}
+		entries[string(p)] = treeEntry{mode: fs[0], oid: fs[2], size: size}
+	}
+	return entries
+}
+
+// OpenStaged opens what is about to be committed in the git work tree dir
+// (a pre-commit hook): Files are the paths the index adds or changes
+// relative to HEAD (all of them before the first commit), and every read
+// comes from the index, not the work tree.
+func OpenStaged(ctx context.Context, dir string) (*Repo, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := Git(ctx, abs, "rev-parse", "--is-inside-work-tree"); err != nil {
+		return nil, fmt.Errorf("%s: %w (%v)", dir, ErrNotGit, err)
+	}
+	top, err := Git(ctx, abs, "rev-parse", "--show-toplevel")
+	if err != nil {
+		return nil, err
+	}
+	abs = strings.TrimSpace(string(top))
+	out, err := Git(ctx, abs, "ls-files", "-z", "--stage", "--full-name")
+	if err != nil {
+		return nil, err
+	}
+	r := &Repo{Dir: abs, IsGit: true, Rev: "index", modes: map[string]string{}, entries: map[string]treeEntry{}, Limits: DefaultLimits()}
+	for _, rec := range bytes.Split(out, []byte{0}) {
+		meta, p, ok := bytes.Cut(rec, []byte{'\t'})
+		if !ok || len(p) == 0 {
+			continue
+		}
+		f := strings.Fields(string(meta)) // mode, object, stage
+		if len(f) != 3 || f[2] != "0" {
+			continue // unmerged entries are not about to be committed
+		}
+		name := string(p)
+		r.entries[name] = treeEntry{mode: f[0], oid: f[1], size: -1}
+		r.modes[name] = f[0]
+		r.tracked = append(r.tracked, name)
+	}
+	slices.Sort(r.tracked)
+	r.all = r.tracked
+	r.cat = &catFile{dir: abs}
+	// The staged change: against HEAD, or everything before the first commit.
+	var changed []byte
+	if _, err := ResolveCommit(ctx, abs, "HEAD"); err == nil {
+		changed, err = Git(ctx, abs, "diff", "--cached", "--name-only", "-z", "--no-renames", "--diff-filter=ACMRT", "--no-ext-diff", "--no-textconv")
+		if err != nil {
+			r.Close()
+			return nil, err
+		}
+		for _, p := range bytes.Split(changed, []byte{0}) {
+			if len(p) > 0 {
+				r.scope = append(r.scope, string(p))
+			}
+		}
+		slices.Sort(r.scope)
+	} else {
+		r.scope = r.all
+	}
+	// Sizes come from the objects, so that limits apply before a read.
+	if err := r.fillSizes(ctx); err != nil {
+		r.Close()
+		return nil, err
+	}
+	return r, nil
+}
+
+// fillSizes reads the size of every entry without a known size with one
+// `git cat-file --batch-check`.
+func (r *Repo) fillSizes(ctx context.Context) error {
+	var in bytes.Buffer
+	var names []string
+	for _, n := range r.tracked {
+		if e := r.entries[n]; e.size < 0 && e.mode != "160000" {
+			in.WriteString(e.oid + "\n")
+			names = append(names, n)
+		}
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	cmd := Command(ctx, r.Dir, "cat-file", "--batch-check=%(objectsize)")
+	cmd.Stdin = &in
+	out, err := cmd.Output()
+	if err != nil {
+		return fmt.Errorf("git cat-file --batch-check: %w", err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	for i, n := range names {
+		e := r.entries[n]
+		e.size = 0
+		if i < len(lines) {
+			if s, err := strconv.ParseInt(strings.TrimSpace(lines[i]), 10, 64); err == nil && s >= 0 {
+				e.size = s
+			}
+		}
+		r.entries[n] = e
+	}
+	return nil
+}
