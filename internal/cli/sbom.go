@@ -67,7 +67,7 @@ func nixFailed(what string, err error) error {
 	var ne *nixcli.Error
 	if errors.As(err, &ne) && ne.ExitCode == 1 {
 		l := strings.ToLower(ne.Log)
-		for _, s := range []string{"does not exist", "not found", "no such file", "is not valid", "cannot find flake", "does not provide attribute", "undefined variable", "syntax error", "is not in the nix store", "is not a store path", "does not contain"} {
+		for _, s := range []string{"does not exist", "not found", "no such file", "is not valid", "cannot find flake", "does not provide attribute", "undefined variable", "syntax error", "is not in the nix store", "is not a store path", "does not contain", "don't know how to open nix store", "is not a valid url"} {
 			if strings.Contains(l, s) {
 				return badInput(fmt.Errorf("%s: %w", what, err))
 			}
@@ -78,22 +78,22 @@ func nixFailed(what string, err error) error {
 
 // sourceTime is the timestamp of an SBOM or statement: SOURCE_DATE_EPOCH,
 // else the commit time of the git work tree at dir, else the Unix epoch
-// (with a warning): never the clock, so that two runs agree.
-func sourceTime(ctx context.Context, e *env, dir string) (time.Time, error) {
+// (with a warning, which the caller prints once it goes on): never the
+// clock, so that two runs agree.
+func sourceTime(ctx context.Context, dir string) (t time.Time, warn string, err error) {
 	if s, ok := os.LookupEnv("SOURCE_DATE_EPOCH"); ok {
 		n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
 		if err != nil || n < 0 {
-			return time.Time{}, usagef("SOURCE_DATE_EPOCH=%q: want a non-negative number of seconds", s)
+			return time.Time{}, "", usagef("SOURCE_DATE_EPOCH=%q: want a non-negative number of seconds", s)
 		}
-		return time.Unix(n, 0).UTC(), nil
+		return time.Unix(n, 0).UTC(), "", nil
 	}
 	if out, err := repo.Git(ctx, dir, "log", "-1", "--format=%ct", "HEAD"); err == nil {
 		if n, err := strconv.ParseInt(strings.TrimSpace(string(out)), 10, 64); err == nil {
-			return time.Unix(n, 0).UTC(), nil
+			return time.Unix(n, 0).UTC(), "", nil
 		}
 	}
-	fmt.Fprintf(e.stderr, "nixgate: warning: no SOURCE_DATE_EPOCH and %s is not a git work tree with a commit: timestamp 1970-01-01T00:00:00Z\n", dir)
-	return time.Unix(0, 0).UTC(), nil
+	return time.Unix(0, 0).UTC(), fmt.Sprintf("nixgate: warning: no SOURCE_DATE_EPOCH and %s is not a git work tree with a commit: timestamp 1970-01-01T00:00:00Z", dir), nil
 }
 
 func newSbomCmd(e *env) *cobra.Command {
@@ -141,13 +141,14 @@ must be in the store (build them first).
 			}
 			// The timestamp's git call runs while Nix answers.
 			type stamp struct {
-				t   time.Time
-				err error
+				t    time.Time
+				warn string
+				err  error
 			}
 			tsc := make(chan stamp, 1)
 			go func() {
-				t, err := sourceTime(ctx, e, source)
-				tsc <- stamp{t, err}
+				t, warn, err := sourceTime(ctx, source)
+				tsc <- stamp{t, warn, err}
 			}()
 			cl, err := closureOf(ctx, q, buildTime)
 			st := <-tsc
@@ -156,6 +157,9 @@ must be in the store (build them first).
 			}
 			if st.err != nil {
 				return st.err
+			}
+			if st.warn != "" {
+				fmt.Fprintln(e.stderr, st.warn)
 			}
 			ts := st.t
 			name := args[0]
