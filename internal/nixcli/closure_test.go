@@ -3,6 +3,8 @@ package nixcli
 import (
 	"strings"
 	"testing"
+
+	"github.com/nixgate/nixgate/internal/fuzzlimit"
 )
 
 // realPathInfo is Nix 2.8's `nix path-info --json --recursive` of a
@@ -30,9 +32,11 @@ func FuzzDecodePathInfos(f *testing.F) {
 	f.Add(`[{"path":"/nix/store/x","valid":false}]`)
 	f.Add(`[]`)
 	f.Fuzz(func(t *testing.T, s string) {
-		res, err := decodePathInfos(strings.NewReader(s))
-		if err == nil && len(res) > len(s) {
-			t.Fatalf("%d records from %d bytes", len(res), len(s))
-		}
+		fuzzlimit.Default(t, func() {
+			res, err := decodePathInfos(strings.NewReader(s))
+			if err == nil && len(res) > len(s) {
+				t.Fatalf("%d records from %d bytes", len(res), len(s))
+			}
+		})
 	})
 }

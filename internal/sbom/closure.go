@@ -75,13 +75,16 @@ func NarHashHex(s string) (string, error) {
 			return hex.EncodeToString(d[:32]), nil
 		}
 	}
+	if !strings.HasPrefix(s, "sha256-") && !strings.HasPrefix(s, "sha256:") {
+		return "", fmt.Errorf("NAR hash %q: want sha256-BASE64 or sha256:HASH", s)
+	}
 	algo := nixhash.SHA256
 	h, err := nixhash.ParseAny(s, &algo)
 	if err != nil {
 		return "", fmt.Errorf("NAR hash %q: %w", s, err)
 	}
-	if h.Algo() != nixhash.SHA256 {
-		return "", fmt.Errorf("NAR hash %q: want sha256, got %s", s, h.Algo())
+	if h.Algo() != nixhash.SHA256 || len(h.Digest()) != 32 {
+		return "", fmt.Errorf("NAR hash %q: not a SHA-256", s)
 	}
 	return hex.EncodeToString(h.Digest()), nil
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
+	"github.com/nixgate/nixgate/internal/fuzzlimit"
 	"github.com/nixgate/nixgate/internal/nixcli"
 )
 
@@ -291,4 +292,26 @@ func TestNarHashHex(t *testing.T) {
 			t.Errorf("NarHashHex(%q): want an error", bad)
 		}
 	}
+}
+
+// FuzzNames feeds arbitrary store path names and NAR hashes to the parsers
+// of what Nix prints: no panic, and a name splits into parts that join back.
+func FuzzNames(f *testing.F) {
+	f.Add("hello-2.12.1", "sha256-Pqc6hRByAqOyukzXdwqQRXOIkW6Y8+/AmwmiiexU6SQ=")
+	f.Add("perl5.38.2-URI-5.21", "sha256:1b8m03r63zqhnjf7l5wnldhh7c134ap5vpj0850ymkq1iyzicy5s")
+	f.Add("-", "sha256-")
+	f.Fuzz(func(t *testing.T, name, hash string) {
+		fuzzlimit.Default(t, func() {
+			n, v := ParseName(name)
+			if v != "" && n+"-"+v != name || v == "" && n != name {
+				t.Fatalf("ParseName(%q) = %q, %q", name, n, v)
+			}
+			if h, err := NarHashHex(hash); err == nil && len(h) != 64 {
+				t.Fatalf("NarHashHex(%q) = %q", hash, h)
+			}
+			c := Component{Path: StoreDir + "/" + strings.Repeat("a", 32) + "-" + name, Name: n, Version: v}
+			_ = c.PURL()
+			_ = spdxID(c.Path)
+		})
+	})
 }
