@@ -427,6 +427,21 @@ func TestCeremonyAtTerminal(t *testing.T) {
 		t.Fatalf("age key: exit %d (the passphrase must not echo)\n%s", code, screen)
 	}
 	w.must(nil, "verify", "--store", w.store, w.app, "--provenance", "env.json", "--key", w.pub, "--key", filepath.Join(w.home, "release-2.pub"), "--require", "2")
+	// cosign verifies the signature of each backend's key (Nix, age).
+	cosign := cosignBin(t)
+	nar := w.exec("nix", "--extra-experimental-features", "nix-command", "store", "dump-path", "--store", w.store, w.app)
+	os.WriteFile(w.path("app.nar"), []byte(nar), 0o644)
+	for i, pubFile := range []string{w.pub, filepath.Join(w.home, "release-2.pub")} {
+		data, _ := os.ReadFile(pubFile)
+		keys, err := signkey.ParsePublicKeys(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pem, _ := keys[0].PEM()
+		name := fmt.Sprintf("key%d.pem", i)
+		os.WriteFile(w.path(name), pem, 0o644)
+		cosignVerify(t, w, cosign, name, "env.json", "app.nar", true)
+	}
 	b, _ := os.ReadFile(log)
 	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
 	if len(lines) != 2 || !strings.Contains(lines[1], `"backends":["age"]`) || !strings.Contains(lines[1], `"confirmed":true`) || !strings.Contains(lines[1], digest) {
@@ -463,41 +478,58 @@ func TestAgentAndCosign(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	w.environ = append(w.environ, "SSH_AUTH_SOCK="+sock)
-	key := filepath.Join(w.home, "id_ed25519")
-	w.exec("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "token", "-f", key)
-	w.exec("ssh-add", key)
-	w.must(nil, "sign", "--key", "ssh-agent:"+key+".pub", "--batch", "st.json", "-o", "env.json", "--log", filepath.Join(w.home, "log"))
-	w.must(nil, "verify", w.path("app-2.0.tar.gz"), "--provenance", "env.json", "--key", key+".pub")
-	pem := w.must(nil, "sign", "public-key", "--key", "ssh-agent:"+key+".pub", "--form", "pem")
-	os.WriteFile(w.path("token.pem"), []byte(pem), 0o644)
-	w.must(nil, "verify", w.path("app-2.0.tar.gz"), "--provenance", "env.json", "--key", w.path("token.pem"))
+	// One key of each type the agent can hold; all three sign.
+	var keyArgs, pubs []string
+	for _, typ := range []string{"ed25519", "ecdsa", "rsa"} {
+		key := filepath.Join(w.home, "id_"+typ)
+		args := []string{"-q", "-t", typ, "-N", "", "-C", "token-" + typ, "-f", key}
+		if typ == "rsa" {
+			args = append(args, "-b", "2048")
+		}
+		w.exec("ssh-keygen", args...)
+		w.exec("ssh-add", key)
+		keyArgs = append(keyArgs, "--key", "ssh-agent:"+key+".pub")
+		pubs = append(pubs, key+".pub")
+	}
+	w.must(nil, append([]string{"sign", "--batch", "st.json", "-o", "env.json", "--log", filepath.Join(w.home, "log")}, keyArgs...)...)
+	verify := []string{"verify", w.path("app-2.0.tar.gz"), "--provenance", "env.json", "--require", "3"}
+	for _, p := range pubs {
+		verify = append(verify, "--key", p)
+	}
+	w.must(nil, verify...)
 
 	cosign := cosignBin(t)
 	nar := w.exec("nix", "--extra-experimental-features", "nix-command", "store", "dump-path", "--store", w.store, w.app)
 	os.WriteFile(w.path("app.nar"), []byte(nar), 0o644)
-	for _, blob := range []string{"app-2.0.tar.gz", "app.nar"} {
-		cmd := exec.Command(cosign, "verify-blob-attestation", "--key", "token.pem", "--signature", "env.json",
-			"--type", "slsaprovenance1", "--insecure-ignore-tlog", blob)
-		cmd.Dir, cmd.Env = w.dir, w.environ
-		out, err := cmd.CombinedOutput()
-		if err != nil || !strings.Contains(string(out), "Verified OK") {
-			t.Errorf("cosign verify-blob-attestation %s: %v\n%s", blob, err, out)
+	for i, typ := range []string{"ed25519", "ecdsa", "rsa"} {
+		pem := w.must(nil, "sign", "public-key", "--key", "ssh-agent:"+pubs[i], "--form", "pem")
+		os.WriteFile(w.path(typ+".pem"), []byte(pem), 0o644)
+		// nixgate reads the PEM form too.
+		w.must(nil, "verify", w.path("app-2.0.tar.gz"), "--provenance", "env.json", "--key", w.path(typ+".pem"))
+		for _, blob := range []string{"app-2.0.tar.gz", "app.nar"} {
+			cosignVerify(t, w, cosign, typ+".pem", "env.json", blob, true)
 		}
 	}
 	// cosign refuses a tampered artifact, as nixgate does.
 	os.WriteFile(w.path("app-2.0.tar.gz"), []byte("other bytes"), 0o644)
-	cmd := exec.Command(cosign, "verify-blob-attestation", "--key", "token.pem", "--signature", "env.json",
-		"--type", "slsaprovenance1", "--insecure-ignore-tlog", "app-2.0.tar.gz")
-	cmd.Dir, cmd.Env = w.dir, w.environ
-	if out, err := cmd.CombinedOutput(); err == nil {
-		t.Errorf("cosign accepted a tampered artifact:\n%s", out)
-	}
-	out, _, code := w.nixgate(nil, "verify", w.path("app-2.0.tar.gz"), "--provenance", "env.json", "--key", key+".pub")
+	cosignVerify(t, w, cosign, "ed25519.pem", "env.json", "app-2.0.tar.gz", false)
+	out, _, code := w.nixgate(nil, "verify", w.path("app-2.0.tar.gz"), "--provenance", "env.json", "--key", pubs[0])
 	if code != 1 || !strings.Contains(out, "provenance-subject") {
 		t.Errorf("nixgate verify of a tampered artifact: exit %d\n%s", code, out)
 	}
 }
 
+// cosignVerify runs cosign verify-blob-attestation and checks its verdict.
+func cosignVerify(t *testing.T, w *world, cosign, pem, env, blob string, ok bool) {
+	t.Helper()
+	cmd := exec.Command(cosign, "verify-blob-attestation", "--key", pem, "--signature", env,
+		"--type", "slsaprovenance1", "--insecure-ignore-tlog", blob)
+	cmd.Dir, cmd.Env = w.dir, w.environ
+	out, err := cmd.CombinedOutput()
+	if got := err == nil && strings.Contains(string(out), "Verified OK"); got != ok {
+		t.Errorf("cosign verify-blob-attestation --key %s %s: verified %v, want %v (%v)\n%s", pem, blob, got, ok, err, out)
+	}
+}
 // cosignBin finds cosign, which scripts/deps.sh installs with a pinned go
 // install (v2.4.3).
 func cosignBin(t *testing.T) string {
