@@ -530,6 +530,7 @@ func cosignVerify(t *testing.T, w *world, cosign, pem, env, blob string, ok bool
 		t.Errorf("cosign verify-blob-attestation --key %s %s: verified %v, want %v (%v)\n%s", pem, blob, got, ok, err, out)
 	}
 }
+
 // cosignBin finds cosign, which scripts/deps.sh installs with a pinned go
 // install (v2.4.3).
 func cosignBin(t *testing.T) string {
