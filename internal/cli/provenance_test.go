@@ -593,3 +593,14 @@ func TestVerifyExitCodes(t *testing.T) {
 		t.Errorf("changed payload type: exit %d\n%s", code, out)
 	}
 }
+
+func TestReadPublicKeysInline(t *testing.T) {
+	const nixPub = "release-1:r6T8/9f72gQ79ILoJ/2LIfGaKjpb3WxKuF2cwvx1DCQ=" // base64 with '/'
+	keys, err := readPublicKeys([]string{nixPub})
+	if err != nil || len(keys) != 1 || keys[0].Name != "release-1" {
+		t.Fatalf("inline Nix key: %v %v", keys, err)
+	}
+	if _, err := readPublicKeys([]string{"missing.pub"}); err == nil || exitCode(err) != ExitUsage {
+		t.Errorf("missing file: %v", err)
+	}
+}

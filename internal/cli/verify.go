@@ -2,7 +2,9 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"regexp"
 	"slices"
@@ -87,12 +89,15 @@ func readPublicKeys(specs []string) ([]signkey.PublicKey, error) {
 	var keys []signkey.PublicKey
 	for _, s := range specs {
 		data, err := os.ReadFile(s)
-		if err != nil {
-			if strings.Contains(s, ":") && !strings.Contains(s, "/") || strings.HasPrefix(s, "ssh-") || strings.HasPrefix(s, "ecdsa-") {
-				data = []byte(s)
-			} else {
-				return nil, badInput(fmt.Errorf("--key: %w", err))
+		if errors.Is(err, fs.ErrNotExist) {
+			// Not a file: a key given inline (name:BASE64, ssh-ed25519 …).
+			if ks, perr := signkey.ParsePublicKeys([]byte(s)); perr == nil {
+				keys = append(keys, ks...)
+				continue
 			}
+		}
+		if err != nil {
+			return nil, badInput(fmt.Errorf("--key: %w", err))
 		}
 		ks, err := signkey.ParsePublicKeys(data)
 		if err != nil {
