@@ -491,7 +491,7 @@ func TestAgentAndCosign(t *testing.T) {
 		keyArgs = append(keyArgs, "--key", "ssh-agent:"+key+".pub")
 		pubs = append(pubs, key+".pub")
 	}
-	w.must(nil, append([]string{"sign", "--batch", "st.json", "-o", "env.json", "--log", filepath.Join(w.home, "log")}, keyArgs...)...)
+	w.must(nil, append([]string{"sign", "--batch", "st.json", "-o", "env.json", "--bundle", "bundle.json", "--log", filepath.Join(w.home, "log")}, keyArgs...)...)
 	verify := []string{"verify", w.path("app-2.0.tar.gz"), "--provenance", "env.json", "--require", "3"}
 	for _, p := range pubs {
 		verify = append(verify, "--key", p)
@@ -510,9 +510,29 @@ func TestAgentAndCosign(t *testing.T) {
 			cosignVerify(t, w, cosign, typ+".pem", "env.json", blob, true)
 		}
 	}
+	// The Sigstore bundle (one signature: the first key's) verifies with
+	// cosign's new bundle format, offline: an empty trusted root, no log.
+	os.WriteFile(w.path("trusted_root.json"), []byte(`{"mediaType":"application/vnd.dev.sigstore.trustedroot+json;version=0.1"}`), 0o644)
+	cosignBundle := func(pem, blob string) bool {
+		cmd := exec.Command(cosign, "verify-blob-attestation", "--new-bundle-format", "--bundle", "bundle.json", "--key", pem,
+			"--trusted-root", "trusted_root.json", "--type", "slsaprovenance1", "--insecure-ignore-tlog", blob)
+		cmd.Dir, cmd.Env = w.dir, w.environ
+		out, err := cmd.CombinedOutput()
+		t.Logf("cosign --bundle --key %s %s: %v\n%s", pem, blob, err, out)
+		return err == nil && strings.Contains(string(out), "Verified OK")
+	}
+	if !cosignBundle("ed25519.pem", "app-2.0.tar.gz") || !cosignBundle("ed25519.pem", "app.nar") {
+		t.Error("cosign does not verify the Sigstore bundle")
+	}
+	if cosignBundle("ecdsa.pem", "app-2.0.tar.gz") {
+		t.Error("cosign verified the bundle with a key whose signature it does not hold")
+	}
 	// cosign refuses a tampered artifact, as nixgate does.
 	os.WriteFile(w.path("app-2.0.tar.gz"), []byte("other bytes"), 0o644)
 	cosignVerify(t, w, cosign, "ed25519.pem", "env.json", "app-2.0.tar.gz", false)
+	if cosignBundle("ed25519.pem", "app-2.0.tar.gz") {
+		t.Error("cosign verified the bundle for a tampered artifact")
+	}
 	out, _, code := w.nixgate(nil, "verify", w.path("app-2.0.tar.gz"), "--provenance", "env.json", "--key", pubs[0])
 	if code != 1 || !strings.Contains(out, "provenance-subject") {
 		t.Errorf("nixgate verify of a tampered artifact: exit %d\n%s", code, out)

@@ -20,9 +20,10 @@ import (
 )
 
 type signFlags struct {
-	keys  []string
-	batch bool
-	log   string
+	keys   []string
+	batch  bool
+	log    string
+	bundle string
 }
 
 func newSignCmd(e *env) *cobra.Command {
@@ -49,7 +50,9 @@ ceremony, run on the offline signing machine by an operator:
 generate-secret), the same file encrypted with age and a passphrase (asked
 on the terminal), or ssh-agent:[SHA256:FINGERPRINT|FILE.pub|COMMENT], a key of
 the agent at SSH_AUTH_SOCK (hardware tokens are reached through their agent).
-Every key is named by its SHA-256 fingerprint in the envelope.
+Every key is named by its SHA-256 fingerprint in the envelope. --bundle FILE
+also writes the envelope as a Sigstore bundle v0.3 with a public key hint, for
+tools that read bundles.
 
 ` + exitCodesHelp,
 		Args: cobra.ExactArgs(1),
@@ -60,6 +63,7 @@ Every key is named by its SHA-256 fingerprint in the envelope.
 	fl.StringArrayVar(&f.keys, "key", nil, "sign with `KEY`: a Nix secret key file, an age-encrypted one, or ssh-agent:[SHA256:FP|FILE.pub|COMMENT] (repeatable)")
 	fl.BoolVar(&f.batch, "batch", false, "no operator confirmation at a terminal (refused in CI all the same)")
 	fl.StringVar(&f.log, "log", "", "the ceremony log `FILE` (default: $XDG_STATE_HOME/nixgate/ceremony.log)")
+	fl.StringVar(&f.bundle, "bundle", "", "also write the envelope as a Sigstore bundle v0.3 `FILE` (a public key hint, no certificate, no log entry)")
 	cmd.AddCommand(newSignPublicKeyCmd(e))
 	return cmd
 }
@@ -204,6 +208,12 @@ func runSign(cmd *cobra.Command, e *env, f *signFlags, o *outputFlags, input str
 	if err != nil {
 		return incompletef("%w", err)
 	}
+	var bundle []byte
+	if f.bundle != "" {
+		if bundle, err = envelope.Bundle(env, ids[0]); err != nil {
+			return incompletef("bundle: %w", err)
+		}
+	}
 	target := orDefault(o.output, "stdout")
 	if err := ceremony.AppendLog(logPath, ceremony.LogEntry{
 		Operator: ceremony.Operator(environ), Digest: digest, Subjects: subjects,
@@ -217,6 +227,11 @@ func runSign(cmd *cobra.Command, e *env, f *signFlags, o *outputFlags, input str
 	}
 	if err := out.Commit(); err != nil {
 		return err
+	}
+	if bundle != nil {
+		if err := writeFileAtomic(f.bundle, bundle); err != nil {
+			return incompletef("--bundle: %w", err)
+		}
 	}
 	fmt.Fprintf(e.stderr, "nixgate: signed %s with %s; %d signature(s) in the envelope; logged to %s\n", digest, strings.Join(labels, ", "), len(env.Signatures), logPath)
 	return nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/nixgate/nixgate/internal/fuzzlimit"
@@ -105,4 +106,28 @@ func FuzzParse(f *testing.F) {
 			}
 		})
 	})
+}
+
+func TestBundle(t *testing.T) {
+	ctx := context.Background()
+	a, b := key(t, "a"), key(t, "b")
+	env, err := Sign(ctx, []byte(`{"x":1}`), a, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := Bundle(env, b.Public.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json"`, `"hint": "` + b.Public.ID + `"`, `"payloadType": "application/vnd.in-toto+json"`} {
+		if !strings.Contains(string(got), want) {
+			t.Errorf("bundle lacks %s:\n%s", want, got)
+		}
+	}
+	if strings.Count(string(got), `"keyid"`) != 1 {
+		t.Errorf("want one signature in the bundle:\n%s", got)
+	}
+	if _, err := Bundle(env, "SHA256:other"); err == nil {
+		t.Error("a bundle for a key that did not sign")
+	}
 }
