@@ -624,3 +624,26 @@ func TestReadPublicKeysInline(t *testing.T) {
 		t.Errorf("missing file: %v", err)
 	}
 }
+
+func TestTargetParsing(t *testing.T) {
+	for in, want := range map[string]string{
+		"/nix/store/hvfaqxjnf8n67lnqydmsvihkzypc7xnk-app-2.0":         "/nix/store/hvfaqxjnf8n67lnqydmsvihkzypc7xnk-app-2.0",
+		"/nix/store/hvfaqxjnf8n67lnqydmsvihkzypc7xnk-app-2.0/bin/app": "/nix/store/hvfaqxjnf8n67lnqydmsvihkzypc7xnk-app-2.0",
+		"/nix/store/short-app": "",
+		".#app":                "",
+		"/tmp/x":               "",
+	} {
+		if got := storePathOf(in); got != want {
+			t.Errorf("storePathOf(%q) = %q, want %q", in, got, want)
+		}
+	}
+	for in, want := range map[string]string{
+		".": ".", "": ".", "./sub": "./sub", "/abs/flake": "/abs/flake",
+		"path:/abs/flake": "/abs/flake", "git+file:///abs/flake?ref=main": "/abs/flake",
+		"github:NixOS/nixpkgs": "", "git+https://example.org/x": "",
+	} {
+		if got := localFlakeDir(in); got != want {
+			t.Errorf("localFlakeDir(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"slices"
 	"strings"
@@ -114,7 +115,7 @@ func runSign(cmd *cobra.Command, e *env, f *signFlags, o *outputFlags, input str
 	}
 	defer out.Abort()
 
-	data, err := os.ReadFile(input)
+	data, err := readBounded(input, 32<<20)
 	if err != nil {
 		return badInput(err)
 	}
@@ -296,4 +297,21 @@ func newSignPublicKeyCmd(e *env) *cobra.Command {
 	cmd.Flags().StringVar(&key, "key", "", "the signing `KEY` (as for nixgate sign)")
 	cmd.Flags().StringVar(&form, "form", "nix", "the public key's `FORM`: nix, ssh or pem (what cosign reads)")
 	return cmd
+}
+
+// readBounded reads a file of at most limit bytes.
+func readBounded(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("%s is larger than %d MiB: not a statement", path, limit>>20)
+	}
+	return data, nil
 }

@@ -138,7 +138,7 @@ func runVerify(cmd *cobra.Command, e *env, f *verifyFlags, o *outputFlags, arg s
 	if err != nil {
 		return err
 	}
-	data, err := os.ReadFile(f.envelope)
+	data, err := readBounded(f.envelope, 32<<20)
 	if err != nil {
 		return badInput(fmt.Errorf("--provenance: %w", err))
 	}
