@@ -15,10 +15,18 @@ need git git
 need nix nix-bin
 [ -x /bin/busybox ] || want+=(busybox-static)
 need ssh-agent openssh-client # the signing tests' real ssh-agent, ssh-add, ssh-keygen
+need pre-commit pre-commit # the hook test (cmd/nixgate/precommit_test.go) runs the real one
+need node nodejs           # s3rver, the S3 server of the cache verify tests
+need npm npm
+# The build-claim log's tests: a throw-away PostgreSQL 15 cluster, and the
+# dashboard in a headless Chromium.
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || want+=(postgresql)
+need chromium chromium
 if [ "${1:-}" = bench ]; then
   need diffoscope diffoscope
   need hyperfine hyperfine
   need tokei tokei
+  need curl curl
 fi
 root=no
 [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null && root=yes
@@ -57,5 +65,13 @@ fi
 if ! command -v cosign >/dev/null && ! [ -x "$(go env GOPATH)/bin/cosign" ]; then
   echo "installing cosign v2.4.3 (go install; a few minutes)" >&2
   CGO_ENABLED=0 go install github.com/sigstore/cosign/v2/cmd/cosign@v2.4.3
+fi
+# s3rver, the S3 server of the cache verify tests, and aws4, with which the
+# tests' proxy checks each request's v4 signature (s3rver does not), from
+# the npm registry into GOPATH/share/nixgate (exact versions).
+s3rver_dir="$(go env GOPATH)/share/nixgate/s3rver"
+if command -v npm >/dev/null && { [ ! -x "$s3rver_dir/node_modules/.bin/s3rver" ] || [ ! -f "$s3rver_dir/node_modules/aws4/package.json" ]; }; then
+  echo "installing s3rver 3.7.1 and aws4 1.13.2 into $s3rver_dir" >&2
+  npm install --prefix "$s3rver_dir" --no-audit --no-fund --silent --save-exact s3rver@3.7.1 aws4@1.13.2 >/dev/null || echo "could not install s3rver" >&2
 fi
 exit 0

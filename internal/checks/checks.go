@@ -12,6 +12,13 @@ import (
 func All() []*check.Check {
 	return []*check.Check{
 		BuildOutputCommitted,
+		CacheClosure,
+		CacheHiddenReference,
+		CacheNARFormat,
+		CacheNARIntegrity,
+		CacheNarinfo,
+		CacheSignature,
+		CacheURLSafety,
 		CISigns,
 		CIWorkflowHardening,
 		DependencyAllowlist,
@@ -47,6 +54,9 @@ func All() []*check.Check {
 		LockMissing,
 		LockNixpkgsBranch,
 		LockNixpkgsStale,
+		LogCheckpoint,
+		LogConsistency,
+		LogProof,
 		NixImpureConstruct,
 		PolicySchema,
 		PRLockLabel,
@@ -65,6 +75,9 @@ func All() []*check.Check {
 		SecretLeak,
 		SourceLocLimit,
 		SuppressionInvalid,
+		TrustDisagreement,
+		TrustEquivocation,
+		TrustKofN,
 		UncheckedFile,
 	}
 }

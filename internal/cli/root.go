@@ -149,6 +149,7 @@ func wrapArgs(c *cobra.Command) {
 func commands(e *env) []*cobra.Command {
 	return []*cobra.Command{
 		newAttestCmd(e),
+		newCacheCmd(e),
 		newCheckCmd(e),
 		newChecksCmd(e),
 		newExplainCmd(e),
@@ -156,6 +157,7 @@ func commands(e *env) []*cobra.Command {
 		newInitCmd(e),
 		newKconfigCmd(e),
 		newLockCmd(e),
+		newLogCmd(e),
 		newNarCmd(e),
 		newPRCmd(e),
 		newProbeSandboxCmd(e),
@@ -164,6 +166,7 @@ func commands(e *env) []*cobra.Command {
 		newSecretsCmd(e),
 		newSignCmd(e),
 		newStampCmd(e),
+		newTrustCmd(e),
 		newVerifyCmd(e),
 		newVersionCmd(e),
 	}

@@ -43,6 +43,8 @@ type Policy struct {
 	Settings map[string]check.Settings
 	// PR configures `nixgate pr`.
 	PR PR
+	// Cache configures `nixgate cache verify`.
+	Cache Cache
 	// Limits caps how many bytes of one file nixgate reads, per kind.
 	Limits repo.Limits
 }
@@ -67,6 +69,26 @@ type PR struct {
 	// LockLabel is the label a flake.lock change needs ("" for the
 	// default, dependency-update).
 	LockLabel string `toml:"lock-label"`
+}
+
+// Cache is the [cache] table: which keys `nixgate cache verify` trusts
+// and how many distinct ones must sign a path, with per-store sections
+// ([cache.stores."URI"]) that replace them for one store URI.
+type Cache struct {
+	// Require is the number of distinct trusted keys that must sign (nil:
+	// the command's default, 1).
+	Require *int `toml:"require"`
+	// Keys are trusted NAME:BASE64 public keys (nil: the host's
+	// trusted-public-keys).
+	Keys []string `toml:"keys"`
+	// Stores holds per-store settings, keyed by store URI.
+	Stores map[string]CacheStore `toml:"stores"`
+}
+
+// CacheStore is one [cache.stores."URI"] section.
+type CacheStore struct {
+	Require *int     `toml:"require"`
+	Keys    []string `toml:"keys"`
 }
 
 // Default is the built-in policy: every check at its default.
@@ -152,6 +174,7 @@ func docType(checks []*check.Check) reflect.Type {
 		{Name: "Baseline", Type: reflect.TypeFor[*string](), Tag: `toml:"baseline"`},
 		{Name: "Ignore", Type: reflect.TypeFor[[]string](), Tag: `toml:"ignore"`},
 		{Name: "PR", Type: reflect.TypeFor[PR](), Tag: `toml:"pr"`},
+		{Name: "Cache", Type: reflect.TypeFor[Cache](), Tag: `toml:"cache"`},
 		{Name: "Limits", Type: reflect.TypeFor[LimitsTable](), Tag: `toml:"limits"`},
 		{Name: "Checks", Type: reflect.StructOf(checkFields), Tag: `toml:"checks"`},
 	})
@@ -211,6 +234,7 @@ func Parse(name string, data []byte, checks []*check.Check) (*Policy, error) {
 	}
 	p.Ignore = d.FieldByName("Ignore").Interface().([]string)
 	p.PR = d.FieldByName("PR").Interface().(PR)
+	p.Cache = d.FieldByName("Cache").Interface().(Cache)
 	var errs Errors
 	lt := d.FieldByName("Limits").Interface().(LimitsTable)
 	byKind := map[repo.Kind]string{repo.KindPolicy: lt.Policy, repo.KindLock: lt.Lock, repo.KindSource: lt.Source, repo.KindText: lt.Text}
