@@ -122,7 +122,7 @@ func runBuildOutputCommitted(ctx context.Context, p *check.Pass) error {
 			continue
 		}
 		p.Reportf(check.Location{Path: name}, "bin:"+string(kind)+":"+fmt.Sprint(fi.Size()),
-			"compiled binary is tracked: %s, %s (%s)", name, kind, humanSize(fi.Size()))
+			"compiled binary is tracked: %s, %s (%s)", name, kind, repo.Size(fi.Size()))
 	}
 	names := make([]string, 0, len(dirs))
 	for d := range dirs {
@@ -132,19 +132,7 @@ func runBuildOutputCommitted(ctx context.Context, p *check.Pass) error {
 	for _, d := range names {
 		s := dirs[d]
 		p.Reportf(check.Location{Path: d + "/"}, "dir:"+d,
-			"build output directory %s/ is tracked: %d file(s), %s", d, s.files, humanSize(s.size))
+			"build output directory %s/ is tracked: %d file(s), %s", d, s.files, repo.Size(s.size))
 	}
 	return nil
-}
-
-func humanSize(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
 }
