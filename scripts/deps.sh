@@ -18,6 +18,7 @@ if [ "${1:-}" = bench ]; then
   need diffoscope diffoscope
   need hyperfine hyperfine
   need tokei tokei
+  need jq jq
 fi
 root=no
 [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null && root=yes
