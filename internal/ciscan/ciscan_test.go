@@ -5,9 +5,10 @@ import (
 	"os"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/nixgate/nixgate/internal/fuzzlimit"
 )
 
 const badWorkflow = `name: ci
@@ -173,16 +174,12 @@ func FuzzHarden(f *testing.F) {
 	f.Add(badWorkflow)
 	f.Add("on: push\njobs: {a: {steps: [{run: x}]}}\n")
 	f.Fuzz(func(t *testing.T, src string) {
-		start := cpuTime()
-		defer func() {
-			if d := cpuTime() - start; d > time.Second+time.Duration(len(src))*2*time.Microsecond {
-				t.Errorf("%d bytes took %v", len(src), d)
-			}
-		}()
-		Harden(".github/workflows/x.yml", []byte(src))
-		buildContext(".github/workflows/x.yml", []byte(src), strings.Count(src, "\n")+1)
-		buildContext(".gitlab-ci.yml", []byte(src), strings.Count(src, "\n")+1)
-		buildContext(".buildkite/pipeline.yml", []byte(src), strings.Count(src, "\n")+1)
+		fuzzlimit.Default(t, func() {
+			Harden(".github/workflows/x.yml", []byte(src))
+			buildContext(".github/workflows/x.yml", []byte(src), strings.Count(src, "\n")+1)
+			buildContext(".gitlab-ci.yml", []byte(src), strings.Count(src, "\n")+1)
+			buildContext(".buildkite/pipeline.yml", []byte(src), strings.Count(src, "\n")+1)
+		})
 	})
 }
 

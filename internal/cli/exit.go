@@ -82,14 +82,28 @@ func withHint(err error, hints ...string) error { return &Hint{Err: err, Hints: 
 
 // exitCode maps an error to the process exit code. A failed gate takes
 // precedence over everything else; a usage error over an incomplete run.
+//
+// An IncompleteError wrapped around a usage error (a deadline that cut an
+// input read short) is exit 3: the outermost class decides.
 func exitCode(err error) int {
 	var u *UsageError
+	for {
+		h, ok := err.(*Hint)
+		if !ok {
+			break
+		}
+		err = h.Err
+	}
 	switch {
 	case err == nil:
 		return ExitClean
 	case errors.Is(err, ErrFindings):
 		return ExitFindings
-	case errors.As(err, &u):
+	}
+	if _, ok := err.(*IncompleteError); ok {
+		return ExitIncomplete
+	}
+	if errors.As(err, &u) {
 		return ExitUsage
 	}
 	return ExitIncomplete

@@ -7,16 +7,27 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"os/signal"
 	"strings"
+	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/nixgate/nixgate/internal/report"
 )
 
-// env is what every command gets: its output streams.
+// env is what every command gets: its output streams and the global
+// deadline.
 type env struct {
-	stdout io.Writer
-	stderr io.Writer
+	stdout  io.Writer
+	stderr  io.Writer
+	timeout time.Duration
 }
+
+// DefaultTimeout is the global deadline of a command (--timeout).
+const DefaultTimeout = 10 * time.Minute
 
 // Run runs nixgate with args (without the program name) and returns the
 // process exit code.
@@ -27,6 +38,11 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	err := root.ExecuteContext(ctx)
+	if err != nil && errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, ErrFindings) {
+		err = incompletef("timed out after %s (--timeout): %w", e.timeout, err)
+	} else if err != nil && ctx.Err() != nil && !errors.Is(err, ErrFindings) {
+		err = incompletef("interrupted: %w", err)
+	}
 	var u *UsageError
 	if err != nil && !errors.As(err, &u) && strings.HasPrefix(err.Error(), "unknown command") {
 		err = &UsageError{Err: err}
@@ -38,8 +54,10 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return exitCode(err)
 }
 
+// printError prints err as one line (its newlines and control characters
+// escaped: an error may quote a file name) followed by its hints.
 func printError(w io.Writer, err error) {
-	fmt.Fprintf(w, "nixgate: error: %s\n", err)
+	fmt.Fprintf(w, "nixgate: error: %s\n", report.SafeText(err.Error()))
 	var h *Hint
 	if errors.As(err, &h) {
 		for _, l := range h.Hints {
@@ -65,7 +83,43 @@ Results go to stdout, progress and logs to stderr.
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &UsageError{Err: err}
 	})
+	root.PersistentFlags().DurationVar(&e.timeout, "timeout", DefaultTimeout, "stop and exit 3 after `DURATION` (0: no deadline)")
+	root.PersistentPreRunE = func(cmd *cobra.Command, args []string) error {
+		if e.timeout < 0 {
+			return usagef("--timeout must not be negative")
+		}
+		if e.timeout > 0 {
+			ctx, cancel := context.WithTimeout(cmd.Context(), e.timeout)
+			cmd.SetContext(ctx)
+			cobra.OnFinalize(cancel)
+		}
+		return nil
+	}
 	root.AddCommand(commands(e)...)
+	root.InitDefaultCompletionCmd()
+	// A command group run without a known subcommand is a usage error.
+	var groups func(c *cobra.Command)
+	groups = func(c *cobra.Command) {
+		for _, sub := range c.Commands() {
+			if sub.HasSubCommands() && sub.Run == nil && sub.RunE == nil {
+				sub.Args = cobra.ArbitraryArgs
+				sub.RunE = func(cmd *cobra.Command, args []string) error {
+					var names []string
+					for _, s := range cmd.Commands() {
+						if s.IsAvailableCommand() {
+							names = append(names, s.Name())
+						}
+					}
+					if len(args) > 0 {
+						return usagef("unknown subcommand %q of %s (want one of: %s)", args[0], cmd.CommandPath(), strings.Join(names, ", "))
+					}
+					return usagef("%s needs a subcommand: %s", cmd.CommandPath(), strings.Join(names, ", "))
+				}
+			}
+			groups(sub)
+		}
+	}
+	groups(root)
 	// Unknown commands and bad arguments are usage errors.
 	for _, c := range root.Commands() {
 		wrapArgs(c)
@@ -94,18 +148,50 @@ func wrapArgs(c *cobra.Command) {
 // commands lists nixgate's commands, one file each in this package.
 func commands(e *env) []*cobra.Command {
 	return []*cobra.Command{
+		newCacheCmd(e),
 		newCheckCmd(e),
 		newChecksCmd(e),
+		newExplainCmd(e),
 		newHostCmd(e),
 		newInitCmd(e),
 		newKconfigCmd(e),
 		newLockCmd(e),
+		newLogCmd(e),
 		newNarCmd(e),
 		newPRCmd(e),
 		newProbeSandboxCmd(e),
 		newRebuildCmd(e),
 		newSecretsCmd(e),
 		newStampCmd(e),
+		newTrustCmd(e),
+		newUKICmd(e),
 		newVersionCmd(e),
 	}
+}
+
+// SignalContext is cancelled by SIGINT or SIGTERM. A command honours the
+// cancellation and returns (its children and temporary files cleaned up);
+// if it has not within grace, or a second signal comes, the process exits
+// at once with 128+signal: a signal always ends nixgate.
+func SignalContext(grace time.Duration) (context.Context, func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		s, ok := <-sigs
+		if !ok {
+			return
+		}
+		cancel()
+		select {
+		case <-sigs:
+		case <-time.After(grace):
+		}
+		code := 130
+		if s == syscall.SIGTERM {
+			code = 143
+		}
+		os.Exit(code)
+	}()
+	return ctx, func() { signal.Stop(sigs); cancel() }
 }

@@ -170,6 +170,9 @@ func (l *loader) set(name string, vals []string, o Origin, tokOrigin func(int) O
 			setting, appendTo = base, true
 		}
 	}
+	if known && spec.Secret {
+		vals = RedactTokens(vals)
+	}
 	if !known {
 		l.problem(ProblemUnknown, o, false, setting, "setting %q is not known to nixgate (an unknown setting is ignored by Nix with a warning; a newer Nix may know it)", name)
 	}

@@ -1,5 +1,10 @@
 package nixconf
 
+import (
+	"fmt"
+	"strings"
+)
+
 // Kind is a setting's value type, which decides how Nix validates it and
 // whether `extra-NAME` may append to it.
 type Kind int
@@ -22,6 +27,9 @@ type Spec struct {
 	// prints.
 	Default []string
 	Aliases []string
+	// Secret settings hold credentials: their values are redacted when read,
+	// so that no report, JSON or error can show them.
+	Secret bool
 }
 
 // Appendable reports whether `extra-NAME` appends to this setting.
@@ -33,7 +41,7 @@ func (s *Spec) Appendable() bool { return s.Kind == KindList }
 // kept as written and reported as unknown to nixgate, never dropped.
 var specs = []Spec{
 	{Name: "accept-flake-config", Kind: KindBool, Default: []string{"false"}},
-	{Name: "access-tokens", Kind: KindList},
+	{Name: "access-tokens", Kind: KindList, Secret: true},
 	{Name: "allow-dirty", Kind: KindBool, Default: []string{"true"}},
 	{Name: "allow-import-from-derivation", Kind: KindBool, Default: []string{"true"}},
 	{Name: "allow-new-privileges", Kind: KindBool, Default: []string{"false"}},
@@ -155,3 +163,25 @@ func Lookup(name string) (*Spec, bool) {
 
 // Specs returns every setting nixgate knows, sorted by name.
 func Specs() []Spec { return append([]Spec(nil), specs...) }
+
+// RedactTokens hides the credentials of an access-tokens value: each
+// HOST=TOKEN keeps its host, the token's first four characters (only when
+// it is long enough that they give nothing away) and its length.
+func RedactTokens(vals []string) []string {
+	out := make([]string, len(vals))
+	for i, v := range vals {
+		host, tok, ok := strings.Cut(v, "=")
+		if !ok {
+			host, tok = "", v
+		}
+		red := fmt.Sprintf("…(%d chars, redacted)", len(tok))
+		if len(tok) >= 16 {
+			red = tok[:4] + red
+		}
+		if ok {
+			red = host + "=" + red
+		}
+		out[i] = red
+	}
+	return out
+}

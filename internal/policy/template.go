@@ -51,7 +51,7 @@ ignore = []
 `, Version)
 	for _, c := range checks {
 		fmt.Fprintf(&b, "\n# %s (%s): %s\n", c.ID, strings.Join(c.Rules, ", "), c.Title)
-		for _, l := range wrap(c.Why, 76) {
+		for _, l := range Wrap(c.Why, 76) {
 			fmt.Fprintf(&b, "# %s\n", l)
 		}
 		fmt.Fprintf(&b, "[checks.%s]\n", c.ID)
@@ -110,7 +110,9 @@ func tomlValue(v reflect.Value) string {
 	return val
 }
 
-func wrap(s string, width int) []string {
+// Wrap breaks s into lines of at most width columns (longer words stay
+// whole).
+func Wrap(s string, width int) []string {
 	var lines []string
 	line := ""
 	for _, w := range strings.Fields(s) {

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/nixgate/nixgate/internal/fuzzlimit"
 )
 
 func TestLexTokens(t *testing.T) {
@@ -178,26 +180,22 @@ func FuzzLex(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, src string) {
-		start := cpuTime()
-		defer func() {
-			if d := cpuTime() - start; d > time.Second+time.Duration(len(src))*5*time.Microsecond {
-				t.Errorf("%d bytes took %v", len(src), d)
+		fuzzlimit.Default(t, func() {
+			toks, err := Lex([]byte(src))
+			if err != nil {
+				var le *Error
+				if !errors.As(err, &le) || le.Line < 1 || le.Col < 1 {
+					t.Fatalf("error without position: %v", err)
+				}
 			}
-		}()
-		toks, err := Lex([]byte(src))
-		if err != nil {
-			var le *Error
-			if !errors.As(err, &le) || le.Line < 1 || le.Col < 1 {
-				t.Fatalf("error without position: %v", err)
+			for _, tk := range toks {
+				if tk.Line < 1 || tk.EndLine < tk.Line || tk.Text == "" {
+					t.Fatalf("bad token %+v", tk)
+				}
 			}
-		}
-		for _, tk := range toks {
-			if tk.Line < 1 || tk.EndLine < tk.Line || tk.Text == "" {
-				t.Fatalf("bad token %+v", tk)
-			}
-		}
-		Unsafe(toks)
-		ForbidsUnsafe(toks)
+			Unsafe(toks)
+			ForbidsUnsafe(toks)
+		})
 	})
 }
 
