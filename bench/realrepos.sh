@@ -52,7 +52,7 @@ while read -r name commit; do
     | group_by([.checkId, .severity, .message])
     | sort_by(-(.[0].severity | rank), .[0].checkId, .[0].location.path)
     | .[] | "   \(.[0].severity | ascii_upcase) \(.[0].checkId) \(.[0].location.path // "(repository)")\(if .[0].location.line then ":\(.[0].location.line)" else "" end)\(if length > 1 then " (+\(length - 1) more places)" else "" end): \(.[0].message)"' "$rep" | cut -c1-300
-  jq -r '.findings[] | "\(.checkId) \(.severity)"' "$rep" >>"$tmp/per-check"
+  jq -r --arg r "$name" '.findings[] | "\(.checkId)\t\(.severity)\t\($r)\t\(.message)"' "$rep" >>"$tmp/per-check"
   total_files=$((total_files + files))
   repos=$((repos + 1))
   [ "$fail" -gt 0 ] && failing_repos=$((failing_repos + 1))
@@ -60,5 +60,8 @@ while read -r name commit; do
 done <"$list"
 echo
 echo "== $repos repositories, $total_files files; $failing_repos fail the default gate; $failing_total failing findings"
-echo "findings per 1,000 files, per check and severity (all repositories together):"
-sort "$tmp/per-check" | uniq -c | awk -v n="$total_files" '{printf "  %-28s %-8s %6d  %8.2f per 1,000 files\n", $2, $3, $1, $1 * 1000 / n}'
+echo "findings per 1,000 files, per check and severity (all repositories together; distinct: one fact"
+echo "in many places of one repository counts once, as the report shows it):"
+printf '  %-26s %-8s %8s %9s %12s\n' check severity findings distinct "per 1k files"
+awk -F'\t' -v n="$total_files" '{k = $1 "\t" $2; c[k]++; if (!seen[$0]++) d[k]++}
+  END {for (k in c) {split(k, a, "\t"); printf "  %-26s %-8s %8d %9d %12.2f\n", a[1], a[2], c[k], d[k], c[k] * 1000 / n}}' "$tmp/per-check" | sort

@@ -226,11 +226,13 @@ func reportNAR(p *check.Pass, name, key string, nar artifact.NARPayload, size in
 	case len(inside) > 0:
 		p.Reportf(loc, key, "compiled binary is tracked: %s, Nix archive (NAR) holding %s (%s)", name, strings.Join(inside, ", "), humanSize(size))
 	case artifact.InTestData(name):
-		p.ReportSeverity(check.Info, check.Finding{Location: loc, Key: key, Message: fmt.Sprintf(
-			"%s is a Nix archive (NAR) of test data: %d file(s), no compiled binary inside (%s)", name, nar.Files, humanSize(size))})
+		// The same words for every such NAR: the report shows them as one
+		// finding with its places.
+		p.ReportSeverity(check.Info, check.Finding{Location: loc, Key: key,
+			Message: "a Nix archive (NAR) of test data, no compiled binary inside: test vectors, not a build output"})
 	default:
 		p.ReportSeverity(check.Low, check.Finding{Location: loc, Key: key, Message: fmt.Sprintf(
-			"%s is a Nix archive (NAR) with no compiled binary inside: %d file(s) (%s); a serialised store path is usually a build output", name, nar.Files, humanSize(size))})
+			"a Nix archive (NAR) with no compiled binary inside (%d file(s), %s); a serialised store path is usually a build output", nar.Files, humanSize(size))})
 	}
 }
 
