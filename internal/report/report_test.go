@@ -25,6 +25,7 @@ import (
 	_ "github.com/owenrumney/go-sarif/v3/pkg/report/v210/sarif"
 
 	"github.com/nixgate/nixgate/internal/check"
+	"github.com/nixgate/nixgate/internal/fuzzlimit"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -295,4 +296,40 @@ func TestSARIFValidatesAgainstSchema(t *testing.T) {
 	if s.Validate(bad) == nil {
 		t.Error("schema accepted a log whose driver has no name")
 	}
+}
+
+// FuzzText: whatever a repository names its files and whatever a check
+// says, a script reading the text report finds each finding once under
+// its path, and no line carries an escape or starts a workflow command.
+func FuzzText(f *testing.F) {
+	f.Add("x\ntouch PWNED; #\n.env", "compiled binary [ci-signs]", 3)
+	f.Add("::error::x", strings.Repeat("word ", 40)+"[openssh-private-key]", 1)
+	f.Add("a/b.txt", "\x1b]0;t\x07 "+strings.Repeat("y", 300), 0)
+	f.Fuzz(func(t *testing.T, path, msg string, n int) {
+		fuzzlimit.Default(t, func() {
+			n = max(1, min(n, 20))
+			var fs []check.Finding
+			for i := range n {
+				fs = append(fs, check.Finding{CheckID: "secret-leak", Severity: check.Severity(i % 5), Message: msg,
+					Location: check.Location{Path: fmt.Sprintf("%s%d", path, i%3), Line: i}, Fingerprint: fmt.Sprintf("%032x", i)})
+			}
+			check.SortFindings(fs)
+			r := &Report{Command: "check", FailOn: check.High, Adopt: true, Result: &check.Result{Findings: fs}}
+			var buf bytes.Buffer
+			if err := Write(&buf, "text", r); err != nil {
+				t.Fatal(err)
+			}
+			if got, want := len(parseText(buf.String())), len(Groups(fs)); got != want {
+				t.Fatalf("a script finds %d findings, the report has %d:\n%s", got, want, buf.String())
+			}
+			for _, l := range strings.Split(buf.String(), "\n") {
+				if strings.ContainsAny(l, "\x1b\r") || strings.HasPrefix(strings.TrimSpace(l), "::") {
+					t.Fatalf("unsafe line %q", l)
+				}
+				if strings.HasPrefix(l, " ") && utf8.RuneCountInString(l) > Width {
+					t.Fatalf("%d columns: %q", utf8.RuneCountInString(l), l)
+				}
+			}
+		})
+	})
 }

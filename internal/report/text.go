@@ -212,20 +212,34 @@ func wrapText(prefix, s, suffix string, indent, width int) []string {
 		wl := utf8.RuneCountInString(w)
 		if len(ws) > 0 && n+len(sep)+wl > width {
 			var carry string
-			if len(ws) > 1 && looksLikeID(ws[len(ws)-1]) {
-				carry, ws = ws[len(ws)-1], ws[:len(ws)-1]
+			if last := ws[len(ws)-1]; looksLikeID(last) {
+				// The line must not end in "[…]": move that part down.
+				switch i := strings.LastIndexByte(last, '['); {
+				case len(ws) > 1:
+					carry, ws = last, ws[:len(ws)-1]
+				case i > 0:
+					carry, ws[0] = last[i:], last[:i]
+				}
 			}
-			flush()
-			if carry != "" {
-				ws, n = []string{carry}, indent+utf8.RuneCountInString(carry)
+			if last := ws[len(ws)-1]; !looksLikeID(last) {
+				flush()
+				if carry != "" {
+					ws, n = []string{carry}, indent+utf8.RuneCountInString(carry)
+				}
+			} else if carry != "" {
+				ws = append(ws, carry) // nothing to split: keep the line whole
 			}
 			if len(ws) == 0 {
 				sep = ""
 			}
 		}
-		// a word that cannot fit on any line is split
-		for len(ws) == 0 && wl > width-n && width-n > 0 {
+		// a word that cannot fit on any line is split, never right after
+		// a "]" that would make the piece look like "[check-id]"
+		for len(ws) == 0 && wl > width-n && width-n > 1 {
 			k := byteOffset(w, width-n)
+			if looksLikeID(w[:k]) {
+				k = byteOffset(w, width-n-1)
+			}
 			ws = []string{w[:k]}
 			flush()
 			w = w[k:]
