@@ -14,6 +14,7 @@ need() { command -v "$1" >/dev/null 2>&1 || want+=("$2"); }
 need git git
 need nix nix-bin
 [ -x /bin/busybox ] || want+=(busybox-static)
+need ssh-agent openssh-client # the signing tests' real ssh-agent, ssh-add, ssh-keygen
 need pre-commit pre-commit # the hook test (cmd/nixgate/precommit_test.go) runs the real one
 need node nodejs           # s3rver, the S3 server of the cache verify tests
 need npm npm
@@ -46,7 +47,9 @@ if [ "${1:-}" = bench ]; then
   need diffoscope diffoscope
   need hyperfine hyperfine
   need tokei tokei
+  need jq jq
   need curl curl
+  need python3 python3 # kernel-hardening-checker (bench/kconfig.sh), when KHC_SRC is set
 fi
 root=no
 [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null && root=yes
@@ -102,6 +105,12 @@ fi
 if [ "${1:-}" = bench ] && ! command -v gitleaks >/dev/null && ! [ -x "$(go env GOPATH)/bin/gitleaks" ]; then
   echo "installing gitleaks v8.30.1" >&2
   CGO_ENABLED=0 go install github.com/zricethezav/gitleaks/v8@v8.30.1
+fi
+# The provenance tests verify envelopes with cosign verify-blob-attestation
+# too (the newest cosign the module proxy serves that builds on Go 1.26).
+if ! command -v cosign >/dev/null && ! [ -x "$(go env GOPATH)/bin/cosign" ]; then
+  echo "installing cosign v2.4.3 (go install; a few minutes)" >&2
+  CGO_ENABLED=0 go install github.com/sigstore/cosign/v2/cmd/cosign@v2.4.3
 fi
 # s3rver, the S3 server of the cache verify tests, and aws4, with which the
 # tests' proxy checks each request's v4 signature (s3rver does not), from

@@ -79,7 +79,7 @@ if [ "$pad" -gt 0 ]; then
 fi
 (cd "$root" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0) | gzip -n -1 >"$out/initrd.img"
 
-printf 'init=/bin/bay0 rdinit=/bin/bay0 console=ttyS0 panic=-1 lockdown=integrity module.sig_enforce=1' >"$out/cmdline"
+printf 'init=/bin/bay0 rdinit=/bin/bay0 console=ttyS0 panic=-1 lockdown=confidentiality module.sig_enforce=1 init_on_alloc=1' >"$out/cmdline"
 printf 'NAME="nixgate test"\nID=nixgate\nVERSION_ID=1\nPRETTY_NAME="nixgate test image"\n' >"$out/os-release"
 printf '%s' "$kver" >"$out/uname"
 

@@ -136,7 +136,7 @@ func TestTransplantCorpus(t *testing.T) {
 				t.Fatal(err)
 			}
 			sb := oracle("sbverify", "--cert", fx.SnakeoilCert, path)
-			ossl := oracle("osslsigncode", "verify", "-CAfile", fx.SnakeoilCert, "-in", path)
+			ossl := osslsigncodeVerify(t, fx.SnakeoilCert, path)
 			res := verifyBytes(t, c.data, StoreFromCerts(cert), nil)
 			ng := res.Verdict == Verified
 			gu := goUEFIVerify(c.data, cert)

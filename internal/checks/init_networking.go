@@ -11,6 +11,7 @@ import (
 	"github.com/pelletier/go-toml/v2"
 
 	"github.com/nixgate/nixgate/internal/check"
+	"github.com/nixgate/nixgate/internal/policy"
 	"github.com/nixgate/nixgate/internal/repo"
 	"github.com/nixgate/nixgate/internal/rustlex"
 )
@@ -24,9 +25,17 @@ type InitNetworkingAllow struct {
 
 // InitNetworkingOptions tunes init-networking.
 type InitNetworkingOptions struct {
-	Crates       []string              `toml:"crates" doc:"the init program's crates: directories (init) or package names (bay0); empty: nothing is checked"`
+	Crates       []string              `toml:"crates" doc:"the init program's crates: directories (init) or package names (bay0); empty: [project] init, else nothing is checked"`
 	Allow        []InitNetworkingAllow `toml:"allow" doc:"allowed uses: {path = \"init/src/log.rs\", api = \"std::net::UdpSocket\", reason = \"why\"}; path is a glob, api a path or its prefix (empty: the whole file)"`
 	Dependencies bool                  `toml:"dependencies" doc:"also read the sources of the crates' dependencies vendored in the repository (the vendor directory of Cargo.lock, .cargo/config.toml)"`
+}
+
+// ApplyProject takes the init program from [project] init unless crates
+// is set.
+func (o *InitNetworkingOptions) ApplyProject(p policy.Project) {
+	if len(o.Crates) == 0 {
+		o.Crates = slices.Clone(p.Init)
+	}
 }
 
 // InitNetworking enforces the seed's "no networking syscalls beyond

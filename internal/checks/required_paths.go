@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"path"
+	"slices"
 	"strings"
 
 	"github.com/nixgate/nixgate/internal/check"
+	"github.com/nixgate/nixgate/internal/ci"
 	"github.com/nixgate/nixgate/internal/repo"
 )
 
@@ -14,6 +16,13 @@ import (
 type RequiredPathsOptions struct {
 	Paths   []string `toml:"paths" doc:"the layout the repository must have: a file (flake.lock), a directory with a final / (policies/rooms/: at least one file in it) or a glob (kernel/*.config: at least one match); empty: [ci] required-paths, else nothing is required"`
 	Tracked bool     `toml:"tracked" doc:"a required path must be committed, not only present in the work tree"`
+}
+
+// ApplyCI takes the layout from [ci] required-paths unless paths is set.
+func (o *RequiredPathsOptions) ApplyCI(c ci.Config) {
+	if len(o.Paths) == 0 {
+		o.Paths = slices.Clone(c.RequiredPaths)
+	}
 }
 
 // RequiredPaths enforces the expected repository layout of the pipeline

@@ -290,14 +290,14 @@ func TestUKICheckOptions(t *testing.T) {
 		want  []string // regexps; none means pass
 	}{
 		{"cmdline/pass", signed, UKICmdline, nil, nil},
-		{"cmdline/kspp rules", signed, UKICmdline, &uki.CmdlineOptions{Init: "/bin/bay0", Profiles: []string{"kspp"}}, []string{`cmdline:pti: expected on, found absent \(profile kspp`}},
+		{"cmdline/kspp rules", signed, UKICmdline, &uki.CmdlineOptions{Init: "/bin/bay0", Profiles: []string{"kspp"}}, []string{`cmdline:pti: expected cmdline:pti=on and cmdline:nopti is not set, found cmdline:pti absent, cmdline:nopti absent \(profile kspp`}},
 		{"cmdline/deny", badRooms, UKICmdline, nil, []string{`has rd\.break, which the deny list forbids`}},
 		{"policy files/pass", signed, UKIPolicyFiles, &UKIPolicyFilesOptions{Required: []string{"etc/anchor/rooms/*.toml"},
 			Mappings: []PolicySchemaMapping{{Files: "etc/anchor/rooms/*.toml", Schema: "etc/anchor/room.schema.json"}}}, nil},
 		{"policy files/declared schema", badRooms, UKIPolicyFiles, nil, []string{`initrd/etc/rooms/vault.toml does not match initrd/etc/room.schema.json: .*one of`}},
 		{"policy files/missing", signed, UKIPolicyFiles, &UKIPolicyFilesOptions{Required: []string{".policy", "etc/anchor/vault.toml"}},
 			[]string{`required policy file initrd/etc/anchor/vault.toml is missing`, `required policy file initrd/\.policy is missing`}},
-		{"kconfig/embedded", withConfig, UKIKconfig, nil, []string{`embedded configuration: CONFIG_MODULES: expected is not set, found y`}},
+		{"kconfig/embedded", withConfig, UKIKconfig, nil, []string{`embedded configuration: CONFIG_MODULES: found y, want is not set`}},
 		{"kconfig/none", signed, UKIKconfig, nil, nil},
 		{"kconfig/required", signed, UKIKconfig, &uki.KconfigOptions{Profiles: []string{"anchor"}, Require: true}, []string{`built without CONFIG_IKCONFIG`}},
 		{"sections/pass", signed, UKISections, nil, nil},

@@ -201,6 +201,10 @@ type ProvenanceGate struct {
 	Common
 	Installable string   `toml:"installable"`
 	Artifacts   []string `toml:"artifacts"`
+	// Store is the store the output was built in (default: Nix's).
+	Store string `toml:"store"`
+	// BuilderID is the builder's id URI in the statement.
+	BuilderID string `toml:"builder-id"`
 	// Output is where the statement is written (default: kept in the
 	// report only).
 	Output string `toml:"output"`

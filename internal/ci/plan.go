@@ -77,6 +77,9 @@ type Gate struct {
 	Dir string
 	// FailOn is the failure threshold of gates read from SARIF.
 	FailOn string
+	// OutputFile is where the command writes its output instead of
+	// stdout (-o).
+	OutputFile string
 	// Skip, when set, is why the gate does not run (known when planning).
 	Skip string
 	// Why says what the gate is for (--explain).
@@ -463,13 +466,16 @@ func (p *Plan) Gates() []*Gate {
 		}
 	}
 	if pv := c.Provenance; pv != nil && pv.on() {
-		g := &Gate{Kind: KindProvenance, Name: "provenance", read: readAttest, Needs: []string{"nix"}, Command: []string{"attest"},
+		g := &Gate{Kind: KindProvenance, Name: "provenance", Format: "json", read: readAttest, Needs: []string{"nix"}, Command: []string{"attest"},
 			Timeout: time.Duration(pv.Timeout), Args: []string{"attest", p.installable(pv.Installable)},
 			Why: "an in-toto SLSA provenance statement for the output (attest only: ci never signs)"}
 		for _, a := range pv.Artifacts {
 			g.Args = append(g.Args, "--artifact", p.inRepo(a))
 		}
+		g.Args = appendOpt(g.Args, "--store", pv.Store)
+		g.Args = appendOpt(g.Args, "--builder-id", pv.BuilderID)
 		g.Args = appendOpt(g.Args, "-o", p.inRepo(pv.Output))
+		g.OutputFile = p.inRepo(pv.Output)
 		add(g)
 	}
 

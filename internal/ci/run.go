@@ -230,9 +230,19 @@ func (rn *Runner) runGate(ctx context.Context, g *Gate, res *Result, log *tailWr
 		res.Reason = lastError(log.lines())
 	}
 	data := bytes.TrimSpace(stdout.Bytes())
+	if len(data) == 0 && g.OutputFile != "" && code == 0 {
+		if b, err := os.ReadFile(g.OutputFile); err == nil {
+			data = bytes.TrimSpace(b)
+		}
+	}
 	if len(data) == 0 {
-		if code == 0 || code == 1 {
+		switch code {
+		case 0:
 			res.Outcome, res.Exit, res.Reason = Incomplete, 3, "the command wrote no report"
+		case 1:
+			// The command's verdict is on stderr (attest refusing a
+			// dirty tree).
+			res.Reason = verdictLine(log.lines())
 		}
 		return
 	}
@@ -407,6 +417,16 @@ func lastError(lines []string) string {
 		return strings.TrimSpace(lines[len(lines)-1])
 	}
 	return ""
+}
+
+// verdictLine is the first line of a gate's own verdict on stderr.
+func verdictLine(lines []string) string {
+	for _, l := range lines {
+		if m, ok := strings.CutPrefix(strings.TrimSpace(l), "nixgate: "); ok && !strings.HasPrefix(m, "hint:") && !strings.HasPrefix(m, "warning:") {
+			return strings.TrimSuffix(strings.TrimPrefix(m, "error: "), ":")
+		}
+	}
+	return lastError(lines)
 }
 
 // FormatDuration renders a duration for a report: 12ms, 1.25s, 3m04s.

@@ -397,6 +397,8 @@ func showLog(res *Result) bool {
 		return true
 	case res.Gate.Kind == KindRun:
 		return res.Outcome != Passed
+	case res.Outcome == Failed:
+		return res.Report == nil && res.Summary == ""
 	}
 	return false
 }

@@ -21,6 +21,7 @@ import (
 
 	"github.com/nixgate/nixgate/internal/check"
 	"github.com/nixgate/nixgate/internal/ci"
+	"github.com/nixgate/nixgate/internal/flakelock"
 	"github.com/nixgate/nixgate/internal/repo"
 )
 
@@ -48,8 +49,27 @@ type Policy struct {
 	Cache Cache
 	// Limits caps how many bytes of one file nixgate reads, per kind.
 	Limits repo.Limits
+	// Project holds facts about the repository that checks share.
+	Project Project
+	// Lock is the [lock] table.
+	Lock Lock
 	// CI is the [ci] table: the gates of `nixgate ci`.
 	CI ci.Config
+}
+
+// Project is the [project] table: what the repository is, for the checks
+// whose rules depend on it.
+type Project struct {
+	// Init names the init program's crates (directories or package
+	// names): rust-unsafe, source-loc-limit and dependency-allowlist
+	// apply the init program's invariants (R13) to them.
+	Init []string `toml:"init"`
+}
+
+// ProjectOptions is implemented by check options that take what [project]
+// says; a check's own option, when set, wins.
+type ProjectOptions interface {
+	ApplyProject(Project)
 }
 
 // LimitsTable is the [limits] table: sizes such as "16MiB" per kind of
@@ -179,6 +199,8 @@ func docType(checks []*check.Check) reflect.Type {
 		{Name: "PR", Type: reflect.TypeFor[PR](), Tag: `toml:"pr"`},
 		{Name: "Cache", Type: reflect.TypeFor[Cache](), Tag: `toml:"cache"`},
 		{Name: "Limits", Type: reflect.TypeFor[LimitsTable](), Tag: `toml:"limits"`},
+		{Name: "Project", Type: reflect.TypeFor[Project](), Tag: `toml:"project"`},
+		{Name: "Lock", Type: reflect.TypeFor[Lock](), Tag: `toml:"lock"`},
 		{Name: "CI", Type: reflect.TypeFor[ci.Config](), Tag: `toml:"ci"`},
 		{Name: "Checks", Type: reflect.StructOf(checkFields), Tag: `toml:"checks"`},
 	})
@@ -238,6 +260,7 @@ func Parse(name string, data []byte, checks []*check.Check) (*Policy, error) {
 	}
 	p.Ignore = d.FieldByName("Ignore").Interface().([]string)
 	p.PR = d.FieldByName("PR").Interface().(PR)
+	p.Project = d.FieldByName("Project").Interface().(Project)
 	p.Cache = d.FieldByName("Cache").Interface().(Cache)
 	var errs Errors
 	lt := d.FieldByName("Limits").Interface().(LimitsTable)
@@ -289,9 +312,13 @@ func Parse(name string, data []byte, checks []*check.Check) (*Policy, error) {
 				o.Elem().Field(j).Set(t.Field(3 + j))
 			}
 			s.Options = o.Interface()
+			if po, ok := s.Options.(ProjectOptions); ok && len(p.Project.Init) > 0 {
+				po.ApplyProject(p.Project)
+			}
 		}
 		p.Settings[c.ID] = s
 	}
+	errs = append(errs, p.applyLock(name, data, d.FieldByName("Lock").Interface().(Lock))...)
 	if err := parseCI(p, d, data); err != nil {
 		errs = append(errs, err)
 	}
@@ -301,28 +328,50 @@ func Parse(name string, data []byte, checks []*check.Check) (*Policy, error) {
 	return p, nil
 }
 
-// parseCI takes the [ci] table: its gates, and its required-paths as the
-// layout the required-paths check expects when the check's own paths
-// option is empty.
-func parseCI(p *Policy, d reflect.Value, data []byte) *Error {
-	p.CI = d.FieldByName("CI").Interface().(ci.Config)
-	if err := p.CI.Validate(); err != nil {
-		return &Error{File: p.Path, Line: lineOf(data, "[ci"), Column: 1, Msg: err.Error()}
-	}
-	if len(p.CI.RequiredPaths) == 0 {
-		return nil
-	}
-	s, ok := p.Settings["required-paths"]
-	if !ok || s.Options == nil {
-		return nil
-	}
-	o := reflect.ValueOf(s.Options).Elem()
-	for i := 0; i < o.NumField(); i++ {
-		if f := o.Field(i); tomlKey(o.Type().Field(i)) == "paths" && f.Kind() == reflect.Slice && f.Len() == 0 {
-			f.Set(reflect.ValueOf(slices.Clone(p.CI.RequiredPaths)))
+// Lock is the [lock] table: conditions on flake.lock inputs, in the
+// words of DeterminateSystems' flake-checker (--nixpkgs-keys, --condition),
+// judged by the lock-condition check.
+type Lock struct {
+	// NixpkgsKeys are root inputs that are nixpkgs; each must exist.
+	NixpkgsKeys []string `toml:"nixpkgs-keys"`
+	// Condition is a CEL expression every nixpkgs input must satisfy.
+	Condition string `toml:"condition"`
+	// Conditions maps input path globs ("*", "nixpkgs", "home-manager/*")
+	// to CEL expressions every matching input must satisfy.
+	Conditions map[string]string `toml:"conditions"`
+}
+
+// LockPolicyUser is implemented by the options of checks that take the
+// [lock] table.
+type LockPolicyUser interface{ UseLockPolicy(Lock) }
+
+// applyLock compiles the [lock] conditions (an error has the position of
+// the condition in the file and in the expression) and hands the table to
+// the checks that take it.
+func (p *Policy) applyLock(name string, data []byte, l Lock) Errors {
+	var errs Errors
+	compile := func(key, src string) {
+		if _, err := flakelock.CompileCondition(src); err != nil {
+			line := lineOf(data, key)
+			errs = append(errs, &Error{File: name, Line: line, Column: 1, Msg: fmt.Sprintf("lock.%s: %v", key, err)})
 		}
 	}
-	return nil
+	if l.Condition != "" {
+		compile("condition", l.Condition)
+	}
+	for k, src := range l.Conditions {
+		compile(strconv.Quote(k), src)
+		if _, err := path.Match(strings.ReplaceAll(k, "**", "x"), ""); err != nil {
+			errs = append(errs, &Error{File: name, Line: lineOf(data, strconv.Quote(k)), Column: 1, Msg: fmt.Sprintf("lock.conditions: bad glob %q: %v", k, err)})
+		}
+	}
+	p.Lock = l
+	for _, s := range p.Settings {
+		if u, ok := s.Options.(LockPolicyUser); ok {
+			u.UseLockPolicy(l)
+		}
+	}
+	return errs
 }
 
 // lineOf finds the first line mentioning s, for errors found after decoding.
@@ -493,3 +542,22 @@ func levenshtein(a, b string) int {
 	}
 	return prev[len(b)]
 }
+
+// parseCI takes the [ci] table and hands it to the checks whose options
+// take it (required-paths: the layout of [ci] required-paths).
+func parseCI(p *Policy, d reflect.Value, data []byte) *Error {
+	p.CI = d.FieldByName("CI").Interface().(ci.Config)
+	if err := p.CI.Validate(); err != nil {
+		return &Error{File: p.Path, Line: lineOf(data, "[ci"), Column: 1, Msg: err.Error()}
+	}
+	for _, s := range p.Settings {
+		if u, ok := s.Options.(CIOptions); ok {
+			u.ApplyCI(p.CI)
+		}
+	}
+	return nil
+}
+
+// CIOptions is implemented by the options of checks that take what the
+// [ci] table says; a check's own option, when set, wins.
+type CIOptions interface{ ApplyCI(ci.Config) }

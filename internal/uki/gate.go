@@ -178,7 +178,7 @@ func archOf(im *Image) string {
 // names, else an empty one (every option absent); path names it.
 func (t *Target) kernelConfig(fallback string) (*kconfig.Config, string, error) {
 	if k := t.kernel(); k != nil && k.HasConfig {
-		if c, err := kconfig.Parse(k.Config); err == nil {
+		if c, err := kconfig.ParseConfig(k.Config); err == nil {
 			return c, ".linux", nil
 		}
 	}
@@ -198,7 +198,7 @@ func (t *Target) readConfig(path string) (*kconfig.Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kernel configuration: %w", err)
 	}
-	c, err := kconfig.Parse(data)
+	c, err := kconfig.ParseConfig(data)
 	if err != nil {
 		return nil, fmt.Errorf("kernel configuration %s: %w", path, err)
 	}
@@ -242,7 +242,7 @@ func CheckKconfig(ctx context.Context, p *check.Pass) error {
 	switch {
 	case k.HasConfig:
 		var err error
-		if cfg, err = kconfig.Parse(k.Config); err != nil {
+		if cfg, err = kconfig.ParseConfig(k.Config); err != nil {
 			p.Reportf(check.Location{Path: ".linux"}, "parse", "the embedded configuration cannot be parsed: %v", err)
 			return nil
 		}
@@ -271,7 +271,7 @@ func CheckKconfig(ctx context.Context, p *check.Pass) error {
 	if path != ".linux" {
 		what = "configuration " + path + " (the kernel embeds none): "
 	}
-	for _, fd := range kconfig.Evaluate(in, profiles).Findings(p.Check.ID, p.Check.Severity) {
+	for _, fd := range kconfig.Evaluate(in, profiles).Findings(p.Check.ID) {
 		fd.Message = what + fd.Message
 		p.ReportSeverity(fd.Severity, fd)
 	}

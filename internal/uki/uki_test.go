@@ -2,6 +2,7 @@ package uki
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/binary"
 	"io"
 	"os"
@@ -204,8 +205,8 @@ func TestLanzaboote(t *testing.T) {
 	os.WriteFile(filepath.Join(esp, "EFI", "nixos", "kernel.efi"), []byte("kernel"), 0o644)
 	os.WriteFile(filepath.Join(esp, "EFI", "nixos", "initrd.efi"), []byte("initrd"), 0o644)
 	h := func(s string) []byte {
-		out, _ := exec.Command("sh", "-c", "printf %s "+s+" | sha256sum | cut -c1-64 | xxd -r -p").Output()
-		return out
+		sum := sha256.Sum256([]byte(s))
+		return sum[:]
 	}
 	img := pecoff.Minimal(map[string][]byte{
 		".text": {0xc3}, ".linux": []byte(`\EFI\nixos\kernel.efi`), ".initrd": []byte(`\EFI\nixos\initrd.efi`),
