@@ -80,6 +80,8 @@ type Gate struct {
 	// OutputFile is where the command writes its output instead of
 	// stdout (-o).
 	OutputFile string
+	// Target names what a gate read from SARIF looked at.
+	Target string
 	// Skip, when set, is why the gate does not run (known when planning).
 	Skip string
 	// Why says what the gate is for (--explain).
@@ -294,7 +296,7 @@ func (p *Plan) Gates() []*Gate {
 			add(&Gate{Kind: KindLock, Name: "lock", Skip: "no flake.lock in the repository", Command: []string{"lock", "diff"}})
 		}
 		for _, f := range lockFiles {
-			g := &Gate{Kind: KindLock, Name: "lock " + f, Format: "sarif", read: readSARIF, FailOn: riskSeverity(failOn),
+			g := &Gate{Kind: KindLock, Name: "lock " + f, Format: "sarif", read: readSARIF, FailOn: riskSeverity(failOn), Target: f + " (" + rng + ")",
 				Args: []string{"lock", "diff", "-C", p.Dir, "--git", rng, f, "--fail-on", failOn},
 				Why:  "the flake.lock delta against the base: owner, branch and host changes, downgrades, narHash changes"}
 			if c.Lock != nil {
@@ -308,7 +310,7 @@ func (p *Plan) Gates() []*Gate {
 	}
 	if k := c.Kconfig; k != nil && k.on() {
 		for _, cfg := range k.Configs {
-			g := &Gate{Kind: KindKconfig, Name: "kconfig " + cfg, Format: "sarif", read: readSARIF, FailOn: "info",
+			g := &Gate{Kind: KindKconfig, Name: "kconfig " + cfg, Format: "sarif", read: readSARIF, FailOn: "info", Target: cfg,
 				Args:    []string{"kconfig", p.inRepo(cfg)},
 				Timeout: time.Duration(k.Timeout),
 				Why:     "the kernel configuration, command line and sysctls against the hardening profiles"}

@@ -283,10 +283,7 @@ func (rn *Runner) read(g *Gate, res *Result, data []byte) error {
 			return err
 		}
 		rep.FailOn = failOnOf(g.FailOn)
-		rep.Target = strings.Join(g.Args[1:], " ")
-		if g.Kind == KindKconfig {
-			rep.Target = g.Args[1]
-		}
+		rep.Target = g.Target
 		res.Report = rep
 	case readRebuild:
 		var rb struct {

@@ -248,12 +248,16 @@ func explainPlan(e *env, out *sink, plan *ci.Plan, gates []*ci.Gate, requireAll 
 		base = plan.Base + " (" + plan.BaseFrom + ")"
 	}
 	fmt.Fprintf(w, "nixgate ci plan for %s: %d gate(s), base %s\n", report.SafeText(plan.Dir), len(gates), report.SafeText(base))
+	width := 0
+	for _, g := range gates {
+		width = max(width, len(report.SafeText(g.Name)))
+	}
 	for i, g := range gates {
-		kind := "    "
+		kind := ""
 		if g.Static {
-			kind = "static"
+			kind = " static"
 		}
-		fmt.Fprintf(w, "%2d. %-22s %s\n", i+1, report.SafeText(g.Name), kind)
+		fmt.Fprintf(w, "%2d. %-*s%s\n", i+1, width, report.SafeText(g.Name), kind)
 		fmt.Fprintf(w, "    why: %s\n", report.SafeText(g.Why))
 		if g.Skip != "" {
 			verdict := "SKIPPED"
