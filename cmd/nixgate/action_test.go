@@ -297,3 +297,37 @@ func TestActionSteps(t *testing.T) {
 		}
 	})
 }
+
+// TestGitLabTemplate: the GitLab template parses, runs nixgate ci, and
+// keeps as its JUnit report the file nixgate ci writes.
+func TestGitLabTemplate(t *testing.T) {
+	var tpl map[string]struct {
+		Variables map[string]string `yaml:"variables"`
+		Script    []string          `yaml:"script"`
+		Artifacts struct {
+			When    string `yaml:"when"`
+			Reports struct {
+				JUnit string `yaml:"junit"`
+			} `yaml:"reports"`
+			Paths []string `yaml:"paths"`
+		} `yaml:"artifacts"`
+	}
+	if err := yaml.Unmarshal(must(os.ReadFile("../../ci/gitlab/nixgate.yml")), &tpl); err != nil {
+		t.Fatal(err)
+	}
+	job, ok := tpl[".nixgate"]
+	if !ok {
+		t.Fatal("no .nixgate job template")
+	}
+	script := strings.Join(job.Script, "\n")
+	junit := job.Artifacts.Reports.JUnit
+	if !strings.Contains(script, "nixgate ci ") || junit == "" || !strings.Contains(script, "--junit "+junit) ||
+		job.Artifacts.When != "always" || job.Variables["GIT_DEPTH"] != "0" {
+		t.Errorf("template: script %q, junit %q, when %q, variables %v", script, junit, job.Artifacts.When, job.Variables)
+	}
+	for _, p := range job.Artifacts.Paths {
+		if !strings.Contains(script, " "+p) {
+			t.Errorf("artefact %s is not written by the script", p)
+		}
+	}
+}

@@ -257,7 +257,7 @@ func explainPlan(e *env, out *sink, plan *ci.Plan, gates []*ci.Gate, requireAll 
 		if g.Static {
 			kind = " static"
 		}
-		fmt.Fprintf(w, "%2d. %-*s%s\n", i+1, width, report.SafeText(g.Name), kind)
+		fmt.Fprintln(w, strings.TrimRight(fmt.Sprintf("%2d. %-*s%s", i+1, width, report.SafeText(g.Name), kind), " "))
 		fmt.Fprintf(w, "    why: %s\n", report.SafeText(g.Why))
 		if g.Skip != "" {
 			verdict := "SKIPPED"
