@@ -453,3 +453,15 @@ func TestSARIFLimits(t *testing.T) {
 		t.Error("21 runs passed")
 	}
 }
+
+func FuzzDetectChange(f *testing.F) {
+	f.Add([]byte(`{"pull_request": {"base": {"sha": "` + strings.Repeat("ab", 20) + `", "ref": "main"}}}`))
+	f.Add([]byte(`{"merge_group": {"base_sha": "x"}}`))
+	f.Fuzz(func(t *testing.T, payload []byte) {
+		env := map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_EVENT_PATH": "e.json"}
+		c, err := DetectChange(env, func(string) ([]byte, error) { return payload, nil })
+		if err == nil && c.Base != "" && !validSHA(c.Base) {
+			t.Fatalf("base %q is not a revision", c.Base)
+		}
+	})
+}
