@@ -9,3 +9,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh boot
 go test -count=1 -tags boot -timeout 30m -run 'TestBootMatrix' -v ./internal/boottest/
+# nixgate ci's uki-boot-test gate, booting the same images.
+go test -count=1 -tags boot -timeout 30m -run 'TestCIBootTest' -v ./cmd/nixgate/
