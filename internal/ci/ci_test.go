@@ -2,9 +2,11 @@ package ci
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -464,4 +466,37 @@ func FuzzDetectChange(f *testing.F) {
 			t.Fatalf("base %q is not a revision", c.Base)
 		}
 	})
+}
+
+func TestNetAddr(t *testing.T) {
+	for in, want := range map[string]string{
+		"https://cache.example.org":                       "cache.example.org:443",
+		"http://10.0.0.1:5000/sub":                        "10.0.0.1:5000",
+		"s3://bucket?region=eu-west-1":                    "s3.eu-west-1.amazonaws.com:443",
+		"s3://bucket?endpoint=minio.lan:9000&scheme=http": "minio.lan:9000",
+		"ssh-ng://builder@build1.example.org":             "build1.example.org:22",
+		"file:///var/cache/nix":                           "",
+		"/tmp/store":                                      "",
+		"local":                                           "",
+		"https://[2001:db8::1]:8443":                      "[2001:db8::1]:8443",
+	} {
+		if got := netAddr(in); got != want {
+			t.Errorf("netAddr(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestSkipUnreachable: a gate whose network is not there is skipped with
+// the reason, and its command never runs.
+func TestSkipUnreachable(t *testing.T) {
+	p := &Plan{Dir: ".", Config: &Config{Cache: &CacheGate{Store: "http://127.0.0.1:1"}}, Only: []string{"cache"}}
+	gates := p.Gates()
+	rn := &Runner{Invoke: func(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+		t.Errorf("ran %v", args)
+		return 0
+	}}
+	res := rn.Execute(context.Background(), gates)
+	if len(res) != 1 || res[0].Outcome != Skipped || !strings.Contains(res[0].Reason, "127.0.0.1:1 cannot be reached") {
+		t.Errorf("%+v", res[0])
+	}
 }

@@ -2,6 +2,8 @@ package ci
 
 import (
 	"fmt"
+	"net"
+	"net/url"
 	"path"
 	"path/filepath"
 	"slices"
@@ -71,6 +73,9 @@ type Gate struct {
 	// Requires are files that must exist when the gate starts (an image
 	// a step builds).
 	Requires []string
+	// Reach are network addresses (host:port) the gate needs; one that
+	// cannot be reached when the gate starts skips it.
+	Reach []string
 	// Timeout bounds the gate; 0 for what is left of the run.
 	Timeout time.Duration
 	// Dir is a run step's working directory.
@@ -400,6 +405,11 @@ func (p *Plan) Gates() []*Gate {
 			g.Args = append(g.Args, "--builder", b)
 		}
 		g.Args = appendOpt(g.Args, "--artifact", rb.Artifact)
+		for _, b := range rb.Builders {
+			if a := netAddr(b); a != "" {
+				g.Reach = append(g.Reach, a)
+			}
+		}
 		add(g)
 	}
 	if cg := c.Cache; cg != nil && cg.on() {
@@ -424,6 +434,11 @@ func (p *Plan) Gates() []*Gate {
 			g.Args = append(g.Args, "--upstream", u)
 		}
 		g.Args = append(g.Args, p.policyArgs(false)...)
+		for _, u := range append([]string{cg.Store}, cg.Upstream...) {
+			if a := netAddr(u); a != "" {
+				g.Reach = append(g.Reach, a)
+			}
+		}
 		add(g)
 	}
 	if u := c.UKI; u != nil && u.on() {
@@ -559,4 +574,37 @@ func or(s, d string) string {
 		return d
 	}
 	return s
+}
+
+// netAddr is the host:port a store URI reaches over the network ("" for a
+// local store): http(s), s3 with an endpoint (AWS otherwise), ssh.
+func netAddr(uri string) string {
+	u, err := url.Parse(uri)
+	if err != nil || u.Host == "" {
+		return ""
+	}
+	port := map[string]string{"http": "80", "https": "443", "ssh": "22", "ssh-ng": "22"}[u.Scheme]
+	host := u.Hostname()
+	switch u.Scheme {
+	case "s3":
+		ep := u.Query().Get("endpoint")
+		if ep == "" {
+			region := or(u.Query().Get("region"), "us-east-1")
+			return "s3." + region + ".amazonaws.com:443"
+		}
+		if !strings.Contains(ep, "://") {
+			ep = or(u.Query().Get("scheme"), "https") + "://" + ep
+		}
+		return netAddr(ep)
+	case "http", "https", "ssh", "ssh-ng":
+	default:
+		return ""
+	}
+	if p := u.Port(); p != "" {
+		port = p
+	}
+	if i := strings.LastIndexByte(host, '@'); i >= 0 {
+		host = host[i+1:]
+	}
+	return net.JoinHostPort(host, port)
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"slices"
@@ -142,6 +143,22 @@ type Runner struct {
 	AfterStep func()
 	// Now is the clock (tests).
 	Now func() time.Time
+	// Dial checks that a gate's network address answers (default: a TCP
+	// connection with a short timeout).
+	Dial func(ctx context.Context, addr string) error
+}
+
+// reachTimeout bounds the check that a gate's network is there.
+const reachTimeout = 5 * time.Second
+
+func dialTCP(ctx context.Context, addr string) error {
+	ctx, cancel := context.WithTimeout(ctx, reachTimeout)
+	defer cancel()
+	c, err := (&net.Dialer{}).DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return err
+	}
+	return c.Close()
 }
 
 // tailLines is how many lines of a gate's log a report keeps.
@@ -153,9 +170,13 @@ func (rn *Runner) Execute(ctx context.Context, gates []*Gate) []*Result {
 	if now == nil {
 		now = time.Now
 	}
-	bar := progress.New(rn.Progress, "nixgate ci", int64(len(gates)))
+	progressW := rn.Progress
+	if progressW == nil {
+		progressW = io.Discard
+	}
+	bar := progress.New(progressW, "nixgate ci", int64(len(gates)))
 	defer bar.Done()
-	logw := bar.Writer(rn.Progress)
+	logw := bar.Writer(progressW)
 	var out []*Result
 	for i, g := range gates {
 		tag := fmt.Sprintf("nixgate ci: [%d/%d] %s", i+1, len(gates), report.SafeText(g.Name))
@@ -170,6 +191,18 @@ func (rn *Runner) Execute(ctx context.Context, gates []*Gate) []*Result {
 				if _, err := os.Stat(f); err != nil {
 					res.Outcome, res.Reason = Skipped, fmt.Sprintf("%s does not exist (a run step or the build must produce it)", f)
 					break
+				}
+			}
+			dial := rn.Dial
+			if dial == nil {
+				dial = dialTCP
+			}
+			for _, a := range g.Reach {
+				if res.Outcome == Skipped {
+					break
+				}
+				if err := dial(ctx, a); err != nil {
+					res.Outcome, res.Reason = Skipped, fmt.Sprintf("the network is not there: %s cannot be reached (%v)", a, err)
 				}
 			}
 		}
