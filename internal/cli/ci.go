@@ -148,6 +148,11 @@ func runCI(cmd *cobra.Command, e *env, f *ciFlags, o *outputFlags, dir string) e
 	if err := cfg.RefuseSigning(); err != nil {
 		return withHint(usagef("%w", err), "remove the key from the [ci] table; sign offline after review (docs/ci.md)")
 	}
+	for _, id := range ci.Contract {
+		if s, ok := p.Settings[id]; ok && !s.Enabled {
+			fmt.Fprintf(e.stderr, "nixgate: warning: the policy turns %s off: nixgate ci cannot tell whether this pipeline signs or holds signing keys\n", id)
+		}
+	}
 	for _, sel := range [][]string{f.only, f.skip} {
 		if err := ci.CheckSelectors(cfg, sel); err != nil {
 			return usagef("%w", err)
