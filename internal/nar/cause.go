@@ -37,7 +37,7 @@ var (
 		{"epoch seconds", regexp.MustCompile(`\b1\d{9}(?:\d{3})?\b`)},
 	}
 	zoneRe      = regexp.MustCompile(`(?:(?:^|\s)(` + zone + `)(?:\s|$)|[\d.](Z|[+-]\d\d(?::?\d\d)?)$)`)
-	buildPathRe = regexp.MustCompile(`(?:^|[^\w./-])((?:/build(?:-[\w.]+)?\b|/tmp/nix-build-[^/\s"'<>:;,()]+)(?:/[^\s"'<>:;,()]*)?)`)
+	buildPathRe = regexp.MustCompile(`(?:^|[^\w./-])((?:/build(?:-[\w.-]+)?\b|/tmp/nix-build-[^/\s"'<>:;,()]+)(?:/[^\s"'<>:;,()]*)?)`)
 	storePathRe = regexp.MustCompile(`/nix/store/([0-9a-df-np-sv-z]{32})-([0-9A-Za-z+\-._?=]+)`)
 	absPathRe   = regexp.MustCompile(`(?:^|[^\w./-])((?:/[\w.+@-]+){2,})`)
 	kernelRe    = regexp.MustCompile(`^[2-9]\.\d+\.\d+(?:[-+][\w.+~-]*)?$`)
@@ -49,8 +49,10 @@ var timeLayouts = []string{
 	time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02 15:04:05", "2006-01-02 15:04:05Z07:00",
 	"2006-01-02 15:04:05 UTC", "2006-01-02T15:04:05Z0700", "2006-01-02 15:04", "2006-01-02T15:04Z07:00",
 	"20060102T150405Z", "20060102T150405", "20060102T150405-0700", "20060102T1504Z", "20060102T1504",
-	time.UnixDate, time.RubyDate, time.RFC1123Z, time.RFC1123, time.ANSIC,
+	// Numeric zones before abbreviations: Go reads "+14" as an unknown
+	// abbreviation at offset 0.
 	"Mon Jan _2 15:04:05 -07 2006", "Mon Jan _2 15:04:05 -0700 2006", "Mon Jan _2 15:04:05 -07:00 2006",
+	time.UnixDate, time.RubyDate, time.RFC1123Z, time.RFC1123, time.ANSIC,
 	"Mon, _2 Jan 2006 15:04:05 -0700", "Mon, _2 Jan 2006 15:04:05 MST", "Jan _2 2006", "_2 Jan 2006", "2006-01-02",
 }
 
@@ -384,7 +386,7 @@ func (d *differ) tokenCauses(removed, added []string, seen map[string]bool, add 
 				fy, errY := strconv.ParseFloat(y, 64)
 				slack := max(sb.End.Sub(sa.Start), sa.End.Sub(sb.Start), 0) + time.Minute
 				if errX == nil && errY == nil && math.Abs((fy-fx)-shift.Seconds()) <= slack.Seconds() {
-					add(Cause{Kind: CauseTimestamp, Detail: fmt.Sprintf("seconds since boot (the monotonic or boot-time clock; it was moved ahead by %s on %s)", shift, sb.Name), A: x, B: y})
+					add(Cause{Kind: CauseTimestamp, Detail: fmt.Sprintf("seconds since boot (the monotonic or boot-time clock; it was moved ahead by %.0fs on %s)", shift.Seconds(), sb.Name), A: x, B: y})
 					continue
 				}
 			}

@@ -48,7 +48,7 @@ func writeChangesText(b *strings.Builder, chs []Change, indent, parent string) {
 		}
 		fmt.Fprintf(b, "%s%-10s %s%s\n", indent, c.Kind, name, changeSummary(c))
 		if s := c.Summary; s != nil && parent == "" && !slices.Contains(c.Causes, *s) {
-			fmt.Fprintf(b, "%s  cause: %s: %s%s\n", indent, s.Kind, s.Detail, evidence(*s))
+			fmt.Fprintf(b, "%s  summary: %s: %s%s\n", indent, s.Kind, s.Detail, evidence(*s))
 		}
 		for _, k := range c.Causes {
 			fmt.Fprintf(b, "%s  cause: %s: %s%s\n", indent, k.Kind, k.Detail, evidence(k))

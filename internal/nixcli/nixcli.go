@@ -554,6 +554,10 @@ type RealiseOptions struct {
 	// Activity, when not nil, records the builds in progress and their
 	// logs' last lines.
 	Activity *Activity
+	// Check builds the paths again and compares them with the valid
+	// outputs (--check); KeepFailed keeps a differing output as
+	// PATH.check (--keep-failed).
+	Check, KeepFailed bool
 }
 
 // Substitution is a path copied from a substituter, or refused.
@@ -576,6 +580,12 @@ type RealiseResult struct {
 func Realise(ctx context.Context, o RealiseOptions) (*RealiseResult, error) {
 	args := storeArgs(o.Store, "")
 	args = append(args, "--realise", "--log-format", "internal-json")
+	if o.Check {
+		args = append(args, "--check")
+	}
+	if o.KeepFailed {
+		args = append(args, "--keep-failed")
+	}
 	args = append(args, o.Settings.args()...)
 	args = append(args, "--")
 	args = append(args, o.Paths...)
