@@ -25,17 +25,31 @@ type Exec struct {
 	// CPUs, when not empty, pins Nix and its builds to these CPUs
 	// (taskset): the builds see that many CPUs (nproc).
 	CPUs []int
+	// PIDNamespace runs Nix as the first process of a new pid namespace
+	// (with its own /proc), so that its builds die with it: Nix's
+	// sandboxed builders survive a SIGKILL of Nix itself (they are not
+	// its children by then), not the end of their pid namespace. Needs
+	// root; for the builds Nix runs itself.
+	PIDNamespace bool
 }
 
 // wrapped returns the command line of name args under e's wrappers.
 func (e Exec) wrapped(name string, args []string) (string, []string) {
 	var pre []string
-	if e.ClockShift != 0 {
-		s := strconv.FormatInt(int64(e.ClockShift/time.Second), 10)
-		// --fork: a time namespace applies to the children of the process
-		// that unshares it; --kill-child: the child dies with unshare,
-		// which dies with nixgate (Pdeathsig below).
-		pre = append(pre, "unshare", "--time", "--monotonic", s, "--boottime", s, "--fork", "--kill-child=SIGKILL", "--")
+	if e.ClockShift != 0 || e.PIDNamespace {
+		// --fork: a time or pid namespace applies to the children of the
+		// process that unshares it; --kill-child: the child dies with
+		// unshare, which dies with nixgate (Pdeathsig below), and with it
+		// everything in its pid namespace.
+		pre = append(pre, "unshare")
+		if e.PIDNamespace {
+			pre = append(pre, "--pid", "--mount", "--mount-proc")
+		}
+		if e.ClockShift != 0 {
+			s := strconv.FormatInt(int64(e.ClockShift/time.Second), 10)
+			pre = append(pre, "--time", "--monotonic", s, "--boottime", s)
+		}
+		pre = append(pre, "--fork", "--kill-child=SIGKILL", "--")
 	}
 	if len(e.CPUs) > 0 {
 		list := ""
@@ -60,9 +74,9 @@ const killGrace = 1500 * time.Millisecond
 // command prepares name args under e: in its own process group (so that a
 // cancellation reaches every process Nix started, and a terminal's ^C
 // reaches nixgate only, which then stops the group), dying with nixgate
-// (Pdeathsig: a SIGKILL of nixgate kills it too; Nix's own builders die
-// with Nix), and on cancellation stopped group-wide with SIGTERM, then
-// SIGKILL.
+// (Pdeathsig: a SIGKILL of nixgate kills it too; with PIDNamespace, its
+// sandboxed builders too), and on cancellation stopped group-wide with
+// SIGTERM, then SIGKILL.
 func command(ctx context.Context, e Exec, name string, args ...string) *exec.Cmd {
 	prog, argv := e.wrapped(name, args)
 	cmd := exec.CommandContext(ctx, prog, argv...)
@@ -91,11 +105,11 @@ func command(ctx context.Context, e Exec, name string, args ...string) *exec.Cmd
 // the tools it needs (unshare, taskset) and, for a time namespace, the
 // privilege to create one.
 func CheckWrappers(ctx context.Context, e Exec) error {
-	if e.ClockShift != 0 {
+	if e.ClockShift != 0 || e.PIDNamespace {
 		if _, err := exec.LookPath("unshare"); err != nil {
 			return fmt.Errorf("unshare (util-linux) is not installed: %w", err)
 		}
-		cmd := command(ctx, Exec{ClockShift: e.ClockShift}, "true")
+		cmd := command(ctx, Exec{ClockShift: e.ClockShift, PIDNamespace: e.PIDNamespace}, "true")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			return fmt.Errorf("unshare --time: %v: %s", err, lastLine(string(out)))
 		}

@@ -207,7 +207,11 @@ func makePlans(ctx context.Context, builders []Builder, vary []string, ws *works
 		}
 		plans[i] = p
 	}
+	pidns := os.Getuid() == 0 && nixcli.CheckWrappers(ctx, nixcli.Exec{PIDNamespace: true}) == nil
 	for i, b := range builders {
+		if b.inProcess() && pidns {
+			plans[i].exec.PIDNamespace = true
+		}
 		if b.inProcess() {
 			// Nix's own build directories live under TMPDIR: keep them in
 			// the workspace, removed with it even after a SIGKILL.
@@ -347,6 +351,16 @@ func (w *workspace) disorder(ctx context.Context, name string) (string, error) {
 	}
 	if _, err := os.Stat("/dev/fuse"); err != nil {
 		return "", fmt.Errorf("no /dev/fuse: %w", err)
+	}
+	// disorderfs --multi-user reaches its backing directory as the build
+	// user: every directory above it must let others through.
+	for d := filepath.Dir(w.dir); ; d = filepath.Dir(d) {
+		if fi, err := os.Stat(d); err == nil && fi.Mode().Perm()&0o001 == 0 {
+			return "", fmt.Errorf("%s is not searchable by the build users (mode %o), which disorderfs reaches its directory as: set TMPDIR to a directory they can search", d, fi.Mode().Perm())
+		}
+		if d == "/" || d == "." {
+			break
+		}
 	}
 	backing, mnt := filepath.Join(w.dir, name+".real"), filepath.Join(w.dir, name)
 	for _, d := range []string{backing, mnt} {
