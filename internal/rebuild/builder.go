@@ -37,8 +37,8 @@ type Builder struct {
 // ParseBuilder reads a --builder value: "local", "ssh-ng://[USER@]HOST"
 // (with Nix's store URI parameters, ?ssh-key=FILE...), or a directory for
 // a chroot store (created if missing). ssh:// is refused: Nix's legacy
-// SSH store cannot build what nixgate hands it (derivations realised in
-// the remote store: Nix 2.8 says the operation is not supported).
+// SSH store cannot build in the remote store (Nix 2.8: "operation
+// 'getFSAccessor' is not supported by store 'ssh://...'").
 func ParseBuilder(s string) (Builder, error) {
 	switch {
 	case s == "":
@@ -52,7 +52,7 @@ func ParseBuilder(s string) (Builder, error) {
 		}
 		return Builder{Name: s, URI: s, Kind: Remote}, nil
 	case strings.HasPrefix(s, "ssh://"):
-		return Builder{}, fmt.Errorf("builder %q: Nix's ssh:// store cannot build derivations in the remote store; use ssh-ng://%s", s, strings.TrimPrefix(s, "ssh://"))
+		return Builder{}, fmt.Errorf("builder %q: Nix's legacy ssh:// store cannot build in the remote store (Nix 2.8: operation 'getFSAccessor' is not supported); use ssh-ng://%s", s, strings.TrimPrefix(s, "ssh://"))
 	case strings.Contains(s, "://"):
 		return Builder{}, fmt.Errorf("builder %q: unsupported store URI (want local, ssh-ng://HOST or a directory)", s)
 	}

@@ -225,7 +225,11 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	start := time.Now()
 	var wg sync.WaitGroup
 	for i, b := range builders {
-		runs[i] = &builderRun{b: b, opts: &opts, plan: plans[i], progress: progress, workDir: filepath.Join(ws.dir, fmt.Sprintf("nar-%d", i)),
+		sb := b
+		if plans[i].store != "" {
+			sb.URI = plans[i].store
+		}
+		runs[i] = &builderRun{b: sb, shown: b, opts: &opts, plan: plans[i], progress: progress, workDir: filepath.Join(ws.dir, fmt.Sprintf("nar-%d", i)),
 			check: len(builders) == 1, act: nixcli.NewActivity(), phase: "waiting"}
 		wg.Add(1)
 		go func(r *builderRun) {
@@ -252,7 +256,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	}
 	failed := false
 	for i, r := range runs {
-		br := BuilderReport{Builder: r.b, Started: r.start.UTC(), Seconds: r.end.Sub(r.start).Seconds(), Kept: opts.Keep && defaultStores,
+		br := BuilderReport{Builder: r.shown, Started: r.start.UTC(), Seconds: r.end.Sub(r.start).Seconds(), Kept: opts.Keep && defaultStores,
 			Inputs: r.inputs, Variations: plans[i].variations, Environment: r.side()}
 		if r.err != nil {
 			var integrity *integrityError
@@ -468,7 +472,8 @@ type sample struct {
 
 // builderRun builds everything on one builder.
 type builderRun struct {
-	b          Builder
+	b          Builder // its URI is the store URI given to Nix
+	shown      Builder // as the user named it
 	opts       *Options
 	plan       *plan
 	progress   io.Writer
@@ -602,7 +607,7 @@ func (r *builderRun) run(ctx context.Context) {
 	if r.opts.Log != nil {
 		log = &prefixWriter{w: r.opts.Log, prefix: "[" + r.b.Name + "] "}
 	}
-	r.logf("building %d installable(s) on %s builder %s", len(r.opts.Installables), r.b.Kind, orLocal(r.b.URI))
+	r.logf("building %d installable(s) on %s builder %s", len(r.opts.Installables), r.b.Kind, orLocal(r.shown.URI))
 	if r.b.Kind == Chroot {
 		if err := os.MkdirAll(r.b.Root, 0o755); err != nil {
 			r.err = err

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
+	"net/url"
 	"os/exec"
 	"path/filepath"
 	"runtime"
@@ -91,6 +92,10 @@ type Variation struct {
 // plan is how one builder runs: its extra Nix options, how nix is
 // started, when, and what its builds see.
 type plan struct {
+	// store, when not empty, is the store URI given to Nix instead of the
+	// builder's (a remote builder's, with a remote-program carrying the
+	// variations).
+	store      string
 	settings   nixcli.Settings
 	exec       nixcli.Exec
 	startAfter time.Duration // after the first builder's start
@@ -205,6 +210,9 @@ func makePlans(ctx context.Context, builders []Builder, vary []string, ws *works
 		for _, v := range vary {
 			p.variations = append(p.variations, applyVariation(ctx, v, i, b, p, cpus, ws))
 		}
+		if b.Kind == Remote {
+			remoteProgram(b, p)
+		}
 		plans[i] = p
 	}
 	pidns := os.Getuid() == 0 && nixcli.CheckWrappers(ctx, nixcli.Exec{PIDNamespace: true}) == nil
@@ -230,9 +238,48 @@ func makePlans(ctx context.Context, builders []Builder, vary []string, ws *works
 // trusted user.
 func daemonNote(b Builder) string {
 	if b.Kind == Remote {
-		return "passed to the remote daemon, which honours it for a trusted user"
+		return remoteNote
 	}
 	return "passed to the daemon, which honours it for a trusted user"
+}
+
+// remoteNote: Nix does not forward options to an ssh-ng:// store (since
+// 2.0: "ssh-ng: Don't forward options to the daemon"), so nixgate sets
+// them on the remote nix-daemon's command line.
+const remoteNote = "set on the remote nix-daemon's command line (remote-program): it applies when that daemon builds in the remote store itself (an ssh user who owns the store, such as root), not when it hands the build to the remote host's daemon socket"
+
+// remoteOptions are the variations that reach a remote builder, as
+// nix-daemon options.
+var remoteOptions = []string{"cores", "sandbox-build-dir", "impersonate-linux-26"}
+
+// remoteProgram moves the plan's options that a remote builder can take
+// into its store URI's remote-program ("nix-daemon --option cores 1 ..."),
+// unless the URI names its own remote-program (then they are not applied).
+func remoteProgram(b Builder, p *plan) {
+	var args []string
+	for _, k := range remoteOptions {
+		if v, ok := p.settings[k]; ok {
+			args = append(args, "--option", k, v)
+			delete(p.settings, k)
+		}
+	}
+	if len(args) == 0 {
+		return
+	}
+	if strings.Contains(b.URI, "remote-program=") {
+		for i := range p.variations {
+			if v := &p.variations[i]; v.Applied && v.Note == remoteNote {
+				v.Applied, v.Note = false, "not applied: the builder's URI names its own remote-program"
+			}
+		}
+		return
+	}
+	sep := "?"
+	if strings.Contains(b.URI, "?") {
+		sep = "&"
+	}
+	// Nix decodes %XX in store URI parameters, not "+".
+	p.store = b.URI + sep + "remote-program=" + strings.ReplaceAll(url.PathEscape("nix-daemon "+strings.Join(args, " ")), "&", "%26")
 }
 
 func applyVariation(ctx context.Context, name string, i int, b Builder, p *plan, cpus []int, ws *workspace) Variation {

@@ -1,7 +1,7 @@
 # One derivation per nondeterminism class that nixgate rebuild's
 # variations expose (builders 2..N differ from the first), each built with
 # busybox-static only, and one that stays the same whatever varies.
-{ system ? builtins.currentSystem, slowSeconds ? 30 }:
+{ system ? builtins.currentSystem, slowSeconds ? 30, nonce ? "" }:
 let
   bb = builtins.path { path = ./bb; name = "busybox"; };
   mk = name: script: derivation {
@@ -73,4 +73,11 @@ in {
   # A stamp of 3-second resolution: the same on two builders that start
   # together, different on a later run (what only the history catches).
   coarse = mk "coarse" "echo $(( $(busybox date +%s) / 3 )) > $out/stamp";
+  # For a remote builder that builds in a store shared with other tests:
+  # fresh derivations (--argstr nonce X), one the same everywhere and one
+  # that depends on NIX_BUILD_CORES.
+  remote = {
+    same = mk "remote-same-${nonce}" "echo same > $out/same";
+    cores = mk "remote-cores-${nonce}" ''echo "make -j$NIX_BUILD_CORES" > $out/build-command'';
+  };
 }
