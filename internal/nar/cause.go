@@ -200,6 +200,16 @@ func (d *differ) timeCauses(removed, added []string, add func(Cause)) {
 		return all[0]
 	}
 	a, b := pick(oa, ta), pick(ob, tb)
+	var formats []string
+	for _, t := range ta {
+		if slices.Contains(oa, t.text) && !slices.Contains(formats, t.format) {
+			formats = append(formats, t.format)
+		}
+	}
+	if len(formats) == 0 {
+		formats = []string{a.format}
+	}
+	format := strings.Join(formats, ", ")
 	za, zb := zones(ta), zones(tb)
 	sameInstant := false
 	if len(za) > 0 && len(zb) > 0 && !slices.Equal(za, zb) {
@@ -218,10 +228,10 @@ func (d *differ) timeCauses(removed, added []string, add func(Cause)) {
 	if sameInstant {
 		return
 	}
-	c := Cause{Kind: CauseTimestamp, Detail: "embedded timestamp (" + a.format + ")", A: a.text, B: b.text}
+	c := Cause{Kind: CauseTimestamp, Detail: "embedded timestamp (" + format + ")", A: a.text, B: b.text}
 	if d.nearBuild(a.text, 0) || d.nearBuild(b.text, 1) {
-		c.Detail = "embedded build time (" + a.format + ")"
-	} else if a.format == "date" {
+		c.Detail = "embedded build time (" + format + ")"
+	} else if format == "date" {
 		c.Detail = "embedded date (day resolution)"
 	}
 	add(c)
@@ -282,11 +292,17 @@ func (d *differ) buildPathCauses(removed, added []string, add func(Cause)) {
 			}
 		}
 	}
+	if slices.ContainsFunc(removed, isTrimpathFlag) != slices.ContainsFunc(added, isTrimpathFlag) {
+		add(Cause{Kind: CauseBuildPath, Detail: "built with -trimpath on one side only: the other embeds its source directories", A: first(goPaths(oa), nil), B: first(goPaths(ob), nil)})
+		return
+	}
 	goA, goB := goPaths(oa), goPaths(ob)
 	if len(goA) > 0 && len(goPaths(xb)) == 0 || len(goB) > 0 && len(goPaths(xa)) == 0 {
 		add(Cause{Kind: CauseBuildPath, Detail: "absolute Go source paths on one side only (built without -trimpath on that side)", A: first(goA, nil), B: first(goB, nil)})
 	}
 }
+
+func isTrimpathFlag(s string) bool { return strings.Contains(s, "-trimpath=true") }
 
 func goPaths(ps []string) []string {
 	var out []string

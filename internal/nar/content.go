@@ -87,6 +87,7 @@ type differ struct {
 	spooled  []*os.File
 	expanded [2]int64
 	members  int
+	rootName string
 }
 
 func newDiffer(o Options) *differ {
@@ -313,6 +314,14 @@ func (d *differ) compareBytes(a, b blob) (*Diff, []Cause, error) {
 			diff, causes := d.textDiff(da, db)
 			return diff, causes, nil
 		}
+		diff, causes := d.binaryDiff(bytes.NewReader(da), bytes.NewReader(db))
+		if diff != nil && len(causes) == 0 {
+			// In memory: the strings of the whole contents, not only of
+			// the first differing chunks (a path table, a string table).
+			sa, sb := printableStrings(da, 6), printableStrings(db, 6)
+			causes = d.textCauses(onlyIn(sa, sb), onlyIn(sb, sa), false)
+		}
+		return diff, causes, nil
 	}
 	diff, causes := d.binaryDiff(a.open(), b.open())
 	return diff, causes, nil
@@ -481,7 +490,7 @@ func printableStrings(b []byte, min int) []string {
 		}
 		if start >= 0 && i-start >= min {
 			out = append(out, string(b[start:i]))
-			if len(out) >= 4096 {
+			if len(out) >= 65536 {
 				return out
 			}
 		}

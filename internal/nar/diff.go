@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"path"
+	"path/filepath"
 	"slices"
 	"time"
 )
@@ -204,7 +205,7 @@ func DiffPaths(a, b string, o Options) (*Result, error) {
 		return nil, fmt.Errorf("open %s: %w", b, err)
 	}
 	defer tb.Close()
-	r, err := DiffTrees(ta, tb, o)
+	r, err := diffTrees(ta, tb, o, filepath.Base(a))
 	if err != nil {
 		return nil, err
 	}
@@ -215,8 +216,15 @@ func DiffPaths(a, b string, o Options) (*Result, error) {
 // DiffTrees compares two trees, walking both in NAR order at once, so
 // that memory stays bounded by the options whatever the trees' sizes.
 func DiffTrees(ta, tb Tree, o Options) (*Result, error) {
+	return diffTrees(ta, tb, o, "")
+}
+
+// diffTrees is DiffTrees; rootName names a tree that is one file (for
+// the formats known by their names, .pyc).
+func diffTrees(ta, tb Tree, o Options, rootName string) (*Result, error) {
 	o.defaults()
 	d := newDiffer(o)
+	d.rootName = rootName
 	defer d.close()
 	res := &Result{SchemaVersion: 1, Changes: []Change{}}
 	next := func(t Tree, n *int) (*Entry, error) {
@@ -353,7 +361,11 @@ func (d *differ) compareEntries(ea, eb *Entry, ta, tb Tree) ([]Change, error) {
 		if err != nil {
 			return nil, fmt.Errorf("read %s: %w", eb.Path, err)
 		}
-		diff, causes, err := d.compare(path.Base(ea.Path), ba, bb, 0)
+		name := path.Base(ea.Path)
+		if ea.Path == "/" && d.rootName != "" {
+			name = d.rootName
+		}
+		diff, causes, err := d.compare(name, ba, bb, 0)
 		if err != nil {
 			return nil, fmt.Errorf("compare %s: %w", ea.Path, err)
 		}
