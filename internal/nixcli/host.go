@@ -83,3 +83,10 @@ func ProbeCat(ctx context.Context, o HostOptions, path string) ([]byte, error) {
 	out, err := hostRun(ctx, "nix", append(args, path)...)
 	return []byte(out), err
 }
+
+// ProbeDelete removes a path nixgate added to the store (`nix-store
+// --delete`); it fails when something still refers to the path.
+func ProbeDelete(ctx context.Context, o HostOptions, path string) error {
+	_, err := hostRun(ctx, "nix-store", append(o.args(), "--delete", path)...)
+	return err
+}
