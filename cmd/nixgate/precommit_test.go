@@ -30,7 +30,11 @@ func TestPreCommitHook(t *testing.T) {
 		out, _ := exec.Command("go", "env", name).Output()
 		return strings.TrimSpace(string(out))
 	}
-	env := append(os.Environ(), "PRE_COMMIT_HOME="+home, "GIT_CONFIG_GLOBAL=/dev/null", "GIT_CONFIG_NOSYSTEM=1",
+	// An empty global configuration of the test's own: never /dev/null,
+	// which a git that writes its global configuration would replace.
+	gitconfig := filepath.Join(t.TempDir(), "gitconfig")
+	os.WriteFile(gitconfig, nil, 0o644)
+	env := append(os.Environ(), "PRE_COMMIT_HOME="+home, "GIT_CONFIG_GLOBAL="+gitconfig, "GIT_CONFIG_NOSYSTEM=1",
 		"GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.org", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.org",
 		// Reuse this machine's module and build caches: pre-commit's own
 		// GOPATH would download every module again.

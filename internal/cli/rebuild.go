@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"os"
 
 	"github.com/spf13/cobra"
 
@@ -26,6 +27,8 @@ func newRebuildCmd(e *env) *cobra.Command {
 		args     []string
 		argstrs  []string
 		policyF  string
+		submit   string
+		subKeys  []string
 		out      *outputFlags
 	)
 	cmd := &cobra.Command{
@@ -143,9 +146,28 @@ build and the failing builder's log tail).`,
 					opts.History = hist
 				}
 			}
+			if submit != "" && !keep && len(opts.Builders) == 0 {
+				// The chroot stores are read after the build for the
+				// outputs' references.
+				if opts.TempDir, err = os.MkdirTemp("", "nixgate-rebuild-submit-"); err != nil {
+					return incompletef("%w", err)
+				}
+				// Searchable by the build users: disorderfs reaches its
+				// directory as them.
+				if err := os.Chmod(opts.TempDir, 0o711); err != nil {
+					return incompletef("%w", err)
+				}
+				opts.Keep = true
+				defer removeStores(opts.TempDir)
+			}
 			rep, err := rebuild.Run(cmd.Context(), opts)
 			if err != nil {
 				return incompletef("rebuild: %w", err)
+			}
+			if submit != "" {
+				if err := submitRebuild(cmd.Context(), e, submit, subKeys, rep); err != nil {
+					return err
+				}
 			}
 			if !noRecord && hist != nil {
 				if err := hist.Record(cmd.Context(), rep); err != nil {
@@ -183,6 +205,8 @@ build and the failing builder's log tail).`,
 	f.BoolVar(&subst, "substitute-inputs", false, "let the inputs of the derivations under test be substituted (signatures required); these are still built")
 	f.StringArrayVar(&substs, "substituter", nil, "with --substitute-inputs: substituter `URL` (repeatable; default: the configured substituters)")
 	f.StringArrayVar(&keys, "trusted-public-key", nil, "with --substitute-inputs: trust `KEY` (NAME:BASE64) in addition to the configured keys (repeatable)")
+	f.StringVar(&submit, "submit", "", "submit each builder's result as a claim to the build-claim log at `URL`")
+	f.StringArrayVar(&subKeys, "key", nil, "with --submit: the Nix secret key `FILE` to sign claims with (once, or once per builder)")
 	cmd.AddCommand(newRebuildHistoryCmd(e))
 	return cmd
 }

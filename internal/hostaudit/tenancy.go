@@ -25,7 +25,7 @@ type Tenancy struct {
 	Store       string `json:"store"`
 	// RemoteOnly says the host builds nothing itself (max-jobs = 0 and
 	// builders set): every build goes to a remote builder.
-	RemoteOnly bool `json:"remoteOnly"`
+	RemoteOnly bool   `json:"remoteOnly"`
 	Builders   string `json:"builders,omitempty"`
 }
 

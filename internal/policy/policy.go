@@ -20,6 +20,7 @@ import (
 	"github.com/pelletier/go-toml/v2"
 
 	"github.com/nixgate/nixgate/internal/check"
+	"github.com/nixgate/nixgate/internal/flakelock"
 	"github.com/nixgate/nixgate/internal/repo"
 )
 
@@ -50,6 +51,8 @@ type Policy struct {
 	Host    Host
 	// Limits caps how many bytes of one file nixgate reads, per kind.
 	Limits repo.Limits
+	// Lock is the [lock] table.
+	Lock Lock
 }
 
 // LimitsTable is the [limits] table: sizes such as "16MiB" per kind of
@@ -196,6 +199,7 @@ func docType(checks []*check.Check) reflect.Type {
 		{Name: "Rebuild", Type: reflect.TypeFor[Rebuild](), Tag: `toml:"rebuild"`},
 		{Name: "Host", Type: reflect.TypeFor[Host](), Tag: `toml:"host"`},
 		{Name: "Limits", Type: reflect.TypeFor[LimitsTable](), Tag: `toml:"limits"`},
+		{Name: "Lock", Type: reflect.TypeFor[Lock](), Tag: `toml:"lock"`},
 		{Name: "Checks", Type: reflect.StructOf(checkFields), Tag: `toml:"checks"`},
 	})
 }
@@ -310,10 +314,57 @@ func Parse(name string, data []byte, checks []*check.Check) (*Policy, error) {
 		}
 		p.Settings[c.ID] = s
 	}
+	errs = append(errs, p.applyLock(name, data, d.FieldByName("Lock").Interface().(Lock))...)
 	if len(errs) > 0 {
 		return nil, errs
 	}
 	return p, nil
+}
+
+// Lock is the [lock] table: conditions on flake.lock inputs, in the
+// words of DeterminateSystems' flake-checker (--nixpkgs-keys, --condition),
+// judged by the lock-condition check.
+type Lock struct {
+	// NixpkgsKeys are root inputs that are nixpkgs; each must exist.
+	NixpkgsKeys []string `toml:"nixpkgs-keys"`
+	// Condition is a CEL expression every nixpkgs input must satisfy.
+	Condition string `toml:"condition"`
+	// Conditions maps input path globs ("*", "nixpkgs", "home-manager/*")
+	// to CEL expressions every matching input must satisfy.
+	Conditions map[string]string `toml:"conditions"`
+}
+
+// LockPolicyUser is implemented by the options of checks that take the
+// [lock] table.
+type LockPolicyUser interface{ UseLockPolicy(Lock) }
+
+// applyLock compiles the [lock] conditions (an error has the position of
+// the condition in the file and in the expression) and hands the table to
+// the checks that take it.
+func (p *Policy) applyLock(name string, data []byte, l Lock) Errors {
+	var errs Errors
+	compile := func(key, src string) {
+		if _, err := flakelock.CompileCondition(src); err != nil {
+			line := lineOf(data, key)
+			errs = append(errs, &Error{File: name, Line: line, Column: 1, Msg: fmt.Sprintf("lock.%s: %v", key, err)})
+		}
+	}
+	if l.Condition != "" {
+		compile("condition", l.Condition)
+	}
+	for k, src := range l.Conditions {
+		compile(strconv.Quote(k), src)
+		if _, err := path.Match(strings.ReplaceAll(k, "**", "x"), ""); err != nil {
+			errs = append(errs, &Error{File: name, Line: lineOf(data, strconv.Quote(k)), Column: 1, Msg: fmt.Sprintf("lock.conditions: bad glob %q: %v", k, err)})
+		}
+	}
+	p.Lock = l
+	for _, s := range p.Settings {
+		if u, ok := s.Options.(LockPolicyUser); ok {
+			u.UseLockPolicy(l)
+		}
+	}
+	return errs
 }
 
 // lineOf finds the first line mentioning s, for errors found after decoding.
