@@ -166,3 +166,10 @@ func FuzzPyc(f *testing.F) {
 	f.Add([]byte("\x55\x0d\x0d\x0a\x01\x00\x00\x00hashhash\xe3code"))
 	f.Fuzz(func(t *testing.T, data []byte) { fuzzPair(t, data, "x.pyc") })
 }
+
+// FuzzCpio: cpio archives (newc, crc, odc) and what follows the trailer.
+func FuzzCpio(f *testing.F) {
+	f.Add([]byte("070701000000010000a1a4000000000000000000000001000000000000000600000000000000000000000000000000000000060000000068656c6c6f000000776f726c640a0000070701000000000000000000000000000000000000000100000000000000000000000000000000000000000000000b00000000TRAILER!!!\x00\x00\x00\x00"))
+	f.Add([]byte("0707070000000000000000000000000000000000010000000000000000000001300000000000TRAILER!!!\x00"))
+	f.Fuzz(func(t *testing.T, data []byte) { fuzzPair(t, data, "initrd.cpio") })
+}

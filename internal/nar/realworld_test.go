@@ -283,3 +283,34 @@ func TestDeepArchive(t *testing.T) {
 		t.Errorf("opened %d levels, want 4", depth)
 	}
 }
+
+// TestRealWorldCpio: two initramfs-like cpio archives (newc, as the
+// kernel's), made by cpio(1) from trees whose files differ by content and
+// modification time; and odc.
+func TestRealWorldCpio(t *testing.T) {
+	cpioBin := tool(t, "cpio")
+	tmp := t.TempDir()
+	for _, format := range []string{"newc", "odc"} {
+		t.Run(format, func(t *testing.T) {
+			var archives []string
+			for i, stamp := range []string{"2026-11-30 10:00:00", "2026-12-01 09:00:00"} {
+				root := filepath.Join(tmp, format, fmt.Sprint(i))
+				write(t, filepath.Join(root, "init"), "#!/bin/sh\nexec /bin/app\n")
+				write(t, filepath.Join(root, "etc/build-info"), "built "+stamp+"\n")
+				run(t, root, nil, "touch", "-d", stamp, filepath.Join(root, "etc/build-info"))
+				out := filepath.Join(tmp, format, fmt.Sprintf("%d.cpio", i))
+				cmd := exec.Command(cpioBin, "-o", "-H", format, "--quiet", "-O", out)
+				cmd.Dir = root
+				cmd.Stdin = strings.NewReader("init\netc\netc/build-info\n")
+				if b, err := cmd.CombinedOutput(); err != nil {
+					t.Fatalf("cpio: %v: %s", err, b)
+				}
+				archives = append(archives, out)
+			}
+			r := checkPair(t, pairCase{a: archives[0], b: archives[1], members: []string{"/:etc/build-info"}, summary: CauseTimestamp})
+			if r.Changes[0].Content.Format != "cpio" {
+				t.Errorf("format %s", r.Changes[0].Content.Format)
+			}
+		})
+	}
+}
