@@ -81,6 +81,7 @@ func buildID(data []byte, order binary.ByteOrder) string {
 // dwarfUnit is what the DWARF compile units say of where they were built.
 type dwarfUnit struct {
 	name, compDir, producer string
+	files                   []string // the line table's file names
 }
 
 // maxDWARF bounds the debug sections parsed for compile units.
@@ -117,7 +118,15 @@ func dwarfUnits(f *elf.File) (units []dwarfUnit) {
 		}
 		if e.Tag == dwarf.TagCompileUnit || e.Tag == dwarf.TagPartialUnit {
 			str := func(a dwarf.Attr) string { s, _ := e.Val(a).(string); return s }
-			units = append(units, dwarfUnit{name: str(dwarf.AttrName), compDir: str(dwarf.AttrCompDir), producer: str(dwarf.AttrProducer)})
+			u := dwarfUnit{name: str(dwarf.AttrName), compDir: str(dwarf.AttrCompDir), producer: str(dwarf.AttrProducer)}
+			if lr, err := dw.LineReader(e); err == nil && lr != nil {
+				for _, f := range lr.Files() {
+					if f != nil && len(u.files) < 10000 {
+						u.files = append(u.files, f.Name)
+					}
+				}
+			}
+			units = append(units, u)
 		}
 		if e.Children {
 			r.SkipChildren()
@@ -163,7 +172,9 @@ func (d *differ) compareELF(a, b blob, depth int) (*Diff, []Cause, bool) {
 			continue
 		}
 		fields := func(x *elf.Section) [][2]string {
-			return [][2]string{{"type", x.Type.String()}, {"flags", x.Flags.String()}, {"size", fmt.Sprint(x.Size)}}
+			// The address too: a section that moved is named even when its
+			// bytes are the same (its readelf dump differs).
+			return [][2]string{{"type", x.Type.String()}, {"flags", x.Flags.String()}, {"size", fmt.Sprint(x.Size)}, {"addr", fmt.Sprintf("%#x", x.Addr)}}
 		}
 		hf := headerDiff(fields(s.s), fields(o.s))
 		ba, errA := d.sectionBlob(a, s.s, 0)
@@ -218,6 +229,27 @@ func (d *differ) compareELF(a, b blob, depth int) (*Diff, []Cause, bool) {
 		if !slices.Equal(pa, pb) {
 			diff.Header = append(diff.Header, Field{Name: "DW_AT_producer", A: first(onlyIn(pa, pb), pa), B: first(onlyIn(pb, pa), pb)})
 		}
+		// What the compile units and line tables say, decoded: their
+		// bytes may be equal (the strings live in .debug_str and
+		// .debug_line_str) while what they say differs.
+		decoded := func(section string, fa, fb []string, what string) {
+			if slices.Equal(fa, fb) || slices.ContainsFunc(diff.Members, func(c Change) bool { return c.Path == section }) {
+				return
+			}
+			oa, ob := onlyIn(fa, fb), onlyIn(fb, fa)
+			diff.Members = append(diff.Members, Change{Path: section, Kind: "decoded",
+				Content: &Diff{Format: "dwarf", SizeA: -1, SizeB: -1, FirstDifference: -1, Header: []Field{{Name: what, A: first(oa, fa), B: first(ob, fb)}},
+					Note: "the same bytes; what they decode to differs (the strings they point to changed)"}})
+		}
+		decoded(".debug_info", slices.Concat(dirsA, namesA), slices.Concat(dirsB, namesB), "compile units (DW_AT_comp_dir, DW_AT_name)")
+		var filesA, filesB []string
+		for _, u := range ua {
+			filesA = append(filesA, u.files...)
+		}
+		for _, u := range ub {
+			filesB = append(filesB, u.files...)
+		}
+		decoded(".debug_line", filesA, filesB, "line table file names")
 	}
 	if changedSections == 0 && len(diff.Header) == 0 {
 		// The sections agree: the difference is in the headers, the
