@@ -3,6 +3,7 @@ package nar
 import (
 	"archive/tar"
 	"archive/zip"
+	"bufio"
 	"bytes"
 	"compress/bzip2"
 	"compress/gzip"
@@ -47,9 +48,12 @@ const (
 // releases it.
 func decompressor(kind string, b blob) (io.Reader, func(), error) {
 	nop := func() {}
+	// Buffered: the decoders read byte by byte (io.ByteReader when they
+	// can), which on a section of a file would be a system call a byte.
+	in := bufio.NewReaderSize(b.open(), 64<<10)
 	switch kind {
 	case "gzip":
-		g, err := gzip.NewReader(b.open())
+		g, err := gzip.NewReader(in)
 		if err != nil {
 			return nil, nop, err
 		}
@@ -59,12 +63,12 @@ func decompressor(kind string, b blob) (io.Reader, func(), error) {
 		if err := checkXZ(b); err != nil {
 			return nil, nop, err
 		}
-		x, err := xz.ReaderConfig{DictCap: 1 << 20}.NewReader(b.open())
+		x, err := xz.ReaderConfig{DictCap: 1 << 20}.NewReader(in)
 		return x, nop, err
 	case "bzip2":
-		return bzip2.NewReader(b.open()), nop, nil
+		return bzip2.NewReader(in), nop, nil
 	case "zstd":
-		z, err := zstd.NewReader(b.open(), zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true),
+		z, err := zstd.NewReader(in, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true),
 			zstd.WithDecoderMaxWindow(maxZstdWindow), zstd.WithDecoderMaxMemory(maxZstdWindow))
 		if err != nil {
 			return nil, nop, err
@@ -134,8 +138,7 @@ func (d *differ) compareCompressed(kind, name string, a, b blob, depth int) (*Di
 		gzName = ha.Name
 	}
 	member := memberName(kind, name, gzName)
-	ma, errA := d.spool(ra, 0)
-	mb, errB := d.spool(rb, 1)
+	ma, mb, errA, errB := d.spool2(ra, rb)
 	var note string
 	if err := firstErr(errA, errB); err != nil {
 		if errors.Is(err, errExpand) {
@@ -233,7 +236,7 @@ func memberChange(format, name string, fields []Field, md *Diff, causes []Cause)
 // lists part ways, the rest is compared by name and content hash.
 func (d *differ) compareTar(a, b blob, depth int) (*Diff, []Cause, bool) {
 	diff := &Diff{Format: "tar", SizeA: a.size, SizeB: b.size, FirstDifference: -1}
-	ta, tb := tar.NewReader(a.open()), tar.NewReader(b.open())
+	ta, tb := tar.NewReader(bufio.NewReaderSize(a.open(), 64<<10)), tar.NewReader(bufio.NewReaderSize(b.open(), 64<<10))
 	var causes []Cause
 	type rest struct {
 		order []string
@@ -275,8 +278,7 @@ func (d *differ) compareTar(a, b blob, depth int) (*Diff, []Cause, bool) {
 		}
 		if !parted && ha != nil && hb != nil && ha.Name == hb.Name {
 			fields := headerDiff(tarHeaderFields(ha), tarHeaderFields(hb))
-			ma, errA := d.spool(ta, 0)
-			mb, errB := d.spool(tb, 1)
+			ma, mb, errA, errB := d.spool2(ta, tb)
 			md, mc, err := d.compare(path.Base(ha.Name), ma, mb, depth+1)
 			if err == nil {
 				err = firstErr(errA, errB)

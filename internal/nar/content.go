@@ -9,6 +9,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/pmezard/go-difflib/difflib"
@@ -80,6 +81,7 @@ func (b blob) load() ([]byte, error) {
 // differ is one comparison: options, scratch buffers, the temporary
 // directory for spooled members, and the expansion budget of each side.
 type differ struct {
+	mu       sync.Mutex // spool may run for both sides at once
 	o        Options
 	bufA     []byte
 	bufB     []byte
@@ -176,16 +178,10 @@ func (d *differ) spoolN(r io.Reader, side int, size int64, budget bool) (blob, e
 		return blob{ra: bytes.NewReader(buf.Bytes()[:memLimit]), size: memLimit, mem: buf.Bytes()[:memLimit], cut: true}, errExpand
 	}
 	// Larger than memory: a temporary file.
-	if d.tmp == "" {
-		if d.tmp, err = os.MkdirTemp(d.o.TempDir, "nixgate-nardiff-"); err != nil {
-			return blob{}, err
-		}
-	}
-	f, err := os.CreateTemp(d.tmp, "member-")
+	f, err := d.tempFile()
 	if err != nil {
 		return blob{}, err
 	}
-	d.spooled = append(d.spooled, f)
 	if _, err := f.Write(buf.Bytes()); err != nil {
 		return blob{}, err
 	}
@@ -205,6 +201,40 @@ func (d *differ) spoolN(r io.Reader, side int, size int64, budget bool) (blob, e
 		return b, errExpand
 	}
 	return b, nil
+}
+
+// tempFile creates a file in the diff's temporary directory, removed
+// with the entry.
+func (d *differ) tempFile() (*os.File, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.tmp == "" {
+		t, err := os.MkdirTemp(d.o.TempDir, "nixgate-nardiff-")
+		if err != nil {
+			return nil, err
+		}
+		d.tmp = t
+	}
+	f, err := os.CreateTemp(d.tmp, "member-")
+	if err != nil {
+		return nil, err
+	}
+	d.spooled = append(d.spooled, f)
+	return f, nil
+}
+
+// spool2 spools both sides at once (two decompressors, two cores).
+func (d *differ) spool2(ra, rb io.Reader) (blob, blob, error, error) {
+	var a blob
+	var errA error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		a, errA = d.spool(ra, 0)
+	}()
+	b, errB := d.spool(rb, 1)
+	<-done
+	return a, b, errA, errB
 }
 
 // equal reports whether two blobs hold the same bytes.

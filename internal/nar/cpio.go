@@ -1,6 +1,7 @@
 package nar
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -18,7 +19,7 @@ type cpioMember struct {
 // reader of nixgate) and what follows its trailer (an initramfs
 // concatenates archives, the last often compressed).
 func readCpio(b blob, maxMembers int) ([]cpioMember, blob, error) {
-	r := cpio.NewReader(b.open())
+	r := cpio.NewReader(bufio.NewReaderSize(b.open(), 64<<10))
 	var out []cpioMember
 	for {
 		e, err := r.Next()
