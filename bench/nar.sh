@@ -128,6 +128,8 @@ best() { # best wall time of $1 runs of the rest; the last run's exit ignored
   done
   echo "$b"
 }
+st=$(best 5 "$NG" version)
+echo "nixgate's own start-up (nixgate version, best of 5): ${st}s"
 echo "| pair | nixgate | diffoscope | ratio | named by nixgate | named by diffoscope | of those, by nixgate | member depth nixgate / diffoscope | summary cause |"
 echo "|---|---|---|---|---|---|---|---|---|"
 for p in go-trimpath go-ldflags deb static-lib c-date pyc cpio; do

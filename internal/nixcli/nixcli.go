@@ -61,7 +61,7 @@ func lastError(log string) string {
 			if strings.HasPrefix(t, ">") || strings.HasPrefix(t, "For full logs") || strings.HasSuffix(t, "log lines:") {
 				continue
 			}
-			parts = append(parts, t)
+			parts = append(parts, strings.Join(strings.Fields(t), " "))
 			if len(parts) == 6 {
 				break
 			}
