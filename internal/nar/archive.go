@@ -60,10 +60,11 @@ func decompressor(kind string, b blob) (io.Reader, func(), error) {
 		g.Multistream(true)
 		return g, nop, nil
 	case "xz":
-		if err := checkXZ(b); err != nil {
+		patches, err := checkXZ(b)
+		if err != nil {
 			return nil, nop, err
 		}
-		x, err := xz.ReaderConfig{DictCap: 1 << 20}.NewReader(in)
+		x, err := xz.ReaderConfig{DictCap: 4096}.NewReader(bufio.NewReaderSize(patched{b, patches}.reader(), 64<<10))
 		return x, nop, err
 	case "bzip2":
 		return bzip2.NewReader(in), nop, nil

@@ -314,3 +314,32 @@ func TestRealWorldCpio(t *testing.T) {
 		})
 	}
 }
+
+// TestXZSmallDictionary: xz -9 asks for a 64 MiB dictionary whatever the
+// file's size; nixgate rewrites the block header to the block's size and
+// decodes the same bytes.
+func TestXZSmallDictionary(t *testing.T) {
+	xzBin := tool(t, "xz")
+	dir := t.TempDir()
+	body := strings.Repeat("a line of a small file\n", 300)
+	write(t, filepath.Join(dir, "f"), body)
+	run(t, dir, nil, xzBin, "-9", "f")
+	data, err := os.ReadFile(filepath.Join(dir, "f.xz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := memBlob(data)
+	patches, err := checkXZ(b)
+	if err != nil || len(patches) != 1 {
+		t.Fatalf("checkXZ = %v, %v; want one rewritten header", patches, err)
+	}
+	r, done, err := decompressor("xz", b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer done()
+	var got bytes.Buffer
+	if _, err := got.ReadFrom(r); err != nil || got.String() != body {
+		t.Fatalf("decoded %d bytes (%v), want the %d of the file", got.Len(), err, len(body))
+	}
+}
