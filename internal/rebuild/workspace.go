@@ -37,7 +37,7 @@ type mount struct {
 }
 
 const (
-	workspacePrefix = "nixgate-rebuild-"
+	workspacePrefix = "nixgate-rebuild-ws-"
 	lockFile        = ".lock"
 	keptFile        = ".kept"
 )
