@@ -261,4 +261,3 @@ func extSummary(exts map[string]int) string {
 	}
 	return strings.Join(out, ", ")
 }
-
