@@ -55,6 +55,7 @@ if [ "${1:-}" = bench ]; then
   need diffoscope diffoscope
   need hyperfine hyperfine
   need tokei tokei
+  need jq jq
   need curl curl
   need python3 python3 # kernel-hardening-checker (bench/kconfig.sh), when KHC_SRC is set
 fi

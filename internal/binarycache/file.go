@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"strings"
+	"syscall"
 )
 
 // fileStore is a cache in a local directory. Every file is opened through
@@ -36,7 +37,9 @@ func (s *fileStore) Get(ctx context.Context, key string) (*Object, error) {
 	if strings.Contains(key, "?") {
 		return nil, fmt.Errorf("get %s: a file store has no queries", key)
 	}
-	f, err := s.root.Open(key)
+	// O_NONBLOCK: a FIFO planted in a cache directory must not block the
+	// read; the type check below refuses it.
+	f, err := s.root.OpenFile(key, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%s: %w", key, ErrNotFound)
 	}

@@ -110,7 +110,8 @@ func runCheck(cmd *cobra.Command, e *env, f *checkFlags, o *outputFlags, dir str
 	if f.writeBaseline != "" {
 		return writeBaselineFile(e, f.writeBaseline, res, f.reason)
 	}
-	rep := &report.Report{Command: "check", Target: dir, ToolVersion: Version(), FailOn: g.failOn, Result: res}
+	rep := &report.Report{Command: "check", Target: dir, ToolVersion: Version(), FailOn: g.failOn, Result: res,
+		Adopt: g.policy.Path == "" && g.baseline == nil} // a repository nixgate has never seen
 	return writeReport(e, out, rep)
 }
 

@@ -1,12 +1,13 @@
 package kconfig
 
 import (
+	"github.com/nixgate/nixgate/internal/repo"
+
 	"bytes"
 	"compress/gzip"
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"syscall"
 )
@@ -42,7 +43,7 @@ func ReadInput(path string) ([]byte, error) {
 			return nil, err
 		}
 		if !fi.Mode().IsRegular() {
-			return nil, fmt.Errorf("%s is a %s, not a regular file", path, fileKind(fi.Mode()))
+			return nil, &repo.NotRegularError{Path: path, What: repo.DescribeMode(fi.Mode())}
 		}
 		r = f
 	}
@@ -59,29 +60,6 @@ func ReadCapped(r io.Reader) ([]byte, error) {
 	}
 	return Decompress(data)
 }
-
-// fileKind names the type of a file that is not a regular file.
-func fileKind(m fs.FileMode) string {
-	switch {
-	case m.IsDir():
-		return "directory"
-	case m&fs.ModeNamedPipe != 0:
-		return "FIFO"
-	case m&fs.ModeSocket != 0:
-		return "socket"
-	case m&fs.ModeCharDevice != 0:
-		return "character device"
-	case m&fs.ModeDevice != 0:
-		return "block device"
-	case m&fs.ModeSymlink != 0:
-		return "symlink"
-	}
-	return "special file"
-}
-
-// FileKind is fileKind for callers that check a file's type before
-// opening it (the repository check does, through the confined root).
-func FileKind(m fs.FileMode) string { return fileKind(m) }
 
 // Decompress returns data, gunzipped when it starts with the gzip magic,
 // and ErrTooLarge when either form exceeds MaxInput. A file of several

@@ -51,8 +51,25 @@ type Policy struct {
 	Host    Host
 	// Limits caps how many bytes of one file nixgate reads, per kind.
 	Limits repo.Limits
+	// Project holds facts about the repository that checks share.
+	Project Project
 	// Lock is the [lock] table.
 	Lock Lock
+}
+
+// Project is the [project] table: what the repository is, for the checks
+// whose rules depend on it.
+type Project struct {
+	// Init names the init program's crates (directories or package
+	// names): rust-unsafe, source-loc-limit and dependency-allowlist
+	// apply the init program's invariants (R13) to them.
+	Init []string `toml:"init"`
+}
+
+// ProjectOptions is implemented by check options that take what [project]
+// says; a check's own option, when set, wins.
+type ProjectOptions interface {
+	ApplyProject(Project)
 }
 
 // LimitsTable is the [limits] table: sizes such as "16MiB" per kind of
@@ -199,6 +216,7 @@ func docType(checks []*check.Check) reflect.Type {
 		{Name: "Rebuild", Type: reflect.TypeFor[Rebuild](), Tag: `toml:"rebuild"`},
 		{Name: "Host", Type: reflect.TypeFor[Host](), Tag: `toml:"host"`},
 		{Name: "Limits", Type: reflect.TypeFor[LimitsTable](), Tag: `toml:"limits"`},
+		{Name: "Project", Type: reflect.TypeFor[Project](), Tag: `toml:"project"`},
 		{Name: "Lock", Type: reflect.TypeFor[Lock](), Tag: `toml:"lock"`},
 		{Name: "Checks", Type: reflect.StructOf(checkFields), Tag: `toml:"checks"`},
 	})
@@ -258,6 +276,7 @@ func Parse(name string, data []byte, checks []*check.Check) (*Policy, error) {
 	}
 	p.Ignore = d.FieldByName("Ignore").Interface().([]string)
 	p.PR = d.FieldByName("PR").Interface().(PR)
+	p.Project = d.FieldByName("Project").Interface().(Project)
 	p.Cache = d.FieldByName("Cache").Interface().(Cache)
 	p.Rebuild = d.FieldByName("Rebuild").Interface().(Rebuild)
 	p.Host = d.FieldByName("Host").Interface().(Host)
@@ -311,6 +330,9 @@ func Parse(name string, data []byte, checks []*check.Check) (*Policy, error) {
 				o.Elem().Field(j).Set(t.Field(3 + j))
 			}
 			s.Options = o.Interface()
+			if po, ok := s.Options.(ProjectOptions); ok && len(p.Project.Init) > 0 {
+				po.ApplyProject(p.Project)
+			}
 		}
 		p.Settings[c.ID] = s
 	}
