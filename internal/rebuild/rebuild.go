@@ -171,9 +171,13 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	if len(opts.Installables) == 0 {
 		return nil, fmt.Errorf("nothing to build")
 	}
-	progress := opts.Progress
-	if progress == nil {
-		progress = io.Discard
+	var progress io.Writer = io.Discard
+	if opts.Progress != nil {
+		// Every builder and the heartbeat write to it.
+		progress = &lockedWriter{w: opts.Progress}
+	}
+	if opts.Log != nil {
+		opts.Log = &lockedWriter{w: opts.Log}
 	}
 	vary := opts.Vary
 	if vary == nil {
@@ -222,7 +226,6 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	// Build on every builder at once: each is its own store, so Nix's
 	// locks do not serialise them. Varied builders start later.
 	runs := make([]*builderRun, len(builders))
-	start := time.Now()
 	var wg sync.WaitGroup
 	for i, b := range builders {
 		sb := b
@@ -230,14 +233,23 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 			sb.URI = plans[i].store
 		}
 		runs[i] = &builderRun{b: sb, shown: b, opts: &opts, plan: plans[i], progress: progress, workDir: filepath.Join(ws.dir, fmt.Sprintf("nar-%d", i)),
-			check: len(builders) == 1, act: nixcli.NewActivity(), phase: "waiting"}
+			check: len(builders) == 1, act: nixcli.NewActivity(), phase: "waiting", started: make(chan struct{})}
+	}
+	for i := range runs {
 		wg.Add(1)
 		go func(r *builderRun) {
 			defer wg.Done()
-			if d := r.plan.startAfter; d > 0 {
-				// Past a second boundary: the first builder's second and
-				// this one's differ whatever their sub-second phase.
-				at := start.Add(d).Truncate(time.Second).Add(time.Second + 20*time.Millisecond)
+			if d := r.plan.startAfter; d > 0 && r != runs[0] {
+				// After the first builder's start, past a second boundary:
+				// the first builder's second and this one's differ whatever
+				// their sub-second phase.
+				select {
+				case <-runs[0].started:
+				case <-ctx.Done():
+					r.err = ctx.Err()
+					return
+				}
+				at := runs[0].start.Add(d).Truncate(time.Second).Add(time.Second + 20*time.Millisecond)
 				select {
 				case <-time.After(time.Until(at)):
 				case <-ctx.Done():
@@ -493,6 +505,8 @@ type builderRun struct {
 	mu    sync.Mutex
 	phase string // what it is doing, for the heartbeat ("" when done)
 	since time.Time
+	// started is closed when the builder has started (its start set).
+	started chan struct{}
 }
 
 func (r *builderRun) setPhase(p string) {
@@ -602,6 +616,9 @@ func (r *builderRun) run(ctx context.Context) {
 	r.mu.Lock()
 	r.start = time.Now()
 	r.mu.Unlock()
+	if r.started != nil {
+		close(r.started)
+	}
 	defer func() { r.end = time.Now(); r.setPhase("") }()
 	var log io.Writer
 	if r.opts.Log != nil {
@@ -889,6 +906,18 @@ func groups(is []Installable) []group {
 		}
 	}
 	return out
+}
+
+// lockedWriter serialises writes.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
 
 // prefixWriter prefixes every line written through it.
