@@ -39,6 +39,7 @@ func All() []*check.Check {
 		HostSandbox,
 		HostSandboxPaths,
 		HostSandboxProbe,
+		HostSharedStore,
 		HostSubstituters,
 		HostSyscallFilter,
 		HostTrustedUsers,

@@ -20,7 +20,9 @@ var LockMissing = &check.Check{
 		"commit can use different nixpkgs revisions, and nobody reviews what changed. Two kinds of flake need " +
 		"no lock and are skipped: flake templates (a flake.nix under a templates/ directory, or in a directory " +
 		"a flake's `templates` output names, read statically: `nix flake init` copies it and the new project " +
-		"locks it), and flakes that declare no inputs (no `inputs`, an outputs function taking only self).",
+		"locks it), and flakes that declare no inputs (no `inputs`, an outputs function taking only self). Nor do " +
+		"flakes whose every input is a relative path into the same repository (path:../.., ./sub) or follows " +
+		"one: the repository's own flake.lock pins what they reach.",
 	Remediation: "Run `nix flake lock` next to the flake.nix and commit the flake.lock it writes.",
 	Scope:       check.ScopeRepo,
 	Run:         runLockMissing,
@@ -52,7 +54,7 @@ func runLockMissing(ctx context.Context, p *check.Pass) error {
 	for _, name := range flakes {
 		dir := path.Dir(name)
 		lock := path.Join(dir, "flake.lock")
-		if p.Repo.Exists(lock) || !shapes[name].HasInputs || isTemplate(dir, templateDirs) {
+		if p.Repo.Exists(lock) || !shapes[name].HasInputs || shapes[name].OnlyRelative || isTemplate(dir, templateDirs) {
 			continue
 		}
 		p.Reportf(check.Location{Path: name}, "missing:"+lock, "%s has no %s next to it: its inputs are not pinned", name, lock)

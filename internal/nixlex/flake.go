@@ -1,6 +1,9 @@
 package nixlex
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // FlakeShape is what a static read of a flake.nix tells, without
 // evaluating it.
@@ -12,6 +15,16 @@ type FlakeShape struct {
 	// flake's `templates` output: the directories `nix flake init -t`
 	// copies, whose flake.nix must not carry a lock.
 	Templates []string
+	// Inputs maps each input the flake declares in the usual forms
+	// (inputs.X.url = "…", inputs = { X.url = "…"; }, inputs.X = { … })
+	// to its URL; "" for one with no url (a registry lookup, or follows).
+	Inputs map[string]string
+	// Follows lists the inputs declared as inputs.X.follows = "…".
+	Follows []string
+	// OnlyRelative is true when every input is a relative path into the
+	// same repository (path:../.., ./sub) or follows another: the
+	// repository's own lock pins what such a flake reaches.
+	OnlyRelative bool
 }
 
 // ReadFlake reads a flake.nix's shape from its tokens. When the file is
@@ -122,7 +135,102 @@ func ReadFlake(src string) (FlakeShape, error) {
 	if known {
 		shape.HasInputs = inputs || outputsArgs
 	}
+	shape.Inputs, shape.Follows = readInputs(code)
+	shape.OnlyRelative = len(shape.Inputs) > 0
+	for name, url := range shape.Inputs {
+		if !RelativeURL(url) && !slices.Contains(shape.Follows, name) {
+			shape.OnlyRelative = false
+		}
+	}
 	return shape, nil
+}
+
+// RelativeURL reports a flake reference to a relative path (path:./x,
+// path:../.., ./x, ../x): a subflake or the parent flake of the same
+// repository, which Nix does not lock by itself.
+func RelativeURL(url string) bool {
+	u := strings.TrimPrefix(url, "path:")
+	return u == "." || u == ".." || strings.HasPrefix(u, "./") || strings.HasPrefix(u, "../")
+}
+
+// readInputs reads the string values of the top-level inputs attribute of
+// a flake's attribute set: input name to url, and the names that follow
+// another input. Other shapes give an empty map (the caller then assumes
+// the usual lock is needed).
+func readInputs(code []Token) (map[string]string, []string) {
+	inputs := map[string]string{}
+	var follows []string
+	isOp := func(i int, s string) bool { return i < len(code) && code[i].Kind == Op && code[i].Text == s }
+	// skip returns the index after the value starting at i (at depth 0
+	// relative to i), stopping at the ";" that ends it.
+	skip := func(i int) int {
+		depth := 0
+		for ; i < len(code); i++ {
+			switch {
+			case code[i].Kind == InterpOpen || isOp(i, "{") || isOp(i, "(") || isOp(i, "["):
+				depth++
+			case code[i].Kind == InterpClose || isOp(i, "}") || isOp(i, ")") || isOp(i, "]"):
+				depth--
+				if depth < 0 {
+					return i
+				}
+			case depth == 0 && isOp(i, ";"):
+				return i
+			}
+		}
+		return i
+	}
+	var set func(i int, prefix []string) int
+	set = func(i int, prefix []string) int {
+		// i is just after "{"; read `attrpath = value;` until "}".
+		for i < len(code) && !isOp(i, "}") {
+			var path []string
+			for i < len(code) && code[i].Kind == Ident {
+				path = append(path, code[i].Text)
+				i++
+				if !isOp(i, ".") {
+					break
+				}
+				i++
+			}
+			if len(path) == 0 || !isOp(i, "=") {
+				return skip(i) + 1 // inherit, a quoted name, …: not followed
+			}
+			i++
+			full := append(append([]string{}, prefix...), path...)
+			switch {
+			case i+2 < len(code) && code[i].Kind == StrOpen && code[i+1].Kind == StrText && code[i+2].Kind == StrClose:
+				if len(full) == 3 && full[0] == "inputs" {
+					switch full[2] {
+					case "url":
+						inputs[full[1]] = code[i+1].Text
+					case "follows":
+						follows = append(follows, full[1])
+					}
+				}
+				i += 3
+			case isOp(i, "{") && (len(full) == 0 || full[0] == "inputs"):
+				i = set(i+1, full) + 1
+			default:
+				i = skip(i)
+			}
+			if len(full) >= 2 && full[0] == "inputs" {
+				if _, ok := inputs[full[1]]; !ok {
+					inputs[full[1]] = ""
+				}
+			}
+			if isOp(i, ";") {
+				i++
+			}
+		}
+		return i
+	}
+	if !isOp(0, "{") {
+		return map[string]string{}, nil
+	}
+	set(1, nil)
+	slices.Sort(follows)
+	return inputs, follows
 }
 
 // JoinPath joins a template path as written in flake.nix ("./templates/x",

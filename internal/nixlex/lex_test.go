@@ -2,6 +2,7 @@ package nixlex
 
 import (
 	"bytes"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -323,5 +324,26 @@ func TestScanLinear(t *testing.T) {
 	t.Logf("%d bytes: %v; %d bytes: %v", len(gen(2000)), small, len(gen(20000)), big)
 	if big > 40*small+50*time.Millisecond {
 		t.Errorf("10x the input took %.1fx the time", float64(big)/float64(small))
+	}
+}
+
+func TestReadFlakeInputs(t *testing.T) {
+	for _, tc := range []struct {
+		src      string
+		inputs   map[string]string
+		relative bool
+	}{
+		{`{ inputs.kb.url = "path:../.."; inputs.nixpkgs.follows = "kb/nixpkgs"; outputs = { self, kb, nixpkgs }: {}; }`,
+			map[string]string{"kb": "path:../..", "nixpkgs": ""}, true},
+		{`{ inputs = { sub.url = "./sub"; x = { url = "github:a/b"; flake = false; }; }; outputs = _: {}; }`,
+			map[string]string{"sub": "./sub", "x": "github:a/b"}, false},
+		{`{ inputs.nixpkgs = { }; outputs = { nixpkgs, ... }: {}; }`, map[string]string{"nixpkgs": ""}, false},
+		{`{ outputs = { self }: {}; }`, map[string]string{}, false},
+		{`{ inputs."quoted".url = "path:./x"; outputs = _: {}; }`, map[string]string{}, false},
+	} {
+		shape, _ := ReadFlake(tc.src)
+		if !maps.Equal(shape.Inputs, tc.inputs) || shape.OnlyRelative != tc.relative {
+			t.Errorf("%s: inputs %v relative %v, want %v %v", tc.src, shape.Inputs, shape.OnlyRelative, tc.inputs, tc.relative)
+		}
 	}
 }
