@@ -75,7 +75,7 @@ func TestPlan(t *testing.T) {
 		"devshell-tools | nixgate flake devshell repo/image --tool jq --store /tmp/s --option sandbox=true --policy repo/nixgate.toml",
 		"run: tests | cd repo && cargo test | SKIP cargo not found on PATH",
 		"run: flake check | cd repo/sub && nix flake check",
-		"rebuild | nixgate rebuild repo#default repo/x.nix -A a",
+		"rebuild | nixgate rebuild repo#default repo/x.nix -A a --policy repo/nixgate.toml",
 		"cache | nixgate cache verify https://cache.example.org --trusted-key k:AAAA --require 2 --closure /nix/store/x --policy repo/nixgate.toml",
 		"uki-check | nixgate uki check repo/result/anchor.efi --policy repo/uki/gate.toml | static",
 		"uki-verify | nixgate uki verify repo/result/anchor.efi --cert repo/keys/db.crt --policy repo/uki/gate.toml | static",

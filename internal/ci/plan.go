@@ -405,6 +405,7 @@ func (p *Plan) Gates() []*Gate {
 			g.Args = append(g.Args, "--builder", b)
 		}
 		g.Args = appendOpt(g.Args, "--artifact", rb.Artifact)
+		g.Args = append(g.Args, p.policyArgs(false)...)
 		for _, b := range rb.Builders {
 			if a := netAddr(b); a != "" {
 				g.Reach = append(g.Reach, a)
