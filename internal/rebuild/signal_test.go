@@ -113,7 +113,14 @@ func TestKillAndCancel(t *testing.T) {
 		if _, err := os.Stat(ws[0]); err != nil {
 			t.Fatalf("the workspace is gone after a SIGKILL: %v", err)
 		}
+		// A workspace made in the last minute may be one a starting run has
+		// not locked yet: cleanStale leaves it; this one is older.
 		var progress strings.Builder
+		if removed := cleanStale(tmp, &progress); len(removed) != 0 {
+			t.Errorf("cleanStale removed a fresh workspace: %v", removed)
+		}
+		old := time.Now().Add(-2 * time.Minute)
+		os.Chtimes(ws[0], old, old)
 		removed := cleanStale(tmp, &progress)
 		if len(removed) != 1 || removed[0] != ws[0] {
 			t.Errorf("cleanStale removed %v, want %s", removed, ws[0])

@@ -184,6 +184,11 @@ func stale(dir string) bool {
 	if syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) != nil {
 		return false // a run holds it
 	}
+	// A free lock in a workspace made in the last minute may be one that
+	// a starting run has created and not locked yet.
+	if fi, err := os.Stat(dir); err != nil || time.Since(fi.ModTime()) < time.Minute {
+		return false
+	}
 	return true
 }
 
