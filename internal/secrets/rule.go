@@ -30,10 +30,13 @@ type Rule struct {
 	Allowlists []Allowlist
 	// Severity of a finding; zero means High.
 	Severity check.Severity
-	// Verify, when set, inspects a candidate secret: it may reject it
-	// (ok false) or lower its severity with a note (a GitHub token whose
+	// Verify, when set, inspects a candidate: it may reject it (OK
+	// false) or lower its severity with a note (a GitHub token whose
 	// checksum does not validate).
-	Verify func(secret string) (v Verdict)
+	Verify func(m *Match) Verdict
+	// KeyMaterial marks rules whose secret is a private key: a match is
+	// compared with the well-known public test keys (KnownTestKey).
+	KeyMaterial bool
 	// Generic rules yield to a specific rule that matched the same text.
 	Generic bool
 	// Samples for tests: templates of true and false positives (see the
@@ -41,6 +44,15 @@ type Rule struct {
 	TP, FP []string
 
 	span span
+	// index is the rule's place in its rule set: of two rules that find
+	// the same text, the first one listed reports it.
+	index int
+	// pre, when set, is tested at each keyword hit (with the hit's
+	// offset) before the rule's gate and regexp.
+	pre func(data []byte, start int) bool
+	// nameGroup is the index of the regexp's group named "name" (the name
+	// a secret is assigned to), or 0.
+	nameGroup int
 	// maxWin is the largest window that Go's regexp still searches with its
 	// backtracker (much faster than its NFA) for this rule's program.
 	maxWin int
@@ -48,6 +60,18 @@ type Rule struct {
 	// keyword: a cheap test run at each keyword hit before the rule's
 	// regexp searches the window around it (see buildGate).
 	gate *regexp.Regexp
+}
+
+// Match is what a rule's Verify function sees of a candidate.
+type Match struct {
+	Secret string
+	// Name is the text of the regexp's group named "name", when it has
+	// one: the variable, key or field the secret is assigned to.
+	Name string
+	// Text is the whole match; Before and After are up to 64 bytes of its
+	// line on each side.
+	Text, Before, After string
+	Path                string
 }
 
 // Verdict is what a rule's Verify function says about a candidate.
@@ -139,6 +163,10 @@ func (r *Rule) prepare() error {
 			return fmt.Errorf("rule %s: secretGroup %d but the regex has %d groups", r.ID, r.SecretGroup, r.Regex.NumSubexp())
 		}
 		r.span = analyze(r.Regex)
+		r.nameGroup = r.Regex.SubexpIndex("name")
+		if r.nameGroup < 0 {
+			r.nameGroup = 0
+		}
 		r.gate = buildGate(r)
 		r.maxWin = 1024
 		if t, err := syntax.Parse(r.Regex.String(), syntax.Perl); err == nil {
