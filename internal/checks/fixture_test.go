@@ -189,12 +189,12 @@ func parseWant(t *testing.T, l string) want {
 		t.Fatalf("bad want line %q", l)
 	}
 	w := want{path: head, src: l}
-	if p, n, ok := strings.Cut(head, ":"); ok {
-		line, err := strconv.Atoi(n)
-		if err != nil {
-			t.Fatalf("bad line in want %q", l)
+	// PATH:LINE when what follows the last colon is a number; a path may
+	// hold colons itself (probe:/tmp/store).
+	if i := strings.LastIndexByte(head, ':'); i > 0 {
+		if line, err := strconv.Atoi(head[i+1:]); err == nil {
+			w.path, w.line = head[:i], line
 		}
-		w.path, w.line = p, line
 	}
 	w.re = regexp.MustCompile(re)
 	return w

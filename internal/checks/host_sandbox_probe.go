@@ -1,6 +1,10 @@
 package checks
 
 import (
+	"context"
+	"fmt"
+	"strings"
+
 	"github.com/nixgate/nixgate/internal/check"
 	"github.com/nixgate/nixgate/internal/hostaudit"
 )
@@ -14,5 +18,31 @@ var HostSandboxProbe = &check.Check{
 	Why:         "A probe build (nixgate host --probe) checks from inside a real build whether it shares the host's pid namespace, filesystem and loopback network and can create setuid files: what it could reach, any build can reach.",
 	Remediation: "Enable the sandbox (sandbox = true, sandbox-fallback = false, filter-syscalls = true) on the daemon and the store you build with, and rerun the probe.",
 	Scope:       check.ScopeHost,
-	Run:         hostaudit.SandboxProbe,
+	Run:         runHostSandboxProbe,
+}
+
+// runHostSandboxProbe reports the probe's verdict.
+func runHostSandboxProbe(_ context.Context, p *check.Pass) error {
+	h, err := hostOf(p)
+	if err != nil {
+		return err
+	}
+	r := h.Probe
+	if r == nil {
+		return nil
+	}
+	store := r.Store
+	if store == "" {
+		store = "the default store"
+	}
+	loc := check.Location{Path: "probe:" + store}
+	switch r.Verdict {
+	case hostaudit.Absent:
+		p.ReportSeverity(check.Critical, check.Finding{Location: loc, Key: "probe:absent", Message: fmt.Sprintf("sandbox ABSENT on %s, proven by a probe build: %s", store, strings.Join(r.Evidence, "; "))})
+	case hostaudit.Partial:
+		p.ReportSeverity(check.High, check.Finding{Location: loc, Key: "probe:partial", Message: fmt.Sprintf("sandbox PARTIAL on %s: %s", store, strings.Join(r.Evidence, "; "))})
+	case hostaudit.Failed:
+		p.ReportSeverity(check.High, check.Finding{Location: loc, Key: "probe:failed", Message: fmt.Sprintf("the sandbox could not be set up on %s, so builds fail (or fall back to no sandbox when sandbox-fallback is true): %s", store, strings.SplitN(r.Error, "\n", 2)[0])})
+	}
+	return nil
 }

@@ -1,8 +1,9 @@
 package checks
 
 import (
+	"context"
+
 	"github.com/nixgate/nixgate/internal/check"
-	"github.com/nixgate/nixgate/internal/hostaudit"
 )
 
 // HostUnsafeEval enforces R7 on a build host (nixgate host).
@@ -14,5 +15,17 @@ var HostUnsafeEval = &check.Check{
 	Why:         "allow-unsafe-native-code-during-evaluation enables builtins.exec, so merely evaluating a Nix expression can run arbitrary programs outside any sandbox.",
 	Remediation: "Set allow-unsafe-native-code-during-evaluation = false.",
 	Scope:       check.ScopeHost,
-	Run:         hostaudit.UnsafeEval,
+	Run:         runHostUnsafeEval,
+}
+
+// runHostUnsafeEval reports allow-unsafe-native-code-during-evaluation.
+func runHostUnsafeEval(_ context.Context, p *check.Pass) error {
+	h, err := hostOf(p)
+	if err != nil {
+		return err
+	}
+	if h.Config.Bool("allow-unsafe-native-code-during-evaluation") {
+		p.Reportf(hostLoc(h, "allow-unsafe-native-code-during-evaluation"), "unsafe-eval=true", "allow-unsafe-native-code-during-evaluation = true (%s): evaluating an expression can run any program (builtins.exec)", hostWhere(h, "allow-unsafe-native-code-during-evaluation"))
+	}
+	return nil
 }

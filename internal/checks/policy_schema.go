@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/nixgate/nixgate/internal/check"
 	"github.com/nixgate/nixgate/internal/repo"
@@ -62,17 +63,27 @@ func runPolicySchema(ctx context.Context, p *check.Pass) error {
 		var data []byte
 		if sch == "" && opts.Declared && schema.Format(f) != "" {
 			var err error
-			if data, err = p.Repo.ReadFile(f); err != nil {
+			if data, err = p.Repo.ReadFile(f); repo.IsRefused(err) {
+				continue // unchecked-file reports it
+			} else if err != nil {
 				return fmt.Errorf("read %s: %w", f, err)
 			}
-			sch = schema.Resolve(f, schema.Declared(f, data))
+			decl := schema.Declared(f, data)
+			sch = schema.Resolve(f, decl)
+			if sch == "" && decl != "" && !strings.Contains(decl, "://") && !strings.HasPrefix(decl, "urn:") {
+				p.Reportf(check.Location{Path: f}, "outside:"+decl,
+					"%s declares the schema %s, which lies outside the repository: nixgate does not read it, so %s is not validated", f, decl, f)
+				continue
+			}
 		}
 		if sch == "" {
 			continue
 		}
 		if data == nil {
 			var err error
-			if data, err = p.Repo.ReadFile(f); err != nil {
+			if data, err = p.Repo.ReadFile(f); repo.IsRefused(err) {
+				continue // unchecked-file reports it
+			} else if err != nil {
 				return fmt.Errorf("read %s: %w", f, err)
 			}
 		}

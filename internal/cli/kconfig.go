@@ -47,7 +47,7 @@ malformed or repeated lines, 2 on a usage or profile error.`,
 	f.StringVar(&cmdlinePath, "cmdline", "", "kernel command line `FILE` to check (such as /proc/cmdline)")
 	f.StringVar(&sysctlPath, "sysctl", "", "`FILE` of sysctl values to check (`sysctl -a` output or sysctl.conf)")
 	f.StringArrayVarP(&profiles, "profile", "p", []string{"anchor"}, "profile `NAME|FILE` to check against (repeatable): a built-in name or a TOML file")
-	f.StringVar(&arch, "arch", "", "architecture when the configuration does not say (x86_64, x86_32, arm64, arm, riscv)")
+	f.StringVar(&arch, "arch", "", "`ARCH` when the configuration does not say: x86_64, x86_32, arm64, arm, riscv")
 	out = addOutputFlags(cmd, "text", "json", "sarif", "markdown")
 	return cmd
 }

@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 
@@ -49,7 +50,7 @@ Exit 0 when identical, 1 when they differ.`,
 			w, format, closeOut := out.W, out.Format, out.Commit
 			res, err := nar.DiffPaths(args[0], args[1], o)
 			if err != nil {
-				return fmt.Errorf("nar diff: %w", errors.Join(err, ErrIncomplete))
+				return narError("nar diff", err)
 			}
 			switch format {
 			case "json":
@@ -73,8 +74,8 @@ Exit 0 when identical, 1 when they differ.`,
 	}
 	out = addOutputFlags(cmd, "text", "json", "markdown")
 	cmd.Flags().BoolVar(&diffoscope, "diffoscope", false, "hand the pair to diffoscope (when installed) instead")
-	cmd.Flags().IntVar(&o.MaxDiffLines, "max-diff-lines", 200, "bound of the unified diff of one file")
-	cmd.Flags().Int64Var(&o.MaxInMemory, "max-in-memory", 4<<20, "largest file compared in memory with a text diff (bytes)")
+	cmd.Flags().IntVar(&o.MaxDiffLines, "max-diff-lines", 200, "at most `N` lines of unified diff per file")
+	cmd.Flags().Int64Var(&o.MaxInMemory, "max-in-memory", 4<<20, "largest file, in `BYTES`, compared in memory with a text diff")
 	return cmd
 }
 
@@ -83,7 +84,7 @@ Exit 0 when identical, 1 when they differ.`,
 func runDiffoscope(cmd *cobra.Command, e *env, a, b string) error {
 	bin, err := exec.LookPath("diffoscope")
 	if err != nil {
-		return &Hint{Err: fmt.Errorf("diffoscope is not installed: %w", ErrIncomplete), Hints: []string{"install it (apt-get install diffoscope) or drop --diffoscope"}}
+		return withHint(incompletef("diffoscope is not installed: %w", err), "install it (apt-get install diffoscope) or drop --diffoscope")
 	}
 	c := exec.CommandContext(cmd.Context(), bin, a, b)
 	c.Stdout, c.Stderr, c.Stdin = e.stdout, e.stderr, os.Stdin
@@ -93,7 +94,7 @@ func runDiffoscope(cmd *cobra.Command, e *env, a, b string) error {
 		return ErrFindings
 	}
 	if err != nil {
-		return fmt.Errorf("diffoscope: %v: %w", err, ErrIncomplete)
+		return incompletef("diffoscope: %w", err)
 	}
 	return nil
 }
@@ -108,7 +109,7 @@ func newNarHashCmd(e *env) *cobra.Command {
 			for _, p := range args {
 				h, err := nar.HashPath(p)
 				if err != nil {
-					return fmt.Errorf("%w: %w", err, ErrIncomplete)
+					return narError("nar hash", err)
 				}
 				s := h.SRI()
 				if base32 {
@@ -125,4 +126,15 @@ func newNarHashCmd(e *env) *cobra.Command {
 	}
 	cmd.Flags().BoolVar(&base32, "base32", false, "print sha256:<nixbase32> (as nix-store --query --hash) instead of SRI")
 	return cmd
+}
+
+// narError maps a NAR read error to the CLI contract: a path that does not
+// exist or cannot be read is an input error (exit 2), as is a malformed
+// NAR; anything else could not complete (exit 3).
+func narError(op string, err error) error {
+	var pe *fs.PathError
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) || errors.As(err, &pe) {
+		return badInput(fmt.Errorf("%s: %w", op, err))
+	}
+	return incompletef("%s: %w", op, err)
 }

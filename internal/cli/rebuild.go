@@ -116,9 +116,9 @@ Exit 0 reproducible, 1 not reproducible, 3 a build failed.`,
 	}
 	out = addOutputFlags(cmd, "text", "json", "markdown")
 	f := cmd.Flags()
-	f.StringArrayVarP(&attrs, "attr", "A", nil, "attribute of a .nix file to build (repeatable)")
+	f.StringArrayVarP(&attrs, "attr", "A", nil, "`ATTR` of a .nix file to build (repeatable)")
 	f.StringArrayVar(&builders, "builder", nil, "builder `URI`: a directory (chroot store), local, ssh-ng://HOST (repeatable)")
-	f.StringVar(&artifact, "artifact", "", "also compare the sha256 of this file of the output (e.g. result/anchor.efi)")
+	f.StringVar(&artifact, "artifact", "", "also compare the sha256 of `FILE` in the output (e.g. result/anchor.efi)")
 	f.BoolVar(&keep, "keep", false, "keep the temporary chroot stores")
 	f.BoolVarP(&verbose, "verbose", "v", false, "stream Nix's build logs to stderr")
 	f.BoolVar(&noRecord, "no-record", false, "do not record the run in the history database")
@@ -180,6 +180,6 @@ func newRebuildHistoryCmd(e *env) *cobra.Command {
 		},
 	}
 	out = addOutputFlags(cmd, "text", "json")
-	cmd.Flags().IntVarP(&limit, "limit", "n", 20, "show at most N runs (0 for all)")
+	cmd.Flags().IntVarP(&limit, "limit", "n", 20, "show at most `N` runs (0 for all)")
 	return cmd
 }

@@ -96,6 +96,30 @@ Results go to stdout, progress and logs to stderr.
 		return nil
 	}
 	root.AddCommand(commands(e)...)
+	root.InitDefaultCompletionCmd()
+	// A command group run without a known subcommand is a usage error.
+	var groups func(c *cobra.Command)
+	groups = func(c *cobra.Command) {
+		for _, sub := range c.Commands() {
+			if sub.HasSubCommands() && sub.Run == nil && sub.RunE == nil {
+				sub.Args = cobra.ArbitraryArgs
+				sub.RunE = func(cmd *cobra.Command, args []string) error {
+					var names []string
+					for _, s := range cmd.Commands() {
+						if s.IsAvailableCommand() {
+							names = append(names, s.Name())
+						}
+					}
+					if len(args) > 0 {
+						return usagef("unknown subcommand %q of %s (want one of: %s)", args[0], cmd.CommandPath(), strings.Join(names, ", "))
+					}
+					return usagef("%s needs a subcommand: %s", cmd.CommandPath(), strings.Join(names, ", "))
+				}
+			}
+			groups(sub)
+		}
+	}
+	groups(root)
 	// Unknown commands and bad arguments are usage errors.
 	for _, c := range root.Commands() {
 		wrapArgs(c)

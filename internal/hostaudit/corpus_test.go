@@ -89,60 +89,6 @@ func TestCorpus(t *testing.T) {
 	}
 }
 
-func TestChecks(t *testing.T) {
-	tests := []struct {
-		name  string
-		conf  string
-		extra map[string]string
-		env   map[string]string
-		want  [][2]string
-		none  []string
-	}{
-		{name: "secure config is quiet", conf: "sandbox = true\nsandbox-fallback = false\nallowed-users = @wheel\n",
-			none: []string{"host-sandbox", "host-allowed-users", "host-trusted-users", "host-substituters", "host-require-sigs", "host-config-invalid"}},
-		{name: "relaxed and fallback", conf: "sandbox = relaxed\n", want: [][2]string{{"host-sandbox", "relaxed"}, {"host-sandbox", "sandbox-fallback = true"}}},
-		{name: "syntax", conf: "sandbox=false\ninclude missing.conf\n", want: [][2]string{{"host-config-invalid", "spaces around"}, {"host-config-invalid", "not found"}}},
-		{name: "sandbox paths", conf: "extra-sandbox-paths = /run/docker.sock /nix/var/cache/ccache /dev/kvm /bin/sh=/nix/store/x-busybox/bin/sh\n",
-			want: [][2]string{{"host-sandbox-paths", "/run/docker.sock"}, {"host-sandbox-paths", "/nix/var/cache/ccache"}}},
-		{name: "require-sigs and http", conf: "require-sigs = false\nsubstituters = http://cache.example.org\n",
-			want: [][2]string{{"host-require-sigs", "require-sigs = false"}, {"host-substituters", "plain http"}}},
-		{name: "star users", conf: "trusted-users = *\n", want: [][2]string{{"host-trusted-users", "every local user"}}},
-		{name: "build users", conf: "build-users-group =\n", want: [][2]string{{"host-build-users-group", "builds run as the daemon's user"}}},
-		{name: "unsafe eval and syscalls", conf: "allow-unsafe-native-code-during-evaluation = true\nfilter-syscalls = false\nallow-new-privileges = true\n",
-			want: [][2]string{{"host-unsafe-eval", "builtins.exec"}, {"host-syscall-filter", "filter-syscalls = false"}, {"host-syscall-filter", "allow-new-privileges"}}},
-		{name: "ci signing", conf: "secret-key-files = /etc/nix/key.sec\n", env: map[string]string{"GITHUB_ACTIONS": "true"},
-			want: [][2]string{{"host-ci-signing-keys", "GITHUB_ACTIONS"}}},
-		{name: "hooks", conf: "post-build-hook = /etc/nix/upload.sh\n", extra: map[string]string{"/etc/nix/upload.sh": "#!/bin/sh\n"},
-			want: [][2]string{{"host-build-hooks", "post-build-hook = /etc/nix/upload.sh"}}},
-		{name: "builders", conf: "builders = ssh-ng://builder x86_64-linux /root/.ssh/id 4 1 kvm - -\n",
-			want: [][2]string{{"host-remote-builders", "no pinned SSH host key"}}},
-		{name: "netrc", conf: "", extra: map[string]string{"/etc/nix/netrc": "machine cache password p\n"},
-			want: [][2]string{{"host-readable-credentials", "netrc-file /etc/nix/netrc"}}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			files := map[string]string{"/etc/nix/nix.conf": tt.conf, "/etc/group": groups}
-			for k, v := range tt.extra {
-				files[k] = v
-			}
-			res := audit(t, files, tt.env)
-			for _, w := range tt.want {
-				if !has(res, w[0], w[1]) {
-					t.Errorf("missing %s finding containing %q", w[0], w[1])
-					for _, f := range res.Findings {
-						t.Logf("  %s %s: %s", f.CheckID, f.Location, f.Message)
-					}
-				}
-			}
-			for _, id := range tt.none {
-				if has(res, id, "") {
-					t.Errorf("unexpected %s finding", id)
-				}
-			}
-		})
-	}
-}
-
 func TestAdvisories(t *testing.T) {
 	advs, err := hostaudit.Advisories()
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 	"path"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -159,9 +160,18 @@ func findDaemon(proc string) *Daemon {
 
 // readGroups reads group membership, including primary groups.
 func readGroups(root nixconf.Root) map[string][]string {
+	group, _ := root.ReadFile("/etc/group")
+	passwd, _ := root.ReadFile("/etc/passwd")
+	return parseGroups(group, passwd)
+}
+
+// parseGroups reads /etc/group and /etc/passwd: each group's members,
+// those whose primary group it is included, sorted.
+func parseGroups(group, passwd []byte) map[string][]string {
 	groups := map[string][]string{}
 	gidName := map[string]string{}
-	if b, err := root.ReadFile("/etc/group"); err == nil {
+	{
+		b := group
 		for _, line := range strings.Split(string(b), "\n") {
 			f := strings.Split(line, ":")
 			if len(f) < 4 || strings.HasPrefix(line, "#") {
@@ -178,7 +188,7 @@ func readGroups(root nixconf.Root) map[string][]string {
 			}
 		}
 	}
-	if b, err := root.ReadFile("/etc/passwd"); err == nil {
+	if b := passwd; len(b) > 0 {
 		for _, line := range strings.Split(string(b), "\n") {
 			f := strings.Split(line, ":")
 			if len(f) < 4 {
@@ -191,6 +201,7 @@ func readGroups(root nixconf.Root) map[string][]string {
 	}
 	for g := range groups {
 		sort.Strings(groups[g])
+		groups[g] = slices.Compact(groups[g])
 	}
 	return groups
 }
@@ -303,6 +314,11 @@ func dpkgVersion(root nixconf.Root, name string) (pkg, version string, ok bool) 
 	if err != nil {
 		return "", "", false
 	}
+	return parseDpkgStatus(b, name)
+}
+
+// parseDpkgStatus finds an installed package in a dpkg status file.
+func parseDpkgStatus(b []byte, name string) (pkg, version string, ok bool) {
 	for _, para := range bytes.Split(b, []byte("\n\n")) {
 		var p, st, ver string
 		sc := bufio.NewScanner(bytes.NewReader(para))

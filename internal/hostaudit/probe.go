@@ -325,14 +325,28 @@ func newNonce() string {
 // checkStatic refuses a dynamically linked binary: inside the sandbox
 // there is no dynamic loader.
 func checkStatic(binary string) error {
-	f, err := elf.Open(binary)
+	f, err := os.Open(binary)
 	if err != nil {
 		return fmt.Errorf("probe builder %s: %w", binary, err)
 	}
 	defer f.Close()
+	if err := checkStaticELF(f); err != nil {
+		return fmt.Errorf("probe builder %s: %w", binary, err)
+	}
+	return nil
+}
+
+// checkStaticELF refuses an ELF file with a program interpreter (a
+// dynamically linked executable), and anything that is not ELF.
+func checkStaticELF(r io.ReaderAt) error {
+	f, err := elf.NewFile(r)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
 	for _, p := range f.Progs {
 		if p.Type == elf.PT_INTERP {
-			return fmt.Errorf("probe builder %s is dynamically linked: build nixgate with CGO_ENABLED=0", binary)
+			return fmt.Errorf("dynamically linked: build nixgate with CGO_ENABLED=0")
 		}
 	}
 	return nil

@@ -308,6 +308,12 @@ func pathInfo(ctx context.Context, uri string, paths []string, settings Settings
 	if err != nil {
 		return nil, err
 	}
+	return parsePathInfo(out)
+}
+
+// parsePathInfo reads `nix path-info --json` (Nix 2.8: a list of
+// objects).
+func parsePathInfo(out []byte) ([]PathInfo, error) {
 	var res []PathInfo
 	if err := json.Unmarshal(out, &res); err != nil {
 		return nil, fmt.Errorf("nix path-info: parse --json output: %w", err)
@@ -443,6 +449,12 @@ func ConfiguredSubstituters(ctx context.Context) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	return parseShowConfigSubstituters(out)
+}
+
+// parseShowConfigSubstituters reads the substituters of `nix show-config
+// --json`.
+func parseShowConfigSubstituters(out []byte) ([]string, error) {
 	var conf struct {
 		Substituters struct {
 			Value []string `json:"value"`

@@ -1,6 +1,8 @@
 package nixcli
 
 import (
+	"github.com/nixgate/nixgate/internal/fuzzlimit"
+
 	"bytes"
 	"strings"
 	"testing"
@@ -81,5 +83,23 @@ func FuzzJSONLog(f *testing.F) {
 		if text.Len() > 3*len(s)+1 { // invalid UTF-8 in JSON decodes to U+FFFD, 3 bytes
 			t.Errorf("rendered %d bytes from %d", text.Len(), len(s))
 		}
+	})
+}
+
+// FuzzNixJSON feeds the readers of `nix path-info --json` and `nix
+// show-config --json` arbitrary bytes: an error or a result, no panic,
+// bounded cost.
+func FuzzNixJSON(f *testing.F) {
+	f.Add([]byte(`[{"path":"/nix/store/0c7rx1bqizvi4f0wmg8lxk3ym6gzq2rj-x","narHash":"sha256:1b8m03r63zqhnjf7l5wnldhh7c134ap5vpj0850ymkq1iyzicy5s","narSize":120,"references":[],"signatures":["k:s"]}]`),
+		[]byte(`{"substituters":{"value":["https://cache.nixos.org/"]},"trusted-public-keys":{"value":[]}}`))
+	f.Add([]byte(`[{"narSize":-1,"references":null}, null]`), []byte(`{"substituters":{"value":null}}`))
+	f.Add([]byte(`{}`), []byte(`[]`))
+	f.Fuzz(func(t *testing.T, pathInfo, showConfig []byte) {
+		fuzzlimit.Default(t, func() {
+			if res, err := parsePathInfo(pathInfo); err == nil && res == nil && len(bytes.TrimSpace(pathInfo)) > 0 && string(bytes.TrimSpace(pathInfo)) != "null" {
+				t.Fatalf("no error and no result for %q", pathInfo)
+			}
+			_, _ = parseShowConfigSubstituters(showConfig)
+		})
 	})
 }

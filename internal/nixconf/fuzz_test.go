@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/nixgate/nixgate/internal/fuzzlimit"
 )
 
 // FuzzParse feeds arbitrary text to the parser as a nix.conf with a
@@ -32,12 +34,17 @@ func FuzzParse(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Fuzz(func(t *testing.T, text string) {
-		c := Load(Options{Root: root, Env: map[string]string{"NIX_CONFIG": text, "NIX_USER_CONF_FILES": ""}})
+		var c *Config
+		fuzzlimit.Default(t, func() {
+			c = Load(Options{Root: root, Env: map[string]string{"NIX_CONFIG": text, "NIX_USER_CONF_FILES": ""}})
+		})
 		for _, p := range c.Problems {
 			if p.Origin.File == "" || (p.Origin.File == "$NIX_CONFIG" && p.Origin.Line == 0) {
 				t.Fatalf("problem without position: %+v", p)
 			}
-			if p.Message == "" || strings.Contains(p.Message, "%!") {
+			// A message quotes names from the input: "%!" there is the
+			// input's, not a formatting mistake (the old false alarm).
+			if p.Message == "" || strings.Contains(p.Message, "%!") && !strings.Contains(text, "%!") {
 				t.Fatalf("bad message: %q", p.Message)
 			}
 		}

@@ -8,6 +8,8 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+
+	"github.com/nixgate/nixgate/internal/repo"
 )
 
 // Root reads files of the audited system. With Dir empty (or "/") it reads
@@ -78,13 +80,19 @@ func (r Root) Resolve(p string) (string, error) {
 	return filepath.Join(base, filepath.FromSlash(cur)), nil
 }
 
-// ReadFile reads p on the audited system.
+// MaxFile is the most nixgate reads of one file of an audited system (a
+// dpkg status file of a large image is a few MiB).
+const MaxFile = 64 << 20
+
+// ReadFile reads p on the audited system: only a regular file (a FIFO or a
+// device an image plants is refused, never opened for a blocking read),
+// and at most MaxFile bytes.
 func (r Root) ReadFile(p string) ([]byte, error) {
 	h, err := r.Resolve(p)
 	if err != nil {
 		return nil, err
 	}
-	return os.ReadFile(h)
+	return repo.ReadRegular(h, MaxFile)
 }
 
 // Stat stats p on the audited system, following symlinks.

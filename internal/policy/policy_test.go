@@ -1,6 +1,8 @@
 package policy
 
 import (
+	"github.com/nixgate/nixgate/internal/fuzzlimit"
+
 	"context"
 	"strings"
 	"testing"
@@ -120,5 +122,27 @@ func FuzzParse(f *testing.F) {
 		if err != nil && err.Error() == "" {
 			t.Fatal("empty error")
 		}
+	})
+}
+
+// FuzzBaseline: any bytes give a baseline or an error, never a panic; every
+// entry kept has a fingerprint and a reason.
+func FuzzBaseline(f *testing.F) {
+	f.Add([]byte(`{"schemaVersion":1,"findings":[{"fingerprint":"ab","checkId":"secret-leak","path":"a","message":"m","reason":"r"}]}`))
+	f.Add([]byte(`{"schemaVersion":1,"findings":[{"fingerprint":"","reason":""}]}`))
+	f.Add([]byte(`{"schemaVersion":2}`))
+	f.Add([]byte("{\"schemaVersion\":1,\n\"findings\":[{\"fingerprint\":\"\\\"\",\"reason\":\"r\"}]}"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fuzzlimit.Default(t, func() {
+			b, err := ParseBaseline("b.json", data)
+			if err != nil {
+				return
+			}
+			for _, e := range b.Entries {
+				if e.Fingerprint == "" || e.Reason == "" || e.Line < 0 {
+					t.Fatalf("bad entry %+v", e)
+				}
+			}
+		})
 	})
 }

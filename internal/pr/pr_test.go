@@ -1,6 +1,8 @@
 package pr_test
 
 import (
+	"github.com/nixgate/nixgate/internal/fuzzlimit"
+
 	"bytes"
 	"context"
 	"crypto/ed25519"
@@ -310,4 +312,15 @@ func TestEventLabels(t *testing.T) {
 	if _, err := pr.EventLabels([]byte(`{`)); err == nil {
 		t.Error("want an error for a bad payload")
 	}
+}
+
+// FuzzEventLabels: any event payload gives labels or an error, never a
+// panic, at bounded cost.
+func FuzzEventLabels(f *testing.F) {
+	f.Add([]byte(`{"action":"labeled","pull_request":{"number":7,"labels":[{"name":"dependency-update"},{"name":"nix"}]}}`))
+	f.Add([]byte(`{"pull_request":null}`))
+	f.Add([]byte(`{"pull_request":{"labels":[null,{"name":1}]}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fuzzlimit.Default(t, func() { _, _ = pr.EventLabels(data) })
+	})
 }

@@ -126,44 +126,57 @@ func (r *Repo) listGit(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	pfx := strings.TrimSpace(string(prefix))
-	seen := map[string]bool{}
-	for _, rec := range bytes.Split(out, []byte{0}) {
-		if len(rec) == 0 {
-			continue
-		}
-		// <mode> SP <object> SP <stage> TAB <path>
-		meta, p, ok := bytes.Cut(rec, []byte{'\t'})
-		if !ok {
-			continue
-		}
-		name := strings.TrimPrefix(string(p), pfx)
-		if seen[name] {
-			continue // unmerged paths appear once per stage
-		}
-		seen[name] = true
-		r.tracked = append(r.tracked, name)
-		if mode, _, ok := bytes.Cut(meta, []byte{' '}); ok {
-			r.modes[name] = string(mode)
-		}
-	}
+	r.tracked, r.modes = parseLsFilesStage(out, strings.TrimSpace(string(prefix)))
 	out, err = r.Git(ctx, "ls-files", "-z", "--others", "--exclude-standard", "--", ".")
 	if err != nil {
 		return err
 	}
+	r.untracked, r.nested = parseLsFilesOthers(out)
+	return nil
+}
+
+// parseLsFilesStage reads `git ls-files -z --stage --full-name`: the
+// tracked paths (relative to prefix, sorted, each once) and their modes.
+func parseLsFilesStage(out []byte, prefix string) ([]string, map[string]string) {
+	var tracked []string
+	modes := map[string]string{}
+	for _, rec := range bytes.Split(out, []byte{0}) {
+		// <mode> SP <object> SP <stage> TAB <path>
+		meta, p, ok := bytes.Cut(rec, []byte{'\t'})
+		if !ok || len(p) == 0 {
+			continue
+		}
+		name, ok := strings.CutPrefix(string(p), prefix)
+		if !ok || name == "" {
+			continue
+		}
+		if _, dup := modes[name]; dup {
+			continue // unmerged paths appear once per stage
+		}
+		mode, _, _ := bytes.Cut(meta, []byte{' '})
+		modes[name] = string(mode)
+		tracked = append(tracked, name)
+	}
+	slices.Sort(tracked)
+	return tracked, modes
+}
+
+// parseLsFilesOthers reads `git ls-files -z --others --exclude-standard`:
+// untracked files (sorted) and nested repositories (listed with a
+// trailing slash; git does not descend into them, nor does nixgate).
+func parseLsFilesOthers(out []byte) (untracked, nested []string) {
 	for _, p := range bytes.Split(out, []byte{0}) {
 		switch {
 		case len(p) == 0:
 		case bytes.HasSuffix(p, []byte{'/'}):
-			// A nested repository: git does not descend, nor does nixgate.
-			r.nested = append(r.nested, strings.TrimSuffix(string(p), "/"))
+			nested = append(nested, strings.TrimSuffix(string(p), "/"))
 		default:
-			r.untracked = append(r.untracked, string(p))
+			untracked = append(untracked, string(p))
 		}
 	}
-	slices.Sort(r.tracked)
-	slices.Sort(r.untracked)
-	return nil
+	slices.Sort(untracked)
+	slices.Sort(nested)
+	return untracked, nested
 }
 
 func (r *Repo) walk(ctx context.Context) error {

@@ -84,11 +84,11 @@ func OpenChange(ctx context.Context, dir, base, head string) (*Repo, error) {
 	}
 	bh, err := ResolveCommit(ctx, abs, base)
 	if err != nil {
-		return nil, fmt.Errorf("--base: %w", err)
+		return nil, fmt.Errorf("base: %w", err)
 	}
 	hh, err := ResolveCommit(ctx, abs, head)
 	if err != nil {
-		return nil, fmt.Errorf("--head: %w", err)
+		return nil, fmt.Errorf("head: %w", err)
 	}
 	mbOut, err := Git(ctx, abs, "merge-base", "--end-of-options", bh, hh)
 	if err != nil || len(bytes.TrimSpace(mbOut)) == 0 {
@@ -116,39 +116,12 @@ func OpenChange(ctx context.Context, dir, base, head string) (*Repo, error) {
 		r.Close()
 		return nil, err
 	}
-	fields := strings.Split(string(raw), "\x00")
-	for i := 0; i+1 < len(fields); i += 2 {
-		meta := strings.Fields(strings.TrimPrefix(fields[i], ":"))
-		if len(meta) < 5 || meta[4] == "" {
-			break
-		}
-		c.Entries = append(c.Entries, ChangeEntry{Path: fields[i+1], OldMode: meta[0], NewMode: meta[1],
-			OldBlob: meta[2], NewBlob: meta[3], Status: meta[4][:1]})
-	}
 	num, err := Git(ctx, abs, "diff-tree", "-r", "-z", "--numstat", "--no-renames", "--no-ext-diff", "--no-textconv", "--end-of-options", mb, hh)
 	if err != nil {
 		r.Close()
 		return nil, err
 	}
-	counts := map[string][3]int{}
-	for _, rec := range strings.Split(string(num), "\x00") {
-		parts := strings.SplitN(rec, "\t", 3)
-		if len(parts) != 3 {
-			continue
-		}
-		if parts[0] == "-" {
-			counts[parts[2]] = [3]int{0, 0, 1}
-			continue
-		}
-		a, _ := strconv.Atoi(parts[0])
-		d, _ := strconv.Atoi(parts[1])
-		counts[parts[2]] = [3]int{a, d, 0}
-	}
-	for i := range c.Entries {
-		n := counts[c.Entries[i].Path]
-		c.Entries[i].Added, c.Entries[i].Removed, c.Entries[i].Binary = n[0], n[1], n[2] == 1
-	}
-	slices.SortFunc(c.Entries, func(a, b ChangeEntry) int { return strings.Compare(a.Path, b.Path) })
+	c.Entries = parseDiffTree(raw, num)
 	r.Change = c
 	var scope []string
 	for _, e := range c.Entries {
@@ -185,21 +158,9 @@ func openTree(ctx context.Context, abs, commit string) (*Repo, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Repo{Dir: abs, IsGit: true, Rev: commit, modes: map[string]string{}, entries: map[string]treeEntry{}, Limits: DefaultLimits()}
-	for _, rec := range bytes.Split(out, []byte{0}) {
-		// <mode> SP <type> SP <object> SP* <size> TAB <path>
-		meta, p, ok := bytes.Cut(rec, []byte{'\t'})
-		if !ok {
-			continue
-		}
-		fs := strings.Fields(string(meta))
-		if len(fs) != 4 {
-			continue
-		}
-		size, _ := strconv.ParseInt(fs[3], 10, 64) // "-" for submodules
-		name := string(p)
-		r.entries[name] = treeEntry{mode: fs[0], oid: fs[2], size: size}
-		r.modes[name] = fs[0]
+	r := &Repo{Dir: abs, IsGit: true, Rev: commit, modes: map[string]string{}, entries: parseLsTree(out), Limits: DefaultLimits()}
+	for name, e := range r.entries {
+		r.modes[name] = e.mode
 		r.tracked = append(r.tracked, name)
 	}
 	slices.Sort(r.tracked)
@@ -367,4 +328,63 @@ func ReadAt(ctx context.Context, dir, commit, p string, limit int64) ([]byte, er
 		return nil, &TooLargeError{Path: p, Size: n, Limit: limit, Kind: KindOf(p)}
 	}
 	return Git(ctx, dir, "cat-file", "blob", id)
+}
+
+// parseDiffTree reads `git diff-tree -r -z --raw` and `--numstat` of the
+// same range into the change's entries, sorted by path.
+func parseDiffTree(raw, num []byte) []ChangeEntry {
+	var entries []ChangeEntry
+	fields := strings.Split(string(raw), "\x00")
+	for i := 0; i+1 < len(fields); i += 2 {
+		// :<old mode> SP <new mode> SP <old blob> SP <new blob> SP <status>
+		meta := strings.Fields(strings.TrimPrefix(fields[i], ":"))
+		if len(meta) < 5 || meta[4] == "" || fields[i+1] == "" {
+			break
+		}
+		entries = append(entries, ChangeEntry{Path: fields[i+1], OldMode: meta[0], NewMode: meta[1],
+			OldBlob: meta[2], NewBlob: meta[3], Status: meta[4][:1]})
+	}
+	counts := map[string][3]int{}
+	for _, rec := range strings.Split(string(num), "\x00") {
+		// <added> TAB <removed> TAB <path>, "-" for binary files
+		parts := strings.SplitN(rec, "\t", 3)
+		if len(parts) != 3 {
+			continue
+		}
+		if parts[0] == "-" {
+			counts[parts[2]] = [3]int{0, 0, 1}
+			continue
+		}
+		a, _ := strconv.Atoi(parts[0])
+		d, _ := strconv.Atoi(parts[1])
+		counts[parts[2]] = [3]int{max(a, 0), max(d, 0), 0}
+	}
+	for i := range entries {
+		n := counts[entries[i].Path]
+		entries[i].Added, entries[i].Removed, entries[i].Binary = n[0], n[1], n[2] == 1
+	}
+	slices.SortStableFunc(entries, func(a, b ChangeEntry) int { return strings.Compare(a.Path, b.Path) })
+	return slices.CompactFunc(entries, func(a, b ChangeEntry) bool { return a.Path == b.Path })
+}
+
+// parseLsTree reads `git ls-tree -r -z -l`: every entry of a tree.
+func parseLsTree(out []byte) map[string]treeEntry {
+	entries := map[string]treeEntry{}
+	for _, rec := range bytes.Split(out, []byte{0}) {
+		// <mode> SP <type> SP <object> SP* <size> TAB <path>
+		meta, p, ok := bytes.Cut(rec, []byte{'\t'})
+		if !ok || len(p) == 0 {
+			continue
+		}
+		fs := strings.Fields(string(meta))
+		if len(fs) != 4 {
+			continue
+		}
+		size, err := strconv.ParseInt(fs[3], 10, 64) // "-" for submodules
+		if err != nil || size < 0 {
+			size = 0
+		}
+		entries[string(p)] = treeEntry{mode: fs[0], oid: fs[2], size: size}
+	}
+	return entries
 }

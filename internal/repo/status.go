@@ -24,18 +24,22 @@ func Status(ctx context.Context, dir string) ([]StatusEntry, error) {
 	if err != nil {
 		return nil, err
 	}
-	pfx := strings.TrimSpace(string(prefix))
+	return parseStatus(out, strings.TrimSpace(string(prefix))), nil
+}
+
+// parseStatus reads `git status --porcelain=v1 -z --no-renames`; paths
+// are relative to the repository root and made relative to prefix.
+func parseStatus(out []byte, prefix string) []StatusEntry {
 	var es []StatusEntry
 	for _, rec := range bytes.Split(out, []byte{0}) {
 		if len(rec) < 4 {
 			continue
 		}
 		x, y := rec[0], rec[1]
-		// Porcelain v1 paths are relative to the repository root.
-		name := strings.TrimPrefix(string(rec[3:]), pfx)
+		name := strings.TrimPrefix(string(rec[3:]), prefix)
 		es = append(es, StatusEntry{Path: name, What: describe(x, y)})
 	}
-	return es, nil
+	return es
 }
 
 func describe(x, y byte) string {

@@ -36,7 +36,7 @@ func writeText(w io.Writer, r *Report) error {
 				fmt.Fprintln(bw)
 			}
 			last = f.Location.Path
-			name := f.Location.Path
+			name := SafeText(f.Location.Path)
 			if name == "" {
 				name = "(repository)"
 			}
@@ -53,13 +53,13 @@ func writeText(w io.Writer, r *Report) error {
 			}
 			pos += " "
 		}
-		fmt.Fprintf(bw, "  %s%s %s  [%s]\n", pos, paint(f.Severity, strings.ToUpper(f.Severity.String())), f.Message, f.CheckID)
+		fmt.Fprintf(bw, "  %s%s %s  [%s]\n", pos, paint(f.Severity, strings.ToUpper(f.Severity.String())), SafeText(f.Message), f.CheckID)
 	}
 	if len(res.Findings) > 0 {
 		fmt.Fprintln(bw)
 	}
 	for _, e := range res.Errors {
-		fmt.Fprintf(bw, "errored: %s: %s\n", e.CheckID, firstLine(e.Error))
+		fmt.Fprintf(bw, "errored: %s: %s\n", e.CheckID, SafeText(firstLine(e.Error)))
 	}
 	var parts []string
 	for _, c := range counts(res.Findings) {

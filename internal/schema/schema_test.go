@@ -8,7 +8,12 @@ import (
 	"strconv"
 	"testing"
 
+	"fmt"
+	"io/fs"
+	"path"
+
 	"github.com/google/go-cmp/cmp"
+	"github.com/nixgate/nixgate/internal/fuzzlimit"
 )
 
 func read(name string) ([]byte, error) {
@@ -186,5 +191,44 @@ func FuzzParse(f *testing.F) {
 				t.Fatalf("%s at %d:%d", ptr, p.Line, p.Col)
 			}
 		}
+	})
+}
+
+// FuzzCompile compiles arbitrary schemas, with $refs to a second schema
+// and out of the repository, and validates a document against them: no
+// panic, a ref out of the tree is an error, bounded cost.
+func FuzzCompile(f *testing.F) {
+	if b, err := os.ReadFile("testdata/room.schema.json"); err == nil {
+		f.Add(string(b), `{"$defs":{"n":{"type":"integer"}}}`, `{"name": "lab"}`)
+	}
+	f.Add(`{"$ref": "other.json#/$defs/n"}`, `{"$defs":{"n":{"type":"integer","minimum":1}}}`, `0`)
+	f.Add(`{"$ref": "../../etc/passwd"}`, `{}`, `{}`)
+	f.Add(`{"$ref": "#"}`, `{"$ref": "s.json"}`, `[]`)
+	f.Add(`{"pattern": "(a+)+$"}`, `{}`, `"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!"`)
+	f.Fuzz(func(t *testing.T, s, other, doc string) {
+		read := func(name string) ([]byte, error) {
+			switch path.Clean(name) {
+			case "s.json":
+				return []byte(s), nil
+			case "other.json":
+				return []byte(other), nil
+			}
+			return nil, fmt.Errorf("%s: %w", name, fs.ErrNotExist)
+		}
+		fuzzlimit.Default(t, func() {
+			sch, err := Compile(read, "s.json")
+			if err != nil {
+				return
+			}
+			d, err := Parse("d.json", []byte(doc))
+			if err != nil {
+				return
+			}
+			for _, v := range sch.Validate(d) {
+				if v.Msg == "" || v.Pos.Line < 1 {
+					t.Fatalf("violation without message or position: %+v", v)
+				}
+			}
+		})
 	})
 }
