@@ -6,12 +6,12 @@ import (
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/rsa"
-	"math/big"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
+	"math/big"
 	"strings"
 )
 
@@ -26,6 +26,27 @@ import (
 // knownTestKeys maps a key's public identity (see keyIdentity) to the
 // name of the suite that publishes it.
 var knownTestKeys = map[string]string{
+	// nixpkgs nixos/tests/ssh-keys.nix: snakeOilPrivateKey (ECDSA: the
+	// older key, then RFC 9500's test key) and snakeOilEd25519PrivateKey
+	// (the older key, then OpenSSH's fuzz-harness fixed key).
+	"ssh:+oCBm1A1Mzt3CuOnz392raccJznodBlQkGTcQQa5HUg": "nixpkgs snakeOilPrivateKey",
+	"ssh:iZ7NQZ++u9TDmrQaukZrn52DebZINaNol/CuKDOF50E": "nixpkgs snakeOilPrivateKey (RFC 9500 test key)",
+	"ssh:MV6uRX8zYMMqHjVqfcr+yczwXUujYhbLbKZ1d8V+brY": "nixpkgs snakeOilEd25519PrivateKey",
+	"ssh:dvIRknqyjjIuB+lGouUaT4x+VncAYZFI15UvWXtIYIc": "nixpkgs snakeOilEd25519PrivateKey (OpenSSH test key)",
+	// nixpkgs nixos/modules/profiles/keys/ssh_host_ed25519_key, the host
+	// key of NixOS test and installer images.
+	"ssh:73nCAX7tESRWJ4ZN8RkOlqB+0bgxKVmbNRUcFPbXMkE": "nixpkgs profiles/keys/ssh_host_ed25519_key",
+	// agenix example_keys/ (user1, system1).
+	"ssh:V3XmEKMdnyfwkBMqLxmqvB+sxNXcFr31f50KlIhRqxk": "agenix example key user1",
+	"ssh:KLPP80PUyKSWMqbh9a+fZt6/2PCXUBwBuBdg5fJd0kc": "agenix example key system1",
+	// sops-nix's test keys (pkgs/sops-install-secrets/test-assets) and
+	// the example keys of its README.
+	"ssh:Na4VNhJQwiTr6kYtY9aUBVP1MIB1b9ju2XYQnMkXduo":                      "sops-nix test key ssh-ed25519-key",
+	"ssh:QP4Xxc3j2/jowpUveiKsZMqLaMsKG8o09uhiRDCHubI":                      "sops-nix test key ssh-key",
+	"ssh:Ll10EixegNFnpCeclBBbGRz3qSBJacvpNfiEzV3CJQs":                      "sops-nix README example key",
+	"age:22e2b483e91b9ae33c4f24dc1fe07a01b064f404c70230ec872cc678fd66f556": "sops-nix test key age-keys.txt",
+	"pgp:719fb181aeb28a6486ed01122de17c4db142b0940d8be32c7844ac8e8e1efe9f": "sops-nix test key key.asc",
+	"pgp:7c0c03b1d1b337fc6ae6bb8687bc18f0df1860158458d151651343f4ef51ab24": "sops-nix test key ssh-key.asc",
 }
 
 // KnownTestKey names the test suite that publishes a private key, or ""
@@ -41,7 +62,9 @@ func KnownTestKey(secret string) string {
 // keyIdentity is a private key's public identity: "ssh:" and the unpadded
 // base64 SHA-256 of the public key blob (as `ssh-keygen -l` prints) for
 // OpenSSH and PEM EC, RSA and ed25519 keys, "age:" and the recipient's hex
-// for an age identity, "nix:" and the public half's hex for a Nix key.
+// for an age identity, "nix:" and the public half's hex for a Nix key,
+// "pgp:" and the hex SHA-256 of the armored body for a PGP key block (a
+// public test key's whole body is public).
 func keyIdentity(secret string) string {
 	s := strings.TrimSpace(secret)
 	switch {
@@ -61,11 +84,16 @@ func keyIdentity(secret string) string {
 		if err != nil {
 			return ""
 		}
-		if typ == "OPENSSH PRIVATE KEY" {
+		switch typ {
+		case "OPENSSH PRIVATE KEY":
 			if blob := opensshPublicBlob(der); blob != nil {
 				return sshIdentity(blob)
 			}
 			return ""
+		case "PGP PRIVATE KEY BLOCK":
+			// The armored body without its checksum line.
+			h := sha256.Sum256(der)
+			return "pgp:" + hex.EncodeToString(h[:])
 		}
 		if blob := pemPublicBlob(typ, der); blob != nil {
 			return sshIdentity(blob)
@@ -89,7 +117,7 @@ func sshIdentity(blob []byte) string {
 // pemBody returns a PEM block's type and its base64 body with blanks and
 // escaped line breaks (a key inside a JSON string) removed.
 func pemBody(s string) (typ, body string) {
-	s = strings.NewReplacer(`\r`, "\n", `\n`, "\n").Replace(s)
+	s = strings.NewReplacer(`\\r\\n`, "\n", `\\n`, "\n", `\r\n`, "\n", `\r`, "\n", `\n`, "\n").Replace(s)
 	_, rest, _ := strings.Cut(s, "-----BEGIN ")
 	typ, rest, _ = strings.Cut(rest, "-----")
 	rest, _, _ = strings.Cut(rest, "-----END")
@@ -97,6 +125,9 @@ func pemBody(s string) (typ, body string) {
 	for _, line := range strings.Split(rest, "\n") {
 		line = strings.TrimSpace(line)
 		if strings.Contains(line, ":") { // Proc-Type, DEK-Info, Comment headers
+			continue
+		}
+		if strings.HasPrefix(typ, "PGP") && strings.HasPrefix(line, "=") { // armor checksum
 			continue
 		}
 		b.WriteString(line)

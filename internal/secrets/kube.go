@@ -46,14 +46,15 @@ func (k *Kube) Skip(line int) bool { return k != nil && k.skip[line] }
 // parsing: a YAML or JSON file (or a kubeconfig) naming a kind and an
 // apiVersion, however quoted.
 func LooksKubernetes(path string, head []byte) bool {
-	if !kubeName(path) {
+	if !KubeName(path) {
 		return false
 	}
 	return bytes.Contains(head, []byte("kind")) && bytes.Contains(head, []byte("apiVersion"))
 }
 
-// kubeName reports whether a file's name allows Kubernetes objects.
-func kubeName(p string) bool {
+// KubeName reports whether a file's name allows Kubernetes objects: YAML,
+// JSON, a kubeconfig.
+func KubeName(p string) bool {
 	p = strings.ToLower(p)
 	return strings.HasSuffix(p, ".yaml") || strings.HasSuffix(p, ".yml") || strings.HasSuffix(p, ".json") ||
 		strings.Contains(p, "kubeconfig") || p == "config" || strings.HasSuffix(p, "/config")

@@ -24,17 +24,19 @@ var (
 	// Lower-case words joined by separators: project-token, my_secret_key,
 	// k8s-secret-manifest (each part starts with a letter and has at most
 	// one digit).
-	wordsRe = regexp.MustCompile(`^[a-z][a-z]*[0-9]?[a-z]*(?:[-_.][a-z][a-z]*[0-9]?[a-z]*)+$`)
+	wordsRe = regexp.MustCompile(`^[a-z]+[0-9]?[a-z]*[0-9]*(?:[-_.][a-z]+[0-9]?[a-z]*[0-9]*)+$`)
 	// A file path.
 	pathRe = regexp.MustCompile(`^(?:/|\./|\.\./|~/)[A-Za-z0-9._@-]+(?:/[A-Za-z0-9._@-]*)*$`)
 	// Lower-case letters naming what the value is: mypassword,
 	// urlencodedpassword, secrettoken.
-	namedRe = regexp.MustCompile(`^[a-z]*(?:password|passwd|secret|token|apikey|pass)[a-z]*$`)
+	namedRe = regexp.MustCompile(`^[a-z]*(?:password|passwd|secret|token|apikey|pass)[a-z]*[0-9]*!?$`)
 	// camelCase or snake identifiers without digits: someToken,
 	// cachix_auth_token_secret.
 	identRe = regexp.MustCompile(`^[a-z]+(?:[A-Z][a-z]+)+$|^[a-z]+(?:_[a-z]+)+$`)
 	// Template and reference syntaxes.
-	refRe = regexp.MustCompile(`^\$\{?\w+\}?$|\$\{|\$\(|\{\{|\}\}|^<[^>]*>$|^%[\w.]+%$|^%\(\w+\)s$|^@[\w-]+@$|^\[\[|^#\{|^<%`)
+	refRe = regexp.MustCompile(`^\$\{?\w+\}?$|\$\{|\$\(|\{\{|\}\}|^<[^>]*>$|^%[\w.]+%$|^%\(\w+\)s$|^@[\w-]+@$|^\[\[|^#\{|^<%|^\{[\w.:]*\}$|^%[sdv]$`)
+	// A hash named by its algorithm: sha256-…, sha256:…, md5=….
+	hashRe = regexp.MustCompile(`^(?i:sha1|sha224|sha256|sha384|sha512|md5|blake2b|blake3)[-:=]`)
 	// Percent-encoded text: the value is scanned decoded, not raw.
 	percentRe = regexp.MustCompile(`%[0-9A-Fa-f]{2}`)
 )
@@ -44,7 +46,7 @@ var fillerWords = []string{
 	"xxxx", "****", "....", "…", "example", "sample", "dummy", "placeholder", "redacted", "changeme",
 	"change_me", "change-me", "replace", "your_", "your-", "yourtoken", "yoursecret", "yourpassword",
 	"insert", "todo", "fixme", "tbd", "_here", "-here", "notasecret", "not_a_secret", "not-a-secret",
-	"secretvalue", "secret_value", "secret-value", "abcdefgh", "0123456789", "1234567890", "qwerty",
+	"secretvalue", "secret_value", "secret-value", "abcdefgh", "0123456789", "1234567890", "12345678", "qwerty",
 }
 
 // fillerValues are whole values that are placeholders.
@@ -79,6 +81,8 @@ func notSecretValue(v, after string) string {
 		return "name"
 	case pathRe.MatchString(v):
 		return "path"
+	case hashRe.MatchString(v):
+		return "hash"
 	case percentRe.MatchString(v):
 		return "percent-encoded"
 	case strings.Contains(v, "..."), strings.Contains(v, "…"):
@@ -135,7 +139,7 @@ func assignedName(m *Match) string {
 var nameNotSecretRe = regexp.MustCompile(`(?i)(?:` +
 	`[_.-]?(?:name|names|file|files|path|paths|dir|len|length|size|type|types|format|field|header|prefix|suffix|env|var|ref|arn|url|uri|endpoint|version|ttl|expiry|expires|expiration|timeout|count|hash|sha1|sha256|sha512|md5|digest|checksum|fingerprint|id|ids|index|key_id|mode|enabled|enable|required|policy|scope|scopes|label|kind|location|provider|regex|pattern|placeholder|description|hint|example|query|param|command|cmd|script|method|class|store|manager|service|source|target|format|encoding|algorithm|alg|separator|delimiter|cache)$` +
 	`|(?:hash|sha1|sha256|sha512|md5|digest|checksum|fingerprint|integrity)` +
-	`|csrf|xsrf|authenticity|nonce|public|pubkey|pub_key|publishable|author(?:s|_|-|\.|$)|accessor|accessib|rapid|capital|monkey|turkey|keyboard|keypress|keyframe|keystore|keytab|primary_?key|foreign_?key|sort_?key|partition_?key|cache_?key|idempotency|_?token_?type|token_?endpoint|token_?url|tokenizer|secrets?_?manager|user_?secrets_?id` +
+	`|csrf|xsrf|authenticity|authenticat|authori[tz]|nonce|public|pubkey|pub_key|publishable|author(?:s|_|-|\.|$)|accessor|accessib|rapid|capital|monkey|turkey|keyboard|keypress|keyframe|keystore|keytab|primary_?key|foreign_?key|sort_?key|partition_?key|cache_?key|idempotency|_?token_?type|token_?endpoint|token_?url|tokenizer|secrets?_?manager|user_?secrets_?id` +
 	`)`)
 
 // verifyAssigned is the check of generic assignment rules: the value is

@@ -103,11 +103,7 @@ const (
 )
 
 // analyze classifies how far a regexp can reach across lines.
-func analyze(re *regexp.Regexp) span {
-	t, err := syntax.Parse(re.String(), syntax.Perl)
-	if err != nil {
-		return spanBlock
-	}
+func analyze(t *syntax.Regexp) span {
 	var walk func(t *syntax.Regexp, unbounded bool) span
 	walk = func(t *syntax.Regexp, unbounded bool) span {
 		s := spanLine
@@ -162,14 +158,11 @@ func (r *Rule) prepare() error {
 		if r.SecretGroup > r.Regex.NumSubexp() {
 			return fmt.Errorf("rule %s: secretGroup %d but the regex has %d groups", r.ID, r.SecretGroup, r.Regex.NumSubexp())
 		}
-		r.span = analyze(r.Regex)
-		r.nameGroup = r.Regex.SubexpIndex("name")
-		if r.nameGroup < 0 {
-			r.nameGroup = 0
-		}
-		r.gate = buildGate(r)
-		r.maxWin = 1024
+		r.nameGroup = max(0, r.Regex.SubexpIndex("name"))
+		r.span, r.maxWin = spanBlock, 1024
 		if t, err := syntax.Parse(r.Regex.String(), syntax.Perl); err == nil {
+			r.span = analyze(t)
+			r.gate = buildGate(r, t)
 			if prog, err := syntax.Compile(t.Simplify()); err == nil && len(prog.Inst) > 0 {
 				r.maxWin = max(256, 256*1024/len(prog.Inst)-1)
 			}
@@ -278,12 +271,8 @@ func (a *Allowlist) allowed(path, commit, secret, match, line string) bool {
 // the secret-assignment shape of most provider rules. The gate is then
 // ^(?:KEYWORDS REST), tried where a keyword starts; the full regexp runs
 // only around hits that pass.
-func buildGate(r *Rule) *regexp.Regexp {
+func buildGate(r *Rule, t *syntax.Regexp) *regexp.Regexp {
 	if r.span == spanBlock || len(r.Keywords) == 0 {
-		return nil
-	}
-	t, err := syntax.Parse(r.Regex.String(), syntax.Perl)
-	if err != nil {
 		return nil
 	}
 	subs := []*syntax.Regexp{t}

@@ -18,10 +18,10 @@ func verify(f func(string) Verdict) opt {
 	return func(r *Rule) { r.Verify = func(m *Match) Verdict { return f(m.Secret) } }
 }
 func inspect(f func(*Match) Verdict) opt { return func(r *Rule) { r.Verify = f } }
-func group(n int) opt                   { return func(r *Rule) { r.SecretGroup = n } }
-func minEntropy(e float64) opt          { return func(r *Rule) { r.Entropy = e } }
-func generic() opt                      { return func(r *Rule) { r.Generic = true } }
-func keyMaterial() opt                  { return func(r *Rule) { r.KeyMaterial = true } }
+func group(n int) opt                    { return func(r *Rule) { r.SecretGroup = n } }
+func minEntropy(e float64) opt           { return func(r *Rule) { r.Entropy = e } }
+func generic() opt                       { return func(r *Rule) { r.Generic = true } }
+func keyMaterial() opt                   { return func(r *Rule) { r.KeyMaterial = true } }
 
 // before requires n bytes of a class before a rule's keyword: a cheap
 // test run at each keyword hit before any regexp.
@@ -45,8 +45,8 @@ func withPath(r *Rule, re string) *Rule {
 	r.Path = regexp.MustCompile(re)
 	return r
 }
-func tp(s ...string) opt                { return func(r *Rule) { r.TP = append(r.TP, s...) } }
-func fp(s ...string) opt                { return func(r *Rule) { r.FP = append(r.FP, s...) } }
+func tp(s ...string) opt { return func(r *Rule) { r.TP = append(r.TP, s...) } }
+func fp(s ...string) opt { return func(r *Rule) { r.FP = append(r.FP, s...) } }
 func allowSecret(res ...string) opt {
 	return func(r *Rule) {
 		a := Allowlist{Description: "known examples"}
@@ -75,14 +75,14 @@ func rule(id, desc, re string, opts ...opt) *Rule {
 const (
 	// op is an assignment operator of env files, YAML, JSON, TOML, code
 	// and Makefiles.
-	op = `(?:=|:=|::=|:::=|\?=|:|=>|\|\|=|,)`
+	op = `(?:=|:=|::=|:::=|\?=|\.=|\+=|:|=>|\|\|=|,|>[ \t]*(?:\r?\n[ \t]*)?)`
 	// quoteOpen is what may stand between the operator and the value.
 	quoteOpen = `[ \t]*(?:\\?["'\x60])?[ \t]*`
 	// valueEnd is what may follow a value.
-	valueEnd = `(?:\\?["'\x60 \t;,)\]}<&|]|\\[nrt]|$)`
+	valueEnd = `(?:\\?["'\x60 \t;,)\]}<&|\r\n]|\\[nrt]|$)`
 	// nameTail is the rest of a name after its keyword, then its closing
 	// quote and blanks.
-	nameTail = `[\w.-]{0,30}(?:\\?["'\x60])?[ \t]*`
+	nameTail = `[\w.-]{0,30}(?:[ \t]+[\w.\[\]*]{1,20})?(?:\\?["'\x60])?[ \t]*`
 	uuid     = `[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}`
 )
 
@@ -404,11 +404,11 @@ func DefaultRules() []*Rule {
 			verify(verifyPassword), generic(), tp("postgres://app:{an:16}@db.internal:5432/app", "amqp://guest:{an:12}@rabbit/"),
 			fp("postgres://app:${DB_PASSWORD}@db/app", "https://user:password@example.com", "mysql://root:<password>@localhost", "postgres://postgres:urlencodedpassword@localhost/foo")),
 		rule("generic-secret-assignment", "high-entropy value assigned to a secret-like name",
-			assigned(`secret|token|passw(?:or)?d|pwd|credential|creds|api[_.-]?key|apikey|auth|access[_.-]?key|private[_.-]?key|(?:signing|account|storage|master|encryption|client|app)[_.-]?key`,
+			assigned(`secret|token|passw(?:or)?d|pwd|credential|creds|api[_.-]?key|apikey|auth|access[_.-]?key|private[_.-]?key|(?:account|storage|master|encryption|client|app)[_.-]?key`,
 				`[A-Za-z0-9+/_.=~!@#$%^&*-]{10,150}`),
 			kw("secret", "token", "passwd", "password", "pwd", "credential", "creds", "api_key", "apikey", "api-key", "api.key", "auth",
 				"access_key", "access-key", "accesskey", "access.key", "private_key", "private-key", "privatekey", "private.key",
-				"signing_key", "signing-key", "signingkey", "account_key", "accountkey", "storage_key", "storagekey", "master_key", "masterkey",
+				"account_key", "accountkey", "storage_key", "storagekey", "master_key", "masterkey",
 				"encryption_key", "encryptionkey", "client_key", "clientkey", "app_key", "appkey"),
 			group(1), inspect(verifyGeneric), generic(), sev(check.Medium),
 			tp(`DB_PASSWORD="{an:24}"`, `api_key: {an:32}`, `"credentials" : "{hex:64}"`, `creds = {an:30}`),
@@ -474,15 +474,28 @@ func verifyNetrc(m *Match) Verdict {
 	return verifyPassword(m.Secret)
 }
 
+// providerPrefixRe matches the start of a provider token: a value that
+// begins so and that the provider's rule did not accept is malformed or a
+// placeholder, not a generic secret.
+var providerPrefixRe = regexp.MustCompile(`^(?:xox[abeoprs]-|gh[pousr]_|github_pat_|[sr]k_(?:live|test|prod)_|pk_(?:live|test)_|AKIA|ASIA|glpat-|npm_|pypi-|dckr_pat_|hf_|sk-)`)
+
+// testWordRe finds "test" as a word of a value (task_test_…, test-key-…).
+var testWordRe = regexp.MustCompile(`(?i)(?:^|[_-])test(?:[_-]|$)`)
+
 func verifyGeneric(m *Match) Verdict {
 	s := m.Secret
-	if len(s) > 128 || strings.ContainsAny(s[:1], "$<{%/.*&!#@") || strings.Contains(s, "${") || strings.Contains(s, "://") {
+	if len(s) > 128 || strings.ContainsAny(s[:1], "$<{%/.*&!#@") || strings.Contains(s, "${") || strings.Contains(s, "://") ||
+		providerPrefixRe.MatchString(s) || testWordRe.MatchString(s) {
 		return Verdict{}
 	}
 	// Enough randomness for its length: 16 characters and more above 3.5
-	// bits per character, shorter ones a little less.
+	// bits per character, shorter ones a little less; hex (at most 4
+	// bits per character) above 3.0.
 	need := 3.5
-	if len(s) < 16 {
+	switch {
+	case len(s) >= 32 && strings.Trim(strings.ToLower(s), "0123456789abcdef") == "":
+		need = 3.0
+	case len(s) < 16:
 		need = 3.2
 	}
 	if entropy(s) <= need || !strings.ContainsAny(s, "0123456789") {
@@ -585,21 +598,22 @@ func verifySlack(s string) Verdict {
 // verifyDiscordBot checks a bot token's structure: its first part is the
 // base64 of the bot's numeric user ID (a snowflake).
 func verifyDiscordBot(s string) Verdict {
+	if isPlaceholder(s[strings.LastIndexByte(s, '.')+1:]) {
+		return Verdict{}
+	}
 	id, _, _ := strings.Cut(s, ".")
 	raw, err := base64.RawStdEncoding.DecodeString(strings.TrimRight(id, "="))
 	if err != nil {
 		raw, err = base64.RawURLEncoding.DecodeString(strings.TrimRight(id, "="))
 	}
+	invalid := Verdict{OK: true, Severity: check.Low, Note: "token-shaped, its first part is not a user ID"}
 	if err != nil || len(raw) < 17 || len(raw) > 20 {
-		return Verdict{}
+		return invalid
 	}
 	for _, c := range raw {
 		if c < '0' || c > '9' {
-			return Verdict{}
+			return invalid
 		}
-	}
-	if isPlaceholder(s[strings.LastIndexByte(s, '.')+1:]) {
-		return Verdict{}
 	}
 	return Verdict{OK: true, Note: "user ID part decodes"}
 }

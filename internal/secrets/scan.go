@@ -22,7 +22,7 @@ const kubeMax = 4 << 20
 // values skipped; then the content is streamed through the rules. It
 // returns the Kubernetes objects found, if any.
 func (s *Scanner) File(in Input, r io.Reader, size int64, emit func(Finding)) (*Kube, error) {
-	if size > kubeMax || !kubeName(in.Path) {
+	if size > kubeMax || !KubeName(in.Path) {
 		return nil, s.Scan(in, r, emit)
 	}
 	data, err := io.ReadAll(r)

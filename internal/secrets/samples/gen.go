@@ -158,12 +158,21 @@ func (g *Gen) field(name, arg string) (string, bool) {
 	case "dockerauth", "basic":
 		return base64.StdEncoding.EncodeToString([]byte(g.Pick(lower, 6) + ":" + g.Pick(lower+upper+digits, 20))), true
 	}
-	// An upper-case name without an argument is left alone, so that
-	// templates can hold ${TOKEN}.
-	if arg == "" && strings.ToUpper(name) == name {
-		return "{" + name + "}", true
+	if v, ok := g.field2(name, arg); ok {
+		return v, true
 	}
-	return "", false
+	if v, ok := g.field3(name, arg, n); ok {
+		return v, true
+	}
+	// Anything else is text (CSS, ${TOKEN}, Helm), left alone; a
+	// lower-case name without an argument is an unknown field.
+	if arg == "" && strings.ToLower(name) == name {
+		return "", false
+	}
+	if arg != "" {
+		return "{" + name + ":" + arg + "}", true
+	}
+	return "{" + name + "}", true
 }
 
 // GitHubToken is prefix_ + body (30 characters) + its checksum.
@@ -300,4 +309,66 @@ func Bech32(hrp string, data []byte) string {
 		b.WriteByte(bech32Charset[(mod>>(5*(5-i)))&31])
 	}
 	return b.String()
+}
+
+// field3 renders composite values: keys in their file formats, encoded
+// secrets.
+func (g *Gen) field3(name, arg string, n int) (string, bool) {
+	indent := func(text, by string) string {
+		var b strings.Builder
+		for _, l := range strings.SplitAfter(text, "\n") {
+			if l != "" {
+				b.WriteString(by + l)
+			}
+		}
+		return b.String()
+	}
+	switch name {
+	case "awssecret":
+		// 40 characters with upper, lower and digits, as real keys have.
+		for {
+			s := g.Pick(lower+upper+digits+"+/", 40)
+			if strings.ContainsAny(s, digits) && strings.ContainsAny(s, upper) && strings.ContainsAny(s, lower) {
+				return s, true
+			}
+		}
+	case "azs":
+		return g.Pick(lower+upper+digits+"_~.-", n), true
+	case "rsa":
+		return RSAKey(false), true
+	case "rsa8":
+		return RSAKey(true), true
+	case "rsajson":
+		return strings.ReplaceAll(RSAKey(true), "\n", `\n`), true
+	case "rsaindent":
+		return indent(RSAKey(false), "    "), true
+	case "opensshindent":
+		return indent(g.PEM("OPENSSH PRIVATE KEY"), "    "), true
+	case "serviceaccount":
+		key := strings.ReplaceAll(RSAKey(true), "\n", `\n`)
+		return fmt.Sprintf("{\n  \"type\": \"service_account\",\n  \"project_id\": \"demo-%s\",\n  \"private_key_id\": \"%s\",\n  \"private_key\": \"%s\",\n  \"client_email\": \"ci@demo.iam.gserviceaccount.com\",\n  \"client_id\": \"%s\"\n}\n",
+			g.Pick(lower, 6), g.Pick("0123456789abcdef", 40), key, g.Pick(digits, 21)), true
+	case "gcrjsonkey":
+		sa, _ := g.field3("serviceaccount", "", 0)
+		return base64.StdEncoding.EncodeToString([]byte("_json_key:" + sa)), true
+	case "jwtb64":
+		return base64.StdEncoding.EncodeToString([]byte(g.JWT(true))), true
+	case "b64text":
+		return base64.StdEncoding.EncodeToString([]byte(g.Pick(lower+upper+digits, n))), true
+	case "ghb64":
+		return base64.StdEncoding.EncodeToString([]byte(GitHubToken("ghp", g.Pick(lower+upper+digits, 30)))), true
+	case "dockerconfigb64":
+		auth, _ := g.field("dockerauth", "")
+		return base64.StdEncoding.EncodeToString([]byte(`{"auths":{"registry.example.org":{"auth":"` + auth + `"}}}`)), true
+	case "nixpub":
+		return g.nixPub(arg), true
+	case "nixkeyb64wrapped":
+		k := ed25519.NewKeyFromSeed(g.Bytes(32))
+		return base64.StdEncoding.EncodeToString([]byte("cache.example.org-1:" + base64.StdEncoding.EncodeToString(k))), true
+	case "cachixjwt":
+		// Cachix tokens are HS256 JWTs naming the token's id.
+		enc := base64.RawURLEncoding.EncodeToString
+		return enc([]byte(`{"alg":"HS256"}`)) + "." + enc([]byte(fmt.Sprintf(`{"jti":"%s","scopes":"cache"}`, g.Pick("0123456789abcdef-", 36)))) + "." + g.Pick(lower+upper+digits+"_-", 43), true
+	}
+	return "", false
 }
