@@ -4,6 +4,7 @@
 //
 //	go run ./bench/secretsamples gen -o DIR
 //	go run ./bench/secretsamples score -dir DIR nixgate=ng.json gitleaks=gl.json trufflehog=th.jsonl
+//	go run ./bench/secretsamples history -o DIR -commits 3000
 //
 // A sample counts as found by a tool when the tool reports anything in its
 // file (a positive: a true positive; a negative: a false alarm). Reports
@@ -15,7 +16,9 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -50,6 +53,16 @@ func main() {
 			}
 			fmt.Fprintf(os.Stderr, "secretsamples: %d files (%d positive, %d negative) in %s\n", len(set), npos, len(set)-npos, *out)
 		}
+	case "history":
+		fs := flag.NewFlagSet("history", flag.ExitOnError)
+		out := fs.String("o", "", "output `DIR` (a new git repository)")
+		commits := fs.Int("commits", 3000, "number of commits")
+		fs.Parse(os.Args[2:])
+		if *out == "" {
+			err = fmt.Errorf("history: -o DIR is required")
+			break
+		}
+		err = history(*out, *commits)
 	case "score":
 		fs := flag.NewFlagSet("score", flag.ExitOnError)
 		dir := fs.String("dir", "", "the sample set's `DIR`")
@@ -245,6 +258,108 @@ func readReport(name, file, dir string) (map[string]bool, error) {
 		return nil, fmt.Errorf("unknown report kind %q (nixgate, gitleaks, trufflehog)", name)
 	}
 	return out, nil
+}
+
+// history writes a git repository of n commits through git fast-import:
+// a tree of source-like files in which each commit edits a few files
+// (lines changed, added, removed), a large generated reference file
+// rewritten in part every few commits, and samples of the set added now
+// and then, so that the history holds secrets to find.
+func history(dir string, n int) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	git := func(stdin io.Reader, args ...string) error {
+		cmd := exec.Command("git", append([]string{"-C", dir}, args...)...)
+		cmd.Stdin, cmd.Stderr = stdin, os.Stderr
+		cmd.Env = append(os.Environ(), "GIT_CONFIG_GLOBAL=/dev/null", "GIT_CONFIG_NOSYSTEM=1")
+		return cmd.Run()
+	}
+	if err := git(nil, "init", "-q", "-b", "main"); err != nil {
+		return err
+	}
+	g := samples.New(uint64(n))
+	set := samples.Set(7)
+	words := []string{"let", "in", "inherit", "pkgs", "lib", "config", "value", "name", "path", "mkOption", "default", "description", "enable",
+		"services", "options", "type", "types", "str", "port", "cache", "build", "src", "version", "meta", "token", "user", "host"}
+	line := func() string {
+		var b strings.Builder
+		for k := 0; k < 3+g.IntN(6); k++ {
+			b.WriteString(words[g.IntN(len(words))])
+			b.WriteString([]string{" = ", ".", "_", " ", "(", ", "}[g.IntN(6)])
+		}
+		b.WriteString(g.Pick("abcdefghijklmnopqrstuvwxyz0123456789", 4+g.IntN(12)))
+		return b.String()
+	}
+	const nfiles = 400
+	files := make([][]string, nfiles)
+	for i := range files {
+		for k := 0; k < 20+g.IntN(200); k++ {
+			files[i] = append(files[i], line())
+		}
+	}
+	var ref []string
+	for k := 0; k < 10000; k++ {
+		ref = append(ref, "  "+line())
+	}
+	var w strings.Builder
+	blob := func(path string, lines []string) {
+		content := strings.Join(lines, "\n") + "\n"
+		fmt.Fprintf(&w, "M 100644 inline %s\ndata %d\n%s\n", path, len(content), content)
+	}
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() { done <- git(pr, "fast-import", "--quiet") }()
+	for c := 1; c <= n; c++ {
+		w.Reset()
+		fmt.Fprintf(&w, "commit refs/heads/main\ncommitter Bench <bench@example.org> %d +0000\ndata 12\ncommit %05d\n", 1700000000+c*60, c)
+		if c == 1 {
+			for i := range files {
+				blob(fmt.Sprintf("src/f%03d.txt", i), files[i])
+			}
+		}
+		for k := 0; k < 1+g.IntN(4); k++ {
+			i := g.IntN(nfiles)
+			f := files[i]
+			switch g.IntN(3) {
+			case 0:
+				f[g.IntN(len(f))] = line()
+			case 1:
+				at := g.IntN(len(f) + 1)
+				f = append(f[:at], append([]string{line()}, f[at:]...)...)
+			default:
+				if len(f) > 5 {
+					at := g.IntN(len(f))
+					f = append(f[:at], f[at+1:]...)
+				}
+			}
+			files[i] = f
+			blob(fmt.Sprintf("src/f%03d.txt", i), f)
+		}
+		if c%5 == 0 || c == 1 {
+			// A generated reference document: a block of it regenerated.
+			at := g.IntN(len(ref) - 40)
+			for k := 0; k < 40; k++ {
+				ref[at+k] = "  " + line()
+			}
+			blob("docs/reference.md", ref)
+		}
+		if c%50 == 0 {
+			s := set[g.IntN(len(set))]
+			content := s.Content
+			fmt.Fprintf(&w, "M 100644 inline samples/%05d-%s\ndata %d\n%s\n", c, strings.ReplaceAll(s.Name, "/", "-"), len(content), content)
+		}
+		w.WriteString("\n")
+		if _, err := io.WriteString(pw, w.String()); err != nil {
+			pw.Close()
+			return err
+		}
+	}
+	pw.Close()
+	if err := <-done; err != nil {
+		return err
+	}
+	return git(nil, "reset", "-q", "--hard", "main")
 }
 
 func mustwd() string {

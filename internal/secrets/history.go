@@ -304,12 +304,70 @@ func parseRawMeta(meta []byte) (change, bool) {
 // previous version of a file is usually the new version of an earlier
 // commit of the scan, so most blobs are read from git once).
 type differ struct {
-	blobs *blobReader
-	seed  maphash.Seed
-	cache map[string][]byte // blob ID -> content (nil: binary or empty)
-	order []string          // FIFO of cached IDs
-	held  int               // bytes held
-	pool  *sync.Pool        // of *Added, or nil
+	blobs  *blobReader
+	seed   maphash.Seed
+	cache  map[string][]byte // blob ID -> content (nil: binary or empty)
+	order  []string          // FIFO of cached IDs
+	held   int               // bytes held
+	pool   *sync.Pool        // of *Added, or nil
+	counts lineCounts
+}
+
+// lineCounts is a multiset of line hashes: an open-addressing table,
+// reused from change to change (a Go map costs several times more per
+// line, and changes compare millions of lines).
+type lineCounts struct {
+	keys []uint64
+	cnt  []int32
+	mask uint64
+	n    int
+}
+
+func (t *lineCounts) reset(lines int) {
+	size := 16
+	for size < 2*lines {
+		size <<= 1
+	}
+	if cap(t.keys) >= size {
+		t.keys, t.cnt = t.keys[:size], t.cnt[:size]
+		clear(t.cnt)
+	} else {
+		t.keys, t.cnt = make([]uint64, size), make([]int32, size)
+	}
+	t.mask, t.n = uint64(size-1), 0
+}
+
+func (t *lineCounts) add(h uint64) {
+	for i := h & t.mask; ; i = (i + 1) & t.mask {
+		if t.cnt[i] == 0 {
+			t.keys[i], t.cnt[i] = h, 1
+			t.n++
+			return
+		}
+		if t.keys[i] == h {
+			t.cnt[i]++
+			return
+		}
+	}
+}
+
+// take removes one h and reports whether there was one. A slot whose count
+// falls to zero keeps its key (-1 marks it used up), so probes pass over it.
+func (t *lineCounts) take(h uint64) bool {
+	for i := h & t.mask; ; i = (i + 1) & t.mask {
+		switch c := t.cnt[i]; {
+		case c == 0:
+			return false
+		case t.keys[i] == h && c > 0:
+			t.cnt[i]--
+			if t.cnt[i] == 0 {
+				t.cnt[i] = -1
+			}
+			return true
+		case t.keys[i] == h:
+			return false
+		}
+	}
 }
 
 // cacheBytes bounds the blob bytes held; cacheEntry is the largest blob
@@ -523,7 +581,8 @@ func (d *differ) added(c change, old, nb []byte, emit func(*Added) error) error 
 	if len(newMid) == 0 {
 		return nil
 	}
-	counts := map[uint64]int32{}
+	counts := &d.counts
+	counts.reset(bytes.Count(oldMid, []byte{'\n'}) + 1)
 	for len(oldMid) > 0 {
 		line := oldMid
 		if j := bytes.IndexByte(oldMid, '\n'); j >= 0 {
@@ -531,7 +590,7 @@ func (d *differ) added(c change, old, nb []byte, emit func(*Added) error) error 
 		} else {
 			oldMid = nil
 		}
-		counts[maphash.Bytes(d.seed, line)]++
+		counts.add(maphash.Bytes(d.seed, line))
 	}
 	a := d.newAdded(c)
 	var blob []byte
@@ -549,12 +608,8 @@ func (d *differ) added(c change, old, nb []byte, emit func(*Added) error) error 
 		}
 		n := lineNo
 		lineNo++
-		if len(counts) > 0 {
-			h := maphash.Bytes(d.seed, line)
-			if k := counts[h]; k > 0 {
-				counts[h] = k - 1
-				continue
-			}
+		if counts.n > 0 && counts.take(maphash.Bytes(d.seed, line)) {
+			continue
 		}
 		a.text.Write(line)
 		a.text.WriteByte('\n')
