@@ -414,6 +414,8 @@ func (s *Scanner) match(in Input, data []byte, from, to int, lineRulesOnly bool)
 		}
 		s.windows[ri] = append(ws, w)
 	}
+	var gcands []candidate
+	gated := map[int32]map[int]bool{}
 	// lineEnd finds the end of the line holding p, looking no further
 	// than limit.
 	lineEnd := func(p, limit int) int {
@@ -476,7 +478,27 @@ func (s *Scanner) match(in Input, data []byte, from, to int, lineRulesOnly bool)
 			if rule.pre != nil && !rule.pre(data, start) {
 				continue
 			}
-			if g := rule.gate; g != nil && !g.Match(data[start:min(w.hi, start+gateSpan)]) {
+			if g := rule.gate; g != nil {
+				// The gate is the rule's regexp from the keyword on: its
+				// match is the rule's match (less an optional prefix that
+				// holds no group), so the window need not be searched.
+				if start > 0 && (rule.gateBoundary && isWordByte(data[start-1]) || rule.gateLineStart && data[start-1] != '\n') {
+					continue
+				}
+				// Short enough for the backtracker (much faster than the NFA).
+				m := g.FindSubmatchIndex(data[start:min(w.hi, start+min(gateSpan, rule.gateWin))])
+				if m == nil || start < from || start >= to {
+					continue
+				}
+				if gated[ri] == nil {
+					gated[ri] = map[int]bool{}
+				}
+				if !gated[ri][start] {
+					gated[ri][start] = true
+					if c, ok := s.evaluate(in, rule, data, start, m); ok {
+						gcands = append(gcands, c)
+					}
+				}
 				continue
 			}
 			add(ri, w)
@@ -488,9 +510,9 @@ func (s *Scanner) match(in Input, data []byte, from, to int, lineRulesOnly bool)
 		}
 	}
 	if len(s.active) == 0 {
-		return nil
+		return gcands
 	}
-	var cands []candidate
+	cands := gcands
 	for _, ri := range s.active {
 		rule := rs.Rules[ri]
 		ws := s.windows[ri]
@@ -541,7 +563,7 @@ func resolve(cands []candidate) []candidate {
 				drop = true
 				break
 			}
-			if c.rule.Generic == o.rule.Generic && c.ss == o.ss && c.se == o.se && c.rule != o.rule &&
+			if c.rule.Generic == o.rule.Generic && c.ss == o.ss && c.se == o.se &&
 				(o.rule.index < c.rule.index || o.rule.index == c.rule.index && j < i) {
 				drop = true
 				break
@@ -644,6 +666,10 @@ func maskTokens(b []byte) []byte {
 		i = j
 	}
 	return out
+}
+
+func isWordByte(c byte) bool {
+	return c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_'
 }
 
 func isTokenByte(c byte) bool {

@@ -33,6 +33,9 @@ var (
 	// camelCase or snake identifiers without digits: someToken,
 	// cachix_auth_token_secret.
 	identRe = regexp.MustCompile(`^[a-z]+(?:[A-Z][a-z]+)+$|^[a-z]+(?:_[a-z]+)+$`)
+	// PascalCase type and value names (K8sSecretManifest): told from a
+	// password by having at most one digit.
+	pascalRe = regexp.MustCompile(`^[A-Z][a-z0-9]+(?:[A-Z][a-z0-9]+)+$`)
 	// Template and reference syntaxes.
 	refRe = regexp.MustCompile(`^\$\{?\w+\}?$|\$\{|\$\(|\{\{|\}\}|^<[^>]*>$|^%[\w.]+%$|^%\(\w+\)s$|^@[\w-]+@$|^\[\[|^#\{|^<%|^\{[\w.:]*\}$|^%[sdv]$`)
 	// A hash named by its algorithm: sha256-…, sha256:…, md5=….
@@ -77,7 +80,8 @@ func notSecretValue(v, after string) string {
 		return "identifier"
 	case fieldRe.MatchString(v) && identParts(v):
 		return "field access"
-	case wordsRe.MatchString(v), identRe.MatchString(v), namedRe.MatchString(v):
+	case wordsRe.MatchString(v), identRe.MatchString(v), namedRe.MatchString(v),
+		pascalRe.MatchString(v) && digitCount(v) <= 1:
 		return "name"
 	case pathRe.MatchString(v):
 		return "path"
@@ -152,4 +156,14 @@ func verifyAssigned(m *Match) Verdict {
 		return Verdict{}
 	}
 	return Verdict{OK: true}
+}
+
+func digitCount(s string) int {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] >= '0' && s[i] <= '9' {
+			n++
+		}
+	}
+	return n
 }

@@ -47,6 +47,11 @@ type Rule struct {
 	// index is the rule's place in its rule set: of two rules that find
 	// the same text, the first one listed reports it.
 	index int
+	// gateBoundary and gateLineStart: the regexp asserts a word boundary
+	// or a line start before its keyword.
+	gateBoundary, gateLineStart bool
+	// gateWin is the longest text the gate is run on.
+	gateWin int
 	// pre, when set, is tested at each keyword hit (with the hit's
 	// offset) before the rule's gate and regexp.
 	pre func(data []byte, start int) bool
@@ -135,7 +140,8 @@ func analyze(t *syntax.Regexp) span {
 			case syntax.OpStar, syntax.OpPlus:
 				u = true
 			case syntax.OpRepeat:
-				u = unbounded || t.Max < 0 || t.Max > 8
+				// A bounded repeat reaches a few lines at most.
+				u = unbounded || t.Max < 0 || t.Max > 256
 			}
 			s = max(s, walk(sub, u))
 		}
@@ -163,6 +169,14 @@ func (r *Rule) prepare() error {
 		if t, err := syntax.Parse(r.Regex.String(), syntax.Perl); err == nil {
 			r.span = analyze(t)
 			r.gate = buildGate(r, t)
+			r.gateWin = gateSpan
+			if r.gate != nil {
+				if t2, err := syntax.Parse(r.gate.String(), syntax.Perl); err == nil {
+					if prog, err := syntax.Compile(t2.Simplify()); err == nil && len(prog.Inst) > 0 {
+						r.gateWin = max(160, min(gateSpan, 256*1024/len(prog.Inst)-1))
+					}
+				}
+			}
 			if prog, err := syntax.Compile(t.Simplify()); err == nil && len(prog.Inst) > 0 {
 				r.maxWin = max(256, 256*1024/len(prog.Inst)-1)
 			}
@@ -289,8 +303,16 @@ func buildGate(r *Rule, t *syntax.Regexp) *regexp.Regexp {
 		}
 	}
 	// Zero-width assertions stay in the gate.
+	// Leading assertions are checked against the byte before the keyword
+	// (in the gate's own input they would always hold).
 	j := i
 	for j < len(subs) && (subs[j].Op == syntax.OpWordBoundary || subs[j].Op == syntax.OpBeginText || subs[j].Op == syntax.OpBeginLine) {
+		switch subs[j].Op {
+		case syntax.OpWordBoundary:
+			r.gateBoundary = true
+		default:
+			r.gateLineStart = true
+		}
 		j++
 	}
 	if j >= len(subs) {
@@ -315,7 +337,7 @@ func buildGate(r *Rule, t *syntax.Regexp) *regexp.Regexp {
 	}
 	var b strings.Builder
 	b.WriteString("^(?:")
-	for _, s := range subs[i:] {
+	for _, s := range subs[j:] {
 		b.WriteString("(?:" + s.String() + ")")
 	}
 	b.WriteString(")")

@@ -167,7 +167,7 @@ func DefaultRules() []*Rule {
 		// of a presigned bedrock.amazonaws.com URL.
 		rule("aws-bedrock-api-key", "Amazon Bedrock API key (long-term)", `\bABSK[A-Za-z0-9+/]{109,269}={0,2}`,
 			verify(notPlaceholder), sev(check.Critical), tp("ABSKQmVkcm9ja0FQSUtleS1{an:108}=", "ABSKQmVkcm9ja0FQSUtleS1{an:246}"), fp("ABSKQmVkcm9ja0FQSUtleS1EXAMPLE")),
-		rule("aws-bedrock-api-key-short", "Amazon Bedrock API key (short-term)", `\bbedrock-api-key-YmVkcm9jay5hbWF6b25hd3MuY29t[A-Za-z0-9+/=]*`,
+		rule("aws-bedrock-api-key-short", "Amazon Bedrock API key (short-term)", `\bbedrock-api-key-YmVkcm9jay5hbWF6b25hd3MuY29t[A-Za-z0-9+/=]{20,}`,
 			kw("bedrock-api-key-"), sev(check.High), tp("bedrock-api-key-YmVkcm9jay5hbWF6b25hd3MuY29t{b64:40}"), fp("bedrock-api-key-YmVkcm9jay5hbWF6b25hd3MuY29x")),
 
 		// Google Cloud
@@ -340,14 +340,14 @@ func DefaultRules() []*Rule {
 		// Private keys. The body may be written with real line breaks, with
 		// \n escapes (inside a JSON string) or indented (inside a Nix or
 		// YAML string).
-		rule("openssh-private-key", "OpenSSH private key", `-----BEGIN OPENSSH PRIVATE KEY-----[\s\S]{64,}?-----END OPENSSH PRIVATE KEY-----`,
+		rule("openssh-private-key", "OpenSSH private key", `-----BEGIN OPENSSH PRIVATE KEY-----[\s\S]*?-----END OPENSSH PRIVATE KEY-----`,
 			kw("-----begin openssh private key-----"), verify(verifyPEM), sev(check.Critical), keyMaterial(),
 			tp("{pem:OPENSSH PRIVATE KEY}"), fp("-----BEGIN OPENSSH PRIVATE KEY-----\n<redacted>\n-----END OPENSSH PRIVATE KEY-----")),
-		rule("pgp-private-key-block", "PGP private key block", `-----BEGIN PGP PRIVATE KEY BLOCK-----[\s\S]{64,}?-----END PGP PRIVATE KEY BLOCK-----`,
+		rule("pgp-private-key-block", "PGP private key block", `-----BEGIN PGP PRIVATE KEY BLOCK-----[\s\S]*?-----END PGP PRIVATE KEY BLOCK-----`,
 			kw("-----begin pgp private key block-----"), verify(verifyPEM), sev(check.Critical), keyMaterial(),
 			tp("{pem:PGP PRIVATE KEY BLOCK}"), fp("{pem:PGP PUBLIC KEY BLOCK}", "{pem:PGP MESSAGE}")),
 		rule("private-key", "PEM private key (RSA, EC, DSA, PKCS#8, encrypted)",
-			`-----BEGIN[ A-Z0-9_-]{0,40}PRIVATE KEY-----[\s\S]{64,}?-----END[ A-Z0-9_-]{0,40}PRIVATE KEY-----`,
+			`-----BEGIN[ A-Z0-9_-]{0,40}PRIVATE KEY-----[\s\S]*?-----END[ A-Z0-9_-]{0,40}PRIVATE KEY-----`,
 			kw("private key-----"), verify(verifyPEM), sev(check.Critical), keyMaterial(),
 			tp("{pem:RSA PRIVATE KEY}", "{pem:PRIVATE KEY}", "{pem:EC PRIVATE KEY}"),
 			fp("-----BEGIN RSA PRIVATE KEY-----\n...\n-----END RSA PRIVATE KEY-----", "{pem:PUBLIC KEY}")),
@@ -388,7 +388,7 @@ func DefaultRules() []*Rule {
 			kw("access-tokens"), verify(verifyAccessTokens), sev(check.Critical),
 			tp("access-tokens = github.com={an:40}", "extra-access-tokens = gitlab.example.org=PAT:{an:20}", `nixConfig.access-tokens = "github.com={gh:ghp}";`),
 			fp("access-tokens = github.com=${GITHUB_TOKEN}", "# access-tokens = github.com=<token>", "access-tokens = github.com=23ac...b289 gitlab.mycompany.com=PAT:A123Bp_Cd..EfG gitlab.com=OAuth2:1jklw3jk")),
-		rule("netrc-password", "netrc credentials", `(?i)\bmachine[ \t]+\S+\s+(?:login[ \t]+\S+\s+)?password[ \t]+([^\s"'\x60\\,;]+)`, kw("machine"),
+		rule("netrc-password", "netrc credentials", `(?i)\bmachine[ \t]+\S+(?:[ \t]+|[ \t]*\r?\n[ \t]*)(?:login[ \t]+\S+(?:[ \t]+|[ \t]*\r?\n[ \t]*))?password[ \t]+([^\s"'\x60\\,;]+)`, kw("machine"),
 			inspect(verifyNetrc), tp("machine cache.example.org login ci password {an:20}", "machine cache.example.org\n  login ci\n  password {an:20}"),
 			fp("machine example.org login ci password $NETRC_PASSWORD", "machine state machine", `"machine cache password p\n"`, "password project-token")),
 		rule("cachix-auth-token", "Cachix auth token",
@@ -405,7 +405,7 @@ func DefaultRules() []*Rule {
 			fp("postgres://app:${DB_PASSWORD}@db/app", "https://user:password@example.com", "mysql://root:<password>@localhost", "postgres://postgres:urlencodedpassword@localhost/foo")),
 		rule("generic-secret-assignment", "high-entropy value assigned to a secret-like name",
 			assigned(`secret|token|passw(?:or)?d|pwd|credential|creds|api[_.-]?key|apikey|auth|access[_.-]?key|private[_.-]?key|(?:account|storage|master|encryption|client|app)[_.-]?key`,
-				`[A-Za-z0-9+/_.=~!@#$%^&*-]{10,150}`),
+				`[A-Za-z0-9+/_.=~!@#$%^&*-]{10,}`),
 			kw("secret", "token", "passwd", "password", "pwd", "credential", "creds", "api_key", "apikey", "api-key", "api.key", "auth",
 				"access_key", "access-key", "accesskey", "access.key", "private_key", "private-key", "privatekey", "private.key",
 				"account_key", "accountkey", "storage_key", "storagekey", "master_key", "masterkey",
@@ -459,7 +459,7 @@ func verifyPEM(s string) Verdict {
 // verifyPassword rejects placeholders and variable references.
 func verifyPassword(s string) Verdict {
 	s = strings.Trim(s, `"'`)
-	if len(s) < 4 || notSecretValue(s, "") != "" {
+	if len(s) < 4 || notSecretValue(s, "") != "" || strings.ContainsAny(s, "{}") {
 		return Verdict{}
 	}
 	return Verdict{OK: true}
@@ -515,7 +515,7 @@ func verifyAccessTokens(v string) Verdict {
 			continue
 		}
 		tok = strings.TrimPrefix(strings.TrimPrefix(tok, "PAT:"), "OAuth2:")
-		if strings.Contains(tok, "..") || strings.Contains(tok, "…") {
+		if strings.Contains(tok, "..") || strings.Contains(tok, "…") || strings.ContainsAny(tok, "{}") {
 			return Verdict{}
 		}
 		if len(tok) >= 12 && entropy(tok) > 3 && notSecretValue(tok, "") == "" {
