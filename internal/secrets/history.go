@@ -563,7 +563,7 @@ func commonSuffix(a, b []byte) int {
 		i++
 	}
 	// Keep whole lines: the suffix starts after a line break.
-	for i > 0 && !(len(a)-i == 0 || a[len(a)-i-1] == '\n') {
+	for i > 0 && !((len(a)-i == 0 || a[len(a)-i-1] == '\n') && (len(b)-i == 0 || b[len(b)-i-1] == '\n')) {
 		i--
 	}
 	return i
