@@ -222,6 +222,8 @@ func DefaultRules() []*Rule {
 		rule("terraform-cloud-token", "Terraform Cloud / Enterprise API token", `\b[A-Za-z0-9]{14}\.atlasv1\.[A-Za-z0-9_=-]{60,70}\b`,
 			kw(".atlasv1."), tp("{an:14}.atlasv1.{ans:67}"), fp("x.atlasv1.y")),
 
+		rule("databricks-token", "Databricks personal access token", `\bdapi[a-f0-9]{32}(?:-[0-9])?\b`, tp("dapi{hex:32}"), fp("dapi{hex:8}")),
+
 		// Slack
 		rule("slack-bot-token", "Slack bot token", `\bxoxb-[0-9]{10,13}-[0-9]{10,13}-?[A-Za-z0-9-]{8,}`, kw("xoxb-"), verify(verifySlack),
 			tp("xoxb-{dig:12}-{dig:13}-{an:24}"), fp("xoxb-123-456-abc", "xoxb-xxxxxxxxx-xxxxxxxxxx-xxxxxxxxxxxx")),
