@@ -4,7 +4,7 @@ BIN       := bin/nixgate
 export CGO_ENABLED := 0
 GOFLAGS_BUILD := -buildvcs=auto -trimpath -ldflags=-s
 
-.PHONY: all build demo test deps vet fmt-check bench fuzz docs clean
+.PHONY: all build demo test deps vet fmt-check bench fuzz docs clean test-boot
 
 all: build
 
@@ -20,6 +20,10 @@ demo: build
 # then vet, the gofmt check and every test.
 test: deps vet fmt-check
 	$(GO) test -count=1 -timeout 20m ./...
+
+# The UKI boot matrix in QEMU (Secure Boot on and off); see docs/uki.md.
+test-boot:
+	@bash scripts/test-boot.sh
 
 deps:
 	@bash scripts/deps.sh

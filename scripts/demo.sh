@@ -27,6 +27,16 @@ awk -F'|' 'NF>=4 {c=$2; p=$3; gsub(/ /,"",c); gsub(/ /,"",p); if (c ~ /^[a-z0-9-
   "$here/examples/anchor/PLANTED.md" | sort >"$tmp/planted"
 missing=$(comm -23 "$tmp/planted" "$tmp/found")
 extra=$(comm -13 "$tmp/planted" "$tmp/found")
+# The anchor UKI, built by its recipe (uki/build.sh) when the tools are
+# installed (scripts/deps.sh), checked by nixgate uki check: the image
+# embeds the same room policies, so it shows the same planted vault.toml.
+if [ -x /usr/bin/objcopy ] && [ -e /usr/lib/systemd/boot/efi/linuxx64.efi.stub ] && ls /var/cache/nixgate/linux-image-*-amd64_*.deb >/dev/null 2>&1; then
+  echo "\$ bash uki/build.sh anchor.efi && nixgate uki check anchor.efi --policy uki/gate.toml" >&2
+  if (cd "$tmp/anchor" && bash uki/build.sh "$tmp/anchor.efi"); then
+    (cd "$tmp/anchor" && "$bin" uki check "$tmp/anchor.efi" --policy uki/gate.toml)
+    echo "(nixgate uki check exited with $?: the image embeds the planted vault.toml)" >&2
+  fi
+fi
 echo >&2
 if [ "$code" = 1 ] && [ -z "$missing" ] && [ -z "$extra" ]; then
   echo "demo: the gate failed as intended (nixgate exited $code): it reported exactly the $(wc -l <"$tmp/planted") problems planted in examples/anchor (PLANTED.md)" >&2

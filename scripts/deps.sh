@@ -14,10 +14,38 @@ need() { command -v "$1" >/dev/null 2>&1 || want+=("$2"); }
 need git git
 need nix nix-bin
 [ -x /bin/busybox ] || want+=(busybox-static)
+need ssh-agent openssh-client # the signing tests' real ssh-agent, ssh-add, ssh-keygen
+need pre-commit pre-commit # the hook test (cmd/nixgate/precommit_test.go) runs the real one
+need node nodejs           # s3rver, the S3 server of the cache verify tests
+need npm npm
+# The build-claim log's tests: a throw-away PostgreSQL 15 cluster, and the
+# dashboard in a headless Chromium.
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || want+=(postgresql)
+need chromium chromium
+# UKI tests (internal/ukifixture builds real images): the stub, objcopy,
+# sbsign, OVMF's snakeoil key, cpio, efitools, osslsigncode, compressors;
+# the boot test (scripts/test-boot.sh) adds QEMU.
+need objcopy binutils
+need sbsign sbsigntool
+need osslsigncode osslsigncode
+need cert-to-efi-sig-list efitools
+need cpio cpio
+need xz xz-utils
+need zstd zstd
+need lz4 lz4
+need bzip2 bzip2
+[ -e /usr/lib/systemd/boot/efi/linuxx64.efi.stub ] || want+=(systemd-boot-efi)
+[ -e /usr/share/OVMF/OVMF_CODE_4M.snakeoil.fd ] || want+=(ovmf)
+if [ "${1:-}" = boot ]; then
+  need qemu-system-x86_64 qemu-system-x86
+fi
 if [ "${1:-}" = bench ]; then
   need diffoscope diffoscope
   need hyperfine hyperfine
   need tokei tokei
+  need jq jq
+  need curl curl
+  need python3 python3 # kernel-hardening-checker (bench/kconfig.sh), when KHC_SRC is set
 fi
 root=no
 [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null && root=yes
@@ -32,6 +60,23 @@ if [ ${#want[@]} -gt 0 ]; then
     }
   else
     echo "missing (install as root or by hand): ${want[*]}" >&2
+  fi
+fi
+# The kernel of the UKI fixture: a linux-image-*-amd64 package, downloaded
+# (not installed: no postinst runs) to /var/cache/nixgate.
+if ! ls /var/cache/nixgate/linux-image-*-amd64_*.deb >/dev/null 2>&1; then
+  if [ $root = yes ]; then
+    [ ${#want[@]} -gt 0 ] || apt-get update -qq >/dev/null
+    kpkg=$(apt-cache depends linux-image-cloud-amd64 2>/dev/null | awk '/Depends: linux-image-/ { print $2; exit }')
+    if [ -n "$kpkg" ]; then
+      echo "downloading $kpkg to /var/cache/nixgate" >&2
+      mkdir -p /var/cache/nixgate
+      (cd /var/cache/nixgate && apt-get download -q -o APT::Sandbox::User=root "$kpkg" >/dev/null) || echo "could not download $kpkg" >&2
+    else
+      echo "no linux-image-cloud-amd64 in the archive" >&2
+    fi
+  else
+    echo "missing: a linux-image-*-amd64 package in /var/cache/nixgate (run scripts/deps.sh as root)" >&2
   fi
 fi
 # Nix's build users: the nixbld group and nixbld1..N, system accounts with
@@ -50,5 +95,19 @@ fi
 if [ "${1:-}" = bench ] && ! command -v gitleaks >/dev/null && ! [ -x "$(go env GOPATH)/bin/gitleaks" ]; then
   echo "installing gitleaks v8.30.1" >&2
   CGO_ENABLED=0 go install github.com/zricethezav/gitleaks/v8@v8.30.1
+fi
+# The provenance tests verify envelopes with cosign verify-blob-attestation
+# too (the newest cosign the module proxy serves that builds on Go 1.26).
+if ! command -v cosign >/dev/null && ! [ -x "$(go env GOPATH)/bin/cosign" ]; then
+  echo "installing cosign v2.4.3 (go install; a few minutes)" >&2
+  CGO_ENABLED=0 go install github.com/sigstore/cosign/v2/cmd/cosign@v2.4.3
+fi
+# s3rver, the S3 server of the cache verify tests, and aws4, with which the
+# tests' proxy checks each request's v4 signature (s3rver does not), from
+# the npm registry into GOPATH/share/nixgate (exact versions).
+s3rver_dir="$(go env GOPATH)/share/nixgate/s3rver"
+if command -v npm >/dev/null && { [ ! -x "$s3rver_dir/node_modules/.bin/s3rver" ] || [ ! -f "$s3rver_dir/node_modules/aws4/package.json" ]; }; then
+  echo "installing s3rver 3.7.1 and aws4 1.13.2 into $s3rver_dir" >&2
+  npm install --prefix "$s3rver_dir" --no-audit --no-fund --silent --save-exact s3rver@3.7.1 aws4@1.13.2 >/dev/null || echo "could not install s3rver" >&2
 fi
 exit 0

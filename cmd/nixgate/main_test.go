@@ -11,6 +11,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/nixgate/nixgate/internal/cli"
+	"github.com/nixgate/nixgate/internal/ukifixture"
 )
 
 func TestMain(m *testing.M) {
@@ -41,7 +42,13 @@ func TestScript(t *testing.T) {
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("NIXGATE_EXITCODE_FILE", filepath.Join(env.WorkDir, ".exitcode"))
 			env.Setenv("HOME", env.WorkDir)
-			env.Setenv("GIT_CONFIG_GLOBAL", "/dev/null")
+			// An empty file of the script's own, not /dev/null: a git
+			// that writes its global configuration would replace that.
+			gitconfig := filepath.Join(env.WorkDir, ".gitconfig-empty")
+			if err := os.WriteFile(gitconfig, nil, 0o644); err != nil {
+				return err
+			}
+			env.Setenv("GIT_CONFIG_GLOBAL", gitconfig)
 			env.Setenv("GIT_AUTHOR_NAME", "Test")
 			env.Setenv("GIT_AUTHOR_EMAIL", "test@example.org")
 			env.Setenv("GIT_COMMITTER_NAME", "Test")
@@ -69,6 +76,20 @@ func TestScript(t *testing.T) {
 				ts.Check(os.CopyFS(dst, os.DirFS(anchor)))
 				copySymlinks(ts, anchor, dst)
 				gitCommitAll(ts, dst)
+			},
+			// ukifixture DIR: the real UKIs of internal/ukifixture (a
+			// Debian kernel, a busybox initrd, systemd's stub, objcopy,
+			// sbsign), copied to DIR.
+			"ukifixture": func(ts *testscript.TestScript, neg bool, args []string) {
+				if len(args) != 1 {
+					ts.Fatalf("usage: ukifixture DIR")
+				}
+				fx, err := ukifixture.Build()
+				ts.Check(err)
+				ts.Check(os.CopyFS(ts.MkAbs(args[0]), os.DirFS(fx.Dir)))
+				for _, k := range []string{"snakeoil.key", "other.key"} {
+					ts.Check(os.Chmod(filepath.Join(ts.MkAbs(args[0]), k), 0o600))
+				}
 			},
 			"gitrepo": func(ts *testscript.TestScript, neg bool, args []string) {
 				if len(args) != 1 {

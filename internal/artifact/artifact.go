@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"io"
+	"path"
 	"slices"
 	"strings"
 )
@@ -183,3 +184,118 @@ func BuildDir(name string, dirs []string) string {
 	}
 	return ""
 }
+
+// NARPayload is what a NAR holds, as far as its bytes can be read.
+type NARPayload struct {
+	// Files is the number of regular files with contents.
+	Files int
+	// Binaries are the kinds of the files that are build outputs (an ELF
+	// or Mach-O binary, a class file, …), at most one entry per kind.
+	Binaries []Kind
+}
+
+// ScanNAR reads a NAR's tokens (8-byte little-endian lengths, padded
+// strings) and sniffs the head of every file's contents. It stops at the
+// first malformed token: test vectors of NAR parsers are often malformed
+// on purpose, and what comes before still counts. Linear in len(data).
+func ScanNAR(data []byte) NARPayload {
+	var p NARPayload
+	str := func(off int) (s []byte, next int, ok bool) {
+		if off+8 > len(data) {
+			return nil, 0, false
+		}
+		n := binary.LittleEndian.Uint64(data[off:])
+		if n > uint64(len(data)-off-8) {
+			return nil, 0, false
+		}
+		end := off + 8 + int(n)
+		pad := (8 - int(n)%8) % 8
+		return data[off+8 : end], min(len(data), end+pad), true
+	}
+	for off := 0; off < len(data); {
+		s, next, ok := str(off)
+		if !ok {
+			break
+		}
+		if string(s) == "contents" {
+			body, after, ok := str(next)
+			if !ok {
+				break
+			}
+			p.Files++
+			if k := Sniff(body[:min(len(body), HeadSize)], nil, int64(len(body))); k != "" && !slices.Contains(p.Binaries, k) {
+				p.Binaries = append(p.Binaries, k)
+			}
+			next = after
+		}
+		off = next
+	}
+	return p
+}
+
+// BuildArtifactName says what a file's name says it is when it sits in a
+// build directory: an object, a library, an archive, a generated bundle or
+// a build system's own state; "" for a name that says nothing (sources,
+// docs).
+func BuildArtifactName(name string) string {
+	base := path.Base(name)
+	lower := strings.ToLower(base)
+	switch lower {
+	case "cmakecache.txt", "build.ninja", ".ninja_log", ".ninja_deps", "compile_commands.json", "config.status", "config.log":
+		return "build system state"
+	}
+	if strings.Contains("/"+name+"/", "/CMakeFiles/") || strings.Contains("/"+name+"/", "/meson-private/") {
+		return "build system state"
+	}
+	for _, ext := range []string{".tar.gz", ".tar.xz", ".tar.zst", ".tar.bz2"} {
+		if strings.HasSuffix(lower, ext) {
+			return "archive"
+		}
+	}
+	switch path.Ext(lower) {
+	case ".o", ".obj", ".lo", ".so", ".dylib", ".dll", ".lib", ".a", ".ko", ".exe", ".pyc", ".pyo", ".class", ".rlib", ".wasm", ".efi":
+		return "object or library"
+	case ".tar", ".tgz", ".zip", ".whl", ".jar", ".deb", ".rpm", ".nar", ".xz", ".zst", ".gz", ".bz2", ".7z", ".squashfs", ".qcow2", ".img", ".iso":
+		return "archive or image"
+	case ".map":
+		if strings.HasSuffix(lower, ".js.map") || strings.HasSuffix(lower, ".css.map") {
+			return "generated bundle"
+		}
+	case ".js", ".css", ".mjs":
+		if strings.Contains(lower, ".min.") || strings.Contains(lower, ".bundle.") || strings.Contains(lower, ".chunk.") || hashedName(lower) {
+			return "generated bundle"
+		}
+	}
+	return ""
+}
+
+// hashedName recognises a bundler's content-hashed name: main.3f2a9c1b.js.
+func hashedName(base string) bool {
+	parts := strings.Split(base, ".")
+	for _, p := range parts[1 : len(parts)-1] {
+		if len(p) >= 8 && len(p) <= 32 && strings.Trim(p, "0123456789abcdef") == "" {
+			return true
+		}
+	}
+	return false
+}
+
+// InTestData reports whether a path lies in a directory of tests or test
+// fixtures (test, tests, testdata, fixtures, libfoo-tests, …).
+func InTestData(name string) bool {
+	segs := strings.Split(name, "/")
+	for _, s := range segs[:len(segs)-1] {
+		s = strings.ToLower(s)
+		switch {
+		case s == "test", s == "tests", s == "testdata", s == "test-data", s == "test_data", s == "fixtures",
+			s == "__fixtures__", s == "testing", s == "spec", s == "__tests__",
+			strings.HasSuffix(s, "-tests"), strings.HasSuffix(s, "_tests"), strings.HasSuffix(s, "-test"), strings.HasSuffix(s, "_test"):
+			return true
+		}
+	}
+	return false
+}
+
+// DefaultOutputDirs are where builds write by default: kernel-builder's
+// build/<variant>/ (build/torch28-cxx11-cu128-x86_64-linux/…), at any depth.
+var DefaultOutputDirs = []string{"**/build/torch*-*-linux", "**/build/torch*-*-darwin", "**/build/torch*-*-windows"}

@@ -3,9 +3,14 @@ package artifact
 import (
 	"archive/zip"
 	"bytes"
+	"encoding/binary"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
+
+	"github.com/nixgate/nixgate/internal/fuzzlimit"
 )
 
 func zipWith(t testing.TB, names ...string) []byte {
@@ -109,7 +114,8 @@ func FuzzSniff(f *testing.F) {
 	f.Add([]byte("!<arch>\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		head := data[:min(len(data), HeadSize)]
-		k := Sniff(head, bytes.NewReader(data), int64(len(data)))
+		var k Kind
+		fuzzlimit.Default(t, func() { k = Sniff(head, bytes.NewReader(data), int64(len(data))) })
 		if k != "" && !slicesContains(Kinds(), k) {
 			t.Fatalf("unknown kind %q", k)
 		}
@@ -123,4 +129,79 @@ func slicesContains(ks []Kind, k Kind) bool {
 		}
 	}
 	return false
+}
+
+func narStr(b []byte) []byte {
+	out := binary.LittleEndian.AppendUint64(nil, uint64(len(b)))
+	out = append(out, b...)
+	return append(out, make([]byte, (8-len(b)%8)%8)...)
+}
+
+func narOf(files ...[]byte) []byte {
+	out := narStr([]byte("nix-archive-1"))
+	out = append(out, narStr([]byte("("))...)
+	out = append(out, narStr([]byte("type"))...)
+	out = append(out, narStr([]byte("directory"))...)
+	for i, f := range files {
+		for _, s := range []string{"entry", "(", "name", fmt.Sprint(i), "node", "(", "type", "regular", "contents"} {
+			out = append(out, narStr([]byte(s))...)
+		}
+		out = append(out, narStr(f)...)
+		out = append(out, narStr([]byte(")"))...)
+		out = append(out, narStr([]byte(")"))...)
+	}
+	return append(out, narStr([]byte(")"))...)
+}
+
+func TestScanNAR(t *testing.T) {
+	elf := pad([]byte("\x7fELF\x02\x01\x01"), 57)
+	for name, tc := range map[string]struct {
+		data  []byte
+		files int
+		bins  []Kind
+	}{
+		"text only":    {narOf([]byte("hello\n"), []byte("#!/bin/sh\n")), 2, nil},
+		"with an elf":  {narOf([]byte("hello\n"), elf, elf), 3, []Kind{ELF}},
+		"truncated":    {narOf(elf)[:70], 0, nil},
+		"empty":        {nil, 0, nil},
+		"lying length": {append(narStr([]byte("contents")), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f), 0, nil},
+	} {
+		got := ScanNAR(tc.data)
+		if got.Files != tc.files || !slices.Equal(got.Binaries, tc.bins) {
+			t.Errorf("%s: got %+v, want %d files, binaries %v", name, got, tc.files, tc.bins)
+		}
+	}
+}
+
+func TestBuildArtifactName(t *testing.T) {
+	for name, want := range map[string]bool{
+		"build/init.o": true, "build/lib/libx.so": true, "build/CMakeCache.txt": true, "build/CMakeFiles/x/y.txt": true,
+		"build/static/js/main.3f2a9c1b.js": true, "build/app.min.js": true, "build/x.tar.gz": true, "build/x.js.map": true,
+		"build/derivation-goal.cc": false, "build/worker.hh": false, "build/app.js": false, "build/README.md": false, "build/meson.build": false,
+	} {
+		if got := BuildArtifactName(name) != ""; got != want {
+			t.Errorf("BuildArtifactName(%q) = %q, want artifact %v", name, BuildArtifactName(name), want)
+		}
+	}
+	for name, want := range map[string]bool{
+		"tests/functional/case.nar": true, "src/libutil-tests/data/nars/dot.nar": true, "pkg/testdata/x": true,
+		"src/x.nar": false, "latest/x": false, "contest/x": false, "tests.nar": false,
+	} {
+		if InTestData(name) != want {
+			t.Errorf("InTestData(%q) != %v", name, want)
+		}
+	}
+}
+
+func FuzzScanNAR(f *testing.F) {
+	f.Add(narOf([]byte("hello\n"), pad([]byte("\x7fELF"), 60)))
+	f.Add(narOf())
+	f.Add([]byte("\x0d\x00\x00\x00\x00\x00\x00\x00nix-archive-1\x00\x00\x00"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var p NARPayload
+		fuzzlimit.Default(t, func() { p = ScanNAR(data) })
+		if p.Files < 0 || p.Files > len(data)/8 || len(p.Binaries) > len(Kinds()) {
+			t.Errorf("implausible payload %+v for %d bytes", p, len(data))
+		}
+	})
 }

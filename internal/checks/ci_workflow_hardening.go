@@ -35,6 +35,7 @@ var CIWorkflowHardening = &check.Check{
 
 var hardeningSeverity = map[string]check.Severity{
 	"untrusted-checkout": check.Critical,
+	"merged-checkout":    check.Info,
 	"injection":          check.High,
 	"sandbox-off":        check.High,
 	"curl-pipe-shell":    check.Medium,

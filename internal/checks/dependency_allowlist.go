@@ -4,9 +4,14 @@ import (
 	"context"
 	"fmt"
 	"path"
+	"slices"
+	"strings"
+
+	"github.com/pelletier/go-toml/v2"
 
 	"github.com/nixgate/nixgate/internal/check"
 	"github.com/nixgate/nixgate/internal/depallow"
+	"github.com/nixgate/nixgate/internal/policy"
 )
 
 // DependencyAllowlistOptions tunes dependency-allowlist.
@@ -16,6 +21,15 @@ type DependencyAllowlistOptions struct {
 	Npm             []string `toml:"npm" doc:"allowed packages in package-lock.json (\"@scope/*\", \"left-pad@1.*\"); empty: npm locks are not checked"`
 	Registries      []string `toml:"registries" doc:"more allowed sources: Cargo registry sources or npm download URL prefixes"`
 	AllowDuplicates []string `toml:"allow-duplicates" doc:"packages that may be locked in more than one version"`
+	Init            []string `toml:"init" doc:"the init program's crates (directories or package names; [project] init sets them): only what they depend on is checked (in Cargo.lock, the packages reachable from them; go.mod and npm locks under their directories); empty: every lock"`
+}
+
+// ApplyProject takes the init program from [project] init unless init is
+// set.
+func (o *DependencyAllowlistOptions) ApplyProject(p policy.Project) {
+	if len(o.Init) == 0 {
+		o.Init = slices.Clone(p.Init)
+	}
 }
 
 // DependencyAllowlist enforces R13's dependency allowlist.
@@ -37,10 +51,21 @@ var DependencyAllowlist = &check.Check{
 func runDependencyAllowlist(ctx context.Context, p *check.Pass) error {
 	opts := p.Options.(*DependencyAllowlistOptions)
 	allow := map[string][]string{depallow.Cargo: opts.Cargo, depallow.Go: opts.Go, depallow.Npm: opts.Npm}
+	var dirs, names []string
+	if len(opts.Init) > 0 {
+		dirs = initDirs(p, opts.Init)
+		names = opts.Init
+	}
+	underInit := func(f string) bool {
+		return slices.ContainsFunc(dirs, func(d string) bool { return d == "." || strings.HasPrefix(f, d+"/") })
+	}
 	for _, f := range p.Repo.Files() {
 		kind := depallow.Kind(f)
 		if kind == "" || len(allow[kind]) == 0 || p.Skip(f) {
 			continue
+		}
+		if len(dirs) > 0 && kind != depallow.Cargo && !underInit(f) {
+			continue // not the init program's
 		}
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -65,6 +90,23 @@ func runDependencyAllowlist(ctx context.Context, p *check.Pass) error {
 		if err != nil {
 			p.Reportf(check.Location{Path: f}, "parse", "%s cannot be read, its dependencies are not checked: %v", f, err)
 			continue
+		}
+		if len(names) > 0 && kind == depallow.Cargo {
+			// A workspace's lock: what the init program reaches from its
+			// package names (directories name their package too).
+			roots := slices.Clone(names)
+			for _, d := range dirs {
+				if data, err := p.Repo.ReadFile(path.Join(d, "Cargo.toml")); err == nil {
+					var m cargoManifest
+					if toml.Unmarshal(data, &m) == nil && m.Package != nil {
+						roots = append(roots, m.Package.Name)
+					}
+				}
+			}
+			var ok bool
+			if lk, ok = depallow.Reachable(lk, roots); !ok {
+				continue // the lock of another program
+			}
 		}
 		for _, fd := range depallow.Check(lk, depallow.Policy{Allow: allow[kind], Registries: opts.Registries, AllowDuplicates: opts.AllowDuplicates}) {
 			sev := p.Check.Severity

@@ -43,10 +43,7 @@ func runLockDuplicateInput(ctx context.Context, p *check.Pass) error {
 			if l.Type == "path" || l.Type == "indirect" {
 				continue
 			}
-			src := l.Source()
-			if l.Type == "tarball" || l.Type == "file" {
-				src = u.Node.Source()
-			}
+			src := u.Node.LockedSource()
 			id := l.Rev
 			if id == "" {
 				id = l.NarHash
@@ -83,7 +80,7 @@ func runLockDuplicateInput(ctx context.Context, p *check.Pass) error {
 				if t := u.Node.Locked.Time(); !t.IsZero() {
 					d = ", " + t.Format("2006-01-02")
 				}
-				parts = append(parts, fmt.Sprintf("'%s' (%.12s%s)", flakelock.PathString(u.Path), id, d))
+				parts = append(parts, fmt.Sprintf("'%s' (%.12s%s)", u.PathString(), id, d))
 			}
 			p.Reportf(nodeLoc(lf, g.uses[0]), "source:"+src,
 				"%s is locked at %d revisions: %s", src, len(g.revs), strings.Join(parts, ", "))

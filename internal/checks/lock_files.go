@@ -42,7 +42,7 @@ func lockFiles(ctx context.Context, p *check.Pass) ([]*lockFile, error) {
 				return lf, nil
 			}
 			if lf.Lock, lf.Err = flakelock.Parse(data); lf.Err == nil {
-				lf.Used, lf.Err = lf.Lock.Used()
+				lf.Used = lf.Lock.Used()
 			}
 			return lf, nil
 		})
@@ -74,32 +74,34 @@ func nodeLoc(lf *lockFile, u flakelock.NodeUse) check.Location {
 }
 
 // inputName renders a node's input path, with the other paths that reach
-// it ("nixpkgs (also home-manager/nixpkgs)").
+// it ("'nixpkgs' (also home-manager/nixpkgs)"); very deep paths are
+// shortened in the middle (flakelock.DisplayPath).
 func inputName(u flakelock.NodeUse) string {
-	s := "'" + flakelock.PathString(u.Path) + "'"
+	s := "'" + u.PathString() + "'"
 	if n := len(u.Aliases); n > 0 {
-		var as []string
-		for _, a := range u.Aliases[:min(n, 3)] {
-			as = append(as, flakelock.PathString(a))
-		}
 		more := ""
 		if n > 3 {
 			more = fmt.Sprintf(" and %d more", n-3)
 		}
-		s += " (also " + strings.Join(as, ", ") + more + ")"
+		s += " (also " + strings.Join(u.AliasStrings(3), ", ") + more + ")"
 	}
 	return s
 }
 
-// nixpkgsLike reports whether a node counts as nixpkgs: it fetches
-// NixOS/nixpkgs, or one of the paths reaching it ends in a name listed in
-// names.
+// inputKey is the fingerprint key of a finding about a node: its first
+// input path (bounded).
+func inputKey(u flakelock.NodeUse) string { return "input:" + u.PathString() }
+
+// nixpkgsLike reports whether a node counts as nixpkgs for the nixpkgs
+// rules: it fetches NixOS/nixpkgs or a repository named nixpkgs (a fork or
+// a mirror), or an input of the root flake reaching it has one of names
+// (flake-checker's nixpkgs keys).
 func nixpkgsLike(u flakelock.NodeUse, names []string) bool {
-	if u.Node.IsNixpkgs() {
+	if u.Node.NixpkgsLike() {
 		return true
 	}
-	for _, p := range append([][]string{u.Path}, u.Aliases...) {
-		if len(p) > 0 && slices.Contains(names, p[len(p)-1]) {
+	for _, e := range append([]int{u.Edge}, u.Aliases...) {
+		if in := u.Lock().Input(e); in.Depth == 1 && slices.Contains(names, in.Name) {
 			return true
 		}
 	}

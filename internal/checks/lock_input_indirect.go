@@ -24,7 +24,7 @@ var LockInputIndirect = &check.Check{
 func runLockInputIndirect(ctx context.Context, p *check.Pass) error {
 	return forEachNode(ctx, p, func(lf *lockFile, u flakelock.NodeUse) {
 		if o := u.Node.Original; o != nil && o.Type == "indirect" {
-			p.Reportf(nodeLoc(lf, u), "input:"+flakelock.PathString(u.Path),
+			p.Reportf(nodeLoc(lf, u), inputKey(u),
 				"input %s is the registry lookup %q (locked to %s)", inputName(u), o.String(), u.Node.Locked.Source())
 		}
 	})

@@ -28,7 +28,7 @@ func runLockInputInsecureTransport(ctx context.Context, p *check.Pass) error {
 			r = u.Node.Original
 		}
 		if r.Insecure() {
-			p.Reportf(nodeLoc(lf, u), "input:"+flakelock.PathString(u.Path),
+			p.Reportf(nodeLoc(lf, u), inputKey(u),
 				"input %s is fetched over %s:// (%s)", inputName(u), r.Transport(), r.URL)
 		}
 	})

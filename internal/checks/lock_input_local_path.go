@@ -39,7 +39,7 @@ func runLockInputLocalPath(ctx context.Context, p *check.Pass) error {
 		} else if r, err := filepath.Rel(p.Repo.Dir, filepath.FromSlash(lp)); err == nil && r != ".." && !strings.HasPrefix(r, ".."+string(filepath.Separator)) {
 			return // inside the repository under check
 		}
-		p.Reportf(nodeLoc(lf, u), "input:"+flakelock.PathString(u.Path)+":"+lp,
+		p.Reportf(nodeLoc(lf, u), inputKey(u)+":"+lp,
 			"input %s is the local path %s, outside the repository", inputName(u), lp)
 	})
 }

@@ -29,7 +29,7 @@ func runLockInputMutableURL(ctx context.Context, p *check.Pass) error {
 			return
 		}
 		if ok, why := flakelock.MutableURL(l.URL); ok {
-			p.Reportf(nodeLoc(lf, u), "input:"+flakelock.PathString(u.Path)+":"+l.URL,
+			p.Reportf(nodeLoc(lf, u), inputKey(u)+":"+l.URL,
 				"input %s is locked to the mutable URL %s: %s", inputName(u), l.URL, why)
 		}
 	})

@@ -20,7 +20,7 @@ var LockInputOwner = &check.Check{
 	Severity: check.Medium,
 	Rules:    []string{"R5"},
 	Why: "Every input's owner can push code into the build. An allowlist makes adding a new owner a " +
-		"reviewed policy change rather than a line in a lock update.",
+		"reviewed policy change rather than a line in a lock update. The owner checked is the locked one: what Nix fetches.",
 	Remediation: "Replace the input with one from an allowed owner, or add the owner to the check's allow list " +
 		"in nixgate.toml after review.",
 	Scope:    check.ScopeRepo,
@@ -34,33 +34,21 @@ func runLockInputOwner(ctx context.Context, p *check.Pass) error {
 	if len(opts.Allow) == 0 {
 		return nil // no allowlist: nothing to enforce
 	}
-	var allow []string
-	for _, a := range opts.Allow {
-		a = strings.ToLower(strings.TrimSuffix(a, "/"))
-		for pfx, host := range map[string]string{"github:": "github.com/", "gitlab:": "gitlab.com/", "sourcehut:": "git.sr.ht/", "flakehub:": "flakehub.com/"} {
-			if strings.HasPrefix(a, pfx) {
-				a = host + strings.TrimPrefix(a, pfx)
-			}
-		}
-		allow = append(allow, a)
-	}
+	allow := normalizeSources(opts.Allow)
 	return forEachNode(ctx, p, func(lf *lockFile, u flakelock.NodeUse) {
 		l := u.Node.Locked
 		if l.Type == "path" {
 			return // lock-input-local-path
 		}
-		srcs := []string{u.Node.Source(), l.Source()}
-		for _, s := range srcs {
-			for _, a := range allow {
-				if s == a || strings.HasPrefix(s, a+"/") {
-					return
-				}
+		// What Nix fetches: the locked reference. A locked source that
+		// differs from its original is lock-input-source-mismatch.
+		src := u.Node.LockedSource()
+		for _, a := range allow {
+			if src == a || strings.HasPrefix(src, a+"/") {
+				return
 			}
 		}
-		owner := l.OwnerName()
-		if owner == "" {
-			owner = u.Node.Source()
-		}
+		owner := flakelock.Owner(src)
 		p.Reportf(nodeLoc(lf, u), "owner:"+owner, "input %s comes from %s, which is not on the allowlist", inputName(u), owner)
 	})
 }

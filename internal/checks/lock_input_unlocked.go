@@ -15,9 +15,10 @@ var LockInputUnlocked = &check.Check{
 	Title:    "A flake.lock input is not locked",
 	Severity: check.High,
 	Rules:    []string{"R5"},
-	Why: "Nix calls an input locked only when the lock names exact content: a rev (and narHash) for " +
-		"github, gitlab and sourcehut, a rev for git and mercurial, a narHash for tarball, file and path. " +
-		"Anything else is fetched anew by every build. A lock Nix cannot read pins nothing at all.",
+	Why: "Nix calls an input locked only when the lock names exact content, input type by input type: a rev for " +
+		"github, gitlab and sourcehut, a rev other than the all-zero one for git, a rev for hg, a narHash for tarball, " +
+		"file and absolute path inputs; relative paths (subflakes) need none; registry lookups and unknown types never are. " +
+		"Anything else is fetched anew by every build. A lock Nix cannot read (or refuses) pins nothing at all.",
 	Remediation: "Run `nix flake lock` with a Nix recent enough to write narHash, and commit the result; " +
 		"fix a lock that does not parse by regenerating it.",
 	Scope: check.ScopeRepo,
@@ -44,7 +45,12 @@ func runLockInputUnlocked(ctx context.Context, p *check.Pass) error {
 		}
 		for _, u := range lf.Used {
 			if ok, why := u.Node.Locked.Locked(); !ok {
-				p.Reportf(nodeLoc(lf, u), "input:"+flakelock.PathString(u.Path),
+				if u.Node.Locked.NixRefuses() {
+					why += "; Nix refuses the lock file without --allow-dirty-locks"
+				} else {
+					why += "; only its narHash checks it (Nix warns: it breaks after garbage collection or when shared)"
+				}
+				p.Reportf(nodeLoc(lf, u), inputKey(u),
 					"input %s is not locked: %s", inputName(u), why)
 			}
 		}

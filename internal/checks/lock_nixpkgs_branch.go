@@ -54,7 +54,7 @@ func runLockNixpkgsBranch(ctx context.Context, p *check.Pass) error {
 		if o, ok := overrides[b]; ok {
 			st, why = o, "status set by the policy"
 		}
-		key := "input:" + flakelock.PathString(u.Path) + ":" + b
+		key := "input:" + u.PathString() + ":" + b
 		switch st {
 		case flakelock.EOL:
 			p.Reportf(nodeLoc(lf, u), key, "nixpkgs input %s follows %s: %s", inputName(u), b, why)

@@ -46,7 +46,7 @@ func runLockNixpkgsStale(ctx context.Context, p *check.Pass) error {
 		}
 		t := time.Unix(lm, 0).UTC()
 		if age := now.Sub(t); age > limit {
-			p.Reportf(nodeLoc(lf, u), "input:"+flakelock.PathString(u.Path),
+			p.Reportf(nodeLoc(lf, u), inputKey(u),
 				"nixpkgs input %s is %d days old (last modified %s, limit %d days)",
 				inputName(u), int(age.Hours()/24), t.Format(time.DateOnly), opts.Days)
 		}

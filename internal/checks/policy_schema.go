@@ -41,16 +41,34 @@ var PolicySchema = &check.Check{
 }
 
 func runPolicySchema(ctx context.Context, p *check.Pass) error {
-	opts := p.Options.(*PolicySchemaOptions)
-	files := p.Repo.Files()
-	read := func(name string) ([]byte, error) { return p.Repo.ReadFile(name) }
+	return validatePolicies(ctx, p, p.Options.(*PolicySchemaOptions), policyFiles{
+		files: p.Repo.Files(), all: p.Repo.AllFiles(), read: p.Repo.ReadFile,
+		name: func(f string) string { return f }, where: "the repository",
+	})
+}
+
+// policyFiles is what validatePolicies reads: the files to validate, all
+// the files (for required), how to read one, how findings name one (the
+// repository path for nixgate check, the path in the image for nixgate
+// uki check), and what "outside" means.
+type policyFiles struct {
+	files, all []string
+	read       func(string) ([]byte, error)
+	name       func(string) string
+	where      string
+}
+
+// validatePolicies checks files against the schemas opts maps them to (or
+// that they declare), and that the required ones exist.
+func validatePolicies(ctx context.Context, p *check.Pass, opts *PolicySchemaOptions, in policyFiles) error {
+	name, read := in.name, in.read
 	compiled := map[string]*schema.Schema{}
 	broken := map[string]bool{}
-	for _, f := range files {
+	for _, f := range in.files {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		if p.Skip(f) {
+		if p.Skip(name(f)) {
 			continue
 		}
 		sch := ""
@@ -63,16 +81,16 @@ func runPolicySchema(ctx context.Context, p *check.Pass) error {
 		var data []byte
 		if sch == "" && opts.Declared && schema.Format(f) != "" {
 			var err error
-			if data, err = p.Repo.ReadFile(f); repo.IsRefused(err) {
+			if data, err = read(f); repo.IsRefused(err) {
 				continue // unchecked-file reports it
 			} else if err != nil {
-				return fmt.Errorf("read %s: %w", f, err)
+				return fmt.Errorf("read %s: %w", name(f), err)
 			}
 			decl := schema.Declared(f, data)
 			sch = schema.Resolve(f, decl)
 			if sch == "" && decl != "" && !strings.Contains(decl, "://") && !strings.HasPrefix(decl, "urn:") {
-				p.Reportf(check.Location{Path: f}, "outside:"+decl,
-					"%s declares the schema %s, which lies outside the repository: nixgate does not read it, so %s is not validated", f, decl, f)
+				p.Reportf(check.Location{Path: name(f)}, "outside:"+decl,
+					"%s declares the schema %s, which lies outside %s: nixgate does not read it, so %s is not validated", name(f), decl, in.where, name(f))
 				continue
 			}
 		}
@@ -81,21 +99,21 @@ func runPolicySchema(ctx context.Context, p *check.Pass) error {
 		}
 		if data == nil {
 			var err error
-			if data, err = p.Repo.ReadFile(f); repo.IsRefused(err) {
+			if data, err = read(f); repo.IsRefused(err) {
 				continue // unchecked-file reports it
 			} else if err != nil {
-				return fmt.Errorf("read %s: %w", f, err)
+				return fmt.Errorf("read %s: %w", name(f), err)
 			}
 		}
 		doc, err := schema.Parse(f, data)
 		if err != nil {
-			loc := check.Location{Path: f}
+			loc := check.Location{Path: name(f)}
 			var pe *schema.Error
 			if errors.As(err, &pe) {
 				loc.Line, loc.Column = pe.Line, pe.Col
 				err = errors.New(pe.Msg)
 			}
-			p.Reportf(loc, "parse", "%s does not parse: %v", f, err)
+			p.Reportf(loc, "parse", "%s does not parse: %v", name(f), err)
 			continue
 		}
 		s, ok := compiled[sch]
@@ -103,7 +121,7 @@ func runPolicySchema(ctx context.Context, p *check.Pass) error {
 			s, err = schema.Compile(read, sch)
 			if err != nil {
 				broken[sch] = true
-				p.Reportf(check.Location{Path: sch}, "compile", "schema %s, used by %s, cannot be used: %v", sch, f, err)
+				p.Reportf(check.Location{Path: name(sch)}, "compile", "schema %s, used by %s, cannot be used: %v", name(sch), name(f), err)
 				continue
 			}
 			compiled[sch] = s
@@ -112,14 +130,13 @@ func runPolicySchema(ctx context.Context, p *check.Pass) error {
 			continue
 		}
 		for _, v := range s.Validate(doc) {
-			p.Reportf(check.Location{Path: f, Line: v.Pos.Line, Column: v.Pos.Col}, "schema:"+v.Pointer+":"+v.Msg,
-				"%s does not match %s: %s", f, sch, v.Msg)
+			p.Reportf(check.Location{Path: name(f), Line: v.Pos.Line, Column: v.Pos.Col}, "schema:"+v.Pointer+":"+v.Msg,
+				"%s does not match %s: %s", name(f), name(sch), v.Msg)
 		}
 	}
-	all := p.Repo.AllFiles()
 	for _, g := range opts.Required {
-		if !slices.ContainsFunc(all, func(f string) bool { return repo.Match(g, f) }) {
-			p.Reportf(check.Location{Path: g}, "required:"+g, "required policy file %s is missing", g)
+		if !slices.ContainsFunc(in.all, func(f string) bool { return repo.Match(g, f) }) {
+			p.Reportf(check.Location{Path: name(g)}, "required:"+g, "required policy file %s is missing", name(g))
 		}
 	}
 	return nil

@@ -11,6 +11,7 @@ import (
 	"github.com/pelletier/go-toml/v2"
 
 	"github.com/nixgate/nixgate/internal/check"
+	"github.com/nixgate/nixgate/internal/policy"
 	"github.com/nixgate/nixgate/internal/repo"
 	"github.com/nixgate/nixgate/internal/rustlex"
 )
@@ -24,10 +25,18 @@ type RustUnsafeApproval struct {
 
 // RustUnsafeOptions tunes rust-unsafe.
 type RustUnsafeOptions struct {
-	Crates        []string             `toml:"crates" doc:"crate directories to check; empty: every directory whose Cargo.toml has a [package]"`
+	Crates        []string             `toml:"crates" doc:"the init program's crates (directories or package names; [project] init sets them): all their code is checked at the check's severity; empty: every crate's non-test code, at medium"`
 	Mode          string               `toml:"mode" doc:"require-approval: unsafe needs a // SAFETY: comment directly above or an approval; deny: every unsafe needs an approval"`
 	Approvals     []RustUnsafeApproval `toml:"approvals" doc:"approved unsafe code: {path = \"init/src/io.rs\", item = \"Port::read\", reason = \"why it is sound\"}; an empty item approves the whole file"`
 	RequireForbid bool                 `toml:"require-forbid" doc:"every crate root must carry #![forbid(unsafe_code)] (or Cargo.toml [lints.rust] unsafe_code = \"forbid\")"`
+}
+
+// ApplyProject takes the init program from [project] init unless crates
+// is set.
+func (o *RustUnsafeOptions) ApplyProject(p policy.Project) {
+	if len(o.Crates) == 0 {
+		o.Crates = slices.Clone(p.Init)
+	}
 }
 
 // RustUnsafe enforces R13's unsafe policy.
@@ -38,7 +47,10 @@ var RustUnsafe = &check.Check{
 	Rules:    []string{"R13"},
 	Why: "Every unsafe block, fn, impl or trait is a place where the compiler no longer proves memory safety; " +
 		"in a small trusted program each one must be justified where it is written (a // SAFETY: comment) or approved " +
-		"by the policy with a reason. The sites are found with a Rust lexer, so unsafe in strings and comments does not count.",
+		"by the policy with a reason. The sites are found with a Rust lexer, so unsafe in strings and comments does not count. " +
+		"The rule is for the init program: the crates the policy names ([project] init or crates) are checked whole at high; " +
+		"with none named, every crate's non-test code is reported at medium, and test code (#[cfg(test)], #[test], " +
+		"tests/, benches/, examples/) is left out.",
 	Remediation: "Remove the unsafe code, or write a // SAFETY: comment directly above it explaining why it is sound " +
 		"(mode require-approval), or add an approval with a reason to [checks.rust-unsafe] in nixgate.toml.",
 	Scope:   check.ScopeRepo,
@@ -94,10 +106,23 @@ func runRustUnsafe(ctx context.Context, p *check.Pass) error {
 		}
 		manifests[path.Dir(f)] = &m
 	}
+	// The init program: the crates the policy names, by directory, by
+	// directory name or by package name. Without one, every crate.
+	named := len(opts.Crates) > 0
 	var crates []string
-	if len(opts.Crates) > 0 {
+	if named {
 		for _, c := range opts.Crates {
-			crates = append(crates, path.Clean(strings.Trim(c, "/")))
+			c = path.Clean(strings.Trim(c, "/"))
+			found := false
+			for d, m := range manifests {
+				if m.Package != nil && (d == c || path.Base(d) == c || m.Package.Name == c) {
+					crates = append(crates, d)
+					found = true
+				}
+			}
+			if !found {
+				crates = append(crates, c) // a directory without a Cargo.toml of its own
+			}
 		}
 	} else {
 		for d, m := range manifests {
@@ -107,30 +132,45 @@ func runRustUnsafe(ctx context.Context, p *check.Pass) error {
 		}
 	}
 	slices.Sort(crates)
-	under := func(f, dir string) bool { return dir == "." || strings.HasPrefix(f, dir+"/") }
+	crates = slices.Compact(crates)
+	isCrate := map[string]bool{}
+	for _, c := range crates {
+		isCrate[c] = true
+	}
+	// Each .rs file belongs to the nearest directory above it that has a
+	// Cargo.toml; files in a build directory (target/) belong to none.
+	byCrate := map[string][]string{}
+	for _, f := range files {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if !strings.HasSuffix(f, ".rs") || p.Skip(f) {
+			continue
+		}
+		for d := path.Dir(f); ; d = path.Dir(d) {
+			if path.Base(d) == "target" {
+				break
+			}
+			_, manifest := manifests[d]
+			if isCrate[d] {
+				byCrate[d] = append(byCrate[d], f)
+				break
+			}
+			if manifest || d == "." || d == "/" {
+				break
+			}
+		}
+	}
 	for _, c := range crates {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		var rs []string
-		for _, f := range files {
-			if !strings.HasSuffix(f, ".rs") || !under(f, c) || p.Skip(f) {
+		rs := byCrate[c]
+		for _, f := range rs {
+			if !named && rustTestPath(c, f) {
 				continue
 			}
-			// not in a nested crate or the build directory
-			nested := false
-			for d := path.Dir(f); d != c && d != "." && d != "/"; d = path.Dir(d) {
-				if _, ok := manifests[d]; ok || path.Base(d) == "target" {
-					nested = true
-					break
-				}
-			}
-			if !nested {
-				rs = append(rs, f)
-			}
-		}
-		for _, f := range rs {
-			if err := checkRustFile(p, opts, approvals, f); err != nil {
+			if err := checkRustFile(p, opts, approvals, f, named); err != nil {
 				return err
 			}
 		}
@@ -141,8 +181,32 @@ func runRustUnsafe(ctx context.Context, p *check.Pass) error {
 	return nil
 }
 
-func checkRustFile(p *check.Pass, opts *RustUnsafeOptions, approvals []RustUnsafeApproval, f string) error {
+// rustTestPath reports whether a file of crate c is test, bench or
+// example code by where it is: tests/, benches/, examples/ of the crate, a
+// tests directory below src/, or a tests.rs, *_test.rs, *_tests.rs file.
+func rustTestPath(c, f string) bool {
+	rel := f
+	if c != "." {
+		rel = strings.TrimPrefix(f, c+"/")
+	}
+	segs := strings.Split(rel, "/")
+	if len(segs) > 1 && (segs[0] == "tests" || segs[0] == "benches" || segs[0] == "examples") {
+		return true
+	}
+	for _, s := range segs[:len(segs)-1] {
+		if s == "tests" || s == "test" {
+			return true
+		}
+	}
+	base := strings.TrimSuffix(segs[len(segs)-1], ".rs")
+	return base == "tests" || base == "test" || strings.HasSuffix(base, "_test") || strings.HasSuffix(base, "_tests")
+}
+
+func checkRustFile(p *check.Pass, opts *RustUnsafeOptions, approvals []RustUnsafeApproval, f string, initProgram bool) error {
 	data, err := p.Repo.ReadFile(f)
+	if repo.IsRefused(err) {
+		return nil // unchecked-file reports it
+	}
 	if err != nil {
 		return fmt.Errorf("read %s: %w", f, err)
 	}
@@ -159,6 +223,9 @@ func checkRustFile(p *check.Pass, opts *RustUnsafeOptions, approvals []RustUnsaf
 	}
 	seen := map[string]int{}
 	for _, s := range rustlex.Unsafe(toks) {
+		if s.Test && !initProgram {
+			continue // test code, outside the init program
+		}
 		id := s.Kind + ":" + s.Item
 		seen[id]++
 		if slices.ContainsFunc(approvals, func(a RustUnsafeApproval) bool {
@@ -179,8 +246,13 @@ func checkRustFile(p *check.Pass, opts *RustUnsafeOptions, approvals []RustUnsaf
 		} else {
 			why = "it has no // SAFETY: comment directly above and no approval in the policy"
 		}
-		p.Reportf(check.Location{Path: f, Line: s.Line, Column: s.Col}, fmt.Sprintf("unsafe:%s:%d", id, seen[id]),
-			"unsafe %s%s: %s", s.Kind, where, why)
+		fd := check.Finding{Location: check.Location{Path: f, Line: s.Line, Column: s.Col}, Key: fmt.Sprintf("unsafe:%s:%d", id, seen[id]),
+			Message: fmt.Sprintf("unsafe %s%s: %s", s.Kind, where, why)}
+		if initProgram {
+			p.Report(fd)
+		} else {
+			p.ReportSeverity(check.Medium, fd) // no init program named: every crate, at medium
+		}
 	}
 	return nil
 }

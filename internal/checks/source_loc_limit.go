@@ -4,18 +4,33 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
+	"maps"
+	"path"
 	"slices"
 	"sort"
 	"strings"
 
+	"github.com/pelletier/go-toml/v2"
+
 	"github.com/nixgate/nixgate/internal/check"
+	"github.com/nixgate/nixgate/internal/policy"
 	"github.com/nixgate/nixgate/internal/sloc"
 )
 
 // SourceLocLimitOptions tunes source-loc-limit.
 type SourceLocLimitOptions struct {
-	Limits  map[string]int `toml:"limits" doc:"directory (\".\" for the whole repository) = maximum code lines of its Rust, Go, C/C++, Python, shell and Nix files, counted as tokei counts; empty: nothing is checked"`
-	Largest int            `toml:"largest" doc:"how many of the largest files a finding names"`
+	Limits    map[string]int `toml:"limits" doc:"directory (\".\" for the whole repository) = maximum code lines of its Rust, Go, C/C++, Python, shell and Nix files, counted as tokei counts; empty: nothing is checked"`
+	Largest   int            `toml:"largest" doc:"how many of the largest files a finding names"`
+	Init      []string       `toml:"init" doc:"the init program's crates (directories or package names; [project] init sets them), each limited to init-limit code lines"`
+	InitLimit int            `toml:"init-limit" doc:"maximum code lines of each init-program crate; 0: not checked"`
+}
+
+// ApplyProject takes the init program from [project] init unless init is
+// set.
+func (o *SourceLocLimitOptions) ApplyProject(p policy.Project) {
+	if len(o.Init) == 0 {
+		o.Init = slices.Clone(p.Init)
+	}
 }
 
 // SourceLocLimit enforces R13's code-line limit.
@@ -36,11 +51,22 @@ var SourceLocLimit = &check.Check{
 
 func runSourceLocLimit(ctx context.Context, p *check.Pass) error {
 	opts := p.Options.(*SourceLocLimitOptions)
-	if len(opts.Limits) == 0 {
+	limits := maps.Clone(opts.Limits)
+	if limits == nil {
+		limits = map[string]int{}
+	}
+	if opts.InitLimit > 0 {
+		for _, d := range initDirs(p, opts.Init) {
+			if _, set := limits[d]; !set {
+				limits[d] = opts.InitLimit
+			}
+		}
+	}
+	if len(limits) == 0 {
 		return nil
 	}
-	dirs := make([]string, 0, len(opts.Limits))
-	for d := range opts.Limits {
+	dirs := make([]string, 0, len(limits))
+	for d := range limits {
 		dirs = append(dirs, d)
 	}
 	sort.Strings(dirs)
@@ -48,7 +74,7 @@ func runSourceLocLimit(ctx context.Context, p *check.Pass) error {
 	// in a change's view judge only the directories it touches.
 	files := p.Repo.AllFiles()
 	for _, d := range dirs {
-		limit := opts.Limits[d]
+		limit := limits[d]
 		prefix := strings.Trim(d, "/")
 		if prefix == "." {
 			prefix = ""
@@ -112,4 +138,36 @@ func runSourceLocLimit(ctx context.Context, p *check.Pass) error {
 		p.Reportf(check.Location{Path: loc}, "loc:"+d, "%s", msg)
 	}
 	return nil
+}
+
+// initDirs resolves the init program's crates, given as directories or
+// package names, to directories: a name matches a Cargo.toml's directory,
+// that directory's base name or its package name.
+func initDirs(p *check.Pass, init []string) []string {
+	var out []string
+	for _, c := range init {
+		c = path.Clean(strings.Trim(c, "/"))
+		found := false
+		for _, f := range p.Repo.AllFiles() {
+			if path.Base(f) != "Cargo.toml" {
+				continue
+			}
+			d := path.Dir(f)
+			if d == c || path.Base(d) == c {
+				out, found = append(out, d), true
+				continue
+			}
+			if data, err := p.Repo.ReadFile(f); err == nil {
+				var m cargoManifest
+				if toml.Unmarshal(data, &m) == nil && m.Package != nil && m.Package.Name == c {
+					out, found = append(out, d), true
+				}
+			}
+		}
+		if !found {
+			out = append(out, c)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
 }

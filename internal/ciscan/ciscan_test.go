@@ -3,9 +3,12 @@ package ciscan
 import (
 	"fmt"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/nixgate/nixgate/internal/fuzzlimit"
 )
 
 const badWorkflow = `name: ci
@@ -161,10 +164,8 @@ func TestSignRulesNegative(t *testing.T) {
 		"gpg --verify SHA256SUMS.sig", "gpg --import KEYS", "nix build .#sign-tool", "echo signing is done offline",
 		"cosign verify-blob x", "nix copy --from https://cache.nixos.org ./result", "make test", "git commit -s -m x",
 	} {
-		for _, r := range signRules {
-			if m := r.re.FindString(l); m != "" {
-				t.Errorf("%q matched %q", l, m)
-			}
+		if m, ok, _ := scanLine(l); ok {
+			t.Errorf("%q matched %+v", l, m)
 		}
 	}
 }
@@ -173,9 +174,41 @@ func FuzzHarden(f *testing.F) {
 	f.Add(badWorkflow)
 	f.Add("on: push\njobs: {a: {steps: [{run: x}]}}\n")
 	f.Fuzz(func(t *testing.T, src string) {
-		Harden(".github/workflows/x.yml", []byte(src))
-		stepRanges(".github/workflows/x.yml", []byte(src))
-		stepRanges(".gitlab-ci.yml", []byte(src))
-		stepRanges(".buildkite/pipeline.yml", []byte(src))
+		fuzzlimit.Default(t, func() {
+			Harden(".github/workflows/x.yml", []byte(src))
+			buildContext(".github/workflows/x.yml", []byte(src), strings.Count(src, "\n")+1)
+			buildContext(".gitlab-ci.yml", []byte(src), strings.Count(src, "\n")+1)
+			buildContext(".buildkite/pipeline.yml", []byte(src), strings.Count(src, "\n")+1)
+		})
 	})
+}
+
+// A pull_request_target job that checks out the head only for merged pull
+// requests (the backport workflows of NixOS/nix and nixvim) checks out
+// reviewed code; without the guard, or with a guard that can be bypassed,
+// it is the classic takeover.
+func TestHardenMergedGuard(t *testing.T) {
+	wf := func(cond string) string {
+		return "on:\n  pull_request_target:\n    types: [closed, labeled]\npermissions: {contents: read}\njobs:\n  backport:\n" +
+			"    if: " + cond + "\n    runs-on: ubuntu-latest\n    steps:\n" +
+			"      - uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683\n        with:\n          ref: ${{ github.event.pull_request.head.sha }}\n"
+	}
+	for cond, want := range map[string]string{
+		"github.repository_owner == 'NixOS' && github.event.pull_request.merged == true && (github.event.action != 'labeled' || startsWith(github.event.label.name, 'backport'))": "merged-checkout",
+		">\n      vars.CI_APP_ID\n      && github.event.pull_request.merged == true\n      && (\n        github.event.action != 'labeled'\n      )":                               "merged-checkout",
+		"${{ github.event.pull_request.merged }}":                          "merged-checkout",
+		"github.event.pull_request.merged == true || github.actor == 'x'":  "untrusted-checkout",
+		"!github.event.pull_request.merged":                                "untrusted-checkout",
+		"github.event.pull_request.merged == false":                        "untrusted-checkout",
+		"github.event.action == 'labeled'":                                 "untrusted-checkout",
+		"contains(github.event.pull_request.title, 'pull_request.merged')": "untrusted-checkout",
+	} {
+		fs, err := Harden(".github/workflows/b.yml", []byte(wf(cond)))
+		if err != nil {
+			t.Fatalf("%s: %v", cond, err)
+		}
+		if len(fs) != 1 || fs[0].Kind != want {
+			t.Errorf("if: %s: got %v, want one %s", cond, kinds(fs), want)
+		}
+	}
 }

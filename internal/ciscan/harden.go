@@ -85,10 +85,16 @@ func Harden(name string, data []byte) ([]Finding, error) {
 				checkUses(uses, label, report)
 			}
 			with := mapGet(st, "with")
+			merged := privileged == "pull_request_target" && (requiresMerged(mapGet(job, "if")) || requiresMerged(mapGet(st, "if")))
 			if privileged != "" && uses != nil && strings.HasPrefix(uses.Value, "actions/checkout@") {
 				if ref := mapGet(with, "ref"); ref != nil && prHead.MatchString(ref.Value) {
-					report(ref.Line, label, "untrusted-checkout", "checkout:"+ref.Value,
-						"a %s workflow checks out the contributed code (ref: %s): it then runs with the base repository's secrets and write token", privileged, ref.Value)
+					if merged {
+						report(ref.Line, label, "merged-checkout", "checkout:"+ref.Value,
+							"a %s workflow checks out the pull request's head (ref: %s), but its `if:` runs it only for merged pull requests: the head is merged code", privileged, ref.Value)
+					} else {
+						report(ref.Line, label, "untrusted-checkout", "checkout:"+ref.Value,
+							"a %s workflow checks out the contributed code (ref: %s): it then runs with the base repository's secrets and write token", privileged, ref.Value)
+					}
 				}
 			}
 			forEachPair(with, func(wk, wv *yaml.Node) {
@@ -119,7 +125,7 @@ func Harden(name string, data []byte) ([]Finding, error) {
 				if m := sandboxOff.FindString(l); m != "" {
 					report(ln, label, "sandbox-off", "sandbox:"+m, "turns the Nix sandbox off (`%s`): builds can read the network and the host", m)
 				}
-				if privileged != "" && gitFetchPR.MatchString(l) && prHead.MatchString(l) {
+				if privileged != "" && !merged && gitFetchPR.MatchString(l) && prHead.MatchString(l) {
 					report(ln, label, "untrusted-checkout", "git:"+strings.TrimSpace(l),
 						"a %s workflow fetches the contributed code: it then runs with the base repository's secrets and write token", privileged)
 				}
@@ -158,4 +164,47 @@ func checkInjection(l string, line int, step string, report func(int, string, st
 				"`${{ %s }}` is expanded into the script before it runs: a contributor who controls it can run commands; pass it through env: and quote \"$VAR\"", m[1])
 		}
 	}
+}
+
+// requiresMerged reports whether an `if:` condition holds only for a merged
+// pull request: github.event.pull_request.merged (== true) is one of the
+// conditions joined by && at the top level, and no top-level || offers a
+// way around it.
+func requiresMerged(n *yaml.Node) bool {
+	if n == nil || n.Kind != yaml.ScalarNode {
+		return false
+	}
+	cond := strings.TrimSpace(n.Value)
+	cond = strings.TrimSuffix(strings.TrimPrefix(cond, "${{"), "}}")
+	const key = "github.event.pull_request.merged"
+	depth, found := 0, false
+	for i := 0; i < len(cond); i++ {
+		switch c := cond[i]; {
+		case c == '(':
+			depth++
+		case c == ')':
+			depth--
+		case c == '\'' || c == '"':
+			// skip a string literal
+			if j := strings.IndexByte(cond[i+1:], c); j >= 0 {
+				i += j + 1
+			}
+		case depth == 0 && strings.HasPrefix(cond[i:], "||"):
+			return false
+		case depth == 0 && strings.HasPrefix(cond[i:], key):
+			before := strings.TrimRight(cond[:i], " \t")
+			if strings.HasSuffix(before, "!") {
+				return false
+			}
+			rest := strings.TrimLeft(cond[i+len(key):], " \t\n")
+			switch {
+			case strings.HasPrefix(rest, "=="):
+				found = strings.HasPrefix(strings.TrimLeft(rest[2:], " \t"), "true")
+			case rest == "", strings.HasPrefix(rest, "&&"), strings.HasPrefix(rest, ")"):
+				found = true
+			}
+			i += len(key) - 1
+		}
+	}
+	return found
 }

@@ -9,11 +9,8 @@ package ciscan
 import (
 	"fmt"
 	"path"
-	"regexp"
 	"slices"
 	"strings"
-
-	"gopkg.in/yaml.v3"
 )
 
 // Finding is one problem at a line of a CI file or script.
@@ -22,13 +19,20 @@ type Finding struct {
 	Line int
 	// Step names the CI step (or job) the line belongs to, "" when none.
 	Step string
-	// Kind says what was found: "sign", "deploy", "key", "secret" (Signs);
+	// Kind says what was found: "sign", "deploy", "key", "secret",
+	// "secret-unknown" (a private key of no stated use) (Signs);
 	// "unpinned-action", "injection", "untrusted-checkout",
 	// "permissions", "sandbox-off", "curl-pipe-shell" (Harden).
 	Kind    string
 	Message string
 	// Key identifies the finding's content for fingerprints.
 	Key string
+	// Signing says how a "sign" finding signs: "key" (a long-lived key the
+	// job holds or reaches), "keyless" (Sigstore: an ephemeral key
+	// certified for the job's OIDC identity), "" when unknown.
+	Signing string
+	// Identity is the identity a keyless signature's certificate carries.
+	Identity string
 }
 
 // IsCIDefinition reports whether a repository path is a CI definition
@@ -56,64 +60,87 @@ func isYAML(name string) bool {
 	return e == ".yml" || e == ".yaml"
 }
 
-type rule struct {
-	kind string
-	re   *regexp.Regexp
-	what string
-}
-
-var signRules = []rule{
-	{"sign", regexp.MustCompile(`\b(sbsign|pesign|osslsigncode|kmodsign|jarsigner|debsign|rpmsign)\b`), "signs with %s"},
-	{"sign", regexp.MustCompile(`\bsbctl\s+sign(-all)?\b`), "signs with %s"},
-	{"sign", regexp.MustCompile(`\bsigntool(\.exe)?\s+sign\b`), "signs with %s"},
-	{"sign", regexp.MustCompile(`\bcodesign\s`), "signs with %s"},
-	{"sign", regexp.MustCompile(`\bscripts/sign-file\b`), "signs kernel modules with %s"},
-	{"sign", regexp.MustCompile(`\bnix(\s+--[\w-]+(\s+[^\s-]\S*)?)*\s+store\s+sign\b`), "signs store paths with %s"},
-	{"sign", regexp.MustCompile(`\bnix\s+sign-paths\b`), "signs store paths with %s"},
-	{"key", regexp.MustCompile(`\bnix(-store\s+--generate-binary-cache-key|\s+key\s+generate-secret)\b`), "generates a Nix signing key (%s)"},
-	{"key", regexp.MustCompile(`secret-key-files?\b`), "hands a Nix signing key to the build (%s)"},
-	{"sign", regexp.MustCompile(`\bcosign\s+(sign|sign-blob|attest|attest-blob)\b`), "signs with %s"},
-	{"sign", regexp.MustCompile(`\bgpg2?\b[^|;&\n]*?(--sign|--detach-sign|--clear-?sign|\s-[a-zA-Z]*[sb][a-zA-Z]*\b)`), "signs with %s"},
-	{"sign", regexp.MustCompile(`\b(signify|minisign)\s+(-\w+\s+)*-S\b`), "signs with %s"},
-	{"sign", regexp.MustCompile(`\bopenssl\s+(dgst|pkeyutl|smime|cms)\b[^|;&\n]*\s-sign\b`), "signs with %s"},
-	{"sign", regexp.MustCompile(`\bnotation\s+sign\b`), "signs with %s"},
-	{"sign", regexp.MustCompile(`\brpm\s+--addsign\b`), "signs with %s"},
-	{"deploy", regexp.MustCompile(`\b(cachix|attic)\s+push\b`), "pushes to a binary cache (%s)"},
-	{"deploy", regexp.MustCompile(`\bnix\s+copy\b[^\n]*\s--to\b`), "copies store paths to a cache (%s)"},
-	{"key", regexp.MustCompile(`-----BEGIN [A-Z ]*PRIVATE KEY-----`), "holds a private key (%s)"},
-}
-
-// secretName says a secret or variable is signing material.
-var secretName = regexp.MustCompile(`(?i)(sign|private_?key|priv_?key|gpg|pgp|cosign|secure_?boot|sb_?key|db_?key|mok_?key|keystore|nix_?secret|cache_?key|secret_?key_?file)`)
-
-var (
-	secretish = regexp.MustCompile(`(?i)(key|pass|secret|token|cert|p12|pfx)`)
-	ghSecret  = regexp.MustCompile(`\$\{\{\s*secrets\.([A-Za-z0-9_-]+)\s*\}\}`)
-	shellVar  = regexp.MustCompile(`\$\{?([A-Z][A-Z0-9_]*)`)
-	scriptRef = regexp.MustCompile(`(?:^|[\s'"=(])((?:\./)?(?:[\w.-]+/)*[\w.-]+\.(?:sh|bash|py|pl|rb)|\./[\w./-]+|\.ci/[\w./-]+)`)
-)
-
-// ReadFunc reads a repository file; Exists tells whether a path is a
-// repository file.
+// ReadFunc reads a repository file.
 type ReadFunc func(name string) ([]byte, error)
+
+// SignsInput is what ScanSigns reads.
+type SignsInput struct {
+	// Files are the repository's files; the CI definitions among them
+	// (IsCIDefinition, or Extra) are scanned, and the scripts they call.
+	Files []string
+	Extra map[string]bool
+	Read  ReadFunc
+	Skip  func(string) bool
+	// Repository is the GitHub or GitLab project ("owner/name") when
+	// known, to name the identity a keyless signature carries.
+	Repository string
+}
 
 // Signs scans the CI definitions among files, and the repository scripts
 // they call (transitively), for signing, deployment and signing keys.
 func Signs(files []string, read ReadFunc, skip func(string) bool) ([]Finding, error) {
-	return SignsExtra(files, nil, read, skip)
+	return ScanSigns(SignsInput{Files: files, Read: read, Skip: skip})
 }
 
 // SignsExtra is Signs with more files to treat as CI definitions.
 func SignsExtra(files []string, extra map[string]bool, read ReadFunc, skip func(string) bool) ([]Finding, error) {
+	return ScanSigns(SignsInput{Files: files, Extra: extra, Read: read, Skip: skip})
+}
+
+// logical is one command line: physical lines joined where they end in a
+// backslash, comments stripped.
+type logical struct {
+	line int // first physical line, 1-based
+	text string
+}
+
+func logicalLines(name string, data []byte) (lines []logical, n int) {
+	var cur strings.Builder
+	start := 0
+	phys := strings.Split(string(data), "\n")
+	for i, raw := range phys {
+		l := stripComment(name, raw)
+		t := strings.TrimRight(l, " \t\r")
+		if cont := strings.HasSuffix(t, "\\"); cont || cur.Len() > 0 {
+			if cur.Len() == 0 {
+				start = i + 1
+			}
+			if cont {
+				cur.WriteString(t[:len(t)-1])
+				cur.WriteByte(' ')
+				continue
+			}
+			cur.WriteString(l)
+			lines = append(lines, logical{line: start, text: cur.String()})
+			cur.Reset()
+			continue
+		}
+		lines = append(lines, logical{line: i + 1, text: l})
+	}
+	if cur.Len() > 0 {
+		lines = append(lines, logical{line: start, text: cur.String()})
+	}
+	return lines, len(phys)
+}
+
+// ScanSigns is Signs with every input spelled out.
+func ScanSigns(in SignsInput) ([]Finding, error) {
+	skip := in.Skip
+	if skip == nil {
+		skip = func(string) bool { return false }
+	}
 	exists := map[string]bool{}
-	for _, f := range files {
+	for _, f := range in.Files {
 		exists[f] = true
 	}
-	type job struct{ name, via string }
+	type job struct {
+		name, via string
+		caller    *stepInfo
+	}
 	var queue []job
 	seen := map[string]bool{}
-	for _, f := range files {
-		if (IsCIDefinition(f) || extra[f]) && !skip(f) {
+	for _, f := range in.Files {
+		if (IsCIDefinition(f) || in.Extra[f]) && !skip(f) {
 			queue = append(queue, job{name: f})
 			seen[f] = true
 		}
@@ -122,60 +149,215 @@ func SignsExtra(files []string, extra map[string]bool, read ReadFunc, skip func(
 	for len(queue) > 0 {
 		j := queue[0]
 		queue = queue[1:]
-		data, err := read(j.name)
+		data, err := in.Read(j.name)
 		if err != nil {
 			return nil, fmt.Errorf("read %s: %w", j.name, err)
 		}
-		steps := stepRanges(j.name, data)
-		lines := strings.Split(string(data), "\n")
-		for i, raw := range lines {
-			ln := i + 1
-			l := stripComment(j.name, raw)
-			step := steps.at(ln)
-			if j.via != "" {
-				step = "called from " + j.via
+		lines, n := logicalLines(j.name, data)
+		var ctx *fileCtx
+		if j.caller == nil {
+			ctx = buildContext(j.name, data, n)
+		}
+		stepAt := func(line int) *stepInfo {
+			if j.caller != nil {
+				return j.caller
 			}
-			for _, r := range signRules {
-				if m := r.re.FindString(l); m != "" {
-					m = strings.TrimSpace(m)
-					out = append(out, Finding{Path: j.name, Line: ln, Step: step, Kind: r.kind,
-						Message: fmt.Sprintf(r.what, "`"+clip(m)+"`"), Key: r.kind + ":" + m})
-					break
-				}
+			return ctx.at(line)
+		}
+		label := func(st *stepInfo) string {
+			switch {
+			case j.via != "":
+				return "called from " + j.via
+			case st != nil:
+				return st.label
 			}
-			names := ghSecret.FindAllStringSubmatch(l, -1)
-			for _, m := range shellVar.FindAllStringSubmatch(l, -1) {
-				if secretish.MatchString(m[1]) { // $GPG_TTY is no secret; $GPG_PRIVATE_KEY is
-					names = append(names, m)
-				}
-			}
-			done := map[string]bool{}
-			for _, m := range names {
-				n := m[1]
-				if done[n] || !secretName.MatchString(n) {
+			return ""
+		}
+		// Actions that sign in the job that runs them.
+		if ctx != nil {
+			for _, st := range ctx.steps {
+				how, ok := signingActions[st.uses]
+				if !ok || how == "" {
 					continue
 				}
-				done[n] = true
-				out = append(out, Finding{Path: j.name, Line: ln, Step: step, Kind: "secret",
-					Message: fmt.Sprintf("uses the secret %s, whose name says it is signing material", n), Key: "secret:" + n})
+				f := Finding{Path: j.name, Line: st.usesLine, Step: st.label, Kind: "sign", Signing: how, Key: "action:" + st.uses}
+				if how == "key" {
+					f.Kind = "key"
+					f.Message = fmt.Sprintf("imports a signing key into the job (%s): every step after it can sign", "`"+st.uses+"`")
+				} else {
+					f.Signing, f.Identity = keylessIdentity(st, in.Repository)
+					f.Message = signMessage(match{what: st.uses, sigstore: true}, f.Signing, f.Identity, st)
+				}
+				st.signs = st.uses
+				out = append(out, f)
 			}
-			for _, m := range scriptRef.FindAllStringSubmatch(l, -1) {
-				p := path.Clean(strings.TrimPrefix(m[1], "./"))
+		}
+		// Commands first, so that secrets know whether their step signs.
+		type hit struct {
+			m  match
+			ln int
+		}
+		var hits []hit
+		scripts := make([][]string, len(lines))
+		for i, lg := range lines {
+			m, ok, sc := scanLine(lg.text)
+			scripts[i] = sc
+			if ok {
+				hits = append(hits, hit{m, lg.line})
+				if st := stepAt(lg.line); st != nil && m.kind == "sign" && st.signs == "" {
+					st.signs = m.what
+				}
+			}
+		}
+		for _, h := range hits {
+			st := stepAt(h.ln)
+			f := Finding{Path: j.name, Line: h.ln, Step: label(st), Kind: h.m.kind, Key: h.m.kind + ":" + h.m.what}
+			switch h.m.kind {
+			case "sign":
+				f.Signing, f.Identity = "key", ""
+				if h.m.sigstore && h.m.keyArg == "" && (st == nil || !st.keyEnv) {
+					f.Signing, f.Identity = keylessIdentity(st, in.Repository)
+				}
+				f.Message = signMessage(h.m, f.Signing, f.Identity, st)
+			case "deploy":
+				f.Message = fmt.Sprintf("pushes to a binary cache (%s)", "`"+clip(h.m.what)+"`")
+				if h.m.what == "nix copy --to" {
+					f.Message = fmt.Sprintf("copies store paths to a cache (%s)", "`"+h.m.what+"`")
+				}
+			case "key":
+				switch h.m.tool {
+				case "pem":
+					f.Message = "holds a private key (`-----BEGIN PRIVATE KEY-----`)"
+				case "nix":
+					if h.m.what == "secret-key-files" {
+						f.Message = "hands a Nix signing key to the build (`secret-key-files`)"
+					} else {
+						f.Message = fmt.Sprintf("generates a Nix signing key (%s)", "`"+h.m.what+"`")
+					}
+				default:
+					f.Message = fmt.Sprintf("generates a Nix signing key (%s)", "`"+h.m.what+"`")
+				}
+			}
+			out = append(out, f)
+		}
+		for i, lg := range lines {
+			st := stepAt(lg.line)
+			for _, ref := range secretRefs(lg.text) {
+				class := credClass(ref.name)
+				if class == "" {
+					continue
+				}
+				if st != nil && st.cred != "" && class != "signing" {
+					continue // a GitHub App token or an SSH key for git
+				}
+				if k := ctx.lineKeyAt(lg.line); k != "" && j.caller == nil {
+					if kc := credClass(k); kc == "bot" || kc == "deploy" {
+						continue // fed to a with: or env: key that says what it is
+					}
+				}
+				f := Finding{Path: j.name, Line: lg.line, Step: label(st), Kind: "secret", Key: "secret:" + ref.name}
+				switch class {
+				case "bot", "deploy":
+					continue
+				case "signing":
+					f.Message = fmt.Sprintf("uses the secret %s, whose name says it is signing material", clip(ref.name))
+				case "private-key":
+					if st != nil && st.signs != "" {
+						f.Message = fmt.Sprintf("uses the secret %s, a private key, in a step that signs (%s)", clip(ref.name), "`"+clip(st.signs)+"`")
+					} else {
+						f.Kind = "secret-unknown"
+						f.Message = fmt.Sprintf("uses the secret %s, a private key this CI does not show a use for: if it signs, CI holds a signing key", clip(ref.name))
+					}
+				}
+				out = append(out, f)
+			}
+			for _, p := range scripts[i] {
+				p = path.Clean(strings.TrimPrefix(p, "./"))
 				if !exists[p] || seen[p] || skip(p) {
 					continue
 				}
 				seen[p] = true
 				via := j.name
-				if step != "" && j.via == "" {
-					via += " (" + step + ")"
-				} else if j.via != "" {
-					via = j.name
+				if s := label(st); s != "" && j.via == "" {
+					via += " (" + s + ")"
 				}
-				queue = append(queue, job{name: p, via: via})
+				queue = append(queue, job{name: p, via: via, caller: callerCtx(j.caller, st)})
 			}
 		}
 	}
+	sortFindings(out)
 	return out, nil
+}
+
+// callerCtx is the context a called script inherits: its caller's step, or
+// an empty one (so that the script's own lines are not looked up as
+// steps).
+func callerCtx(outer, st *stepInfo) *stepInfo {
+	switch {
+	case outer != nil:
+		return outer
+	case st != nil:
+		return st
+	}
+	return &stepInfo{}
+}
+
+func (c *fileCtx) lineKeyAt(line int) string {
+	if c == nil {
+		return ""
+	}
+	return c.lineKey[line]
+}
+
+// keylessIdentity decides whether a Sigstore signing without key material
+// is keyless (the job can mint an OIDC token) and names the identity its
+// certificate will carry.
+func keylessIdentity(st *stepInfo, repository string) (signing, identity string) {
+	if st == nil || !st.idToken {
+		return "", ""
+	}
+	proj := repository
+	switch st.ci {
+	case "github":
+		if proj == "" {
+			proj = "<owner>/<repo>"
+		}
+		return "keyless", fmt.Sprintf("https://github.com/%s/%s@<ref> (issuer https://token.actions.githubusercontent.com)", proj, st.file)
+	case "gitlab":
+		if proj == "" {
+			proj = "<group>/<project>"
+		}
+		return "keyless", fmt.Sprintf("https://gitlab.com/%s//.gitlab-ci.yml@<ref> (issuer https://gitlab.com)", proj)
+	}
+	return "keyless", "the CI job's OIDC identity"
+}
+
+func signMessage(m match, signing, identity string, st *stepInfo) string {
+	lead := "signs with `" + clip(m.what) + "`"
+	switch m.tool {
+	case "nix":
+		lead = "signs store paths with `" + m.what + "`"
+	case "sign-file":
+		lead = "signs kernel modules with `" + m.what + "`"
+	}
+	switch signing {
+	case "keyless":
+		return fmt.Sprintf("%s keyless: Sigstore certifies an ephemeral key for the workflow identity %s "+
+			"and logs it in Rekor; no key can leak, but CI signs what it built before anyone reviewed it", lead, identity)
+	case "key":
+		switch {
+		case m.keyArg != "":
+			return fmt.Sprintf("%s using the key %s: whoever can change this pipeline can sign with it", lead, "`"+clip(m.keyArg)+"`")
+		case m.sigstore:
+			return lead + " using a key from the environment: whoever can change this pipeline can sign with it"
+		}
+		return lead + ", with a key the job holds: whoever can change this pipeline can sign with it"
+	}
+	why := "the job cannot mint an OIDC token (no `id-token: write`), so it must hold a key"
+	if st == nil || st.ci == "" {
+		why = "no key on its command line; keyless or not, CI signs"
+	}
+	return lead + ": " + why
 }
 
 func clip(s string) string {
@@ -208,126 +390,6 @@ func stripComment(name, l string) string {
 		}
 	}
 	return l
-}
-
-// steps maps lines to step names.
-type steps []stepRange
-
-type stepRange struct {
-	from, to int
-	name     string
-}
-
-func (s steps) at(line int) string {
-	best := ""
-	size := 0
-	for _, r := range s {
-		if line >= r.from && line <= r.to && (best == "" || r.to-r.from < size) {
-			best, size = r.name, r.to-r.from
-		}
-	}
-	return best
-}
-
-// stepRanges finds the steps of a YAML CI definition: GitHub steps (by
-// name, uses or position), GitLab jobs, Buildkite steps (by label).
-func stepRanges(name string, data []byte) steps {
-	if !isYAML(name) {
-		return nil
-	}
-	var doc yaml.Node
-	if yaml.Unmarshal(data, &doc) != nil || len(doc.Content) == 0 {
-		return nil
-	}
-	root := doc.Content[0]
-	var out steps
-	add := func(n *yaml.Node, label string) {
-		out = append(out, stepRange{from: n.Line, to: lastLine(n), name: label})
-	}
-	switch {
-	case strings.HasPrefix(name, ".github/"):
-		jobs := mapGet(root, "jobs")
-		forEachPair(jobs, func(k, job *yaml.Node) {
-			add(job, "job "+k.Value)
-			steps := mapGet(job, "steps")
-			if steps == nil || steps.Kind != yaml.SequenceNode {
-				return
-			}
-			for i, st := range steps.Content {
-				label := fmt.Sprintf("%s step %d", k.Value, i+1)
-				if n := mapGet(st, "name"); n != nil && n.Value != "" {
-					label = fmt.Sprintf("%q", n.Value)
-				} else if n := mapGet(st, "uses"); n != nil {
-					label = "uses " + n.Value
-				}
-				add(st, "step "+label+" (job "+k.Value+")")
-			}
-		})
-	case name == ".gitlab-ci.yml", name == ".circleci/config.yml":
-		forEachPair(root, func(k, v *yaml.Node) {
-			if v.Kind == yaml.MappingNode {
-				add(v, "job "+k.Value)
-			}
-		})
-	default: // Buildkite and others: steps with labels
-		if st := mapGet(root, "steps"); st != nil && st.Kind == yaml.SequenceNode {
-			for i, s := range st.Content {
-				label := fmt.Sprintf("step %d", i+1)
-				if n := mapGet(s, "label"); n != nil {
-					label = fmt.Sprintf("step %q", n.Value)
-				}
-				add(s, label)
-			}
-		}
-	}
-	return out
-}
-
-func mapGet(n *yaml.Node, key string) *yaml.Node {
-	if n == nil || n.Kind != yaml.MappingNode {
-		return nil
-	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if n.Content[i].Value == key {
-			return n.Content[i+1]
-		}
-	}
-	return nil
-}
-
-func forEachPair(n *yaml.Node, f func(k, v *yaml.Node)) {
-	if n == nil || n.Kind != yaml.MappingNode {
-		return
-	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		f(n.Content[i], n.Content[i+1])
-	}
-}
-
-// lastLine is the last line a node covers.
-func lastLine(n *yaml.Node) int {
-	l := n.Line
-	if n.Kind == yaml.ScalarNode {
-		extra := strings.Count(strings.TrimRight(n.Value, "\n"), "\n")
-		if n.Style == yaml.LiteralStyle || n.Style == yaml.FoldedStyle {
-			extra++
-		}
-		l += extra
-	}
-	for _, c := range n.Content {
-		l = max(l, lastLine(c))
-	}
-	return l
-}
-
-// scriptLines maps the lines of a run: scalar to file lines.
-func scriptLines(n *yaml.Node) (first int, lines []string) {
-	lines = strings.Split(strings.TrimRight(n.Value, "\n"), "\n")
-	first = n.Line
-	if n.Style == yaml.LiteralStyle || n.Style == yaml.FoldedStyle {
-		first++
-	}
-	return first, lines
 }
 
 func sortFindings(fs []Finding) {

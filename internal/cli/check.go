@@ -17,6 +17,7 @@ type checkFlags struct {
 	gateFlags
 	writeBaseline string
 	reason        string
+	staged        bool
 }
 
 func newCheckCmd(e *env) *cobra.Command {
@@ -35,6 +36,10 @@ policy). Nothing from the repository is executed or evaluated.
 The policy is DIR/nixgate.toml, or --policy FILE, or the built-in default
 when neither exists (` + "`nixgate init`" + ` writes a commented one).
 
+With --staged, the checks look at what is about to be committed: the files
+the index adds or changes, read from the index, not the work tree (the
+pre-commit hook in .pre-commit-hooks.yaml runs this).
+
 ` + exitCodesHelp,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -49,6 +54,7 @@ when neither exists (` + "`nixgate init`" + ` writes a commented one).
 	fl := cmd.Flags()
 	f.gateFlags.add(cmd, "DIR/nixgate.toml", check.ScopeRepo)
 	fl.StringVar(&f.writeBaseline, "write-baseline", "", "write every current finding to baseline `FILE` and exit 0 (refused when a check could not complete)")
+	fl.BoolVar(&f.staged, "staged", false, "check what is about to be committed: the files the index changes, read from the index (a pre-commit hook)")
 	fl.StringVar(&f.reason, "reason", "pre-existing finding, accepted when the baseline was written", "with --write-baseline: the `TEXT` recorded as each entry's reason")
 	return cmd
 }
@@ -89,8 +95,13 @@ func runCheck(cmd *cobra.Command, e *env, f *checkFlags, o *outputFlags, dir str
 		}
 		baseline = nil // write every current finding
 	}
-	r, err := openRepo(cmd, dir, g)
-	if err != nil {
+	var r *repo.Repo
+	if f.staged {
+		if r, err = repo.OpenStaged(ctx, dir); err != nil {
+			return revisionError(err)
+		}
+		r.Limits = g.policy.Limits
+	} else if r, err = openRepo(cmd, dir, g); err != nil {
 		return err
 	}
 	defer r.Close()
@@ -99,7 +110,8 @@ func runCheck(cmd *cobra.Command, e *env, f *checkFlags, o *outputFlags, dir str
 	if f.writeBaseline != "" {
 		return writeBaselineFile(e, f.writeBaseline, res, f.reason)
 	}
-	rep := &report.Report{Command: "check", Target: dir, ToolVersion: Version(), FailOn: g.failOn, Result: res}
+	rep := &report.Report{Command: "check", Target: dir, ToolVersion: Version(), FailOn: g.failOn, Result: res,
+		Adopt: g.policy.Path == "" && g.baseline == nil} // a repository nixgate has never seen
 	return writeReport(e, out, rep)
 }
 

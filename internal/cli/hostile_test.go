@@ -28,7 +28,7 @@ func gitIn(t *testing.T, dir string, args ...string) {
 	t.Helper()
 	cmd := exec.Command("git", args...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GIT_CONFIG_GLOBAL=/dev/null", "GIT_CONFIG_NOSYSTEM=1",
+	cmd.Env = append(os.Environ(), "GIT_CONFIG_GLOBAL="+emptyGitConfig(t), "GIT_CONFIG_NOSYSTEM=1",
 		"GIT_AUTHOR_NAME=eve", "GIT_AUTHOR_EMAIL=eve@example.org", "GIT_COMMITTER_NAME=eve", "GIT_COMMITTER_EMAIL=eve@example.org")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("git %v: %v\n%s", args, err, out)
@@ -487,4 +487,14 @@ func TestHostileHostRoot(t *testing.T) {
 	if !strings.Contains(out, "fifo.conf") {
 		t.Errorf("the FIFO include is not reported:\n%s", out)
 	}
+}
+
+// emptyGitConfig is an empty global git configuration for the test (never
+// /dev/null: a git that writes its global configuration would replace it).
+func emptyGitConfig(t *testing.T) string {
+	p := filepath.Join(t.TempDir(), "gitconfig")
+	if err := os.WriteFile(p, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

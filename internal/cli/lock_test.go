@@ -96,3 +96,52 @@ func TestLockDiffGit(t *testing.T) {
 		t.Errorf("bad revision: exit %d\n%s", code, errOut)
 	}
 }
+
+// TestLockDiffHostile: locks Nix refuses are bad input with a position,
+// never a panic; devices and oversized files are refused before reading;
+// names from a lock reach the text report escaped.
+func TestLockDiffHostile(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, s string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	const rev = "0123456789abcdef0123456789abcdef01234567"
+	node := func(key, inputs, owner string) string {
+		return `"` + key + `":{"inputs":{` + inputs + `},"locked":{"type":"github","owner":"` + owner + `","repo":"nixpkgs","rev":"` + rev + `"},"original":{"type":"github","owner":"` + owner + `","repo":"nixpkgs"}}`
+	}
+	good := write("good.lock", `{"nodes":{"root":{"inputs":{"a":"a"}},`+node("a", "", "NixOS")+`},"root":"root","version":7}`)
+	cycle := write("cycle.lock", "{\"nodes\":{\"root\":{\"inputs\":{\"a\":\"a\"}},\n"+node("a", `"r":"root"`, "NixOS")+`},"root":"root","version":7}`)
+	esc := write("esc.lock", `{"nodes":{"root":{"inputs":{"a\u001b[31mred":"a"}},`+node("a", "", "NixOS")+`},"root":"root","version":7}`)
+	big := filepath.Join(dir, "big.lock")
+	if err := os.WriteFile(big, make([]byte, 17<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"cycle to root", []string{"lock", "diff", good, cycle}, ExitUsage, "cycle.lock: 2:1: node \"a\": input \"r\" leads back to the root node"},
+		{"device", []string{"lock", "diff", good, "/dev/zero"}, ExitUsage, "read new lock"},
+		{"oversized", []string{"lock", "diff", big, good}, ExitUsage, "read old lock"},
+		{"escaped name", []string{"lock", "diff", good, esc}, ExitClean, `a\x1b[31mred`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, errOut, code := run(t, tc.args...)
+			if code != tc.code {
+				t.Fatalf("exit %d, want %d\n%s%s", code, tc.code, out, errOut)
+			}
+			if !strings.Contains(out+errOut, tc.want) {
+				t.Errorf("output lacks %q:\n%s%s", tc.want, out, errOut)
+			}
+			if strings.Contains(out, "\x1b") {
+				t.Errorf("raw escape in the report:\n%q", out)
+			}
+		})
+	}
+}

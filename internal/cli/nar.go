@@ -49,6 +49,11 @@ Exit 0 when identical, 1 when they differ.`,
 			defer out.Abort()
 			w, format, closeOut := out.W, out.Format, out.Commit
 			res, err := nar.DiffPaths(args[0], args[1], o)
+			var fe *nar.FormatError
+			if errors.As(err, &fe) {
+				// A NAR Nix would reject is bad input, never "identical".
+				return badInput(fmt.Errorf("nar diff: %w", err))
+			}
 			if err != nil {
 				return narError("nar diff", err)
 			}

@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"os"
 
 	"github.com/spf13/cobra"
 
@@ -21,6 +22,8 @@ func newRebuildCmd(e *env) *cobra.Command {
 		subst    bool
 		substs   []string
 		keys     []string
+		submit   string
+		subKeys  []string
 		out      *outputFlags
 	)
 	cmd := &cobra.Command{
@@ -90,9 +93,23 @@ Exit 0 reproducible, 1 not reproducible, 3 a build failed.`,
 			if !nixcli.Available() {
 				return &Hint{Err: fmt.Errorf("nix is not installed: %w", ErrIncomplete), Hints: []string{"install Nix (Debian: apt-get install nix-bin)"}}
 			}
+			if submit != "" && !keep && len(opts.Builders) == 0 {
+				// The chroot stores are read after the build for the
+				// outputs' references.
+				if opts.TempDir, err = os.MkdirTemp("", "nixgate-rebuild-submit-"); err != nil {
+					return incompletef("%w", err)
+				}
+				opts.Keep = true
+				defer removeStores(opts.TempDir)
+			}
 			rep, err := rebuild.Run(cmd.Context(), opts)
 			if err != nil {
 				return fmt.Errorf("rebuild: %v: %w", err, ErrIncomplete)
+			}
+			if submit != "" {
+				if err := submitRebuild(cmd.Context(), e, submit, subKeys, rep); err != nil {
+					return err
+				}
 			}
 			if !noRecord {
 				if err := record(cmd, rep); err != nil {
@@ -125,6 +142,8 @@ Exit 0 reproducible, 1 not reproducible, 3 a build failed.`,
 	f.BoolVar(&subst, "substitute-inputs", false, "let the inputs of the derivations under test be substituted (signatures required); these are still built")
 	f.StringArrayVar(&substs, "substituter", nil, "with --substitute-inputs: substituter `URL` (repeatable; default: the configured substituters)")
 	f.StringArrayVar(&keys, "trusted-public-key", nil, "with --substitute-inputs: trust `KEY` (NAME:BASE64) in addition to the configured keys (repeatable)")
+	f.StringVar(&submit, "submit", "", "submit each builder's result as a claim to the build-claim log at `URL`")
+	f.StringArrayVar(&subKeys, "key", nil, "with --submit: the Nix secret key `FILE` to sign claims with (once, or once per builder)")
 	cmd.AddCommand(newRebuildHistoryCmd(e))
 	return cmd
 }

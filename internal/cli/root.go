@@ -148,6 +148,8 @@ func wrapArgs(c *cobra.Command) {
 // commands lists nixgate's commands, one file each in this package.
 func commands(e *env) []*cobra.Command {
 	return []*cobra.Command{
+		newAttestCmd(e),
+		newCacheCmd(e),
 		newCheckCmd(e),
 		newChecksCmd(e),
 		newExplainCmd(e),
@@ -155,12 +157,18 @@ func commands(e *env) []*cobra.Command {
 		newInitCmd(e),
 		newKconfigCmd(e),
 		newLockCmd(e),
+		newLogCmd(e),
 		newNarCmd(e),
 		newPRCmd(e),
 		newProbeSandboxCmd(e),
 		newRebuildCmd(e),
+		newSbomCmd(e),
 		newSecretsCmd(e),
+		newSignCmd(e),
 		newStampCmd(e),
+		newTrustCmd(e),
+		newUKICmd(e),
+		newVerifyCmd(e),
 		newVersionCmd(e),
 	}
 }

@@ -40,6 +40,9 @@ type Package struct {
 	// part of the repository and are not checked.
 	Local bool
 	Line  int
+	// Deps are the package's dependencies as Cargo.lock lists them: "name",
+	// "name version" or "name version (source)".
+	Deps []string
 }
 
 // Lock is a parsed lock file.
@@ -67,9 +70,10 @@ func Kind(name string) string {
 func ParseCargoLock(name string, data []byte) (*Lock, error) {
 	var doc struct {
 		Package []struct {
-			Name    string `toml:"name"`
-			Version string `toml:"version"`
-			Source  string `toml:"source"`
+			Name         string   `toml:"name"`
+			Version      string   `toml:"version"`
+			Source       string   `toml:"source"`
+			Dependencies []string `toml:"dependencies"`
 		} `toml:"package"`
 	}
 	if err := toml.Unmarshal(data, &doc); err != nil {
@@ -94,9 +98,57 @@ func ParseCargoLock(name string, data []byte) (*Lock, error) {
 			line = lines[i]
 		}
 		lk.Packages = append(lk.Packages, Package{Ecosystem: Cargo, Name: p.Name, Version: p.Version,
-			Source: p.Source, Local: p.Source == "", Line: line})
+			Source: p.Source, Local: p.Source == "", Line: line, Deps: p.Dependencies})
 	}
 	return lk, nil
+}
+
+// Reachable keeps the packages of a Cargo.lock that the root packages (by
+// name) depend on, directly or not, and the roots themselves: the
+// dependencies of one program in a workspace's shared lock. It reports
+// false when no root is in the lock.
+func Reachable(lk *Lock, roots []string) (*Lock, bool) {
+	byName := map[string][]int{}
+	for i, p := range lk.Packages {
+		byName[p.Name] = append(byName[p.Name], i)
+	}
+	keep := make([]bool, len(lk.Packages))
+	var queue []int
+	for _, r := range roots {
+		for _, i := range byName[r] {
+			if !keep[i] {
+				keep[i] = true
+				queue = append(queue, i)
+			}
+		}
+	}
+	if len(queue) == 0 {
+		return lk, false
+	}
+	for len(queue) > 0 {
+		p := lk.Packages[queue[0]]
+		queue = queue[1:]
+		for _, d := range p.Deps {
+			f := strings.Fields(d)
+			if len(f) == 0 {
+				continue
+			}
+			for _, i := range byName[f[0]] {
+				if keep[i] || len(f) > 1 && lk.Packages[i].Version != f[1] {
+					continue
+				}
+				keep[i] = true
+				queue = append(queue, i)
+			}
+		}
+	}
+	out := &Lock{Path: lk.Path, Unhashed: lk.Unhashed}
+	for i, p := range lk.Packages {
+		if keep[i] {
+			out.Packages = append(out.Packages, p)
+		}
+	}
+	return out, true
 }
 
 // ParseGoMod reads go.mod and, when sum is not nil, checks that go.sum

@@ -1,8 +1,14 @@
-// Package flakelock reads Nix flake lock files (versions 5, 6 and 7),
-// resolves their input trees (node references and follows paths), and
-// decides whether each input is locked the way Nix itself decides it.
+// Package flakelock reads Nix flake lock files (versions 5, 6 and 7) the
+// way Nix reads them (src/libflake/lockfile.cc and the input schemes of
+// src/libfetchers), resolves their input trees (node references and
+// follows paths), and decides whether each input is locked the way Nix
+// itself decides it. A lock Nix would refuse to read is an *Error with the
+// position of what is wrong.
 //
-// Nothing here evaluates Nix code or fetches anything: a lock file is data.
+// Everything is linear in the size of the file: the input tree is kept as
+// edges with parent links (a path is materialised only when asked for), and
+// follows paths are resolved once each. Nothing here evaluates Nix code or
+// fetches anything: a lock file is data.
 package flakelock
 
 import (
@@ -13,11 +19,11 @@ import (
 	"io"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
+	"unicode/utf8"
 )
 
-// Lock versions Nix accepts (src/libflake/lockfile.cc).
+// Lock versions Nix accepts (src/libflake/lockfile.cc:142).
 const (
 	MinVersion = 5
 	MaxVersion = 7
@@ -28,10 +34,15 @@ type Lock struct {
 	Version int
 	// Root is the key of the root node (normally "root").
 	Root string
-	// Nodes by key.
+	// Nodes by key: the root and every node the root's inputs reach (Nix
+	// reads no other node: lockfile.cc:148-176).
 	Nodes map[string]*Node
 	// keys in file order
 	order []string
+	// edges is the input tree in Nix's order (see Inputs).
+	edges []Input
+	// Warnings are what Nix warns about while reading the lock.
+	Warnings []string
 }
 
 // Node is one entry of "nodes".
@@ -39,6 +50,7 @@ type Node struct {
 	Key string
 	// Inputs by name. Each is either a node key or a follows path.
 	Inputs map[string]InputRef
+	names  []string
 	// Locked and Original are nil for the root node.
 	Locked   *Ref
 	Original *Ref
@@ -60,14 +72,21 @@ type InputRef struct {
 	IsFollows bool
 }
 
-// InputNames returns the names of a node's inputs, sorted as Nix sorts them.
+// InputNames returns the names of a node's inputs, sorted as Nix sorts them
+// (byte order, std::map<std::string>).
 func (n *Node) InputNames() []string {
-	names := make([]string, 0, len(n.Inputs))
-	for k := range n.Inputs {
-		names = append(names, k)
+	if n == nil {
+		return nil
 	}
-	slices.Sort(names)
-	return names
+	if n.names == nil || len(n.names) != len(n.Inputs) {
+		names := make([]string, 0, len(n.Inputs))
+		for k := range n.Inputs {
+			names = append(names, k)
+		}
+		slices.Sort(names)
+		n.names = names
+	}
+	return n.names
 }
 
 // Ref is a flake reference as stored in "locked" or "original": its
@@ -112,12 +131,29 @@ func (e *Error) Error() string {
 	return fmt.Sprintf("%d:%d: %s", e.Line, e.Column, e.Msg)
 }
 
-// Parse reads a lock file.
+// Parse reads a lock file as Nix reads it. Every refusal of Nix's is an
+// *Error with a position: invalid JSON or UTF-8, a version that is not a
+// number from 5 to 7, a missing node, a node input leading back to the
+// root, an attribute an input scheme does not allow, a rev that is not a
+// full commit hash, a ref next to a rev on a forge input, and the like. A
+// follows path that leads nowhere or in a circle is an *Error too.
 func Parse(data []byte) (*Lock, error) {
+	if !utf8.Valid(data) {
+		off := 0
+		for off < len(data) {
+			r, n := utf8.DecodeRune(data[off:])
+			if r == utf8.RuneError && n <= 1 {
+				break
+			}
+			off += n
+		}
+		l, c := lineCol(data, off)
+		return nil, &Error{l, c, "invalid UTF-8 (Nix's JSON parser rejects it)"}
+	}
 	var raw struct {
-		Nodes   map[string]*rawNode `json:"nodes"`
-		Root    *string             `json:"root"`
-		Version *json.Number        `json:"version"`
+		Nodes   map[string]json.RawMessage `json:"nodes"`
+		Root    json.RawMessage            `json:"root"`
+		Version json.RawMessage            `json:"version"`
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
@@ -125,37 +161,96 @@ func Parse(data []byte) (*Lock, error) {
 		return nil, jsonError(data, err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		off := dec.InputOffset()
-		l, c := lineCol(data, int(off))
+		l, c := lineCol(data, int(dec.InputOffset()))
 		return nil, &Error{l, c, "unexpected data after the top-level object"}
 	}
-	if raw.Version == nil {
+	top := topPositions(data)
+	at := func(key string) (int, int) {
+		p, ok := top[key]
+		if !ok {
+			return 1, 1
+		}
+		return p[0], p[1]
+	}
+	// lockfile.cc:141: json.value("version", 0) reads a number.
+	if len(raw.Version) == 0 {
 		return nil, &Error{1, 1, `missing "version"`}
 	}
-	v, err := raw.Version.Int64()
-	if err != nil {
-		return nil, &Error{1, 1, fmt.Sprintf("version %s is not an integer", raw.Version)}
+	vl, vc := at("version")
+	if raw.Version[0] != '-' && (raw.Version[0] < '0' || raw.Version[0] > '9') {
+		return nil, &Error{vl, vc, fmt.Sprintf("version %s is not a number (Nix reads it as an integer)", raw.Version)}
 	}
-	if v < MinVersion || v > MaxVersion {
-		return nil, &Error{1, 1, fmt.Sprintf("unsupported lock version %d (Nix reads %d to %d)", v, MinVersion, MaxVersion)}
+	vf, err := strconv.ParseFloat(string(raw.Version), 64)
+	if err != nil || vf < MinVersion || vf >= MaxVersion+1 {
+		return nil, &Error{vl, vc, fmt.Sprintf("unsupported lock version %s (Nix reads %d to %d)", raw.Version, MinVersion, MaxVersion)}
 	}
-	if raw.Root == nil {
+	// lockfile.cc:145: the root key is a string.
+	rl, rc := at("root")
+	var rootKey string
+	if len(raw.Root) == 0 {
 		return nil, &Error{1, 1, `missing "root"`}
 	}
-	l := &Lock{Version: int(v), Root: *raw.Root, Nodes: make(map[string]*Node, len(raw.Nodes))}
+	if raw.Root[0] != '"' || json.Unmarshal(raw.Root, &rootKey) != nil {
+		return nil, &Error{rl, rc, fmt.Sprintf("root %s is not a string", raw.Root)}
+	}
+	l := &Lock{Version: int(vf), Root: rootKey, Nodes: map[string]*Node{}}
 	pos, order := nodePositions(data)
-	l.order = order
-	for key, msg := range raw.Nodes {
-		p := pos[key]
-		if msg == nil {
-			return nil, &Error{p[0], p[1], fmt.Sprintf("node %q is null", key)}
+	nodeAt := func(key string) (int, int) {
+		if p, ok := pos[key]; ok {
+			return p[0], p[1]
 		}
-		n, err := parseNode(key, msg)
+		return at("nodes")
+	}
+	// Read the root and the nodes it reaches, as Nix does
+	// (lockfile.cc:148-176); nodes nothing reaches are never read.
+	rootRaw, ok := raw.Nodes[rootKey]
+	if !ok {
+		// nlohmann's json["nodes"][rootKey] is null: a root without inputs.
+		rootRaw = json.RawMessage("{}")
+	}
+	stack := []string{rootKey}
+	parsed := map[string]bool{rootKey: true}
+	for len(stack) > 0 {
+		key := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		msg := raw.Nodes[key]
+		if key == rootKey {
+			msg = rootRaw
+		}
+		ln, cn := nodeAt(key)
+		n, err := parseNode(key, msg, key == rootKey)
 		if err != nil {
-			return nil, &Error{p[0], p[1], fmt.Sprintf("node %q: %v", key, err)}
+			return nil, &Error{ln, cn, fmt.Sprintf("node %q: %v", key, err)}
 		}
-		n.Line, n.Column = p[0], p[1]
+		n.Line, n.Column = ln, cn
 		l.Nodes[key] = n
+		if n.Locked != nil {
+			if w := lockedWarning(n); w != "" {
+				l.Warnings = append(l.Warnings, w)
+			}
+		}
+		names := n.InputNames()
+		for i := len(names) - 1; i >= 0; i-- {
+			in := n.Inputs[names[i]]
+			if in.IsFollows {
+				continue
+			}
+			if in.Node == rootKey {
+				return nil, &Error{ln, cn, fmt.Sprintf("node %q: input %q leads back to the root node (Nix: \"lock file contains cycle to root node\")", key, names[i])}
+			}
+			if _, ok := raw.Nodes[in.Node]; !ok {
+				return nil, &Error{ln, cn, fmt.Sprintf("node %q: input %q refers to missing node %q", key, names[i], in.Node)}
+			}
+			if !parsed[in.Node] {
+				parsed[in.Node] = true
+				stack = append(stack, in.Node)
+			}
+		}
+	}
+	for _, k := range order {
+		if l.Nodes[k] != nil {
+			l.order = append(l.order, k)
+		}
 	}
 	if len(l.order) != len(l.Nodes) { // duplicate keys or a scan mismatch
 		l.order = l.order[:0]
@@ -163,30 +258,15 @@ func Parse(data []byte) (*Lock, error) {
 			l.order = append(l.order, k)
 		}
 		slices.Sort(l.order)
-	} else {
-		l.order = slices.Compact(l.order)
 	}
-	root := l.Nodes[l.Root]
-	if root == nil {
-		return nil, &Error{1, 1, fmt.Sprintf("root node %q does not exist", l.Root)}
-	}
-	// Every node reference must exist.
-	for _, key := range l.order {
-		n := l.Nodes[key]
-		for _, name := range n.InputNames() {
-			in := n.Inputs[name]
-			if !in.IsFollows && l.Nodes[in.Node] == nil {
-				return nil, &Error{n.Line, n.Column, fmt.Sprintf("node %q: input %q refers to missing node %q", key, name, in.Node)}
-			}
-		}
-		if key != l.Root && n.Locked == nil {
-			return nil, &Error{n.Line, n.Column, fmt.Sprintf("node %q has no \"locked\" reference", key)}
-		}
+	raw.Nodes, pos, order = nil, nil, nil // garbage from here on
+	if err := l.buildTree(); err != nil {
+		return nil, err
 	}
 	return l, nil
 }
 
-// NodeKeys returns the node keys in file order.
+// NodeKeys returns the keys of the nodes read, in file order.
 func (l *Lock) NodeKeys() []string { return l.order }
 
 // RootNode returns the root node.
@@ -197,15 +277,24 @@ type rawNode struct {
 	Locked   map[string]json.RawMessage `json:"locked"`
 	Original map[string]json.RawMessage `json:"original"`
 	Info     map[string]json.RawMessage `json:"info"`
-	Flake    *bool                      `json:"flake"`
-	Parent   []string                   `json:"parent"`
+	Flake    json.RawMessage            `json:"flake"`
+	Parent   json.RawMessage            `json:"parent"`
 }
 
-func parseNode(key string, raw *rawNode) (*Node, error) {
-	n := &Node{Key: key, Inputs: make(map[string]InputRef, len(raw.Inputs)), Flake: true, Parent: raw.Parent}
-	if raw.Flake != nil {
-		n.Flake = *raw.Flake
+func parseNode(key string, msg json.RawMessage, isRoot bool) (*Node, error) {
+	if len(msg) == 0 || msg[0] != '{' {
+		return nil, fmt.Errorf("want an object, have %s", jsonKind(msg))
 	}
+	var raw rawNode
+	if err := json.Unmarshal(msg, &raw); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return nil, fmt.Errorf("%s: want %s, have JSON %s", te.Field, jsonWant(te.Type.String()), te.Value)
+		}
+		return nil, err
+	}
+	n := &Node{Key: key, Inputs: make(map[string]InputRef, len(raw.Inputs)), Flake: true}
+	// lockfile.cc:152-158: a follows path (array) or a node key (string).
 	for name, v := range raw.Inputs {
 		if len(v) > 0 && v[0] == '"' {
 			var s string
@@ -216,34 +305,91 @@ func parseNode(key string, raw *rawNode) (*Node, error) {
 		}
 		var path []string
 		if len(v) == 0 || v[0] != '[' || json.Unmarshal(v, &path) != nil {
-			return nil, fmt.Errorf("input %q: want a node key or a follows path (array of strings)", name)
+			return nil, fmt.Errorf("input %q: want a node key or a follows path (array of strings), have %s", name, jsonKind(v))
 		}
 		if path == nil {
 			path = []string{}
 		}
 		n.Inputs[name] = InputRef{Follows: path, IsFollows: true}
 	}
-	if raw.Locked != nil {
-		// Lock version 5 kept lastModified and narHash in "info".
-		for k, v := range raw.Info {
-			if _, ok := raw.Locked[k]; !ok {
-				raw.Locked[k] = v
-			}
-		}
-		r, err := newRef(rawAttrs(raw.Locked))
-		if err != nil {
-			return nil, fmt.Errorf("locked: %w", err)
-		}
-		n.Locked = r
+	if isRoot {
+		return n, nil
 	}
-	if raw.Original != nil {
-		r, err := newRef(rawAttrs(raw.Original))
-		if err != nil {
-			return nil, fmt.Errorf("original: %w", err)
+	// lockfile.cc:68: (bool) json["flake"].
+	if len(raw.Flake) > 0 {
+		switch string(raw.Flake) {
+		case "true":
+		case "false":
+			n.Flake = false
+		default:
+			return nil, fmt.Errorf("flake: want a boolean, have %s", jsonKind(raw.Flake))
 		}
-		n.Original = r
 	}
+	// lockfile.cc:70: "parent" is an input path.
+	if len(raw.Parent) > 0 && string(raw.Parent) != "null" {
+		if json.Unmarshal(raw.Parent, &n.Parent) != nil {
+			return nil, fmt.Errorf("parent: want an input path (array of strings), have %s", jsonKind(raw.Parent))
+		}
+	}
+	// lockfile.cc:62: "locked" and "original" are required.
+	if raw.Locked == nil {
+		return nil, errors.New(`attribute "locked" missing`)
+	}
+	if raw.Original == nil {
+		return nil, errors.New(`attribute "original" missing`)
+	}
+	// Lock version 5 kept lastModified and narHash in "info"
+	// (lockfile.cc:52-58: they override "locked").
+	for k, v := range raw.Info {
+		raw.Locked[k] = v
+	}
+	r, err := newRef(raw.Locked)
+	if err != nil {
+		return nil, fmt.Errorf("locked: %w", err)
+	}
+	if err := r.validate(true); err != nil {
+		return nil, fmt.Errorf("locked: %w", err)
+	}
+	n.Locked = r
+	if r, err = newRef(raw.Original); err != nil {
+		return nil, fmt.Errorf("original: %w", err)
+	}
+	if err := r.validate(false); err != nil {
+		return nil, fmt.Errorf("original: %w", err)
+	}
+	n.Original = r
 	return n, nil
+}
+
+func jsonKind(v []byte) string {
+	if len(v) == 0 {
+		return "nothing"
+	}
+	switch v[0] {
+	case '{':
+		return "an object"
+	case '[':
+		return "an array"
+	case '"':
+		return "a string"
+	case 't', 'f':
+		return "a boolean"
+	case 'n':
+		return "null"
+	}
+	return "a number"
+}
+
+func jsonWant(goType string) string {
+	switch {
+	case goType == "map[string]json.RawMessage":
+		return "an object"
+	case goType == "[]string":
+		return "an array of strings"
+	case goType == "string":
+		return "a string"
+	}
+	return goType
 }
 
 // plainString returns the content of a JSON string without escapes.
@@ -259,36 +405,30 @@ func plainString(b []byte) (string, bool) {
 	return string(b[1 : len(b)-1]), true
 }
 
-// rawAttrs decodes attribute values: strings, numbers (as json.Number),
-// booleans; anything else as encoding/json decodes it.
-func rawAttrs(m map[string]json.RawMessage) map[string]any {
-	out := make(map[string]any, len(m))
+// newRef decodes attribute values as Nix's jsonToAttrs does
+// (src/libfetchers/attrs.cc:23-31): numbers, strings and booleans; any
+// other JSON value makes the lock unreadable.
+func newRef(m map[string]json.RawMessage) (*Ref, error) {
+	attrs := make(map[string]any, len(m))
 	for k, v := range m {
 		switch {
 		case len(v) == 0:
 		case v[0] == '"':
-			if s, ok := plainString(v); ok {
-				out[k] = s
-			} else if json.Unmarshal(v, &s) == nil {
-				out[k] = s
+			s, ok := plainString(v)
+			if !ok && json.Unmarshal(v, &s) != nil {
+				return nil, fmt.Errorf("attribute %q: invalid string", k)
 			}
+			attrs[k] = s
 		case v[0] == '-' || '0' <= v[0] && v[0] <= '9':
-			out[k] = json.Number(v)
+			attrs[k] = json.Number(v)
 		case string(v) == "true":
-			out[k] = true
+			attrs[k] = true
 		case string(v) == "false":
-			out[k] = false
+			attrs[k] = false
 		default:
-			var x any
-			if json.Unmarshal(v, &x) == nil {
-				out[k] = x
-			}
+			return nil, fmt.Errorf("attribute %q is %s: Nix accepts only strings, numbers and booleans (\"unsupported input attribute type in lock file\")", k, jsonKind(v))
 		}
 	}
-	return out
-}
-
-func newRef(attrs map[string]any) (*Ref, error) {
 	r := &Ref{Attrs: attrs}
 	str := func(k string, dst *string) error {
 		v, ok := attrs[k]
@@ -297,7 +437,7 @@ func newRef(attrs map[string]any) (*Ref, error) {
 		}
 		s, ok := v.(string)
 		if !ok {
-			return fmt.Errorf("attribute %q must be a string", k)
+			return fmt.Errorf("attribute %q is not a string", k)
 		}
 		*dst = s
 		return nil
@@ -309,11 +449,15 @@ func newRef(attrs map[string]any) (*Ref, error) {
 		}
 		n, ok := v.(json.Number)
 		if !ok {
-			return fmt.Errorf("attribute %q must be an integer", k)
+			return fmt.Errorf("attribute %q is not an integer", k)
 		}
 		i, err := strconv.ParseInt(string(n), 10, 64)
 		if err != nil {
-			return fmt.Errorf("attribute %q must be an integer", k)
+			f, ferr := strconv.ParseFloat(string(n), 64)
+			if ferr != nil || f < 0 || f > 1<<62 {
+				return fmt.Errorf("attribute %q is not an integer", k)
+			}
+			i = int64(f) // nlohmann's get<uint64_t> truncates
 		}
 		*dst = i
 		return nil
@@ -328,7 +472,8 @@ func newRef(attrs map[string]any) (*Ref, error) {
 			return nil, e
 		}
 	}
-	if r.Type == "" {
+	if _, ok := attrs["type"]; !ok {
+		// fetchers.cc:79-80
 		return nil, errors.New(`missing "type"`)
 	}
 	return r, nil
@@ -341,19 +486,26 @@ func jsonError(data []byte, err error) error {
 	switch {
 	case errors.As(err, &se):
 		l, c := lineCol(data, int(se.Offset)-1)
-		return &Error{l, c, "invalid JSON: " + strings.TrimPrefix(se.Error(), "json: ")}
+		return &Error{l, c, "invalid JSON: " + trimJSON(se.Error())}
 	case errors.As(err, &te):
 		l, c := lineCol(data, int(te.Offset))
 		what := te.Field
 		if what == "" {
 			what = "value"
 		}
-		return &Error{l, c, fmt.Sprintf("%s: want %s, have JSON %s", what, te.Type, te.Value)}
+		return &Error{l, c, fmt.Sprintf("%s: want %s, have JSON %s", what, jsonWant(te.Type.String()), te.Value)}
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 		l, c := lineCol(data, len(data))
 		return &Error{l, c, "unexpected end of JSON"}
 	}
-	return &Error{1, 1, err.Error()}
+	return &Error{1, 1, trimJSON(err.Error())}
+}
+
+func trimJSON(s string) string {
+	if len(s) > 5 && s[:5] == "json:" {
+		return s[6:]
+	}
+	return s
 }
 
 // lineCol converts a byte offset into a 1-based line and column (in bytes).
@@ -364,17 +516,43 @@ func lineCol(data []byte, off int) (int, int) {
 	return line, col
 }
 
+// topPositions finds the line:col of the keys of the top-level object.
+func topPositions(data []byte) map[string][2]int {
+	pos := map[string][2]int{}
+	scanKeys(data, func(depth int, parent, key string, line, col int) {
+		if depth == 1 {
+			if _, dup := pos[key]; !dup {
+				pos[key] = [2]int{line, col}
+			}
+		}
+	})
+	return pos
+}
+
 // nodePositions finds the line:col of every key of the top-level "nodes"
-// object, and the keys in file order. It assumes the data is valid JSON.
+// object, and the keys in file order.
 func nodePositions(data []byte) (map[string][2]int, []string) {
 	pos := map[string][2]int{}
 	var order []string
+	scanKeys(data, func(depth int, parent, key string, line, col int) {
+		if depth == 2 && parent == "nodes" {
+			if _, dup := pos[key]; !dup {
+				pos[key] = [2]int{line, col}
+				order = append(order, key)
+			}
+		}
+	})
+	return pos, order
+}
+
+// scanKeys calls fn for every object key at depth 1 and 2 with the
+// top-level key it is under. It assumes the data is valid JSON and runs in
+// one linear pass.
+func scanKeys(data []byte, fn func(depth int, parent, key string, line, col int)) {
 	line, lineStart := 1, 0
-	depth := 0
 	var stack []byte // '{' or '['
 	expectKey := false
 	lastTop := ""
-	inNodes := false
 	for i := 0; i < len(data); i++ {
 		c := data[i]
 		switch c {
@@ -382,23 +560,15 @@ func nodePositions(data []byte) (map[string][2]int, []string) {
 			line++
 			lineStart = i + 1
 		case '{', '[':
-			if depth == 1 && c == '{' && lastTop == "nodes" {
-				inNodes = true
-			}
 			stack = append(stack, c)
-			depth++
 			expectKey = c == '{'
 		case '}', ']':
-			if depth == 0 {
-				return pos, order
+			if len(stack) == 0 {
+				return
 			}
 			stack = stack[:len(stack)-1]
-			depth--
-			if depth == 1 {
-				inNodes = false
-			}
 		case ',':
-			expectKey = depth > 0 && stack[len(stack)-1] == '{'
+			expectKey = len(stack) > 0 && stack[len(stack)-1] == '{'
 		case '"':
 			start := i
 			j := i + 1
@@ -409,28 +579,22 @@ func nodePositions(data []byte) (map[string][2]int, []string) {
 				j++
 			}
 			if j >= len(data) {
-				return pos, order
+				return
 			}
-			if expectKey {
+			if expectKey && len(stack) <= 2 {
 				key, ok := plainString(data[start : j+1])
 				if !ok && json.Unmarshal(data[start:j+1], &key) == nil {
 					ok = true
 				}
 				if ok {
-					if depth == 1 {
+					if len(stack) == 1 {
 						lastTop = key
 					}
-					if inNodes && depth == 2 {
-						if _, dup := pos[key]; !dup {
-							pos[key] = [2]int{line, start - lineStart + 1}
-						}
-						order = append(order, key)
-					}
+					fn(len(stack), lastTop, key, line, start-lineStart+1)
 				}
-				expectKey = false
 			}
+			expectKey = false
 			i = j
 		}
 	}
-	return pos, order
 }

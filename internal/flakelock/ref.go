@@ -13,42 +13,6 @@ import (
 // nullRev is the all-zero revision Nix uses for a dirty work tree.
 const nullRev = "0000000000000000000000000000000000000000"
 
-// Locked reports whether a locked reference is locked by Nix's own rules
-// (the isLocked of each input scheme in src/libfetchers): github, gitlab and
-// sourcehut need a rev and a narHash (without the narHash Nix trusts the
-// forge's tarball only while trust-tarballs-from-git-forges is on); git and
-// mercurial need a rev (not the all-zero one); tarball, file and path need
-// a narHash; indirect is never locked. When not locked, why says what is
-// missing.
-func (r *Ref) Locked() (ok bool, why string) {
-	if r == nil {
-		return false, "no locked reference"
-	}
-	switch r.Type {
-	case "github", "gitlab", "sourcehut":
-		switch {
-		case r.Rev == "":
-			return false, r.Type + " input without rev"
-		case r.NarHash == "":
-			return false, r.Type + " input without narHash (only trust-tarballs-from-git-forges vouches for the content)"
-		}
-		return true, ""
-	case "git", "mercurial", "hg":
-		if r.Rev == "" || r.Rev == nullRev {
-			return false, r.Type + " input without rev"
-		}
-		return true, ""
-	case "tarball", "file", "path":
-		if r.NarHash == "" {
-			return false, r.Type + " input without narHash"
-		}
-		return true, ""
-	case "indirect":
-		return false, "indirect (registry) reference, resolved on each machine"
-	}
-	return false, fmt.Sprintf("unknown input type %q", r.Type)
-}
-
 // String renders the reference as a flake URL, the way Nix prints it in
 // lock update messages.
 func (r *Ref) String() string {
@@ -61,6 +25,10 @@ func (r *Ref) String() string {
 			q.Set(k, v)
 		}
 	}
+	narHash := r.NarHash
+	if h, err := ParseHash(narHash, "sha256"); err == nil {
+		narHash = h.SRI() // as Nix prints it (Input::toURL)
+	}
 	var s string
 	switch r.Type {
 	case "github", "gitlab", "sourcehut":
@@ -72,7 +40,7 @@ func (r *Ref) String() string {
 			s += "/" + r.Ref
 		}
 		add("host", r.Host)
-		add("narHash", r.NarHash)
+		add("narHash", narHash)
 	case "git", "mercurial", "hg":
 		u := r.URL
 		scheme := "git"
@@ -94,7 +62,7 @@ func (r *Ref) String() string {
 		}
 	case "tarball", "file":
 		s = r.URL
-		add("narHash", r.NarHash)
+		add("narHash", narHash)
 	case "path":
 		s = "path:" + r.Path
 		for _, k := range []string{"lastModified", "narHash", "rev", "revCount"} {
@@ -362,8 +330,10 @@ var nixpkgsURL = regexp.MustCompile(`(?i)^(git\+)?https?://(` +
 	`channels\.nixos\.org/|releases\.nixos\.org/(nixos|nixpkgs)/|` +
 	`(www\.)?nixos\.org/channels/)`)
 
-// IsNixpkgs reports whether a reference fetches NixOS/nixpkgs (on any
-// input type: forge, git URL, tarball, a registry lookup of "nixpkgs").
+// IsNixpkgs reports whether a reference fetches upstream NixOS/nixpkgs:
+// github.com/NixOS/nixpkgs as a forge input, a git URL or an archive, the
+// channel and release tarballs of nixos.org, FlakeHub's NixOS/nixpkgs, or
+// a registry lookup of "nixpkgs".
 func (r *Ref) IsNixpkgs() bool {
 	if r == nil {
 		return false
@@ -379,10 +349,36 @@ func (r *Ref) IsNixpkgs() bool {
 	return false
 }
 
-// IsNixpkgs reports whether a node fetches NixOS/nixpkgs: its locked or
-// original reference does.
-func (n *Node) IsNixpkgs() bool {
-	return n.Locked.IsNixpkgs() || n.Original.IsNixpkgs()
+// IsNixpkgsRepo reports whether a reference fetches a repository named
+// nixpkgs, whoever owns it and wherever it is hosted: upstream, a fork
+// (github:someone/nixpkgs) or a mirror (gitlab:nixos/nixpkgs).
+func (r *Ref) IsNixpkgsRepo() bool {
+	if r == nil {
+		return false
+	}
+	if r.IsNixpkgs() {
+		return true
+	}
+	switch r.Type {
+	case "github", "gitlab", "sourcehut":
+		return strings.EqualFold(r.Repo, "nixpkgs")
+	case "git", "hg", "tarball", "file":
+		src := urlSource(r.URL)
+		return strings.Count(src, "/") >= 2 && strings.EqualFold(path.Base(src), "nixpkgs")
+	}
+	return false
+}
+
+// IsNixpkgs reports whether a node fetches upstream NixOS/nixpkgs: its
+// locked reference does (what Nix fetches).
+func (n *Node) IsNixpkgs() bool { return n.Locked.IsNixpkgs() }
+
+// NixpkgsLike reports whether a node is nixpkgs for the nixpkgs rules:
+// its locked or original reference fetches a repository named nixpkgs
+// (upstream, a fork or a mirror), or the original is the registry's
+// "nixpkgs".
+func (n *Node) NixpkgsLike() bool {
+	return n.Locked.IsNixpkgsRepo() || n.Original.IsNixpkgsRepo()
 }
 
 // releaseFromURL reads a nixpkgs branch from a channel or FlakeHub URL.
@@ -403,7 +399,7 @@ func (n *Node) Branch() string {
 		return ""
 	}
 	switch o.Type {
-	case "github", "gitlab", "sourcehut", "git", "mercurial", "indirect":
+	case "github", "gitlab", "sourcehut", "git", "hg", "mercurial", "indirect":
 		if o.Ref != "" {
 			return strings.TrimPrefix(o.Ref, "refs/heads/")
 		}
@@ -413,7 +409,7 @@ func (n *Node) Branch() string {
 		if o.Type == "indirect" {
 			return "" // the registry decides
 		}
-		if n.IsNixpkgs() {
+		if n.NixpkgsLike() {
 			return "master"
 		}
 		return ""

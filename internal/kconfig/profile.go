@@ -5,7 +5,6 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -28,11 +27,21 @@ func Builtins() []string {
 	return names
 }
 
+// IsBuiltin reports whether name is a shipped profile.
+func IsBuiltin(name string) bool { return slices.Contains(Builtins(), name) }
+
 // Profile is a named, ordered set of rules.
 type Profile struct {
 	Name        string
 	Description string
-	Rules       []*Rule
+	// MinVersion is the oldest kernel the profile accepts as lacking an
+	// option that appeared in a later release (zero: any kernel); see
+	// Rule.Eval.
+	MinVersion Version
+	Rules      []*Rule
+	// Replaced lists rule IDs that one extended profile defined and a
+	// later one (or this profile's own [[rule]]) replaced.
+	Replaced []string
 }
 
 // profileFile is a profile as written in TOML.
@@ -41,6 +50,8 @@ type profileFile struct {
 	Description string         `toml:"description"`
 	Source      string         `toml:"source"`
 	Severity    string         `toml:"severity"`
+	Category    string         `toml:"category"`
+	MinVersion  string         `toml:"min_version"`
 	Extends     []string       `toml:"extends"`
 	Rules       []ruleSpec     `toml:"rule"`
 	Overrides   []overrideSpec `toml:"override"`
@@ -52,6 +63,9 @@ type ruleSpec struct {
 	Reason   string `toml:"reason"`
 	Source   string `toml:"source"`
 	Severity string `toml:"severity"`
+	Category string `toml:"category"`
+	Since    string `toml:"since"`
+	Until    string `toml:"until"`
 	When     *Test  `toml:"when"`
 	Test
 }
@@ -70,13 +84,24 @@ type muteSpec struct {
 	Reason string `toml:"reason"`
 }
 
+// Categories are the kinds of hardening a rule belongs to, after
+// kernel-hardening-checker's "reason" column.
+var Categories = []string{"self-protection", "security-policy", "attack-surface", "userspace", "network", "boot"}
+
+// maxProfile bounds a profile file.
+const maxProfile = 1 << 20
+
 // Loader loads profiles by name (a built-in profile) or by path (a TOML
 // file, whose `extends` may name built-in profiles or other files,
 // relative to it).
 type Loader struct {
-	// ReadFile reads a profile file; nil means os.ReadFile.
+	// ReadFile reads a profile file; nil means ReadInput (regular files
+	// only, size-capped).
 	ReadFile func(name string) ([]byte, error)
 	loading  []string
+	// fromTOML compiles built-in profiles from their TOML rather than
+	// taking them from profiles_gen.go.
+	fromTOML bool
 }
 
 // IsFile reports whether ref names a profile file rather than a built-in
@@ -85,38 +110,59 @@ func IsFile(ref string) bool {
 	return strings.ContainsAny(ref, `/\`) || strings.HasSuffix(ref, ".toml")
 }
 
-// Load loads a profile.
+// LoadProfiles loads profiles by name or path with a fresh Loader.
+func LoadProfiles(refs ...string) ([]*Profile, error) {
+	var out []*Profile
+	for _, ref := range refs {
+		var l Loader
+		p, err := l.Load(ref)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// Load loads a profile. A built-in profile is shared: callers must not
+// modify it.
 func (l *Loader) Load(ref string) (*Profile, error) {
 	if slices.Contains(l.loading, ref) {
 		return nil, fmt.Errorf("profile %s: extends itself through %s", ref, strings.Join(l.loading, " -> "))
 	}
-	l.loading = append(l.loading, ref)
-	defer func() { l.loading = l.loading[:len(l.loading)-1] }()
-
-	var (
-		src  []byte
-		err  error
-		name = ref
-	)
-	if IsFile(ref) {
-		read := l.ReadFile
-		if read == nil {
-			read = os.ReadFile
+	if !IsFile(ref) {
+		if p, ok := generated[ref]; ok && !l.fromTOML {
+			return p, nil
 		}
-		if src, err = read(ref); err != nil {
-			return nil, fmt.Errorf("profile %s: %w", ref, err)
-		}
-		name = strings.TrimSuffix(filepath.Base(ref), ".toml")
-	} else {
-		if src, err = builtinFS.ReadFile("profiles/" + ref + ".toml"); err != nil {
+		src, err := builtinFS.ReadFile("profiles/" + ref + ".toml")
+		if err != nil {
 			return nil, fmt.Errorf("unknown profile %q (built-in profiles: %s; a file name needs a / or .toml)", ref, strings.Join(Builtins(), ", "))
 		}
+		// Built-in profiles extend only built-in profiles.
+		bl := &Loader{loading: append(slices.Clone(l.loading), ref), fromTOML: true}
+		return bl.parse(ref, ref, src)
 	}
-	p, err := l.parse(ref, name, src)
+	l.loading = append(l.loading, ref)
+	defer func() { l.loading = l.loading[:len(l.loading)-1] }()
+	read := l.ReadFile
+	if read == nil {
+		read = ReadInput
+	}
+	src, err := read(ref)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("profile %s: %w", ref, err)
 	}
-	return p, nil
+	if len(src) > maxProfile {
+		return nil, fmt.Errorf("profile %s: larger than %d KiB", ref, maxProfile>>10)
+	}
+	return l.parse(ref, strings.TrimSuffix(filepath.Base(ref), ".toml"), src)
+}
+
+// parseBuiltin compiles a built-in profile from its TOML, as
+// profiles_gen.go holds it.
+func parseBuiltin(name string) (*Profile, error) {
+	l := &Loader{fromTOML: true}
+	return l.Load(name)
 }
 
 // where prefixes a message with the profile file and a position.
@@ -128,6 +174,13 @@ func where(ref string, line, col int) string {
 		return fmt.Sprintf("profile %s:%d", ref, line)
 	}
 	return fmt.Sprintf("profile %s:%d:%d", ref, line, col)
+}
+
+func parseCategory(s string) (string, error) {
+	if s == "" || slices.Contains(Categories, s) {
+		return s, nil
+	}
+	return "", fmt.Errorf("unknown category %q (want one of %s)", s, strings.Join(Categories, ", "))
 }
 
 func (l *Loader) parse(ref, name string, src []byte) (*Profile, error) {
@@ -163,11 +216,21 @@ func (l *Loader) parse(ref, name string, src []byte) (*Profile, error) {
 		}
 		defSev = s
 	}
+	defCat, err := parseCategory(pf.Category)
+	if err != nil {
+		return nil, fmt.Errorf("%s: category: %w", where(ref, pos.keys["category"], 0), err)
+	}
 	p := &Profile{Name: name, Description: pf.Description}
+	if pf.MinVersion != "" {
+		if p.MinVersion, err = ParseVersion(pf.MinVersion); err != nil {
+			return nil, fmt.Errorf("%s: min_version: %w", where(ref, pos.keys["min_version"], 0), err)
+		}
+	}
 	index := map[string]int{}
 	add := func(r *Rule) {
 		if i, ok := index[r.ID]; ok {
 			p.Rules[i] = r
+			p.Replaced = append(p.Replaced, r.ID)
 			return
 		}
 		index[r.ID] = len(p.Rules)
@@ -182,6 +245,10 @@ func (l *Loader) parse(ref, name string, src []byte) (*Profile, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: extends %s: %w", where(ref, pos.keys["extends"], 0), ext, err)
 		}
+		if p.MinVersion.Less(base.MinVersion) && pf.MinVersion == "" {
+			p.MinVersion = base.MinVersion
+		}
+		p.Replaced = append(p.Replaced, base.Replaced...)
 		for _, r := range base.Rules {
 			c := *r
 			add(&c)
@@ -191,7 +258,7 @@ func (l *Loader) parse(ref, name string, src []byte) (*Profile, error) {
 	for i := range pf.Rules {
 		rs := &pf.Rules[i]
 		at := where(ref, pos.table("rule", i+1), 0)
-		r := &Rule{ID: rs.ID, Reason: rs.Reason, Source: rs.Source, Severity: defSev}
+		r := &Rule{ID: rs.ID, Profile: name, Reason: rs.Reason, Source: rs.Source, Severity: defSev, Category: defCat}
 		if r.Source == "" {
 			r.Source = pf.Source
 		}
@@ -220,6 +287,21 @@ func (l *Loader) parse(ref, name string, src []byte) (*Profile, error) {
 				return nil, fmt.Errorf("%s: rule %q: %w", at, r.ID, err)
 			}
 		}
+		if rs.Category != "" {
+			if r.Category, err = parseCategory(rs.Category); err != nil {
+				return nil, fmt.Errorf("%s: rule %q: %w", at, r.ID, err)
+			}
+		}
+		if rs.Since != "" {
+			if r.Since, err = ParseVersion(rs.Since); err != nil {
+				return nil, fmt.Errorf("%s: rule %q: since: %w", at, r.ID, err)
+			}
+		}
+		if rs.Until != "" {
+			if r.Until, err = ParseVersion(rs.Until); err != nil {
+				return nil, fmt.Errorf("%s: rule %q: until: %w", at, r.ID, err)
+			}
+		}
 		if own[r.ID] {
 			return nil, fmt.Errorf("%s: rule %q defined twice (use [[override]] to change a rule)", at, r.ID)
 		}
@@ -234,6 +316,7 @@ func (l *Loader) parse(ref, name string, src []byte) (*Profile, error) {
 			return nil, fmt.Errorf("%s: override of unknown rule %q", at, o.Rule)
 		}
 		r := *p.Rules[j]
+		r.Profile = name
 		if !o.Test.empty() {
 			if o.Kconfig == "" && o.Cmdline == "" && o.Sysctl == "" && r.test.typ == nLeaf {
 				// Only a new expected value: keep the rule's option.
@@ -287,6 +370,9 @@ func (l *Loader) parse(ref, name string, src []byte) (*Profile, error) {
 		r.Muted = m.Reason
 		p.Rules[j] = &r
 	}
+	for _, r := range p.Rules {
+		r.finish()
+	}
 	return p, nil
 }
 
@@ -326,4 +412,37 @@ func (p *positions) table(name string, n int) int {
 		return l[n-1]
 	}
 	return 0
+}
+
+// WithExpected returns a copy of p in which the rule id, a single option
+// test, wants the value v (as `is = v` would): a policy option such as the
+// anchor gate's required init= path. p itself is not changed.
+func (p *Profile) WithExpected(id, v string) (*Profile, error) {
+	i := slices.IndexFunc(p.Rules, func(r *Rule) bool { return r.ID == id })
+	if i < 0 {
+		return nil, fmt.Errorf("profile %s has no rule %q", p.Name, id)
+	}
+	r := *p.Rules[i]
+	if r.test.typ != nLeaf {
+		return nil, fmt.Errorf("profile %s: rule %q is not a single option test", p.Name, id)
+	}
+	t := Test{Is: &v}
+	switch r.test.kind {
+	case kindKconfig:
+		t.Kconfig = r.test.name
+	case kindCmdline:
+		t.Cmdline = r.test.name
+	case kindSysctl:
+		t.Sysctl = r.test.name
+	}
+	n, err := compile(&t)
+	if err != nil {
+		return nil, fmt.Errorf("profile %s: rule %q: %w", p.Name, id, err)
+	}
+	r.test = n
+	r.finish()
+	c := *p
+	c.Rules = slices.Clone(p.Rules)
+	c.Rules[i] = &r
+	return &c, nil
 }

@@ -13,14 +13,24 @@ import (
 // Test is a condition as a profile writes it: exactly one of
 //
 //   - an option test: one of kconfig, cmdline or sysctl naming the option,
-//     with exactly one of is ("y", "m", "not set", "present" or a value),
-//     ge (a number the value must be at least), contains (a member of a
-//     comma-separated list) or one-of (a list of accepted values);
+//     with exactly one of
+//     is ("y", "m", "not set", "present" or a value),
+//     ge (a number the value must be at least),
+//     is-kconfig (a kconfig option whose number the value must equal:
+//     ARCH_MMAP_RND_BITS against ARCH_MMAP_RND_BITS_MAX),
+//     contains (a member of a comma-separated list),
+//     one-of (a list of accepted values),
+//     not-off (a command-line parameter that is given and does not say
+//     off or 0; with kstrtobool = true, nothing kstrtobool() reads as
+//     false either), or
+//     bool (a command-line value the kernel's kstrtobool() reads as true
+//     or false: 1/y/yes/on/t/true or 0/n/no/off/f/false);
 //   - arch: the architectures the configuration must be one of;
 //   - version-ge and/or version-lt: a kernel version range;
 //   - any or all: a list of tests, one or all of which must hold.
 //
-// An option that a configuration does not mention is not set. A value of
+// An option that a configuration does not mention is not set; "present"
+// means mentioned at all, `# CONFIG_X is not set` included. A value of
 // "m" never satisfies is = "y".
 type Test struct {
 	Kconfig   string   `toml:"kconfig,omitempty"`
@@ -28,19 +38,28 @@ type Test struct {
 	Sysctl    string   `toml:"sysctl,omitempty"`
 	Is        *string  `toml:"is,omitempty"`
 	Ge        *int64   `toml:"ge,omitempty"`
+	IsKconfig string   `toml:"is-kconfig,omitempty"`
 	Contains  string   `toml:"contains,omitempty"`
 	OneOf     []string `toml:"one-of,omitempty"`
-	Arch      []string `toml:"arch,omitempty"`
-	VersionGe string   `toml:"version-ge,omitempty"`
-	VersionLt string   `toml:"version-lt,omitempty"`
-	Any       []Test   `toml:"any,omitempty"`
-	All       []Test   `toml:"all,omitempty"`
+	NotOff    bool     `toml:"not-off,omitempty"`
+	// Kstrtobool, with not-off, says the parameter is a kernel boolean:
+	// a value kstrtobool() reads as false (0, n, no, off) is off too.
+	Kstrtobool bool     `toml:"kstrtobool,omitempty"`
+	Bool       *bool    `toml:"bool,omitempty"`
+	Arch       []string `toml:"arch,omitempty"`
+	VersionGe  string   `toml:"version-ge,omitempty"`
+	VersionLt  string   `toml:"version-lt,omitempty"`
+	Any        []Test   `toml:"any,omitempty"`
+	All        []Test   `toml:"all,omitempty"`
+}
+
+func (t *Test) hasOp() bool {
+	return t.Is != nil || t.Ge != nil || t.IsKconfig != "" || t.Contains != "" || t.OneOf != nil || t.NotOff || t.Bool != nil
 }
 
 func (t *Test) empty() bool {
-	return t.Kconfig == "" && t.Cmdline == "" && t.Sysctl == "" && t.Is == nil && t.Ge == nil &&
-		t.Contains == "" && t.OneOf == nil && t.Arch == nil && t.VersionGe == "" && t.VersionLt == "" &&
-		t.Any == nil && t.All == nil
+	return t.Kconfig == "" && t.Cmdline == "" && t.Sysctl == "" && !t.hasOp() && t.Arch == nil &&
+		t.VersionGe == "" && t.VersionLt == "" && t.Any == nil && t.All == nil
 }
 
 // Input kinds.
@@ -74,8 +93,13 @@ const (
 	opPresent
 	opEq
 	opGe
+	opIsKconfig
 	opContains
 	opOneOf
+	opNotOff
+	opNotFalse
+	opTrue
+	opFalse
 )
 
 // node is a compiled Test.
@@ -84,7 +108,7 @@ type node struct {
 	kind  kind
 	name  string // option name; kconfig names without CONFIG_
 	op    op
-	value string
+	value string // opEq, opContains; opIsKconfig: the referenced option
 	num   int64
 	list  []string
 	// version range: ge <= v < lt; zero means unbounded.
@@ -110,15 +134,14 @@ func compile(t *Test) (*node, error) {
 	if t.All != nil {
 		forms = append(forms, "all")
 	}
-	hasOp := t.Is != nil || t.Ge != nil || t.Contains != "" || t.OneOf != nil
 	switch {
-	case len(forms) == 0 && hasOp:
-		return nil, errors.New("is/ge/contains/one-of need kconfig, cmdline or sysctl to name the option")
+	case len(forms) == 0 && t.hasOp():
+		return nil, errors.New("is/ge/is-kconfig/contains/one-of/not-off/bool need kconfig, cmdline or sysctl to name the option")
 	case len(forms) == 0:
 		return nil, errors.New("empty test: want kconfig, cmdline, sysctl, arch, version-ge, version-lt, any or all")
 	case len(forms) > 1:
 		return nil, fmt.Errorf("one test mixes %s: write them as separate tests inside all = [...]", strings.Join(forms, " and "))
-	case hasOp && forms[0] != "an option test":
+	case t.hasOp() && forms[0] != "an option test":
 		return nil, fmt.Errorf("is/ge/contains/one-of belong to an option test, not to %s", forms[0])
 	}
 	switch {
@@ -182,13 +205,16 @@ func compile(t *Test) (*node, error) {
 		return nil, errors.New("one test names one option: kconfig, cmdline or sysctl")
 	}
 	ops := 0
-	for _, set := range []bool{t.Is != nil, t.Ge != nil, t.Contains != "", t.OneOf != nil} {
+	for _, set := range []bool{t.Is != nil, t.Ge != nil, t.IsKconfig != "", t.Contains != "", t.OneOf != nil, t.NotOff, t.Bool != nil} {
 		if set {
 			ops++
 		}
 	}
+	if t.Kstrtobool && !t.NotOff {
+		return nil, fmt.Errorf("%s: kstrtobool goes with not-off", n.label())
+	}
 	if ops != 1 {
-		return nil, fmt.Errorf("%s: want exactly one of is, ge, contains, one-of (have %d)", n.label(), ops)
+		return nil, fmt.Errorf("%s: want exactly one of is, ge, is-kconfig, contains, one-of, not-off, bool (have %d)", n.label(), ops)
 	}
 	switch {
 	case t.Is != nil:
@@ -199,7 +225,7 @@ func compile(t *Test) (*node, error) {
 			n.op = opM
 		case "not set", "is not set", "n":
 			n.op = opNotSet
-		case "present", "set":
+		case "present", "is present":
 			n.op = opPresent
 		case "":
 			return nil, fmt.Errorf("%s: is: empty value", n.label())
@@ -211,8 +237,29 @@ func compile(t *Test) (*node, error) {
 		}
 	case t.Ge != nil:
 		n.op, n.num = opGe, *t.Ge
+	case t.IsKconfig != "":
+		n.op, n.value = opIsKconfig, strings.TrimPrefix(t.IsKconfig, "CONFIG_")
+		if invalidNameByte(n.value) >= 0 {
+			return nil, fmt.Errorf("%s: is-kconfig: invalid option name %q", n.label(), t.IsKconfig)
+		}
 	case t.Contains != "":
 		n.op, n.value = opContains, t.Contains
+	case t.NotOff:
+		if n.kind != kindCmdline {
+			return nil, fmt.Errorf("%s: not-off is for command-line parameters", n.label())
+		}
+		n.op = opNotOff
+		if t.Kstrtobool {
+			n.op = opNotFalse
+		}
+	case t.Bool != nil:
+		if n.kind != kindCmdline {
+			return nil, fmt.Errorf("%s: bool is for command-line parameters", n.label())
+		}
+		n.op = opFalse
+		if *t.Bool {
+			n.op = opTrue
+		}
 	default:
 		if len(t.OneOf) == 0 {
 			return nil, fmt.Errorf("%s: one-of: empty list", n.label())
@@ -247,15 +294,23 @@ func (n *node) defaultID() string {
 	return n.label()
 }
 
-// primary is the input kind of the first option test, depth first.
-func (n *node) primary() kind {
+// first is the first option test, depth first: what the rule is about.
+func (n *node) first() *node {
 	if n.typ == nLeaf {
-		return n.kind
+		return n
 	}
 	for _, k := range n.kids {
-		if p := k.primary(); p != kindNone {
-			return p
+		if f := k.first(); f != nil {
+			return f
 		}
+	}
+	return nil
+}
+
+// primary is the input kind of the first option test.
+func (n *node) primary() kind {
+	if f := n.first(); f != nil {
+		return f.kind
 	}
 	return kindNone
 }
@@ -269,11 +324,11 @@ func (n *node) expected(top bool) string {
 	case nVersion:
 		switch {
 		case n.ge.IsZero():
-			return "version < " + n.lt.short()
+			return "version < " + n.lt.Short()
 		case n.lt.IsZero():
-			return "version >= " + n.ge.short()
+			return "version >= " + n.ge.Short()
 		}
-		return "version >= " + n.ge.short() + " and < " + n.lt.short()
+		return "version >= " + n.ge.Short() + " and < " + n.lt.Short()
 	case nAny, nAll:
 		sep := " or "
 		if n.typ == nAll {
@@ -302,26 +357,27 @@ func (n *node) expected(top bool) string {
 		e = n.value
 	case opGe:
 		e = ">= " + strconv.FormatInt(n.num, 10)
+	case opIsKconfig:
+		e = "= CONFIG_" + n.value
 	case opContains:
 		e = "contains " + n.value
 	case opOneOf:
 		e = "one of " + strings.Join(n.list, ", ")
+	case opNotOff, opNotFalse:
+		e = "is not off"
+	case opTrue:
+		e = "on"
+	case opFalse:
+		e = "off"
 	}
 	if top {
 		return e
 	}
 	switch n.op {
-	case opY, opM, opEq:
+	case opY, opM, opEq, opTrue, opFalse:
 		return n.label() + "=" + e
 	}
 	return n.label() + " " + e
-}
-
-func (v Version) short() string {
-	if v.Patch == 0 {
-		return fmt.Sprintf("%d.%d", v.Major, v.Minor)
-	}
-	return v.String()
 }
 
 // tri is a three-valued truth: an input that was not given makes a test
@@ -346,18 +402,31 @@ func triOf(b bool) tri {
 type Input struct {
 	Config *Config
 	// Arch overrides the configuration's architecture when not empty.
-	Arch    string
+	Arch string
+	// Version overrides the configuration's kernel version when not zero.
+	Version Version
 	Cmdline *Cmdline
 	Sysctl  *Sysctl
 	// Paths name the inputs in reports and findings.
 	ConfigPath, CmdlinePath, SysctlPath string
 }
 
-func (in *Input) arch() string {
+// EffectiveArch is the architecture rules see: Arch, else the
+// configuration's.
+func (in *Input) EffectiveArch() string {
 	if in.Arch != "" {
 		return in.Arch
 	}
 	return in.Config.Arch
+}
+
+// EffectiveVersion is the kernel version rules see: Version, else the
+// configuration's.
+func (in *Input) EffectiveVersion() Version {
+	if !in.Version.IsZero() {
+		return in.Version
+	}
+	return in.Config.Version
 }
 
 func (in *Input) has(k kind) bool {
@@ -378,22 +447,28 @@ type obs struct {
 }
 
 type evaluator struct {
-	in   *Input
-	seen []obs
+	in      *Input
+	arch    string
+	version Version
+	seen    []obs
+	// noRef names a ge-kconfig reference the configuration lacks.
+	noRef string
+	// noVersion is set when a version test met an unknown version.
+	noVersion bool
 }
 
 func (e *evaluator) eval(n *node) tri {
 	switch n.typ {
 	case nArch:
-		a := e.in.arch()
-		if a == "" {
+		if e.arch == "" {
 			return tUnknown
 		}
-		return triOf(slices.Contains(n.list, a))
+		return triOf(slices.Contains(n.list, e.arch))
 	case nVersion:
-		v := e.in.Config.Version
+		v := e.version
 		if v.IsZero() {
-			return tTrue // unknown version: the rule applies
+			e.noVersion = true
+			return tUnknown
 		}
 		return triOf((n.ge.IsZero() || v.Compare(n.ge) >= 0) && (n.lt.IsZero() || v.Compare(n.lt) < 0))
 	case nAny:
@@ -427,25 +502,26 @@ func (e *evaluator) eval(n *node) tri {
 }
 
 func (e *evaluator) note(n *node, actual string, line, col int) {
+	label := n.label()
 	for _, o := range e.seen {
-		if o.label == n.label() {
+		if o.label == label {
 			return
 		}
 	}
-	e.seen = append(e.seen, obs{label: n.label(), actual: actual, kind: n.kind, line: line, col: col})
+	e.seen = append(e.seen, obs{label: label, actual: actual, kind: n.kind, line: line, col: col})
 }
 
 func (e *evaluator) leaf(n *node) tri {
 	var (
-		val         string
-		set, quoted bool
-		line, col   int
-		actual      string
+		val                  string
+		set, quoted, mention bool
+		line, col            int
+		actual               string
 	)
 	switch n.kind {
 	case kindKconfig:
 		o, ok := e.in.Config.Options[n.name]
-		line = o.Line
+		line, mention = o.Line, ok
 		switch {
 		case !ok:
 			actual = "absent"
@@ -464,7 +540,7 @@ func (e *evaluator) leaf(n *node) tri {
 			return tUnknown
 		}
 		p, ok := e.in.Cmdline.Params[n.name]
-		line, col = p.Line, p.Column
+		line, col, mention = p.Line, p.Column, ok
 		switch {
 		case !ok:
 			actual = "absent"
@@ -478,8 +554,8 @@ func (e *evaluator) leaf(n *node) tri {
 			e.note(n, "(no --sysctl)", 0, 0)
 			return tUnknown
 		}
-		v, ok := e.in.Sysctl.Values[n.name]
-		line = v.Line
+		v, ok := e.in.Sysctl.Get(n.name)
+		line, mention = v.Line, ok
 		if ok {
 			val, set, actual = v.Value, true, v.Value
 		} else {
@@ -489,46 +565,93 @@ func (e *evaluator) leaf(n *node) tri {
 	e.note(n, actual, line, col)
 	switch n.op {
 	case opY:
-		return triOf(set && val == "y")
+		return triOf(set && !quoted && val == "y")
 	case opM:
-		return triOf(set && val == "m")
+		return triOf(set && !quoted && val == "m")
 	case opNotSet:
 		return triOf(!set)
 	case opPresent:
-		return triOf(set)
+		return triOf(mention)
 	case opEq:
-		return triOf(set && sameValue(val, n.value))
+		return triOf(set && sameValue(val, n.value, quoted))
 	case opGe:
 		x, err := strconv.ParseInt(val, 0, 64)
-		return triOf(set && err == nil && x >= n.num)
+		return triOf(set && !quoted && err == nil && x >= n.num)
+	case opIsKconfig:
+		ref, ok := e.in.Config.Options[n.value]
+		limit, err := strconv.ParseInt(ref.Value, 0, 64)
+		if !ok || ref.NotSet || ref.Quoted || err != nil {
+			e.noRef = "CONFIG_" + n.value
+			return tUnknown
+		}
+		x, err := strconv.ParseInt(val, 0, 64)
+		return triOf(set && !quoted && err == nil && x == limit)
 	case opContains:
-		if !set {
-			return tFalse
-		}
-		for _, m := range strings.FieldsFunc(val, func(r rune) bool { return r == ',' || r == ' ' }) {
-			if m == n.value {
-				return tTrue
-			}
-		}
-		return tFalse
+		return triOf(set && listHas(val, n.value))
 	case opOneOf:
-		if !set {
-			return tFalse
-		}
-		for _, w := range n.list {
-			if sameValue(val, w) {
-				return tTrue
-			}
-		}
+		return triOf(set && slices.ContainsFunc(n.list, func(w string) bool { return sameValue(val, w, quoted) }))
+	case opNotOff:
+		// Given, and not switched off: "off" alone or in a list, or 0.
+		return triOf(set && val != "0" && !listHas(val, "off"))
+	case opNotFalse:
+		b, isBool := kstrtobool(val)
+		return triOf(set && !listHas(val, "off") && !(isBool && !b))
+	case opTrue, opFalse:
+		b, ok := kstrtobool(val)
+		return triOf(set && ok && b == (n.op == opTrue))
 	}
 	return tFalse
 }
 
+// listHas reports whether the comma- or blank-separated list s has m.
+func listHas(s, m string) bool {
+	for len(s) > 0 {
+		i := strings.IndexAny(s, ", ")
+		var f string
+		if i < 0 {
+			f, s = s, ""
+		} else {
+			f, s = s[:i], s[i+1:]
+		}
+		if f == m {
+			return true
+		}
+	}
+	return false
+}
+
+// kstrtobool reads a boolean as the kernel's kstrtobool() (lib/kstrtox.c)
+// does: by its first characters.
+func kstrtobool(s string) (value, ok bool) {
+	if s == "" {
+		return false, false
+	}
+	switch s[0] {
+	case 'y', 'Y', 't', 'T', '1':
+		return true, true
+	case 'n', 'N', 'f', 'F', '0':
+		return false, true
+	case 'o', 'O':
+		if len(s) > 1 {
+			switch s[1] {
+			case 'n', 'N':
+				return true, true
+			case 'f', 'F':
+				return false, true
+			}
+		}
+	}
+	return false, false
+}
+
 // sameValue compares values, numerically when both are integers (so that
-// 0x0 equals 0).
-func sameValue(a, b string) bool {
+// 0x0 equals 0); a quoted (string) value is never a number.
+func sameValue(a, b string, quoted bool) bool {
 	if a == b {
 		return true
+	}
+	if quoted {
+		return false
 	}
 	x, err1 := strconv.ParseInt(a, 0, 64)
 	y, err2 := strconv.ParseInt(b, 0, 64)
@@ -542,7 +665,8 @@ type Verdict string
 const (
 	Pass Verdict = "pass"
 	Fail Verdict = "fail"
-	// NotApplicable: the rule's when condition does not hold.
+	// NotApplicable: the rule's when condition does not hold, or its
+	// option does not exist in this kernel.
 	NotApplicable Verdict = "n/a"
 	// Skipped: the input the rule is about was not given.
 	Skipped Verdict = "skip"
@@ -552,31 +676,79 @@ const (
 
 // Rule is a compiled rule.
 type Rule struct {
-	ID       string
+	ID string
+	// Profile is the profile that defined (or last overrode) the rule.
+	Profile  string
+	Category string
 	Reason   string
 	Source   string
 	Severity check.Severity
+	// Since and Until bound the kernel releases that have the rule's
+	// option: it appeared in Since and was removed in Until (zero:
+	// unbounded).
+	Since, Until Version
 	// Muted holds the reason a profile gave for muting the rule.
 	Muted string
 	when  *node
 	test  *node
+	// The rendered expected value, option column and input kind, computed
+	// once (finish) rather than for every evaluation.
+	expected, option, kind string
+}
+
+// finish renders what every evaluation of the rule reports.
+func (r *Rule) finish() {
+	r.expected = r.test.expected(r.test.typ == nLeaf)
+	r.option = r.ID
+	if r.test.typ == nLeaf {
+		r.option = r.test.label()
+	}
+	switch r.test.primary() {
+	case kindCmdline:
+		r.kind = "cmdline"
+	case kindSysctl:
+		r.kind = "sysctl"
+	default:
+		r.kind = "kconfig"
+	}
 }
 
 // Expected renders what the rule wants.
-func (r *Rule) Expected() string { return r.test.expected(r.test.typ == nLeaf) }
+func (r *Rule) Expected() string { return r.expected }
 
 // Option is the option column: the option of a single test, else the ID.
-func (r *Rule) Option() string {
-	if r.test.typ == nLeaf {
-		return r.test.label()
+func (r *Rule) Option() string { return r.option }
+
+// Subject is the option the rule is about: its first option test, as
+// kernel-hardening-checker names a compound check (CONFIG_X, or a
+// command-line or sysctl name), and that test's expected value.
+func (r *Rule) Subject() (name, expected string) {
+	f := r.test.first()
+	if f == nil {
+		return r.ID, r.Expected()
 	}
-	return r.ID
+	name = f.name
+	switch f.kind {
+	case kindKconfig:
+		name = "CONFIG_" + f.name
+	case kindSysctl:
+		name = f.name
+	}
+	return name, f.expected(true)
 }
+
+// Kind is the input the rule is about: "kconfig", "cmdline" or "sysctl".
+func (r *Rule) Kind() string { return r.kind }
 
 // Result is the outcome of one rule on one input.
 type Result struct {
+	// Profile is the profile evaluated; From the one that defined the
+	// rule, when another (an extended profile: khc-kspp inside khc).
 	Profile  string         `json:"profile"`
+	From     string         `json:"from,omitempty"`
 	ID       string         `json:"id"`
+	Kind     string         `json:"kind"`
+	Category string         `json:"category,omitempty"`
 	Option   string         `json:"option"`
 	Expected string         `json:"expected"`
 	Actual   string         `json:"actual"`
@@ -588,6 +760,13 @@ type Result struct {
 	Note string `json:"note,omitempty"`
 	// MuteReason is set when a profile muted the rule.
 	MuteReason string `json:"muteReason,omitempty"`
+	// Subject is the option the rule is about (its first option test),
+	// SubjectFound its value and SubjectWant what the rule wants of it;
+	// Compound says the rule has alternatives or further conditions.
+	Subject      string `json:"-"`
+	SubjectFound string `json:"-"`
+	SubjectWant  string `json:"-"`
+	Compound     bool   `json:"-"`
 	// File, Line and Column locate the option that decided the result:
 	// the configuration line, or the command-line or sysctl entry.
 	File   string `json:"file,omitempty"`
@@ -595,11 +774,33 @@ type Result struct {
 	Column int    `json:"column,omitempty"`
 }
 
-// Eval evaluates the rule.
-func (r *Rule) Eval(in *Input) Result {
-	res := Result{ID: r.ID, Option: r.Option(), Expected: r.Expected(), Reason: r.Reason,
-		Source: r.Source, Severity: r.Severity, MuteReason: r.Muted}
-	e := &evaluator{in: in}
+// Eval evaluates the rule. minVersion is the oldest kernel the profile
+// accepts as legitimately lacking an option that appeared later (zero:
+// any kernel may lack it): on an older kernel, a rule on an option from a
+// later release fails unless it holds anyway, rather than being n/a.
+func (r *Rule) Eval(in *Input, minVersion Version) Result {
+	return r.eval(newEvaluator(in), minVersion)
+}
+
+func newEvaluator(in *Input) *evaluator {
+	return &evaluator{in: in, arch: in.EffectiveArch(), version: in.EffectiveVersion(), seen: make([]obs, 0, 8)}
+}
+
+// eval evaluates the rule with e, which is reset first: one evaluator
+// serves every rule of a report.
+func (r *Rule) eval(e *evaluator, minVersion Version) Result {
+	res := Result{Profile: r.Profile, From: r.Profile, ID: r.ID, Kind: r.Kind(), Category: r.Category, Option: r.Option(),
+		Expected: r.Expected(), Reason: r.Reason, Source: r.Source, Severity: r.Severity, MuteReason: r.Muted,
+		Compound: r.test.typ != nLeaf}
+	e.seen, e.noRef, e.noVersion = e.seen[:0], "", false
+	v := e.version
+	if !r.Until.IsZero() && !v.IsZero() && !v.Less(r.Until) {
+		res.Verdict = NotApplicable
+		res.Note = fmt.Sprintf("applies only before Linux %s", r.Until.Short())
+		e.eval(r.test)
+		res.Actual = e.actual()
+		return res
+	}
 	if r.when != nil {
 		switch e.eval(r.when) {
 		case tFalse:
@@ -617,27 +818,43 @@ func (r *Rule) Eval(in *Input) Result {
 		}
 		e.seen = e.seen[:0]
 	}
-	if p := r.test.primary(); !in.has(p) {
+	if p := r.test.primary(); !e.in.has(p) {
 		res.Verdict = Skipped
 		res.Note = "no " + kindFlag[p] + " given"
 		e.eval(r.test)
 		res.Actual = e.actual()
 		return res
 	}
-	switch e.eval(r.test) {
-	case tTrue:
+	t := e.eval(r.test)
+	res.Actual = e.actual()
+	if f := r.test.first(); f != nil && len(e.seen) > 0 {
+		res.Subject, res.SubjectFound, res.SubjectWant = f.label(), e.seen[0].actual, f.expected(true)
+	}
+	tooOld := !r.Since.IsZero() && !v.IsZero() && v.Less(r.Since)
+	switch {
+	case t == tTrue:
 		res.Verdict = Pass
-	case tFalse:
+	case tooOld && (minVersion.IsZero() || !v.Less(minVersion)):
+		res.Verdict = NotApplicable
+		res.Note = fmt.Sprintf("the option exists since Linux %s", r.Since.Short())
+		return res
+	case tooOld:
+		res.Verdict = Fail
+		res.Note = fmt.Sprintf("Linux %s is older than the profile's minimum %s, and the option exists since %s", v.Short(), minVersion.Short(), r.Since.Short())
+	case t == tUnknown && e.noRef != "":
+		res.Verdict = NotApplicable
+		res.Note = "cannot compare: the configuration has no " + e.noRef
+		return res
+	case t == tFalse:
 		res.Verdict = Fail
 	default:
 		res.Verdict = Fail
 		res.Note = "not satisfied by what was given; " + e.missing()
 	}
-	res.Actual = e.actual()
 	if res.Verdict == Fail && r.Muted != "" {
 		res.Verdict = Muted
 	}
-	e.locate(&res)
+	e.locate(&res, r.test.primary())
 	return res
 }
 
@@ -668,16 +885,19 @@ func (e *evaluator) missing() string {
 			}
 		}
 	}
-	if len(flags) == 0 {
-		return "the architecture is unknown: pass --arch"
+	switch {
+	case len(flags) > 0:
+		return "give " + strings.Join(flags, " and ") + " to decide"
+	case e.noVersion:
+		return "the kernel version is unknown: pass --kernel-version"
 	}
-	return "give " + strings.Join(flags, " and ") + " to decide"
+	return "the architecture is unknown: pass --arch"
 }
 
 // locate points the result at the first observed option found in its
-// input, the configuration first.
-func (e *evaluator) locate(res *Result) {
-	for _, k := range []kind{kindKconfig, kindCmdline, kindSysctl} {
+// input: the input the rule is about first, then the configuration.
+func (e *evaluator) locate(res *Result, primary kind) {
+	for _, k := range []kind{primary, kindKconfig, kindCmdline, kindSysctl} {
 		for _, o := range e.seen {
 			if o.kind == k && o.line > 0 {
 				res.File, res.Line, res.Column = e.path(k), o.line, o.col

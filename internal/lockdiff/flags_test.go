@@ -2,7 +2,9 @@ package lockdiff
 
 import (
 	"encoding/json"
+	"runtime"
 	"testing"
+	"time"
 )
 
 // mk builds a lock with one root input "x" whose node has the given locked
@@ -50,7 +52,7 @@ func orig(owner, repo, ref string) map[string]any {
 }
 
 func TestFlags(t *testing.T) {
-	base := mk(t, gh("NixOS", "nixpkgs", rev1, hashA, 1700000000), orig("NixOS", "nixpkgs", "nixos-25.05"), nil)
+	base := mk(t, gh("NixOS", "nixpkgs", rev1, hashA, 1700000000), orig("NixOS", "nixpkgs", "nixos-25.05"), map[string]any{"y": "y"})
 	for _, tc := range []struct {
 		name  string
 		new   []byte
@@ -62,7 +64,7 @@ func TestFlags(t *testing.T) {
 		{"branch", mk(t, gh("NixOS", "nixpkgs", rev2, hashB, 1700001000), orig("NixOS", "nixpkgs", "nixos-unstable"), nil), FlagRefChange, Medium, "x"},
 		{"downgrade", mk(t, gh("NixOS", "nixpkgs", rev2, hashB, 1600000000), orig("NixOS", "nixpkgs", "nixos-25.05"), nil), FlagDowngrade, High, "x"},
 		{"same rev other narHash", mk(t, gh("NixOS", "nixpkgs", rev1, hashB, 1700000000), orig("NixOS", "nixpkgs", "nixos-25.05"), nil), FlagSameRevNarHash, Critical, "x"},
-		{"unlocked", mk(t, gh("NixOS", "nixpkgs", rev1, "", 1700000000), orig("NixOS", "nixpkgs", "nixos-25.05"), nil), FlagUnlocked, High, "x"},
+		{"unlocked", mk(t, map[string]any{"type": "github", "owner": "NixOS", "repo": "nixpkgs", "narHash": hashB, "lastModified": 1700000000}, orig("NixOS", "nixpkgs", "nixos-25.05"), nil), FlagUnlocked, High, "x"},
 		{"indirect", mk(t, gh("NixOS", "nixpkgs", rev2, hashB, 1700001000), map[string]any{"type": "indirect", "id": "nixpkgs"}, nil), FlagIndirect, High, "x"},
 		{"type", mk(t, map[string]any{"type": "git", "url": "https://github.com/NixOS/nixpkgs", "rev": rev2, "narHash": hashB, "lastModified": 1700001000},
 			map[string]any{"type": "git", "url": "https://github.com/NixOS/nixpkgs", "ref": "nixos-25.05"}, nil), FlagTypeChange, High, "x"},
@@ -70,7 +72,7 @@ func TestFlags(t *testing.T) {
 			map[string]any{"type": "git", "url": "git://github.com/NixOS/nixpkgs", "ref": "nixos-25.05"}, nil), FlagInsecure, High, "x"},
 		{"mutable", mk(t, map[string]any{"type": "tarball", "url": "https://channels.nixos.org/nixos-25.05/nixexprs.tar.xz", "narHash": hashB, "lastModified": 1700001000},
 			map[string]any{"type": "tarball", "url": "https://channels.nixos.org/nixos-25.05/nixexprs.tar.xz"}, nil), FlagMutable, High, "x"},
-		{"new source", mk(t, gh("NixOS", "nixpkgs", rev1, hashA, 1700000000), orig("NixOS", "nixpkgs", "nixos-25.05"), map[string]any{"z": "y"}), "", Low, "z"},
+		{"new source", mk(t, gh("NixOS", "nixpkgs", rev1, hashA, 1700000000), orig("NixOS", "nixpkgs", "nixos-25.05"), map[string]any{"y": "y", "z": "y"}), "", Low, "z"},
 		{"added unlocked", mk(t, gh("NixOS", "nixpkgs", rev1, hashA, 1700000000), orig("NixOS", "nixpkgs", "nixos-25.05"),
 			map[string]any{"w": []string{"x"}}), "", Low, "w"},
 	} {
@@ -113,9 +115,14 @@ func TestIdentical(t *testing.T) {
 }
 
 func FuzzDiff(f *testing.F) {
-	f.Add([]byte(`{"nodes":{"root":{"inputs":{"a":"a"}},"a":{"locked":{"type":"github","owner":"o","repo":"r","rev":"x"},"original":{"type":"indirect","id":"a"}}},"root":"root","version":7}`),
+	f.Add([]byte(`{"nodes":{"root":{"inputs":{"a":"a"}},"a":{"locked":{"type":"github","owner":"o","repo":"r","rev":"`+rev1+`"},"original":{"type":"indirect","id":"a"}}},"root":"root","version":7}`),
 		[]byte(`{"nodes":{"root":{"inputs":{"a":["b"],"b":"a"}},"a":{"locked":{"type":"tarball","url":"http://x/archive/main.tar.gz"},"original":{"type":"tarball","url":"http://x"}}},"root":"root","version":7}`))
+	f.Add(lockOf(`"a":"a"`, ghNode("a", `"n":["a"]`, "NixOS", "NixOS", rev1, hashA)), lockOf(`"a":[]`))
+	f.Add(deepChain(20, rev1), deepChain(21, rev2))
 	f.Fuzz(func(t *testing.T, a, b []byte) {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		start := time.Now()
 		r, err := Diff(a, b)
 		if err != nil {
 			return
@@ -129,6 +136,14 @@ func FuzzDiff(f *testing.F) {
 		}
 		if err := r.WriteJSON(&sink); err != nil {
 			t.Fatal(err)
+		}
+		runtime.ReadMemStats(&after)
+		n := len(a) + len(b)
+		if el := time.Since(start); el > time.Second+time.Duration(n)*time.Microsecond {
+			t.Fatalf("%d bytes took %v", n, el)
+		}
+		if m := after.TotalAlloc - before.TotalAlloc; m > 64<<20+uint64(n)*300 {
+			t.Fatalf("%d bytes allocated %d bytes", n, m)
 		}
 	})
 }

@@ -10,7 +10,6 @@ package lockdiff
 import (
 	"encoding/json"
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -94,11 +93,19 @@ type Side struct {
 	NarHash      string `json:"narHash,omitempty"`
 	LastModified string `json:"lastModified,omitempty"` // RFC 3339, UTC
 	Ref          string `json:"ref,omitempty"`          // branch, tag or version tracked
-	Source       string `json:"source,omitempty"`
+	LockedRef    string `json:"lockedRef,omitempty"`    // the ref the lock names
+	Dir          string `json:"dir,omitempty"`
+	// Source is where the locked reference fetches from (what Nix
+	// fetches), for a follows side the source it resolves to.
+	Source string `json:"source,omitempty"`
+	// ResolvesTo is set for a follows side: the node it resolves to
+	// ("root" when it follows the root flake).
+	ResolvesTo string `json:"resolvesTo,omitempty"`
 	// Unlocked is true when Nix does not consider the input locked.
 	Unlocked bool `json:"unlocked,omitempty"`
 
 	node *flakelock.Node
+	root bool
 }
 
 // Flag is one thing a reviewer must look at.
@@ -122,6 +129,10 @@ const (
 	FlagLocalPath      = "local-path"
 	FlagNewSource      = "new-source"
 	FlagFollows        = "follows-change"
+	FlagMismatch       = "locked-differs-from-original"
+	FlagDirChange      = "dir-change"
+	FlagReencoded      = "narhash-reencoded"
+	FlagFlake          = "flake-change"
 )
 
 // Diff parses two lock files and computes their delta.
@@ -134,59 +145,90 @@ func Diff(old, new []byte) (*Report, error) {
 	if err != nil {
 		return nil, fmt.Errorf("parse new lock: %w", err)
 	}
-	return DiffLocks(lo, ln)
+	return DiffLocks(lo, ln), nil
 }
 
-// DiffLocks computes the delta between two parsed locks.
-func DiffLocks(lo, ln *flakelock.Lock) (*Report, error) {
-	io, err := lo.Inputs()
-	if err != nil {
-		return nil, fmt.Errorf("old lock: %w", err)
+// unode is a node of the union of both input trees: one input path, with
+// the edge reaching it on each side (-1 when absent).
+type unode struct {
+	name     string
+	old, new int
+	children []int
+}
+
+type ukey struct {
+	parent int
+	name   string
+}
+
+// DiffLocks computes the delta between two parsed locks. It walks the union
+// of both input trees in Nix's order (sorted paths, each node's inputs
+// listed at its first path, as LockFile::diff compares them:
+// lockfile.cc:378-409), in time linear in the two trees: paths are matched
+// by (parent, name), never compared as strings.
+func DiffLocks(lo, ln *flakelock.Lock) *Report {
+	nodes := []unode{{old: -1, new: -1}}
+	index := map[ukey]int{}
+	add := func(l *flakelock.Lock, set func(u *unode, i int)) {
+		of := make([]int, l.NumInputs())
+		for i := range l.NumInputs() {
+			e := l.Input(i)
+			parent := 0
+			if e.Parent >= 0 {
+				parent = of[e.Parent]
+			}
+			k := ukey{parent, e.Name}
+			u, ok := index[k]
+			if !ok {
+				u = len(nodes)
+				index[k] = u
+				nodes = append(nodes, unode{name: e.Name, old: -1, new: -1})
+				nodes[parent].children = append(nodes[parent].children, u)
+			}
+			set(&nodes[u], i)
+			of[i] = u
+		}
 	}
-	in, err := ln.Inputs()
-	if err != nil {
-		return nil, fmt.Errorf("new lock: %w", err)
-	}
-	om := map[string]flakelock.Input{}
-	for _, x := range io {
-		om[flakelock.PathString(x.Path)] = x
-	}
-	nm := map[string]flakelock.Input{}
-	for _, x := range in {
-		nm[flakelock.PathString(x.Path)] = x
-	}
+	add(lo, func(u *unode, i int) { u.old = i })
+	add(ln, func(u *unode, i int) { u.new = i })
+
 	oldSources := map[string]bool{}
 	for _, k := range lo.NodeKeys() {
 		if n := lo.Nodes[k]; k != lo.Root {
-			oldSources[owner(n)] = true
+			oldSources[flakelock.Owner(n.LockedSource())] = true
 		}
 	}
-	r := &Report{SchemaVersion: 1, Label: Label}
-	paths := slices.Sorted(maps.Keys(union(om, nm)))
-	// Nix sorts input paths element-wise.
-	slices.SortFunc(paths, func(a, b string) int {
-		return slices.Compare(strings.Split(a, "/"), strings.Split(b, "/"))
-	})
-	for _, p := range paths {
-		o, hasO := om[p]
-		n, hasN := nm[p]
+	r := &Report{SchemaVersion: 1, Label: Label, Changes: []Change{}}
+	stack := []int{0}
+	for len(stack) > 0 {
+		u := nodes[stack[len(stack)-1]]
+		stack = stack[:len(stack)-1]
+		slices.SortFunc(u.children, func(a, b int) int { return strings.Compare(nodes[a].name, nodes[b].name) })
+		for i := len(u.children) - 1; i >= 0; i-- {
+			stack = append(stack, u.children[i])
+		}
+		if u.old < 0 && u.new < 0 {
+			continue // the union root
+		}
 		var c Change
-		c.Input = p
 		switch {
-		case !hasO:
+		case u.old < 0:
+			c.Input = ln.DisplayPath(u.new)
 			c.Kind = Added
-			c.New = side(ln, n)
+			c.New = side(ln, u.new)
 			flagAdded(&c, oldSources)
 			r.Summary.Added++
-		case !hasN:
+		case u.new < 0:
+			c.Input = lo.DisplayPath(u.old)
 			c.Kind = Removed
-			c.Old = side(lo, o)
+			c.Old = side(lo, u.old)
 			r.Summary.Removed++
 		default:
-			c.Old, c.New = side(lo, o), side(ln, n)
-			if sameEdge(lo, ln, o, n) {
+			if sameEdge(lo, ln, u.old, u.new) {
 				continue
 			}
+			c.Input = ln.DisplayPath(u.new)
+			c.Old, c.New = side(lo, u.old), side(ln, u.new)
 			c.Kind = Updated
 			flagUpdated(&c)
 			r.Summary.Updated++
@@ -203,10 +245,7 @@ func DiffLocks(lo, ln *flakelock.Lock) (*Report, error) {
 		r.Risk = max(r.Risk, c.Risk)
 		r.Changes = append(r.Changes, c)
 	}
-	if r.Changes == nil {
-		r.Changes = []Change{}
-	}
-	return r, nil
+	return r
 }
 
 // HighRisk reports whether a change of high or critical risk is present.
@@ -215,34 +254,29 @@ func (r *Report) HighRisk() bool { return r.Risk >= High }
 // Empty reports whether the locks have the same input tree.
 func (r *Report) Empty() bool { return len(r.Changes) == 0 }
 
-func union(a, b map[string]flakelock.Input) map[string]bool {
-	u := make(map[string]bool, len(a)+len(b))
-	for k := range a {
-		u[k] = true
+// side describes edge i; a follows edge carries the node it resolves to.
+func side(l *flakelock.Lock, i int) *Side {
+	e := l.Input(i)
+	s := &Side{}
+	if e.IsFollows {
+		f := flakelock.DisplayFollows(e.Follows)
+		s.Follows = &f
+		s.ResolvesTo = e.Node
 	}
-	for k := range b {
-		u[k] = true
+	if e.Node == l.Root {
+		s.root = true
+		return s
 	}
-	return u
-}
-
-func owner(n *flakelock.Node) string {
-	s := n.Source()
-	parts := strings.SplitN(s, "/", 3)
-	if len(parts) >= 2 {
-		return parts[0] + "/" + parts[1]
-	}
-	return s
-}
-
-func side(l *flakelock.Lock, in flakelock.Input) *Side {
-	if in.IsFollows {
-		f := flakelock.PathString(in.Follows)
-		return &Side{Follows: &f}
-	}
-	n := l.Nodes[in.Node]
-	s := &Side{node: n, Locked: n.Locked.String(), Type: n.Locked.Type, Rev: n.Locked.Rev,
-		NarHash: n.Locked.NarHash, Ref: n.RefName(), Source: n.Source()}
+	n := l.Nodes[e.Node]
+	s.node = n
+	s.Locked = n.Locked.String()
+	s.Type = n.Locked.Type
+	s.Rev = n.Locked.Rev
+	s.NarHash = n.Locked.NarHash
+	s.Ref = n.RefName()
+	s.LockedRef = n.Locked.Ref
+	s.Dir = n.Locked.Dir
+	s.Source = n.LockedSource()
 	ok, _ := n.Locked.Locked()
 	s.Unlocked = !ok
 	if n.Original != nil {
@@ -255,9 +289,12 @@ func side(l *flakelock.Lock, in flakelock.Input) *Side {
 }
 
 // sameEdge is Nix's comparison (equal locked references, or equal follows
-// paths) extended to the original reference and the flake attribute, so
-// that a branch switch at the same revision still shows.
-func sameEdge(lo, ln *flakelock.Lock, o, n flakelock.Input) bool {
+// paths: lockfile.cc:367-376) extended to the original reference and the
+// flake attribute, so that a branch switch at the same revision still
+// shows. A follows edge whose path is unchanged is the same edge: a change
+// of what it resolves to shows at the path it follows.
+func sameEdge(lo, ln *flakelock.Lock, i, j int) bool {
+	o, n := lo.Input(i), ln.Input(j)
 	if o.IsFollows || n.IsFollows {
 		return o.IsFollows && n.IsFollows && slices.Equal(o.Follows, n.Follows)
 	}
@@ -312,15 +349,37 @@ func flagNode(c *Change, n *flakelock.Node) {
 	if p, ok := n.Locked.LocalPath(); ok && strings.HasPrefix(p, "/") && !strings.HasPrefix(p, "/nix/store/") {
 		c.flag(FlagLocalPath, Medium, "local path %s exists only on the machine that wrote the lock", p)
 	}
+	flagMismatch(c, n, nil)
+}
+
+// flagMismatch flags a locked reference that differs from its original
+// (what Nix fetches is not what flake.nix asks for), unless the old side
+// already differed the same way.
+func flagMismatch(c *Change, n, old *flakelock.Node) {
+	ds := n.Mismatch()
+	if len(ds) == 0 {
+		return
+	}
+	if old != nil && slices.Equal(ds, old.Mismatch()) {
+		return
+	}
+	var parts []string
+	for _, d := range ds {
+		parts = append(parts, fmt.Sprintf("%s %s, original %s", d.What, d.Got, d.Original))
+	}
+	c.flag(FlagMismatch, High, "locked reference differs from the original: %s (Nix fetches the locked one)", strings.Join(parts, "; "))
 }
 
 func flagAdded(c *Change, oldSources map[string]bool) {
 	n := c.New.node
 	if n == nil {
-		return // a new follows edge
+		return // a new edge following the root flake
+	}
+	if c.New.Follows != nil {
+		return // the followed input is judged at its own path
 	}
 	flagNode(c, n)
-	if o := owner(n); !oldSources[o] {
+	if o := flakelock.Owner(n.LockedSource()); !oldSources[o] {
 		c.flag(FlagNewSource, Medium, "new source %s (no input came from it before)", o)
 	}
 }
@@ -328,51 +387,79 @@ func flagAdded(c *Change, oldSources map[string]bool) {
 func flagUpdated(c *Change) {
 	o, n := c.Old, c.New
 	switch {
-	case o.node == nil && n.node == nil:
+	case o.Follows != nil && n.Follows != nil:
 		c.flag(FlagFollows, Low, "follows '%s' instead of '%s'", *n.Follows, *o.Follows)
-		return
-	case o.node == nil:
+	case o.Follows != nil:
 		c.flag(FlagFollows, Low, "no longer follows '%s': locked on its own", *o.Follows)
-		flagNode(c, n.node)
-		return
-	case n.node == nil:
+	case n.Follows != nil:
 		c.flag(FlagFollows, Low, "now follows '%s'", *n.Follows)
-		return
 	}
 	a, b := o.node, n.node
-	if a.Source() != b.Source() {
-		c.flag(FlagSourceChange, High, "source changed: %s → %s", a.Source(), b.Source())
-	} else if a.Locked.HostName() != b.Locked.HostName() {
-		c.flag(FlagSourceChange, High, "fetch host changed: %s → %s", a.Locked.HostName(), b.Locked.HostName())
+	switch {
+	case a == nil && b == nil:
+		return // both the root flake
+	case b == nil:
+		return // now follows the root flake
+	case a == nil:
+		flagNode(c, b) // followed the root flake, now an input of its own
+		return
 	}
-	if a.Locked.Type != b.Locked.Type {
-		c.flag(FlagTypeChange, High, "input type changed: %s → %s", a.Locked.Type, b.Locked.Type)
+	if o.Follows != nil && n.Follows != nil && a.Key == b.Key && attrsEqual(a.Locked, b.Locked) {
+		return // a rewiring to the same node
 	}
-	if ra, rb := a.RefName(), b.RefName(); ra != rb {
+	if n.Follows != nil && o.Follows == nil && attrsEqual(a.Locked, b.Locked) {
+		return // now follows an input locked identically
+	}
+	compareNodes(c, a, b)
+}
+
+// compareNodes flags the change from node a to node b: the resolved
+// source on each side, whether it came from a node update or a follows
+// rewiring.
+func compareNodes(c *Change, a, b *flakelock.Node) {
+	la, lb := a.Locked, b.Locked
+	if sa, sb := a.LockedSource(), b.LockedSource(); sa != sb {
+		c.flag(FlagSourceChange, High, "source changed: %s → %s", sa, sb)
+	} else if la.HostName() != lb.HostName() {
+		c.flag(FlagSourceChange, High, "fetch host changed: %s → %s", la.HostName(), lb.HostName())
+	}
+	if la.Type != lb.Type {
+		c.flag(FlagTypeChange, High, "input type changed: %s → %s", la.Type, lb.Type)
+	}
+	if la.Dir != lb.Dir {
+		c.flag(FlagDirChange, High, "flake directory changed: %s → %s", orRoot(la.Dir), orRoot(lb.Dir))
+	}
+	switch ra, rb := a.RefName(), b.RefName(); {
+	case ra != rb:
 		c.flag(FlagRefChange, Medium, "branch/ref changed: %s → %s", orDefault(ra), orDefault(rb))
-	} else if ba, bb := a.Branch(), b.Branch(); ra == rb && ba != "" && bb != "" && ba != bb {
-		c.flag(FlagRefChange, Medium, "%q now resolves to another branch: %s → %s", orDefault(ra), ba, bb)
+	case a.Branch() != "" && b.Branch() != "" && a.Branch() != b.Branch():
+		c.flag(FlagRefChange, Medium, "%q now resolves to another branch: %s → %s", orDefault(ra), a.Branch(), b.Branch())
+	case la.Ref != "" && lb.Ref != "" && strings.TrimPrefix(la.Ref, "refs/heads/") != strings.TrimPrefix(lb.Ref, "refs/heads/"):
+		c.flag(FlagRefChange, Medium, "locked ref changed: %s → %s (the original is unchanged)", la.Ref, lb.Ref)
 	}
-	if ta, tb := a.Locked.LastModified, b.Locked.LastModified; ta > 1 && tb > 1 && tb < ta {
+	if ta, tb := la.LastModified, lb.LastModified; ta > 1 && tb > 1 && tb < ta {
 		c.flag(FlagDowngrade, High, "downgrade: new revision is older (%s → %s)", date(ta), date(tb))
 	}
-	if a.Locked.NarHash != "" && b.Locked.NarHash != "" && a.Locked.NarHash != b.Locked.NarHash {
+	if la.NarHash != "" && lb.NarHash != "" && la.NarHash != lb.NarHash {
+		same := flakelock.SameNarHash(la.NarHash, lb.NarHash)
 		switch {
-		case a.Locked.Rev != "" && a.Locked.Rev == b.Locked.Rev:
-			c.flag(FlagSameRevNarHash, Critical, "same rev %s with a different narHash: the content changed under the same revision", short(a.Locked.Rev))
-		case a.Locked.Rev == "" && b.Locked.Rev == "" && a.Locked.URL != "" && a.Locked.URL == b.Locked.URL:
+		case same:
+			c.flag(FlagReencoded, Low, "narHash written in another form (the same hash)")
+		case la.Rev != "" && strings.EqualFold(la.Rev, lb.Rev):
+			c.flag(FlagSameRevNarHash, Critical, "same rev %s with a different narHash: the content changed under the same revision", short(la.Rev))
+		case la.Rev == "" && lb.Rev == "" && la.URL != "" && la.URL == lb.URL:
 			c.flag(FlagSameRevNarHash, Critical, "same locked URL with a different narHash: the content changed under the same URL")
 		}
 	}
-	oldLocked, _ := a.Locked.Locked()
-	if ok, why := b.Locked.Locked(); !ok && oldLocked {
+	oldLocked, _ := la.Locked()
+	if ok, why := lb.Locked(); !ok && oldLocked {
 		c.flag(FlagUnlocked, High, "no longer locked: %s", why)
 	}
 	if b.Original != nil && b.Original.Type == "indirect" && (a.Original == nil || a.Original.Type != "indirect") {
 		c.flag(FlagIndirect, High, "now a registry lookup %q: the next update resolves through the updater's registry", b.Original.String())
 	}
-	if b.Locked.Insecure() && !a.Locked.Insecure() {
-		c.flag(FlagInsecure, High, "now fetched over %s://", b.Locked.Transport())
+	if lb.Insecure() && !la.Insecure() {
+		c.flag(FlagInsecure, High, "now fetched over %s://", lb.Transport())
 	}
 	if m, why := mutableLocked(b); m {
 		if om, _ := mutableLocked(a); !om {
@@ -382,9 +469,17 @@ func flagUpdated(c *Change) {
 	if pinned(a) && !pinned(b) {
 		c.flag(FlagMutable, Medium, "moved from a pinned to a mutable source: %s → %s", a.Original.String(), b.Original.String())
 	}
+	flagMismatch(c, b, a)
 	if a.Flake != b.Flake {
-		c.flag("flake-change", Low, "flake = %v → %v", a.Flake, b.Flake)
+		c.flag(FlagFlake, Low, "flake = %v → %v", a.Flake, b.Flake)
 	}
+}
+
+func orRoot(dir string) string {
+	if dir == "" {
+		return "(repository root)"
+	}
+	return dir
 }
 
 func mutableLocked(n *flakelock.Node) (bool, string) {

@@ -29,9 +29,12 @@ func parseMessage(t *testing.T, text string) []msgEntry {
 			out = append(out, msgEntry{kind: strings.ToLower(m[1]), input: m[2]})
 			continue
 		}
+		if !strings.HasPrefix(l, " ") {
+			continue // the message's own text, trailers
+		}
 		l = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(l), "→"))
-		if len(out) > 0 && l != "" {
-			out[len(out)-1].lines = append(out[len(out)-1].lines, strings.TrimSpace(l))
+		if len(out) > 0 && (strings.HasPrefix(l, "'") || strings.HasPrefix(l, "follows '")) {
+			out[len(out)-1].lines = append(out[len(out)-1].lines, l)
 		}
 	}
 	if len(out) == 0 {
@@ -44,8 +47,8 @@ var narHashQuery = regexp.MustCompile(`[?&]narHash=[^'&]*`)
 
 func pairs(t *testing.T) []string {
 	files, _ := filepath.Glob("testdata/pairs/*.commit-msg.txt")
-	if len(files) != 4 {
-		t.Fatalf("want 4 pairs, have %d", len(files))
+	if len(files) != 21 {
+		t.Fatalf("want 21 pairs, have %d", len(files))
 	}
 	var names []string
 	for _, f := range files {
@@ -157,8 +160,45 @@ func TestOwnerChangeInCorpus(t *testing.T) {
 	}
 }
 
-func TestGolden(t *testing.T) {
+// goldenPairs have golden reports in every format.
+var goldenPairs = []string{"DeterminateSystems__flake-checker__5ccb4c3e90", "NixOS__nix__233bd250d1",
+	"nix-community__infra__3ba9c7dbb9", "nix-community__infra__6a24ef02f9"}
+
+// TestRealFlags: what nixgate flags in real update commits, each a change a
+// reviewer must look at (and nothing critical: no real update kept a rev
+// while its content changed).
+func TestRealFlags(t *testing.T) {
+	want := map[string][]string{
+		"nix-community__infra__09e1670f5d":      {"nixpkgs-update source-change"},
+		"nix-community__infra__b2ff78ca2e":      {"hercules-ci-effects source-change", "nix-darwin source-change"},
+		"nix-community__lanzaboote__fd956c4864": {"nixpkgs-test source-change"},
+		"nix-community__infra__506323a884":      {"nixpkgs type-change"},
+		"NixOS__nix__c316f1557d":                {"nixpkgs downgrade"},
+		"nix-community__infra__6a24ef02f9":      {"hercules-ci-agent/pre-commit-hooks-nix source-change"},
+	}
 	for _, base := range pairs(t) {
+		name := filepath.Base(base)
+		r := diffPair(t, base)
+		var high []string
+		for _, c := range r.Changes {
+			for _, f := range c.Flags {
+				if f.Risk >= High {
+					high = append(high, c.Input+" "+f.Code)
+				}
+				if f.Risk == Critical {
+					t.Errorf("%s: critical %s on %s in a real update", name, f.Code, c.Input)
+				}
+			}
+		}
+		if d := cmp.Diff(want[name], high); d != "" {
+			t.Errorf("%s: high-risk flags (-want +got):\n%s", name, d)
+		}
+	}
+}
+
+func TestGolden(t *testing.T) {
+	for _, g := range goldenPairs {
+		base := filepath.Join("testdata", "pairs", g)
 		r := diffPair(t, base)
 		for _, f := range []struct {
 			ext   string

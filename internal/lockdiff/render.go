@@ -7,6 +7,8 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"github.com/nixgate/nixgate/internal/report"
 )
 
 // WriteText writes the report in the shape of Nix's own update message,
@@ -22,16 +24,16 @@ func (r *Report) WriteText(w io.Writer) error {
 		fmt.Fprintln(b)
 		switch c.Kind {
 		case Added:
-			fmt.Fprintf(b, "• Added input '%s':%s\n", c.Input, riskTag(c.Risk))
-			fmt.Fprintf(b, "    %s\n", c.New.describe())
+			fmt.Fprintf(b, "• Added input '%s':%s\n", report.SafeText(c.Input), riskTag(c.Risk))
+			fmt.Fprintf(b, "    %s\n", report.SafeText(c.New.describe()))
 		case Removed:
-			fmt.Fprintf(b, "• Removed input '%s'\n", c.Input)
+			fmt.Fprintf(b, "• Removed input '%s'\n", report.SafeText(c.Input))
 		default:
-			fmt.Fprintf(b, "• Updated input '%s':%s\n", c.Input, riskTag(c.Risk))
-			fmt.Fprintf(b, "    %s\n  → %s\n", c.Old.describe(), c.New.describe())
+			fmt.Fprintf(b, "• Updated input '%s':%s\n", report.SafeText(c.Input), riskTag(c.Risk))
+			fmt.Fprintf(b, "    %s\n  → %s\n", report.SafeText(c.Old.describe()), report.SafeText(c.New.describe()))
 		}
 		for _, f := range c.Flags {
-			fmt.Fprintf(b, "    ! %s: %s\n", f.Risk, f.Message)
+			fmt.Fprintf(b, "    ! %s: %s\n", f.Risk, report.SafeText(f.Message))
 		}
 	}
 	if r.HighRisk() {
@@ -130,11 +132,11 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	for _, c := range r.Changes {
 		switch c.Kind {
 		case Added:
-			fmt.Fprintf(b, "+ %s: %s\n", c.Input, c.New.describe())
+			fmt.Fprintf(b, "+ %s: %s\n", fence(c.Input), fence(c.New.describe()))
 		case Removed:
-			fmt.Fprintf(b, "- %s: %s\n", c.Input, c.Old.describe())
+			fmt.Fprintf(b, "- %s: %s\n", fence(c.Input), fence(c.Old.describe()))
 		default:
-			fmt.Fprintf(b, "~ %s: %s\n    → %s\n", c.Input, c.Old.describe(), c.New.describe())
+			fmt.Fprintf(b, "~ %s: %s\n    → %s\n", fence(c.Input), fence(c.Old.describe()), fence(c.New.describe()))
 		}
 	}
 	fmt.Fprintln(b, "```")
@@ -151,7 +153,11 @@ func (s *Side) cell() string {
 		if *s.Follows == "" {
 			return "follows the root flake"
 		}
-		return "follows `" + mdCode(*s.Follows) + "`"
+		c := "follows `" + mdCode(*s.Follows) + "`"
+		if s.Source != "" {
+			c += " (`" + mdCode(s.Source) + "`)"
+		}
+		return c
 	}
 	var parts []string
 	id := s.Rev
@@ -185,11 +191,10 @@ func (s *Side) cell() string {
 }
 
 // mdCode makes s safe inside a code span of a table cell.
-func mdCode(s string) string {
-	return strings.NewReplacer("`", "'", "|", "\\|", "\n", " ").Replace(s)
-}
+func mdCode(s string) string { return report.MarkdownCode(s) }
 
 // mdText escapes s for markdown prose in a list item or table cell.
-func mdText(s string) string {
-	return strings.NewReplacer("|", "\\|", "\n", " ", "<", "&lt;", ">", "&gt;", "*", "\\*", "_", "\\_", "`", "\\`", "[", "\\[", "]", "\\]").Replace(s)
-}
+func mdText(s string) string { return report.MarkdownCell(s) }
+
+// fence makes s safe inside a fenced code block: one line, no fence.
+func fence(s string) string { return strings.ReplaceAll(report.SafeText(s), "```", "'''") }

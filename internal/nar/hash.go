@@ -67,14 +67,15 @@ func HashPath(path string) (Hash, error) {
 
 // HashNAR returns the hash of a NAR stream (a .nar file, the output of
 // `nix store dump-path`): the NAR hash of the tree it holds. The stream is
-// copied to copyTo when it is not nil.
+// read by the strict parser (strict.go), so a malformed NAR is an error
+// (a *FormatError), and copied to copyTo when it is not nil.
 func HashNAR(r io.Reader, copyTo io.Writer) (Hash, error) {
 	ch := &countingHash{h: sha256.New()}
 	w := io.Writer(ch)
 	if copyTo != nil {
 		w = io.MultiWriter(ch, copyTo)
 	}
-	if _, err := io.Copy(w, r); err != nil {
+	if _, err := Validate(io.TeeReader(r, w), Limits{}, nil); err != nil {
 		return Hash{}, fmt.Errorf("nar hash: %w", err)
 	}
 	var h Hash

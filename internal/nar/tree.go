@@ -15,8 +15,6 @@ import (
 	"slices"
 	"strings"
 	"syscall"
-
-	gonar "github.com/nix-community/go-nix/pkg/nar"
 )
 
 // Node types, as in a NAR.
@@ -77,11 +75,9 @@ func Open(path string) (Tree, error) {
 		br := bufio.NewReaderSize(f, 256<<10)
 		head, _ := br.Peek(len(narMagic))
 		if bytes.Equal(head, narMagic) {
-			r, err := gonar.NewReader(br)
-			if err != nil {
-				f.Close()
-				return nil, fmt.Errorf("read nar %s: %w", path, err)
-			}
+			// The strict parser (strict.go), bounded by the file's size:
+			// a file claiming more bytes than the NAR holds fails at once.
+			r := NewReader(br, Limits{Size: fi.Size()})
 			return &narTree{r: r, f: f, name: path}, nil
 		}
 		f.Close()
@@ -95,28 +91,33 @@ func isStorePath(p string) bool {
 	return strings.HasSuffix(filepath.Dir(filepath.Clean(p)), StoreDir)
 }
 
-// narTree reads a NAR file.
+// narTree reads a NAR file or stream with the strict parser.
 type narTree struct {
-	r    *gonar.Reader
+	r    *Reader
 	f    *os.File
 	name string
 }
 
 func (t *narTree) Next() (*Entry, error) {
-	h, err := t.r.Next()
+	e, err := t.r.Next()
 	if err != nil {
 		if errors.Is(err, io.EOF) {
 			return nil, io.EOF
 		}
 		return nil, fmt.Errorf("read nar %s: %w", t.name, err)
 	}
-	return &Entry{Path: h.Path, Type: string(h.Type), Size: h.Size, Executable: h.Executable, Target: h.LinkTarget}, nil
+	return e, nil
 }
 
-func (t *narTree) Read(p []byte) (int, error) { return t.r.Read(p) }
+func (t *narTree) Read(p []byte) (int, error) {
+	n, err := t.r.Read(p)
+	if err != nil && !errors.Is(err, io.EOF) {
+		err = fmt.Errorf("read nar %s: %w", t.name, err)
+	}
+	return n, err
+}
 
 func (t *narTree) Close() error {
-	t.r.Close()
 	if t.f == nil {
 		return nil
 	}
@@ -124,13 +125,9 @@ func (t *narTree) Close() error {
 }
 
 // NewNARTree reads a NAR stream (for example the output of `nix store
-// dump-path`) as a tree.
+// dump-path`) as a tree, with the strict parser.
 func NewNARTree(r io.Reader, name string) (Tree, error) {
-	nr, err := gonar.NewReader(r)
-	if err != nil {
-		return nil, fmt.Errorf("read nar %s: %w", name, err)
-	}
-	return &narTree{r: nr, name: name}, nil
+	return &narTree{r: NewReader(r, Limits{}), name: name}, nil
 }
 
 // dirTree walks a file system tree depth first, children sorted by name:

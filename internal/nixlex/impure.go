@@ -2,6 +2,7 @@ package nixlex
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 )
 
@@ -29,54 +30,219 @@ var fetchers = map[string][]string{
 // fetchurl is nixpkgs' fetcher, which requires a hash).
 var bareFetchers = map[string]bool{"fetchTarball": true, "fetchGit": true, "fetchTree": true, "fetchMercurial": true}
 
+// impureBuiltins are builtins whose result depends on the machine or the
+// moment of evaluation (or that run code), by name, with the finding kind
+// and why.
+var impureBuiltins = map[string][2]string{
+	"currentTime":   {"current-time", "the result changes with every evaluation"},
+	"getEnv":        {"get-env", "reads the environment of whoever evaluates it"},
+	"currentSystem": {"current-system", "is the system of the machine that evaluates it"},
+	"nixPath":       {"nix-path", "is the NIX_PATH of the machine that evaluates it"},
+	"findFile":      {"find-file", "looks the path up in the NIX_PATH of the machine that evaluates it"},
+	"storePath":     {"store-path", "takes a path from the local store of the machine that evaluates it"},
+	"exec":          {"exec", "runs a program at evaluation time"},
+	"getFlake":      {"get-flake", "fetches a flake that no lock pins"},
+}
+
+// scope is a range of code tokens under `with builtins;`.
+type scope struct{ start, end int }
+
 // ScanImpure lexes a .nix file and reports constructs that depend on the
 // machine evaluating it: search-path lookups (<nixpkgs>), builtin fetchers
-// without a hash or rev, builtins.currentTime and builtins.getEnv. Nothing
-// inside a string or a comment is reported.
+// without a hash or rev (a URL given literally or through a variable bound
+// to a string in the file), and the impure builtins (currentTime, getEnv,
+// currentSystem, nixPath, findFile, storePath, exec, getFlake of an
+// unlocked reference) however they are reached: builtins.x,
+// builtins."x", an alias (b = builtins; b.x), `with builtins; x`,
+// `inherit (builtins) x;` and the global __x. Nothing inside a string or a
+// comment is reported.
 func ScanImpure(src string) ([]Finding, error) {
 	toks, err := Lex(src)
 	if err != nil {
 		return nil, err
 	}
 	code := Code(toks)
+	isOp := func(i int, s string) bool { return i >= 0 && i < len(code) && code[i].Kind == Op && code[i].Text == s }
+	// Names bound to builtins, names bound anywhere (they shadow `with`),
+	// and names bound to a plain string (a URL given to a fetcher).
+	aliases := map[string]bool{"builtins": true}
+	bound := map[string]bool{}
+	strs := map[string]string{}
+	// ctx tracks what the innermost brace or let is: a binding there is a
+	// variable (let, rec { }) or an attribute of a set (which shadows
+	// nothing).
+	var ctx []string
+	for i, t := range code {
+		switch {
+		case t.Kind == Keyword && t.Text == "let":
+			ctx = append(ctx, "let")
+		case t.Kind == Keyword && t.Text == "in":
+			if len(ctx) > 0 && ctx[len(ctx)-1] == "let" {
+				ctx = ctx[:len(ctx)-1]
+			}
+		case t.Kind == Op && t.Text == "{":
+			kind := "set"
+			if i > 0 && code[i-1].Kind == Keyword && code[i-1].Text == "rec" {
+				kind = "rec"
+			}
+			ctx = append(ctx, kind)
+		case t.Kind == Op && t.Text == "}":
+			for len(ctx) > 0 && ctx[len(ctx)-1] == "let" { // a let left open in broken code
+				ctx = ctx[:len(ctx)-1]
+			}
+			if len(ctx) > 0 {
+				ctx = ctx[:len(ctx)-1]
+			}
+		}
+		if t.Kind != Ident {
+			continue
+		}
+		switch {
+		case isOp(i+1, "=") && !isOp(i-1, "."):
+			if len(ctx) > 0 && (ctx[len(ctx)-1] == "let" || ctx[len(ctx)-1] == "rec") {
+				bound[t.Text] = true
+			}
+			if i+3 < len(code) && code[i+2].Kind == Ident && aliases[code[i+2].Text] && isOp(i+3, ";") {
+				aliases[t.Text] = true
+			}
+			if i+2 < len(code) && code[i+2].Kind == StrOpen {
+				if lit, ok := plainLiteral(code, i+2); ok {
+					strs[t.Text] = lit
+				}
+			}
+		case isOp(i+1, ":") || isOp(i+1, ",") || isOp(i+1, "?") && (isOp(i-1, "{") || isOp(i-1, ",")) || isOp(i+1, "}") && (isOp(i-1, ",") || isOp(i-1, "{")) || isOp(i+1, "@") || isOp(i-1, "@"):
+			bound[t.Text] = true // a lambda argument or formal
+		}
+	}
+	var scopes []scope
+	depth := 0
+	type open struct{ depth, start int }
+	var withs []open
+	closeWiths := func(i int, d int) {
+		for len(withs) > 0 && withs[len(withs)-1].depth >= d {
+			scopes = append(scopes, scope{withs[len(withs)-1].start, i})
+			withs = withs[:len(withs)-1]
+		}
+	}
+	for i, t := range code {
+		switch {
+		case t.Kind == Op && (t.Text == "{" || t.Text == "(" || t.Text == "["), t.Kind == InterpOpen:
+			depth++
+		case t.Kind == Op && (t.Text == "}" || t.Text == ")" || t.Text == "]"), t.Kind == InterpClose:
+			closeWiths(i, depth)
+			depth--
+		case t.Kind == Op && (t.Text == ";" || t.Text == ","), t.Kind == Keyword && (t.Text == "then" || t.Text == "else" || t.Text == "in"):
+			if !(t.Text == ";" && i > 1 && code[i-2].Kind == Keyword && code[i-2].Text == "with") {
+				closeWiths(i, depth)
+			}
+		case t.Kind == Keyword && t.Text == "with" && i+2 < len(code) && code[i+1].Kind == Ident && aliases[code[i+1].Text] && isOp(i+2, ";"):
+			withs = append(withs, open{depth, i + 3})
+		}
+	}
+	closeWiths(len(code), -1)
+	// withDepth[i] > 0 when token i is under a with builtins (a difference
+	// array: linear however many scopes there are).
+	withDepth := make([]int32, len(code)+1)
+	for _, s := range scopes {
+		withDepth[s.start]++
+		withDepth[s.end]--
+	}
+	for i := 1; i < len(withDepth); i++ {
+		withDepth[i] += withDepth[i-1]
+	}
+	inWith := func(i int) bool { return withDepth[i] > 0 }
+
 	var out []Finding
+	report := func(start Pos, full, name string, next int) {
+		k := impureBuiltins[name]
+		if name == "getFlake" {
+			if next >= len(code) {
+				return
+			}
+			ref, ok := argLiteral(code, next, strs)
+			if !ok || lockedFlakeRef(ref) {
+				return
+			}
+			out = append(out, Finding{Pos: start, Kind: k[0], Key: full + ":" + ref,
+				Message: fmt.Sprintf("%s %s %s", full, quoteShort(ref), k[1])})
+			return
+		}
+		arg := ""
+		if name == "getEnv" && next < len(code) {
+			arg, _ = argLiteral(code, next, strs)
+		}
+		msg := fmt.Sprintf("%s %s", full, k[1])
+		if arg != "" {
+			msg = fmt.Sprintf("%s %q %s", full, arg, k[1])
+		}
+		key := "builtins." + name
+		if name == "getEnv" {
+			key += ":" + arg
+		}
+		out = append(out, Finding{Pos: start, Kind: k[0], Key: key, Message: msg})
+	}
 	for i := 0; i < len(code); i++ {
 		t := code[i]
 		switch t.Kind {
 		case SearchPath:
+			if t.Text == "<nix/fetchurl.nix>" {
+				// Nix's own fetchurl, built into the evaluator
+				// (src/libexpr/eval.cc:375-379, found at eval.cc:3339).
+				continue
+			}
 			out = append(out, Finding{Pos: t.Pos, Kind: "search-path", Key: "search-path:" + t.Text,
 				Message: fmt.Sprintf("search-path lookup %s: resolved through NIX_PATH of the machine that evaluates it", t.Text)})
+		case Keyword:
+			// inherit (builtins) currentTime getEnv;
+			if t.Text == "inherit" && isOp(i+1, "(") && i+3 < len(code) && code[i+2].Kind == Ident && aliases[code[i+2].Text] && isOp(i+3, ")") {
+				for j := i + 4; j < len(code) && code[j].Kind == Ident; j++ {
+					if _, ok := impureBuiltins[code[j].Text]; ok && code[j].Text != "getFlake" {
+						report(code[j].Pos, "builtins."+code[j].Text+" (inherited)", code[j].Text, len(code))
+					}
+				}
+			}
 		case Ident:
 			name, start, next := t.Text, t.Pos, i+1
 			qualified := false
-			if t.Text == "builtins" && i+2 < len(code) && code[i+1].Kind == Op && code[i+1].Text == "." && code[i+2].Kind == Ident {
-				if i > 0 && code[i-1].Kind == Op && code[i-1].Text == "." {
+			full := name
+			switch {
+			case aliases[t.Text] && isOp(i+1, ".") && i+2 < len(code) && (code[i+2].Kind == Ident || code[i+2].Kind == StrOpen):
+				if isOp(i-1, ".") {
 					continue // x.builtins.y
 				}
-				name, next, qualified = code[i+2].Text, i+3, true
-			} else if i > 0 && code[i-1].Kind == Op && (code[i-1].Text == "." || code[i-1].Text == "?") {
+				if code[i+2].Kind == Ident {
+					name, next = code[i+2].Text, i+3
+				} else { // builtins."getEnv"
+					lit, ok := plainLiteral(code, i+2)
+					if !ok {
+						continue
+					}
+					name, next = lit, closeOf(code, i+2)+1
+				}
+				qualified, full = true, t.Text+"."+name
+				if t.Text != "builtins" {
+					full = "builtins." + name + " (as " + t.Text + "." + name + ")"
+				}
+			case isOp(i-1, ".") || isOp(i-1, "?"):
 				continue // an attribute named like a builtin: pkgs.fetchGit
-			} else if i+1 < len(code) && code[i+1].Kind == Op && code[i+1].Text == "=" {
+			case isOp(i+1, "="):
 				continue // a binding named like a builtin
+			case strings.HasPrefix(name, "__") && impureBuiltins[name[2:]] != [2]string{}:
+				if bound[name] {
+					continue
+				}
+				name, qualified = name[2:], true
+			case impureBuiltins[name] != [2]string{} && inWith(i) && !bound[name]:
+				qualified, full = true, "builtins."+name+" (through `with builtins;`)"
+			case strings.HasPrefix(name, "__") && fetchers[name[2:]] != nil && !bound[name]:
+				name, qualified = name[2:], true
 			}
 			switch {
-			case qualified && name == "currentTime":
-				out = append(out, Finding{Pos: start, Kind: "current-time", Key: "builtins.currentTime",
-					Message: "builtins.currentTime: the result changes with every evaluation"})
+			case qualified && impureBuiltins[name] != [2]string{}:
+				report(start, full, name, next)
 				i = next - 1
-			case qualified && name == "getEnv":
-				arg := ""
-				if next < len(code) && code[next].Kind == StrOpen {
-					arg = stringLiteral(code, next)
-				}
-				msg := "builtins.getEnv reads the environment of whoever evaluates it"
-				if arg != "" {
-					msg = fmt.Sprintf("builtins.getEnv %q reads the environment of whoever evaluates it", arg)
-				}
-				out = append(out, Finding{Pos: start, Kind: "get-env", Key: "builtins.getEnv:" + arg, Message: msg})
-				i = next - 1
-			case fetchers[name] != nil && (qualified || bareFetchers[name]):
-				if f, ok := checkFetch(code, name, qualified, start, next); ok {
+			case fetchers[name] != nil && (qualified || bareFetchers[name] && !bound[name]):
+				if f, ok := checkFetch(code, name, qualified, start, next, strs); ok {
 					out = append(out, f)
 				}
 				i = next - 1
@@ -86,10 +252,66 @@ func ScanImpure(src string) ([]Finding, error) {
 	return out, nil
 }
 
+// plainLiteral returns the text of the string opening at code[i] when it
+// has no interpolation.
+func plainLiteral(code []Token, i int) (string, bool) {
+	var b strings.Builder
+	for j := i + 1; j < len(code); j++ {
+		switch code[j].Kind {
+		case StrText:
+			b.WriteString(code[j].Text)
+		case StrClose:
+			return b.String(), true
+		default:
+			return "", false
+		}
+	}
+	return "", false
+}
+
+// closeOf returns the index of the StrClose of the string opening at i.
+func closeOf(code []Token, i int) int {
+	depth := 0
+	for j := i + 1; j < len(code); j++ {
+		switch {
+		case code[j].Kind == InterpOpen:
+			depth++
+		case code[j].Kind == InterpClose:
+			depth--
+		case code[j].Kind == StrClose && depth == 0:
+			return j
+		}
+	}
+	return len(code) - 1
+}
+
+// argLiteral returns the literal an argument stands for: a plain string,
+// or a variable bound to one in the file.
+func argLiteral(code []Token, i int, strs map[string]string) (string, bool) {
+	switch code[i].Kind {
+	case StrOpen:
+		return plainLiteral(code, i)
+	case Ident:
+		s, ok := strs[code[i].Text]
+		return s, ok
+	case URI:
+		return code[i].Text, true
+	}
+	return "", false
+}
+
+var fullRev = regexp.MustCompile(`(^|[/?&=])[0-9a-f]{40}([/?&#]|$)`)
+
+// lockedFlakeRef reports a flake reference that names a commit or a
+// narHash (what getFlake needs in pure evaluation).
+func lockedFlakeRef(ref string) bool {
+	return fullRev.MatchString(ref) || strings.Contains(ref, "narHash=") || strings.HasPrefix(ref, "/nix/store/")
+}
+
 // checkFetch looks at a fetcher's argument: a string, path or URI (no
 // hash possible), or an attribute set without the pinning attributes.
 // Anything else (a variable, a function call) cannot be judged statically.
-func checkFetch(code []Token, name string, qualified bool, start Pos, i int) (Finding, bool) {
+func checkFetch(code []Token, name string, qualified bool, start Pos, i int, strs map[string]string) (Finding, bool) {
 	full := name
 	if qualified {
 		full = "builtins." + name
@@ -105,10 +327,13 @@ func checkFetch(code []Token, name string, qualified bool, start Pos, i int) (Fi
 	}
 	arg := code[i]
 	switch {
-	case arg.Kind == StrOpen, arg.Kind == URI, arg.Kind == Path:
+	case arg.Kind == StrOpen, arg.Kind == URI, arg.Kind == Path, arg.Kind == Ident && strs[arg.Text] != "":
 		url := arg.Text
-		if arg.Kind == StrOpen {
+		switch arg.Kind {
+		case StrOpen:
 			url = stringLiteral(code, i)
+		case Ident: // a variable bound to a string in the file
+			url = strs[arg.Text]
 		}
 		return Finding{Pos: start, Kind: kind, Key: full + ":" + url,
 			Message: fmt.Sprintf("%s %s without %s: fetches whatever the URL serves at evaluation time", full, quoteShort(url), what)}, true
@@ -169,6 +394,11 @@ func stringLiteral(code []Token, i int) string {
 	return b.String()
 }
 
+// maxSetTokens bounds the scan of a fetcher's argument set, so that
+// fetchers nested in fetchers cannot make the scan quadratic; a longer set
+// is not judged.
+const maxSetTokens = 4096
+
 // topAttrs collects the attribute names bound at the top level of the set
 // opening at code[i], and the value of a "url" attribute when it is a
 // plain string. ok is false when the set has dynamic attributes.
@@ -177,7 +407,7 @@ func topAttrs(code []Token, i int) (map[string]bool, string, bool) {
 	url := ""
 	depth := 0
 	atStart := true // at the start of a binding
-	for j := i; j < len(code); j++ {
+	for j := i; j < len(code) && j-i < maxSetTokens; j++ {
 		t := code[j]
 		if depth == 1 && atStart && t.Kind == StrOpen { // "sha256" = ...;
 			attrs[stringLiteral(code, j)] = true

@@ -91,7 +91,7 @@ type lexer struct {
 
 // Lex splits src into tokens, Space and Comment included.
 func Lex(src string) ([]Token, error) {
-	lx := &lexer{src: src, line: 1, col: 1, stack: []int{mExpr}}
+	lx := &lexer{src: src, line: 1, col: 1, stack: []int{mExpr}, toks: make([]Token, 0, len(src)/6+16)}
 	if err := lx.run(); err != nil {
 		return lx.toks, err
 	}

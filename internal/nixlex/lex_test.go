@@ -1,13 +1,17 @@
 package nixlex
 
 import (
+	"bytes"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -185,16 +189,48 @@ func TestScanImpure(t *testing.T) {
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("(-want +got):\n%s\n%v", d, fs)
 	}
-	for _, f := range []string{"testdata/scan/strings.nix", "testdata/real/go-nix-shell.nix", "testdata/real/go-nix-flake.nix"} {
+	for _, f := range []string{"testdata/scan/strings.nix", "testdata/real/go-nix-flake.nix"} {
 		b, _ := os.ReadFile(f)
 		fs, err := ScanImpure(string(b))
 		if err != nil {
 			t.Fatal(err)
 		}
-		// go-nix's shell.nix: builtins.currentSystem only, and fetchTarball with sha256.
 		if len(fs) != 0 {
 			t.Errorf("%s: unexpected findings %+v", f, fs)
 		}
+	}
+}
+
+// TestScanImpureReached: issue 13's cases, each with its position and
+// kind; the file's second half must give nothing.
+func TestScanImpureReached(t *testing.T) {
+	b, err := os.ReadFile("testdata/scan/impure-reached.nix")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs, err := ScanImpure(string(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, f := range fs {
+		got = append(got, itoa(f.Pos.Line)+" "+f.Kind)
+	}
+	want := []string{
+		"7 current-time", "7 get-env", // inherit (builtins)
+		"8 current-time", "9 current-time", "10 get-env", "11 get-env", "12 get-env",
+		"13 current-system", "14 nix-path", "15 find-file", "15 nix-path", "16 get-flake",
+		"18 store-path", "19 exec", "20 fetch-without-hash",
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("(-want +got):\n%s\n%v", d, fs)
+	}
+	// go-nix's shell.nix reads builtins.currentSystem (its fetchTarball has
+	// a sha256).
+	b, _ = os.ReadFile("testdata/real/go-nix-shell.nix")
+	fs, _ = ScanImpure(string(b))
+	if len(fs) != 1 || fs[0].Kind != "current-system" {
+		t.Errorf("go-nix shell.nix: %+v", fs)
 	}
 }
 
@@ -219,6 +255,20 @@ func FuzzLex(f *testing.F) {
 	}
 	f.Add(`"${ {a="}";}.a }" ''x''${y}'' ./a/${b}c <x> x:y`)
 	f.Fuzz(func(t *testing.T, src string) {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		start := time.Now()
+		defer func() {
+			runtime.ReadMemStats(&after)
+			if el := time.Since(start); el > time.Second+time.Duration(len(src))*2*time.Microsecond {
+				t.Fatalf("%d bytes took %v", len(src), el)
+			}
+			if m := after.TotalAlloc - before.TotalAlloc; m > 32<<20+uint64(len(src))*400 {
+				t.Fatalf("%d bytes allocated %d bytes", len(src), m)
+			}
+		}()
+		_, _ = ReadFlake(src)
+		_ = ScanImpureFlag(src)
 		toks, err := Lex(src)
 		if err != nil {
 			var e *Error
@@ -244,4 +294,56 @@ func asError(err error, e **Error) bool {
 	x, ok := err.(*Error)
 	*e = x
 	return ok
+}
+
+// TestScanLinear: ten times the input takes at most ~40 times the CPU time
+// (a quadratic scan would take 100 times), on constructs that nest.
+func TestScanLinear(t *testing.T) {
+	unit := "let b = builtins; u = \"https://x/y.tar.gz\"; in with builtins; [ (b.getEnv \"A\") (fetchTarball u) currentTime (builtins.fetchTree { type = \"git\"; url = u; }) ]\n"
+	gen := func(n int) string {
+		var b bytes.Buffer
+		b.WriteString("[\n")
+		for range n {
+			b.WriteString(unit)
+		}
+		b.WriteString("]\n")
+		return b.String()
+	}
+	measure := func(src string) time.Duration {
+		best := time.Hour
+		for range 3 {
+			start := cpuTime()
+			if _, err := ScanImpure(src); err != nil {
+				t.Fatal(err)
+			}
+			best = min(best, cpuTime()-start)
+		}
+		return best
+	}
+	small, big := measure(gen(2000)), measure(gen(20000))
+	t.Logf("%d bytes: %v; %d bytes: %v", len(gen(2000)), small, len(gen(20000)), big)
+	if big > 40*small+50*time.Millisecond {
+		t.Errorf("10x the input took %.1fx the time", float64(big)/float64(small))
+	}
+}
+
+func TestReadFlakeInputs(t *testing.T) {
+	for _, tc := range []struct {
+		src      string
+		inputs   map[string]string
+		relative bool
+	}{
+		{`{ inputs.kb.url = "path:../.."; inputs.nixpkgs.follows = "kb/nixpkgs"; outputs = { self, kb, nixpkgs }: {}; }`,
+			map[string]string{"kb": "path:../..", "nixpkgs": ""}, true},
+		{`{ inputs = { sub.url = "./sub"; x = { url = "github:a/b"; flake = false; }; }; outputs = _: {}; }`,
+			map[string]string{"sub": "./sub", "x": "github:a/b"}, false},
+		{`{ inputs.nixpkgs = { }; outputs = { nixpkgs, ... }: {}; }`, map[string]string{"nixpkgs": ""}, false},
+		{`{ outputs = { self }: {}; }`, map[string]string{}, false},
+		{`{ inputs."quoted".url = "path:./x"; outputs = _: {}; }`, map[string]string{}, false},
+	} {
+		shape, _ := ReadFlake(tc.src)
+		if !maps.Equal(shape.Inputs, tc.inputs) || shape.OnlyRelative != tc.relative {
+			t.Errorf("%s: inputs %v relative %v, want %v %v", tc.src, shape.Inputs, shape.OnlyRelative, tc.inputs, tc.relative)
+		}
+	}
 }

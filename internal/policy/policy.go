@@ -20,6 +20,7 @@ import (
 	"github.com/pelletier/go-toml/v2"
 
 	"github.com/nixgate/nixgate/internal/check"
+	"github.com/nixgate/nixgate/internal/flakelock"
 	"github.com/nixgate/nixgate/internal/repo"
 )
 
@@ -43,8 +44,29 @@ type Policy struct {
 	Settings map[string]check.Settings
 	// PR configures `nixgate pr`.
 	PR PR
+	// Cache configures `nixgate cache verify`.
+	Cache Cache
 	// Limits caps how many bytes of one file nixgate reads, per kind.
 	Limits repo.Limits
+	// Project holds facts about the repository that checks share.
+	Project Project
+	// Lock is the [lock] table.
+	Lock Lock
+}
+
+// Project is the [project] table: what the repository is, for the checks
+// whose rules depend on it.
+type Project struct {
+	// Init names the init program's crates (directories or package
+	// names): rust-unsafe, source-loc-limit and dependency-allowlist
+	// apply the init program's invariants (R13) to them.
+	Init []string `toml:"init"`
+}
+
+// ProjectOptions is implemented by check options that take what [project]
+// says; a check's own option, when set, wins.
+type ProjectOptions interface {
+	ApplyProject(Project)
 }
 
 // LimitsTable is the [limits] table: sizes such as "16MiB" per kind of
@@ -67,6 +89,26 @@ type PR struct {
 	// LockLabel is the label a flake.lock change needs ("" for the
 	// default, dependency-update).
 	LockLabel string `toml:"lock-label"`
+}
+
+// Cache is the [cache] table: which keys `nixgate cache verify` trusts
+// and how many distinct ones must sign a path, with per-store sections
+// ([cache.stores."URI"]) that replace them for one store URI.
+type Cache struct {
+	// Require is the number of distinct trusted keys that must sign (nil:
+	// the command's default, 1).
+	Require *int `toml:"require"`
+	// Keys are trusted NAME:BASE64 public keys (nil: the host's
+	// trusted-public-keys).
+	Keys []string `toml:"keys"`
+	// Stores holds per-store settings, keyed by store URI.
+	Stores map[string]CacheStore `toml:"stores"`
+}
+
+// CacheStore is one [cache.stores."URI"] section.
+type CacheStore struct {
+	Require *int     `toml:"require"`
+	Keys    []string `toml:"keys"`
 }
 
 // Default is the built-in policy: every check at its default.
@@ -152,7 +194,10 @@ func docType(checks []*check.Check) reflect.Type {
 		{Name: "Baseline", Type: reflect.TypeFor[*string](), Tag: `toml:"baseline"`},
 		{Name: "Ignore", Type: reflect.TypeFor[[]string](), Tag: `toml:"ignore"`},
 		{Name: "PR", Type: reflect.TypeFor[PR](), Tag: `toml:"pr"`},
+		{Name: "Cache", Type: reflect.TypeFor[Cache](), Tag: `toml:"cache"`},
 		{Name: "Limits", Type: reflect.TypeFor[LimitsTable](), Tag: `toml:"limits"`},
+		{Name: "Project", Type: reflect.TypeFor[Project](), Tag: `toml:"project"`},
+		{Name: "Lock", Type: reflect.TypeFor[Lock](), Tag: `toml:"lock"`},
 		{Name: "Checks", Type: reflect.StructOf(checkFields), Tag: `toml:"checks"`},
 	})
 }
@@ -211,6 +256,8 @@ func Parse(name string, data []byte, checks []*check.Check) (*Policy, error) {
 	}
 	p.Ignore = d.FieldByName("Ignore").Interface().([]string)
 	p.PR = d.FieldByName("PR").Interface().(PR)
+	p.Project = d.FieldByName("Project").Interface().(Project)
+	p.Cache = d.FieldByName("Cache").Interface().(Cache)
 	var errs Errors
 	lt := d.FieldByName("Limits").Interface().(LimitsTable)
 	byKind := map[repo.Kind]string{repo.KindPolicy: lt.Policy, repo.KindLock: lt.Lock, repo.KindSource: lt.Source, repo.KindText: lt.Text}
@@ -261,13 +308,63 @@ func Parse(name string, data []byte, checks []*check.Check) (*Policy, error) {
 				o.Elem().Field(j).Set(t.Field(3 + j))
 			}
 			s.Options = o.Interface()
+			if po, ok := s.Options.(ProjectOptions); ok && len(p.Project.Init) > 0 {
+				po.ApplyProject(p.Project)
+			}
 		}
 		p.Settings[c.ID] = s
 	}
+	errs = append(errs, p.applyLock(name, data, d.FieldByName("Lock").Interface().(Lock))...)
 	if len(errs) > 0 {
 		return nil, errs
 	}
 	return p, nil
+}
+
+// Lock is the [lock] table: conditions on flake.lock inputs, in the
+// words of DeterminateSystems' flake-checker (--nixpkgs-keys, --condition),
+// judged by the lock-condition check.
+type Lock struct {
+	// NixpkgsKeys are root inputs that are nixpkgs; each must exist.
+	NixpkgsKeys []string `toml:"nixpkgs-keys"`
+	// Condition is a CEL expression every nixpkgs input must satisfy.
+	Condition string `toml:"condition"`
+	// Conditions maps input path globs ("*", "nixpkgs", "home-manager/*")
+	// to CEL expressions every matching input must satisfy.
+	Conditions map[string]string `toml:"conditions"`
+}
+
+// LockPolicyUser is implemented by the options of checks that take the
+// [lock] table.
+type LockPolicyUser interface{ UseLockPolicy(Lock) }
+
+// applyLock compiles the [lock] conditions (an error has the position of
+// the condition in the file and in the expression) and hands the table to
+// the checks that take it.
+func (p *Policy) applyLock(name string, data []byte, l Lock) Errors {
+	var errs Errors
+	compile := func(key, src string) {
+		if _, err := flakelock.CompileCondition(src); err != nil {
+			line := lineOf(data, key)
+			errs = append(errs, &Error{File: name, Line: line, Column: 1, Msg: fmt.Sprintf("lock.%s: %v", key, err)})
+		}
+	}
+	if l.Condition != "" {
+		compile("condition", l.Condition)
+	}
+	for k, src := range l.Conditions {
+		compile(strconv.Quote(k), src)
+		if _, err := path.Match(strings.ReplaceAll(k, "**", "x"), ""); err != nil {
+			errs = append(errs, &Error{File: name, Line: lineOf(data, strconv.Quote(k)), Column: 1, Msg: fmt.Sprintf("lock.conditions: bad glob %q: %v", k, err)})
+		}
+	}
+	p.Lock = l
+	for _, s := range p.Settings {
+		if u, ok := s.Options.(LockPolicyUser); ok {
+			u.UseLockPolicy(l)
+		}
+	}
+	return errs
 }
 
 // lineOf finds the first line mentioning s, for errors found after decoding.

@@ -125,6 +125,42 @@ func FuzzParse(f *testing.F) {
 	})
 }
 
+// [project] init names the init program for the checks whose options take
+// it; a check's own option wins.
+func TestProjectInit(t *testing.T) {
+	c := &check.Check{ID: "x-unsafe", Title: "x", Severity: check.High, Options: &projectOpts{}}
+	p, err := Parse("nixgate.toml", []byte("[project]\ninit = [\"bay0\"]\n"), []*check.Check{c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := p.Settings["x-unsafe"].Options.(*projectOpts).Crates; len(got) != 1 || got[0] != "bay0" {
+		t.Errorf("crates = %v, want [bay0]", got)
+	}
+	if c.Options.(*projectOpts).Crates != nil {
+		t.Error("the check's defaults changed")
+	}
+	p, err = Parse("nixgate.toml", []byte("[project]\ninit = [\"bay0\"]\n[checks.x-unsafe]\ncrates = [\"own\"]\n"), []*check.Check{c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := p.Settings["x-unsafe"].Options.(*projectOpts).Crates; len(got) != 1 || got[0] != "own" {
+		t.Errorf("crates = %v, want the check's own [own]", got)
+	}
+	if _, err := Parse("nixgate.toml", []byte("[project]\nint = []\n"), []*check.Check{c}); err == nil || !strings.Contains(err.Error(), `did you mean "init"`) {
+		t.Errorf("a misspelt [project] key: %v", err)
+	}
+}
+
+type projectOpts struct {
+	Crates []string `toml:"crates" doc:"the init program"`
+}
+
+func (o *projectOpts) ApplyProject(p Project) {
+	if len(o.Crates) == 0 {
+		o.Crates = p.Init
+	}
+}
+
 // FuzzBaseline: any bytes give a baseline or an error, never a panic; every
 // entry kept has a fingerprint and a reason.
 func FuzzBaseline(f *testing.F) {

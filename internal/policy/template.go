@@ -37,6 +37,13 @@ ignore = []
 # extra-sensitive-paths = ["secrets/**"]
 # lock-label = "dependency-update"
 
+# What the repository is. init names the init program's crates (directories
+# or package names): rust-unsafe checks them whole at high (without it, every
+# crate's non-test code at medium), source-loc-limit limits each to
+# init-limit code lines, dependency-allowlist checks what they depend on.
+# [project]
+# init = ["init"]
+
 # Per check: enabled, severity, ignore (path globs; "**" spans directories,
 # a pattern without "/" matches a name at any depth), and the check's own
 # options. A single finding is suppressed inline, on its line or the line

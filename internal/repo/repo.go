@@ -339,6 +339,10 @@ func (r *Repo) ReadHead(name string, n int) ([]byte, error) {
 	return buf[:k], nil
 }
 
+// DescribeMode names a file type in a few words ("a FIFO", "a character
+// device"), for errors about files that are not regular.
+func DescribeMode(m fs.FileMode) string { return describeMode(m) }
+
 func describeMode(m fs.FileMode) string {
 	switch {
 	case m&fs.ModeNamedPipe != 0:

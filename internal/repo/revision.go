@@ -388,3 +388,101 @@ func parseLsTree(out []byte) map[string]treeEntry {
 	}
 	return entries
 }
+
+// OpenStaged opens what is about to be committed in the git work tree dir
+// (a pre-commit hook): Files are the paths the index adds or changes
+// relative to HEAD (all of them before the first commit), and every read
+// comes from the index, not the work tree.
+func OpenStaged(ctx context.Context, dir string) (*Repo, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := Git(ctx, abs, "rev-parse", "--is-inside-work-tree"); err != nil {
+		return nil, fmt.Errorf("%s: %w (%v)", dir, ErrNotGit, err)
+	}
+	top, err := Git(ctx, abs, "rev-parse", "--show-toplevel")
+	if err != nil {
+		return nil, err
+	}
+	abs = strings.TrimSpace(string(top))
+	out, err := Git(ctx, abs, "ls-files", "-z", "--stage", "--full-name")
+	if err != nil {
+		return nil, err
+	}
+	r := &Repo{Dir: abs, IsGit: true, Rev: "index", modes: map[string]string{}, entries: map[string]treeEntry{}, Limits: DefaultLimits()}
+	for _, rec := range bytes.Split(out, []byte{0}) {
+		meta, p, ok := bytes.Cut(rec, []byte{'\t'})
+		if !ok || len(p) == 0 {
+			continue
+		}
+		f := strings.Fields(string(meta)) // mode, object, stage
+		if len(f) != 3 || f[2] != "0" {
+			continue // unmerged entries are not about to be committed
+		}
+		name := string(p)
+		r.entries[name] = treeEntry{mode: f[0], oid: f[1], size: -1}
+		r.modes[name] = f[0]
+		r.tracked = append(r.tracked, name)
+	}
+	slices.Sort(r.tracked)
+	r.all = r.tracked
+	r.cat = &catFile{dir: abs}
+	// The staged change: against HEAD, or everything before the first commit.
+	var changed []byte
+	if _, err := ResolveCommit(ctx, abs, "HEAD"); err == nil {
+		changed, err = Git(ctx, abs, "diff", "--cached", "--name-only", "-z", "--no-renames", "--diff-filter=ACMRT", "--no-ext-diff", "--no-textconv")
+		if err != nil {
+			r.Close()
+			return nil, err
+		}
+		for _, p := range bytes.Split(changed, []byte{0}) {
+			if len(p) > 0 {
+				r.scope = append(r.scope, string(p))
+			}
+		}
+		slices.Sort(r.scope)
+	} else {
+		r.scope = r.all
+	}
+	// Sizes come from the objects, so that limits apply before a read.
+	if err := r.fillSizes(ctx); err != nil {
+		r.Close()
+		return nil, err
+	}
+	return r, nil
+}
+
+// fillSizes reads the size of every entry without a known size with one
+// `git cat-file --batch-check`.
+func (r *Repo) fillSizes(ctx context.Context) error {
+	var in bytes.Buffer
+	var names []string
+	for _, n := range r.tracked {
+		if e := r.entries[n]; e.size < 0 && e.mode != "160000" {
+			in.WriteString(e.oid + "\n")
+			names = append(names, n)
+		}
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	cmd := Command(ctx, r.Dir, "cat-file", "--batch-check=%(objectsize)")
+	cmd.Stdin = &in
+	out, err := cmd.Output()
+	if err != nil {
+		return fmt.Errorf("git cat-file --batch-check: %w", err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	for i, n := range names {
+		e := r.entries[n]
+		e.size = 0
+		if i < len(lines) {
+			if s, err := strconv.ParseInt(strings.TrimSpace(lines[i]), 10, 64); err == nil && s >= 0 {
+				e.size = s
+			}
+		}
+		r.entries[n] = e
+	}
+	return nil
+}

@@ -17,6 +17,7 @@ type jsonReport struct {
 	Summary       jsonSummary        `json:"summary"`
 	Checks        []jsonCheck        `json:"checks"`
 	Findings      []check.Finding    `json:"findings"`
+	Groups        []jsonGroup        `json:"groups"`
 	Suppressed    []check.Suppressed `json:"suppressed"`
 	Errors        []check.Errored    `json:"errors"`
 	Extra         any                `json:"extra,omitempty"`
@@ -27,8 +28,20 @@ type jsonTool struct {
 	Version string `json:"version"`
 }
 
+// jsonGroup is a fact found in more than one place: the findings that
+// share it are in findings, each with its location and fingerprint.
+type jsonGroup struct {
+	ID           string           `json:"id"`
+	CheckID      string           `json:"checkId"`
+	Severity     check.Severity   `json:"severity"`
+	Message      string           `json:"message"`
+	Locations    []check.Location `json:"locations"`
+	Fingerprints []string         `json:"fingerprints"`
+}
+
 type jsonSummary struct {
 	Findings   int            `json:"findings"`
+	Distinct   int            `json:"distinct"`
 	BySeverity map[string]int `json:"bySeverity"`
 	Suppressed int            `json:"suppressed"`
 	Errors     int            `json:"errors"`
@@ -58,9 +71,22 @@ func writeJSON(w io.Writer, r *Report) error {
 		},
 		Checks:     []jsonCheck{},
 		Findings:   nonNil(res.Findings),
+		Groups:     []jsonGroup{},
 		Suppressed: nonNil(res.Suppressed),
 		Errors:     nonNil(res.Errors),
 		Extra:      r.Extra,
+	}
+	groups := Groups(res.Findings)
+	out.Summary.Distinct = len(groups)
+	for _, g := range groups {
+		if len(g.Findings) < 2 {
+			continue
+		}
+		jg := jsonGroup{ID: g.ID, CheckID: g.CheckID, Severity: g.Severity, Message: g.Message, Locations: g.Locations()}
+		for _, f := range g.Findings {
+			jg.Fingerprints = append(jg.Fingerprints, f.Fingerprint)
+		}
+		out.Groups = append(out.Groups, jg)
 	}
 	for _, c := range counts(res.Findings) {
 		out.Summary.BySeverity[c.Severity.String()] = c.N

@@ -30,6 +30,9 @@ type Report struct {
 	Result *check.Result
 	// Color enables ANSI colour in text output.
 	Color bool
+	// Adopt adds, after the findings of text and Markdown, how to adopt
+	// nixgate on a repository it has never seen (no policy, no baseline).
+	Adopt bool
 	// Extra is a command-specific section rendered into JSON as "extra".
 	Extra any
 	// Before and After, when set, write a command's own sections of a text

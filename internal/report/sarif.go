@@ -88,11 +88,14 @@ type sarifDescriptorRef struct {
 }
 
 type sarifResult struct {
-	RuleID              string             `json:"ruleId"`
-	RuleIndex           int                `json:"ruleIndex"`
-	Level               string             `json:"level"`
-	Message             sarifText          `json:"message"`
-	Locations           []sarifLocation    `json:"locations,omitempty"`
+	RuleID    string          `json:"ruleId"`
+	RuleIndex int             `json:"ruleIndex"`
+	Level     string          `json:"level"`
+	Message   sarifText       `json:"message"`
+	Locations []sarifLocation `json:"locations,omitempty"`
+	// CorrelationGUID is shared by the results that state one fact in
+	// several places (a group; see Groups).
+	CorrelationGUID     string             `json:"correlationGuid,omitempty"`
 	PartialFingerprints map[string]string  `json:"partialFingerprints"`
 	Suppressions        []sarifSuppression `json:"suppressions,omitempty"`
 	Properties          sarifResultProps   `json:"properties"`
@@ -101,6 +104,9 @@ type sarifResult struct {
 type sarifResultProps struct {
 	Severity         string `json:"severity"`
 	SecuritySeverity string `json:"security-severity"`
+	// Group and GroupSize name the fact a result shares with others.
+	Group     string `json:"nixgate/group,omitempty"`
+	GroupSize int    `json:"nixgate/groupSize,omitempty"`
 }
 
 type sarifSuppression struct {
@@ -170,6 +176,10 @@ func writeSARIF(w io.Writer, r *Report) error {
 		run.Invocations[0].Notifications = append(run.Invocations[0].Notifications, sarifNotification{
 			Level: "error", Message: sarifText{Text: e.Error}, Descriptor: &sarifDescriptorRef{ID: e.CheckID}})
 	}
+	size := map[string]int{}
+	for _, f := range res.Findings {
+		size[GroupID(f)]++
+	}
 	add := func(f check.Finding, sup []sarifSuppression) {
 		sr := sarifResult{
 			RuleID:              f.CheckID,
@@ -179,6 +189,10 @@ func writeSARIF(w io.Writer, r *Report) error {
 			PartialFingerprints: map[string]string{FingerprintKey: f.Fingerprint},
 			Suppressions:        sup,
 			Properties:          sarifResultProps{Severity: f.Severity.String(), SecuritySeverity: f.Severity.SecuritySeverity()},
+		}
+		if id := GroupID(f); sup == nil && size[id] > 1 {
+			sr.CorrelationGUID = guid(id)
+			sr.Properties.Group, sr.Properties.GroupSize = id, size[id]
 		}
 		if f.Location.Path != "" {
 			loc := sarifLocation{PhysicalLocation: sarifPhysical{ArtifactLocation: sarifArtifact{URI: uriPath(f.Location.Path), URIBaseID: "%SRCROOT%"}}}
@@ -236,12 +250,13 @@ func ruleName(id string) string {
 	return b.String()
 }
 
-// uriPath percent-encodes a relative path for a SARIF URI reference.
+// uriPath percent-encodes a relative path for a SARIF URI reference. A
+// colon is encoded too: "a:b" would read as a URI with the scheme "a".
 func uriPath(p string) string {
 	var b strings.Builder
 	for i := 0; i < len(p); i++ {
 		c := p[i]
-		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("-._~/!$&'()*+,;=:@", c) >= 0 {
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("-._~/!$&'()*+,;=@", c) >= 0 {
 			b.WriteByte(c)
 		} else {
 			b.WriteString("%" + strings.ToUpper(string("0123456789abcdef"[c>>4])+string("0123456789abcdef"[c&15])))

@@ -14,7 +14,7 @@ import (
 )
 
 // Kind is a token's kind.
-type Kind int
+type Kind uint8
 
 // Token kinds.
 const (
@@ -32,7 +32,7 @@ const (
 var kindNames = [...]string{"ident", "lifetime", "char", "string", "number", "punct", "comment", "shebang"}
 
 func (k Kind) String() string {
-	if k < 0 || k >= numKinds {
+	if k >= numKinds {
 		return fmt.Sprintf("kind(%d)", int(k))
 	}
 	return kindNames[k]
@@ -40,11 +40,13 @@ func (k Kind) String() string {
 
 // Token is one lexeme. Line and Col are 1-based; Col counts bytes.
 type Token struct {
-	Kind    Kind
-	Text    string
-	Line    int
-	Col     int
-	EndLine int // the line of the token's last byte
+	Kind Kind
+	Text string
+	// Line and Col are int32 to keep a token at 40 bytes: a source file
+	// of millions of tokens must stay affordable.
+	Line    int32
+	Col     int32
+	EndLine int32 // the line of the token's last byte
 	// Doc marks doc comments (///, //!, /** */, /*! */).
 	Doc bool
 	// Raw marks raw identifiers (r#unsafe is not a keyword).
@@ -69,7 +71,9 @@ type lexer struct {
 // Lex splits src into tokens. Whitespace is dropped; comments are kept.
 func Lex(src []byte) ([]Token, error) {
 	s := strings.TrimPrefix(string(src), "\ufeff")
-	lx := &lexer{src: s, line: 1, col: 1}
+	// Real code has a token per four bytes or more: one allocation then
+	// serves it without regrowth.
+	lx := &lexer{src: s, line: 1, col: 1, toks: make([]Token, 0, len(s)/4+16)}
 	if err := lx.run(); err != nil {
 		return lx.toks, err
 	}
@@ -103,10 +107,16 @@ func (lx *lexer) peek(i int) byte {
 func (lx *lexer) rest() string { return lx.src[lx.pos:] }
 
 func isIdentStart(r rune) bool {
-	return r == '_' || unicode.IsLetter(r) || unicode.Is(unicode.Other_ID_Start, r)
+	if r < utf8.RuneSelf {
+		return r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z'
+	}
+	return unicode.IsLetter(r) || unicode.Is(unicode.Other_ID_Start, r)
 }
 
 func isIdentContinue(r rune) bool {
+	if r < utf8.RuneSelf {
+		return r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9'
+	}
 	return isIdentStart(r) || unicode.IsDigit(r) || unicode.Is(unicode.Mn, r) || unicode.Is(unicode.Mc, r) ||
 		unicode.Is(unicode.Nd, r) || unicode.Is(unicode.Pc, r)
 }
@@ -120,7 +130,7 @@ func isSpace(r rune) bool {
 }
 
 func (lx *lexer) emit(k Kind, start, line, col int) *Token {
-	lx.toks = append(lx.toks, Token{Kind: k, Text: lx.src[start:lx.pos], Line: line, Col: col, EndLine: lx.endLine()})
+	lx.toks = append(lx.toks, Token{Kind: k, Text: lx.src[start:lx.pos], Line: int32(line), Col: int32(col), EndLine: int32(lx.endLine())})
 	return &lx.toks[len(lx.toks)-1]
 }
 

@@ -2,11 +2,16 @@ package rustlex
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/nixgate/nixgate/internal/fuzzlimit"
 )
 
 func TestLexTokens(t *testing.T) {
@@ -175,19 +180,106 @@ func FuzzLex(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, src string) {
-		toks, err := Lex([]byte(src))
-		if err != nil {
-			var le *Error
-			if !errors.As(err, &le) || le.Line < 1 || le.Col < 1 {
-				t.Fatalf("error without position: %v", err)
+		fuzzlimit.Default(t, func() {
+			toks, err := Lex([]byte(src))
+			if err != nil {
+				var le *Error
+				if !errors.As(err, &le) || le.Line < 1 || le.Col < 1 {
+					t.Fatalf("error without position: %v", err)
+				}
 			}
-		}
-		for _, tk := range toks {
-			if tk.Line < 1 || tk.EndLine < tk.Line || tk.Text == "" {
-				t.Fatalf("bad token %+v", tk)
+			for _, tk := range toks {
+				if tk.Line < 1 || tk.EndLine < tk.Line || tk.Text == "" {
+					t.Fatalf("bad token %+v", tk)
+				}
 			}
-		}
-		Unsafe(toks)
-		ForbidsUnsafe(toks)
+			Unsafe(toks)
+			ForbidsUnsafe(toks)
+		})
 	})
+}
+
+func TestUnsafeTestCode(t *testing.T) {
+	src := `fn prod() { unsafe { a() } }
+#[cfg(test)]
+mod tests {
+    fn helper() { unsafe { b() } }
+    #[test]
+    fn t() { unsafe { c() } }
+}
+#[test]
+fn top() { unsafe { d() } }
+#[tokio::test]
+async fn tok() { unsafe { e() } }
+#[cfg(not(test))]
+fn not_test() { unsafe { f() } }
+#[cfg(all(test, unix))]
+unsafe impl Send for X {}
+#[cfg(test)] mod tests2;
+fn after() { unsafe { g() } }
+`
+	toks, err := Lex([]byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, s := range Unsafe(toks) {
+		got = append(got, fmt.Sprintf("%d %s %s test=%v", s.Line, s.Kind, s.Item, s.Test))
+	}
+	want := []string{
+		"1 block prod test=false",
+		"4 block tests::helper test=true",
+		"6 block tests::t test=true",
+		"9 block top test=true",
+		"11 block tok test=true",
+		"13 block not_test test=false",
+		"15 impl X test=true",
+		"17 block after test=false",
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("(-want +got):\n%s", d)
+	}
+	toks, _ = Lex([]byte("#![cfg(test)]\nfn f() { unsafe { g() } }\n"))
+	if s := Unsafe(toks); len(s) != 1 || !s[0].Test {
+		t.Errorf("a module file under #![cfg(test)]: %+v", s)
+	}
+}
+
+// cpuTime is the process's CPU time: unlike wall time it hardly moves when
+// other processes load the machine.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// Lexing and finding unsafe sites are linear in the input (issue 12: a
+// one-line 30 MB .rs file cost 3.1 GB and 18 s): nested braces, attribute
+// lines before sites, impl headers without a body, unterminated forbid
+// lists.
+func TestUnsafeLinear(t *testing.T) {
+	// Nested braces; sites on attribute lines one below the other; and
+	// on one line, impl headers without a body, unterminated forbid
+	// lists and sites one after another.
+	units := []string{"{ ", "#[a] unsafe {}\n", "impl #![forbid( unsafe { x } "}
+	measure := func(unit string, size int) time.Duration {
+		src := []byte(strings.Repeat(unit, size/len(unit)))
+		best := time.Duration(1 << 62)
+		for range 3 - size>>23 {
+			start := cpuTime()
+			toks, _ := Lex(src)
+			Unsafe(toks)
+			ForbidsUnsafe(toks)
+			best = min(best, cpuTime()-start)
+		}
+		return best
+	}
+	for _, unit := range units {
+		small, large := measure(unit, 1<<20), measure(unit, 16<<20)
+		t.Logf("%-18q 1 MiB %8v  16 MiB %8v  ratio %.1f", unit, small, large, float64(large)/float64(max(small, time.Millisecond)))
+		// Linear is 16×; a quadratic walk is 256×. Allow 4× for GC and noise.
+		if large > 64*max(small, 5*time.Millisecond) {
+			t.Errorf("%q: 16 MiB took %v, 1 MiB %v: worse than linear", unit, large, small)
+		}
+	}
 }

@@ -9,6 +9,11 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/nixgate/nixgate/internal/fuzzlimit"
 )
 
 // The expected counts follow tokei v13's rules (see the package comment);
@@ -134,7 +139,8 @@ func FuzzCount(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, src string, li uint8) {
 		l := languages[int(li)%len(languages)]
-		st := l.Count([]byte(src))
+		var st Stats
+		fuzzlimit.Default(t, func() { st = l.Count([]byte(src)) })
 		if st.Blanks < 0 || st.Code < 0 || st.Comments < 0 {
 			t.Fatalf("negative counts %+v", st)
 		}
@@ -150,4 +156,40 @@ func FuzzCount(f *testing.F) {
 			t.Fatalf("%s: %d lines counted, file has %d: %+v", l.Name, st.Lines(), n, st)
 		}
 	})
+}
+
+// cpuTime is the process's CPU time: unlike wall time it hardly moves when
+// other processes load the machine.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// The counter is linear in its input (issue 12): one huge line of string
+// and comment openers, many short lines, and nested comments.
+func TestCountLinear(t *testing.T) {
+	for _, tc := range []struct{ lang, unit string }{
+		{"Rust", `"a" /* b */ `}, {"Rust", "/* /* x\n"}, {"Rust", "//! ```rust\n"}, {"Python", `'''x''' "`}, {"Shell", "echo \"$x\" # c\n"}, {"Nix", "''a'' \"${b}\" "},
+	} {
+		l := ByName(tc.lang)
+		if l == nil {
+			t.Fatalf("no language %s", tc.lang)
+		}
+		measure := func(size int) time.Duration {
+			src := []byte(strings.Repeat(tc.unit, size/len(tc.unit)))
+			best := time.Duration(1 << 62)
+			for range 3 - size>>23 {
+				start := cpuTime()
+				l.Count(src)
+				best = min(best, cpuTime()-start)
+			}
+			return best
+		}
+		small, large := measure(1<<20), measure(16<<20)
+		t.Logf("%-6s %-18q 1 MiB %8v  16 MiB %8v", tc.lang, tc.unit, small, large)
+		if large > 48*max(small, 5*time.Millisecond) {
+			t.Errorf("%s %q: 16 MiB took %v, 1 MiB %v: worse than linear", tc.lang, tc.unit, large, small)
+		}
+	}
 }

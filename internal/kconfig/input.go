@@ -1,0 +1,90 @@
+package kconfig
+
+import (
+	"github.com/nixgate/nixgate/internal/repo"
+
+	"bytes"
+	"compress/gzip"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"syscall"
+)
+
+// MaxInput bounds what nixgate reads from one input, after decompression.
+// The largest kernel configuration in the corpus is 350 KiB; a command
+// line is at most a few KiB and a `sysctl -a` listing about 100 KiB.
+const MaxInput = 8 << 20
+
+// ErrTooLarge is returned for an input larger than MaxInput, compressed
+// or not.
+var ErrTooLarge = fmt.Errorf("larger than %d MiB", MaxInput>>20)
+
+// ReadInput reads one input file: a regular file (a FIFO, a device or a
+// socket is an error rather than a read that may never end), or standard
+// input when path is "-". Content in gzip format is decompressed (the
+// content decides, not the name). At most MaxInput bytes are read, before
+// and after decompression, so a gzip bomb costs nothing.
+func ReadInput(path string) ([]byte, error) {
+	var r io.Reader
+	if path == "-" {
+		r = os.Stdin
+	} else {
+		// O_NONBLOCK: opening a FIFO for reading must not wait for a
+		// writer; the type check below then refuses it.
+		f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		fi, err := f.Stat()
+		if err != nil {
+			return nil, err
+		}
+		if !fi.Mode().IsRegular() {
+			return nil, &repo.NotRegularError{Path: path, What: repo.DescribeMode(fi.Mode())}
+		}
+		r = f
+	}
+	return ReadCapped(r)
+}
+
+// ReadCapped reads r to its end, at most MaxInput bytes, and decompresses
+// gzip content (see Decompress).
+func ReadCapped(r io.Reader) ([]byte, error) {
+	// /proc files report a zero size: read until EOF.
+	data, err := io.ReadAll(io.LimitReader(r, MaxInput+1))
+	if err != nil {
+		return nil, err
+	}
+	return Decompress(data)
+}
+
+// Decompress returns data, gunzipped when it starts with the gzip magic,
+// and ErrTooLarge when either form exceeds MaxInput. A file of several
+// concatenated gzip members (what `cat a.gz b.gz` gives) is read whole, as
+// gzip(1) does.
+func Decompress(data []byte) ([]byte, error) {
+	if len(data) > MaxInput {
+		return nil, ErrTooLarge
+	}
+	if len(data) < 2 || data[0] != 0x1f || data[1] != 0x8b {
+		return data, nil
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(data))
+	if err != nil {
+		return nil, fmt.Errorf("gunzip: %w", err)
+	}
+	out, err := io.ReadAll(io.LimitReader(zr, MaxInput+1))
+	if len(out) > MaxInput {
+		return nil, fmt.Errorf("gunzip: %w", ErrTooLarge)
+	}
+	if err != nil {
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, errors.New("gunzip: truncated gzip data")
+		}
+		return nil, fmt.Errorf("gunzip: %w", err)
+	}
+	return out, nil
+}
