@@ -57,3 +57,30 @@ echo
 go run ./bench/secretsamples score -dir "$work/set" "${reports[@]}" 2>"$work/misses.txt"
 echo
 sed 's/^/    /' "$work/misses.txt"
+
+# A second set nobody here wrote: the inputs of trufflehog's own detector
+# pattern tests for these classes, read from its module at bench time
+# (labels: the test wants results, or none). trufflehog is at home on it;
+# its "negatives" include tokens its detectors decline by policy (HS256
+# JWTs, an AWS key ID without its secret, strict format checks).
+thdir=$(go mod download -json "github.com/trufflesecurity/trufflehog/v3@$TH_VERSION" 2>/dev/null | sed -n 's/.*"Dir": "\(.*\)",/\1/p' || true)
+if [ -n "$thdir" ]; then
+  go run ./bench/secretsamples external -o "$work/ext" -module "$thdir" >&2
+  reports=()
+  "$NIXGATE" secrets scan --all -f json -o "$work/ng-ext.json" "$work/ext" 2>/dev/null || true
+  reports+=("nixgate=$work/ng-ext.json")
+  if [ -n "$gitleaks" ]; then
+    "$gitleaks" dir "$work/ext" --no-banner --exit-code 0 -l error -f json -r "$work/gl-ext.json"
+    reports+=("gitleaks=$work/gl-ext.json")
+  fi
+  if [ -n "$trufflehog" ]; then
+    "$trufflehog" filesystem "$work/ext" --json --no-verification --no-update >"$work/th-ext.jsonl" 2>/dev/null
+    reports+=("trufflehog=$work/th-ext.jsonl")
+  fi
+  echo
+  echo "### trufflehog's own detector pattern-test inputs (a set nobody here wrote)"
+  echo
+  go run ./bench/secretsamples score -dir "$work/ext" "${reports[@]}" 2>"$work/ext-misses.txt"
+  echo
+  sed 's/^/    /' "$work/ext-misses.txt"
+fi

@@ -53,6 +53,16 @@ func main() {
 			}
 			fmt.Fprintf(os.Stderr, "secretsamples: %d files (%d positive, %d negative) in %s\n", len(set), npos, len(set)-npos, *out)
 		}
+	case "external":
+		fs := flag.NewFlagSet("external", flag.ExitOnError)
+		out := fs.String("o", "", "output `DIR`")
+		module := fs.String("module", "", "trufflehog's module `DIR` (go mod download -json …@v3.97.0)")
+		fs.Parse(os.Args[2:])
+		if *out == "" || *module == "" {
+			err = fmt.Errorf("external: -o DIR and -module DIR are required")
+			break
+		}
+		err = external(*out, *module)
 	case "history":
 		fs := flag.NewFlagSet("history", flag.ExitOnError)
 		out := fs.String("o", "", "output `DIR` (a new git repository)")
@@ -105,7 +115,16 @@ func score(dir string, reports []string) error {
 		tools = append(tools, tool{name, files})
 	}
 	type count struct{ pos, neg int }
-	classes := append(samples.Classes(), "encrypted")
+	present := map[string]bool{}
+	for _, l := range labels {
+		present[l.Class] = true
+	}
+	var classes []string
+	for _, c := range append(samples.Classes(), "encrypted") {
+		if present[c] {
+			classes = append(classes, c)
+		}
+	}
 	per := map[string]*count{}
 	hit := map[string]map[string]*count{}
 	for _, c := range classes {

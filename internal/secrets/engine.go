@@ -485,8 +485,18 @@ func (s *Scanner) match(in Input, data []byte, from, to int, lineRulesOnly bool)
 				if start > 0 && (rule.gateBoundary && isWordByte(data[start-1]) || rule.gateLineStart && data[start-1] != '\n') {
 					continue
 				}
-				// Short enough for the backtracker (much faster than the NFA).
-				m := g.FindSubmatchIndex(data[start:min(w.hi, start+min(gateSpan, rule.gateWin))])
+				// The rest of the keyword's line (or next lines, for a rule
+				// that reaches them), short enough for the backtracker (much
+				// faster than the NFA).
+				ghi := min(lastHi, start+rule.gateWin)
+				if rule.span == spanNear {
+					ghi = lastHi
+					for k := 0; k < 2 && ghi < len(data) && ghi < start+rule.gateWin; k++ {
+						ghi = lineEnd(ghi+1, start+rule.gateWin)
+					}
+					ghi = min(ghi, start+rule.gateWin)
+				}
+				m := g.FindSubmatchIndex(data[start:ghi])
 				if m == nil || start < from || start >= to {
 					continue
 				}

@@ -72,6 +72,7 @@ func TestScanHistory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	slices.Sort(got)
 	want := []string{
 		"app.env:2 github-pat " + c1[:7] + " Mallory <mallory@example.org>",
 		"deploy/s.yaml:6 nix-signing-key " + c2[:7] + " Mallory <mallory@example.org>",

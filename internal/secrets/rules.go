@@ -118,6 +118,11 @@ func DefaultRules() []*Rule {
 			tp("ghs_{dig:8}_{jwt}"), fp("ghs_1_short.x.y")),
 		rule("github-refresh-token", "GitHub refresh token", `\bghr_(?:[A-Za-z0-9]{76}|[A-Za-z0-9]{36})\b`, gh, sev(check.Critical),
 			tp("ghr_{an:76}", "{gh:ghr}"), fp("ghr_{x:76}")),
+		// Tokens longer than the classic 36 characters (GitHub documents
+		// that token lengths may grow; installation tokens already do).
+		rule("github-token-long", "GitHub token (longer format)", `\bgh[pousr]_[A-Za-z0-9_]{37,255}\b`,
+			kw("ghp_", "gho_", "ghu_", "ghs_", "ghr_"), verify(notPlaceholder), sev(check.High), generic(),
+			tp("ghs_{an:10}_{an:120}"), fp("ghs_{x:60}")),
 		// github_pat_ + 22 + _ + 59: 82 characters after the prefix.
 		rule("github-fine-grained-pat", "GitHub fine-grained personal access token", `\bgithub_pat_[A-Za-z0-9_]{82}\b`,
 			verify(notPlaceholder), sev(check.Critical), tp("github_pat_{an:22}_{an:59}", "github_pat_{an:82}"), fp("github_pat_{x:22}_{x:59}")),
@@ -147,7 +152,7 @@ func DefaultRules() []*Rule {
 		rule("gitlab-oauth-app-secret", "GitLab OAuth application secret", `\bgloas-[a-f0-9]{64}\b`, tp("gloas-{hex:64}"), fp("gloas-{hex:10}")),
 
 		// AWS
-		rule("aws-access-key-id", "AWS access key ID", `\b((?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16})\b`,
+		rule("aws-access-key-id", "AWS access key ID", `\b((?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16})\b`,
 			kw("akia", "asia", "abia", "acca", "a3t"), verify(notFillerAWS), allowSecret(`.+EXAMPLE$`),
 			tp("AKIA{AN2:16}", "ASIA{AN2:16}"), fp("AKIAIOSFODNN7EXAMPLE", "AKIA{AN2:8}", "AKIAXXXXXXXXXXXXXXXX")),
 		rule("aws-secret-access-key", "AWS secret access key",
@@ -157,7 +162,7 @@ func DefaultRules() []*Rule {
 			fp("AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "aws_secret_access_key = {x:40}")),
 		// A secret key written next to its key ID, whatever its name.
 		rule("aws-secret-key-near-id", "AWS secret access key (beside its access key ID)",
-			`\b(?:AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}\b[\s\S]{0,200}?[^A-Za-z0-9/+=]([A-Za-z0-9/+]{40})(?:[^A-Za-z0-9/+=]|$)`,
+			`\b(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}\b[\s\S]{0,200}?[^A-Za-z0-9/+=]([A-Za-z0-9/+]{40})(?:[^A-Za-z0-9/+=]|$)`,
 			kw("akia", "asia", "abia", "acca"), inspect(verifySecretKey), allowSecret(`EXAMPLE`), sev(check.Critical),
 			tp("AKIA{AN2:16}\n{b64:40}\n", "id: AKIA{AN2:16}, secret: {b64:40}"), fp("aws {hex:40}")),
 		rule("aws-session-token", "AWS session token", `(?i)aws[_.-]?session[_.-]?token`+nameTail+op+quoteOpen+`([A-Za-z0-9/+=]{100,})`,
@@ -186,20 +191,22 @@ func DefaultRules() []*Rule {
 			verify(notPlaceholder), sev(check.Critical),
 			tp("DefaultEndpointsProtocol=https;AccountName=x;AccountKey={b64:86}==", "Endpoint=sb://x.servicebus.windows.net/;SharedAccessKeyName=Root;SharedAccessKey={b64:43}="), fp("AccountKey=<key>")),
 		rule("azure-storage-key-assigned", "Azure storage or Cosmos DB key",
-			`(?i)(?:azure|storage|cosmos|account)[\w.-]{0,20}?(?:access|account|storage|primary|secondary|master)?[_.-]?key`+nameTail+op+quoteOpen+`([A-Za-z0-9+/]{86}==)`,
-			kw("azure", "storage", "cosmos", "account"), verify(notPlaceholder), sev(check.Critical),
+			`(?i)(?:access|account|storage|primary|secondary|master)[_.-]?key[\s\S]{0,25}?([A-Za-z0-9+/]{86}==)`,
+			kw("accesskey", "access_key", "access-key", "access.key", "accountkey", "account_key", "account-key", "account.key",
+				"storagekey", "storage_key", "storage-key", "primarykey", "primary_key", "secondarykey", "masterkey", "master_key"),
+			group(1), verify(notPlaceholder), sev(check.Critical),
 			tp(`AZURE_STORAGE_KEY="{b64:86}=="`, `"storageAccountKey": "{b64:86}=="`), fp(`AZURE_STORAGE_KEY="${KEY}"`)),
 		rule("azure-ad-client-secret", "Azure AD (Entra ID) client secret",
 			`(?:^|[\\\x60'" \t>=:(,)])([A-Za-z0-9_~.]{3}[0-9]Q~[A-Za-z0-9_~.-]{31,34})(?:$|[\\\x60'" \t<),])`, kw("q~"),
 			verify(notPlaceholder), sev(check.Critical),
 			tp(`client_secret = "{an:3}8Q~{an:34}"`, `({an:3}7Q~{an:31})`), fp("abc8Q~short", "bP88Q~{x:34}")),
-		rule("azure-devops-pat", "Azure DevOps personal access token", near(`azure|devops|\bado_|vsts`, `\b([a-z2-7]{52})\b`),
+		rule("azure-devops-pat", "Azure DevOps personal access token", near(`azure|devops|\bado_|vsts`, `\b([a-z0-9]{52})\b`),
 			kw("azure", "devops", "ado_", "vsts"), group(1), verify(notPlaceholder), sev(check.High),
 			tp("AZURE_DEVOPS_PAT={az:52}"), fp("azure {x:52}")),
 		rule("azure-devops-pat-v2", "Azure DevOps personal access token (84 characters)", `\b[A-Za-z0-9]{52}JQQJ9[9A-D][A-Za-z0-9][A-Za-z0-9]{5}AZDO[A-Za-z0-9]{4}\b`,
 			kw("azdo"), sev(check.High), tp("{an:52}JQQJ99{an:6}AZDO{an:4}"), fp("{an:20}AZDO")),
 		rule("azure-sas-token", "Azure shared access signature", `\bsv=[0-9]{4}-[0-9]{2}-[0-9]{2}&[^\s"'<>]{0,400}?\bsig=([A-Za-z0-9%+/]{30,}={0,2}(?:%3[Dd]){0,2})`,
-			kw("sv="), verify(notPlaceholder), sev(check.High),
+			kw("sv="), inspect(verifySAS), sev(check.High),
 			tp("https://x.blob.core.windows.net/c?sv=2022-11-02&ss=b&srt=co&sp=rl&se=2030-01-01T00:00:00Z&sig={b64:40}%3D"), fp("sv=2022-11-02&sig=<signature>")),
 
 		// Other clouds and platforms
@@ -225,23 +232,23 @@ func DefaultRules() []*Rule {
 		rule("databricks-token", "Databricks personal access token", `\bdapi[a-f0-9]{32}(?:-[0-9])?\b`, tp("dapi{hex:32}"), fp("dapi{hex:8}")),
 
 		// Slack
-		rule("slack-bot-token", "Slack bot token", `\bxoxb-[0-9]{10,13}-[0-9]{10,13}-?[A-Za-z0-9-]{8,}`, kw("xoxb-"), verify(verifySlack),
+		rule("slack-bot-token", "Slack bot token", `\bxoxb-[0-9]{10,13}-[0-9]{10,13}-?[A-Za-z0-9-]{8,}`, kw("xoxb-"), inspect(verifySlackMatch),
 			tp("xoxb-{dig:12}-{dig:13}-{an:24}"), fp("xoxb-123-456-abc", "xoxb-xxxxxxxxx-xxxxxxxxxx-xxxxxxxxxxxx")),
-		rule("slack-legacy-bot-token", "Slack legacy bot token", `\bxoxb-[0-9]{8,14}-[A-Za-z0-9]{18,26}\b`, kw("xoxb-"), verify(verifySlack),
+		rule("slack-legacy-bot-token", "Slack legacy bot token", `\bxoxb-[0-9]{8,14}-[A-Za-z0-9]{18,26}\b`, kw("xoxb-"), inspect(verifySlackMatch),
 			tp("xoxb-{dig:12}-{an:24}"), fp("xoxb-12345-abcd234", "xoxb-xoxb-my-bot-token")),
-		rule("slack-user-token", "Slack user token", `\bxox[pe](?:-[0-9]{10,13}){3}-[A-Za-z0-9-]{28,34}\b`, kw("xoxp-", "xoxe-"), verify(verifySlack),
+		rule("slack-user-token", "Slack user token", `\bxox[pe](?:-[0-9]{10,13}){3}-[A-Za-z0-9-]{28,34}\b`, kw("xoxp-", "xoxe-"), inspect(verifySlackMatch),
 			tp("xoxp-{dig:12}-{dig:12}-{dig:12}-{hex:32}"), fp("xoxp-1-2-3-4", "xoxp-1234-1234-1234-{hex:32}")),
-		rule("slack-legacy-token", "Slack legacy token", `\bxox[os]-[0-9]+-[0-9]+-[0-9]+-[A-Fa-f0-9]+\b`, kw("xoxo-", "xoxs-"), verify(verifySlack),
+		rule("slack-legacy-token", "Slack legacy token", `\bxox[os]-[0-9]+-[0-9]+-[0-9]+-[A-Fa-f0-9]+\b`, kw("xoxo-", "xoxs-"), inspect(verifySlackMatch),
 			tp("xoxs-{dig:10}-{dig:11}-{dig:12}-{hex:64}"), fp("xoxs-x")),
-		rule("slack-legacy-workspace-token", "Slack legacy workspace token", `\bxox[ar]-(?:[0-9]-)?[0-9A-Za-z]{8,48}\b`, kw("xoxa-", "xoxr-"), verify(verifySlack),
+		rule("slack-legacy-workspace-token", "Slack legacy workspace token", `\bxox[ar]-(?:[0-9]-)?[0-9A-Za-z]{8,48}\b`, kw("xoxa-", "xoxr-"), inspect(verifySlackMatch),
 			tp("xoxa-2-{an:40}", "xoxr-{an:32}"), fp("xoxr-xxxxxxxx")),
 		rule("slack-app-token", "Slack app-level token", `(?i)\bxapp-[0-9]-[A-Z0-9]{9,12}-[0-9]{12,14}-[a-f0-9]{64}\b`, kw("xapp-"),
 			tp("xapp-1-{AN:11}-{dig:13}-{hex:64}"), fp("xapp-1-X-1-a")),
 		rule("slack-config-token", "Slack configuration access or refresh token", `(?i)\bxoxe(?:\.xox[bp]-[0-9]-[A-Z0-9]{163,166}|-[0-9]-[A-Z0-9]{146})\b`,
-			kw("xoxe.xoxb-", "xoxe.xoxp-", "xoxe-"), verify(verifySlack),
+			kw("xoxe.xoxb-", "xoxe.xoxp-", "xoxe-"), inspect(verifySlackMatch),
 			tp("xoxe.xoxp-1-{an:163}", "xoxe-1-{an:146}"), fp("xoxe.xoxp-1-SlackAppConfigurationAccessTokenHere", "xoxe-1-xxx")),
 		rule("slack-webhook-url", "Slack incoming webhook URL", `(?:https?://)?hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9+/]{43,56}`,
-			kw("hooks.slack.com"), verify(verifySlack),
+			kw("hooks.slack.com"), inspect(verifySlackMatch),
 			tp("https://hooks.slack.com/services/T{AN:10}/B{AN:10}/{an:24}", "http://hooks.slack.com/services/T{AN:8}/B{AN:8}/{an:24}", "hooks.slack.com/workflows/T{AN:8}/A{AN:8}/{dig:18}/{an:24}"),
 			fp("https://hooks.slack.com/services/", "https://hooks.slack.com/apps/T{AN:8}/B{AN:8}/{an:24}")),
 
@@ -300,7 +307,7 @@ func DefaultRules() []*Rule {
 			kw("dckr_pat_", "dckr_oat_"), verify(notPlaceholder), tp("dckr_pat_{ans:27}"), fp("dckr_pat_{ans:5}")),
 		// A docker config's auths.<registry>.auth: base64 of user:password.
 		rule("docker-config-auth", "registry credential in a docker config (auths.*.auth)",
-			`[\\"]{0,3}auth[\\"]{1,3}[ \t]*:[ \t]*[\\"]{1,3}([A-Za-z0-9+/]{6,}={0,2})[\\"]`,
+			`[\\"]{0,7}auth[\\"]{1,7}[ \t]*:[ \t]*[\\"]{1,7}([A-Za-z0-9+/]{6,}={0,2})[\\"]`,
 			kw("auth"), verify(verifyDockerAuth), sev(check.High), generic(),
 			tp(`{"auths":{"ghcr.io":{"auth":"{dockerauth}"}}}`), fp(`{"auths":{"ghcr.io":{"auth":""}}}`, `"auth": "{x:12}"`)),
 		rule("docker-login-password", "password on a docker login command line",
@@ -583,6 +590,15 @@ func notFillerUUID(s string) Verdict {
 	return Verdict{OK: true}
 }
 
+// verifySlackMatch rejects a token cut short by a character tokens do not
+// hold (xoxb-123?456), then checks it.
+func verifySlackMatch(m *Match) Verdict {
+	if strings.HasPrefix(m.After, "?") || strings.HasPrefix(m.After, "#") {
+		return Verdict{}
+	}
+	return verifySlack(m.Secret)
+}
+
 func verifySlack(s string) Verdict {
 	tail := s[strings.LastIndexAny(s, "-/")+1:]
 	if strings.Count(strings.ToLower(s), "x") > len(s)/3 || strings.Contains(s, "#") || isPlaceholder(tail) && len(tail) < 20 {
@@ -641,7 +657,10 @@ func verifyDockerAuth(s string) Verdict {
 		return Verdict{}
 	}
 	user, pass, ok := strings.Cut(string(raw), ":")
-	if !ok || user == "" || len(pass) < 3 || notSecretValue(pass, "") != "" && !strings.HasPrefix(pass, "{") {
+	// A user:password pair is a credential even when the password is weak;
+	// only references and placeholders are not.
+	if !ok || user == "" || len(pass) < 3 || fillerValues[strings.ToLower(pass)] || refRe.MatchString(pass) ||
+		strings.Count(strings.ToLower(pass), "x") == len(pass) {
 		return Verdict{}
 	}
 	return Verdict{OK: true, Note: "base64 of user:password"}
@@ -674,6 +693,24 @@ func verifyJWT(s string) Verdict {
 		return Verdict{OK: true, Severity: check.Low, Note: "unsigned token"}
 	}
 	return Verdict{OK: true}
+}
+
+// verifySAS checks a shared access signature's parameters: the
+// permissions (sp=) are letters Azure defines, an IP restriction (sip=) is
+// an IPv4 address or range.
+var sasPermRe = regexp.MustCompile(`[?&]sp=([^&]*)`)
+var sasIPRe = regexp.MustCompile(`[?&]sip=([^&]*)`)
+var ipv4Re = regexp.MustCompile(`^(?:(?:25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])(?:-(?:(?:25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9]))?$`)
+
+func verifySAS(m *Match) Verdict {
+	text := m.Before + m.Text
+	if p := sasPermRe.FindStringSubmatch("&" + text); p != nil && strings.Trim(p[1], "racwdxyltmeopfi") != "" {
+		return Verdict{}
+	}
+	if p := sasIPRe.FindStringSubmatch("&" + text); p != nil && !ipv4Re.MatchString(p[1]) {
+		return Verdict{}
+	}
+	return notPlaceholder(m.Secret)
 }
 
 // verifyAuthHeader accepts a header credential that is not a reference,
