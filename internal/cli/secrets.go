@@ -118,7 +118,7 @@ func loadRuleset(file string) (*secrets.Ruleset, []string, error) {
 // GOMEMLIMIT says otherwise): the scan's live data is small (a few MiB of
 // buffers and caches), and a collection before the heap doubles keeps the
 // process well under 64 MiB on histories of thousands of commits.
-const secretsMemoryLimit = 48 << 20
+const secretsMemoryLimit = 32 << 20
 
 func runSecretsScan(cmd *cobra.Command, e *env, f *secretsFlags, o *outputFlags, dir string) error {
 	ctx := cmd.Context()

@@ -328,6 +328,9 @@ func (t *lineCounts) reset(lines int) {
 	for size < 2*lines {
 		size <<= 1
 	}
+	if cap(t.keys) > 1<<16 && size <= 1<<16 {
+		t.keys, t.cnt = nil, nil // a large table is not kept for small changes
+	}
 	if cap(t.keys) >= size {
 		t.keys, t.cnt = t.keys[:size], t.cnt[:size]
 		clear(t.cnt)
@@ -373,7 +376,7 @@ func (t *lineCounts) take(h uint64) bool {
 // cacheBytes bounds the blob bytes held; cacheEntry is the largest blob
 // worth keeping.
 const (
-	cacheBytes = 8 << 20
+	cacheBytes = 4 << 20
 	cacheEntry = 2 << 20
 )
 
@@ -919,7 +922,7 @@ func (b *blobReader) release(p []byte) {
 
 // recycle returns a released buffer for later reads.
 func (b *blobReader) recycle(p []byte) {
-	if cap(p) > 0 && len(b.free) < 4 {
+	if cap(p) > 0 && len(b.free) < 2 {
 		b.free = append(b.free, p[:0])
 	}
 }
