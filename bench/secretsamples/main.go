@@ -318,7 +318,7 @@ func history(dir string, n int) error {
 		}
 	}
 	var ref []string
-	for k := 0; k < 10000; k++ {
+	for k := 0; k < 4000; k++ {
 		ref = append(ref, "  "+line())
 	}
 	var w strings.Builder
@@ -355,7 +355,7 @@ func history(dir string, n int) error {
 			files[i] = f
 			blob(fmt.Sprintf("src/f%03d.txt", i), f)
 		}
-		if c%5 == 0 || c == 1 {
+		if c%10 == 0 || c == 1 {
 			// A generated reference document: a block of it regenerated.
 			at := g.IntN(len(ref) - 40)
 			for k := 0; k < 40; k++ {
