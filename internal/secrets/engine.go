@@ -478,7 +478,7 @@ func (s *Scanner) match(in Input, data []byte, from, to int, lineRulesOnly bool)
 			if rule.pre != nil && !rule.pre(data, start) {
 				continue
 			}
-			if g := rule.gate; g != nil {
+			if g := rule.getGate(); g != nil {
 				// The gate is the rule's regexp from the keyword on: its
 				// match is the rule's match (less an optional prefix that
 				// holds no group), so the window need not be searched.

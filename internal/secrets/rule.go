@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"regexp/syntax"
 	"strings"
+	"sync"
 
 	"github.com/nixgate/nixgate/internal/check"
 )
@@ -61,6 +62,13 @@ type Rule struct {
 	// maxWin is the largest window that Go's regexp still searches with its
 	// backtracker (much faster than its NFA) for this rule's program.
 	maxWin int
+	// gateSrc, when set, is the source of the rule's gate (see
+	// buildGate), compiled on first use: most rules of a set never see
+	// their keyword in a given scan, and compiling every gate would double
+	// the cost of starting one.
+	gateSrc  string
+	gateSubs []*syntax.Regexp
+	gateOnce sync.Once
 	// gate, when set, is the rule's regexp anchored at the position of a
 	// keyword: a cheap test run at each keyword hit before the rule's
 	// regexp searches the window around it (see buildGate).
@@ -168,15 +176,7 @@ func (r *Rule) prepare() error {
 		r.span, r.maxWin = spanBlock, 1024
 		if t, err := syntax.Parse(r.Regex.String(), syntax.Perl); err == nil {
 			r.span = analyze(t)
-			r.gate = buildGate(r, t)
-			r.gateWin = gateSpan
-			if r.gate != nil {
-				if t2, err := syntax.Parse(r.gate.String(), syntax.Perl); err == nil {
-					if prog, err := syntax.Compile(t2.Simplify()); err == nil && len(prog.Inst) > 0 {
-						r.gateWin = max(160, min(gateSpan, 256*1024/len(prog.Inst)-1))
-					}
-				}
-			}
+			r.gateSrc = buildGate(r, t)
 			if prog, err := syntax.Compile(t.Simplify()); err == nil && len(prog.Inst) > 0 {
 				r.maxWin = max(256, 256*1024/len(prog.Inst)-1)
 			}
@@ -285,9 +285,9 @@ func (a *Allowlist) allowed(path, commit, secret, match, line string) bool {
 // the secret-assignment shape of most provider rules. The gate is then
 // ^(?:KEYWORDS REST), tried where a keyword starts; the full regexp runs
 // only around hits that pass.
-func buildGate(r *Rule, t *syntax.Regexp) *regexp.Regexp {
+func buildGate(r *Rule, t *syntax.Regexp) string {
 	if r.span == spanBlock || len(r.Keywords) == 0 {
-		return nil
+		return ""
 	}
 	subs := []*syntax.Regexp{t}
 	if t.Op == syntax.OpConcat {
@@ -316,34 +316,56 @@ func buildGate(r *Rule, t *syntax.Regexp) *regexp.Regexp {
 		j++
 	}
 	if j >= len(subs) {
-		return nil
+		return ""
 	}
 	head := subs[j]
 	for head.Op == syntax.OpCapture {
 		head = head.Sub[0]
 	}
 	if head.Op != syntax.OpLiteral && head.Op != syntax.OpAlternate {
-		return nil
+		return ""
 	}
 	headRe, err := regexp.Compile(`^(?:` + head.String() + `)`)
 	if err != nil {
-		return nil
+		return ""
 	}
 	for _, k := range r.Keywords {
 		loc := headRe.FindStringIndex(k)
 		if loc == nil || loc[1] == 0 {
-			return nil
+			return ""
 		}
 	}
-	var b strings.Builder
-	b.WriteString("^(?:")
-	for _, s := range subs[j:] {
-		b.WriteString("(?:" + s.String() + ")")
-	}
-	b.WriteString(")")
-	g, err := regexp.Compile(b.String())
-	if err != nil {
+	// The source is written on first use (getGate): printing a parsed
+	// regexp costs more than compiling it.
+	r.gateSubs = subs[j:]
+	return "lazy"
+}
+
+// getGate compiles the rule's gate on first use, with the longest input
+// the backtracking matcher handles for it; nil when the rule has none.
+func (r *Rule) getGate() *regexp.Regexp {
+	if r.gateSrc == "" {
 		return nil
 	}
-	return g
+	r.gateOnce.Do(func() {
+		var b strings.Builder
+		b.WriteString("^(?:")
+		for _, s := range r.gateSubs {
+			b.WriteString("(?:" + s.String() + ")")
+		}
+		b.WriteString(")")
+		r.gateSrc = b.String()
+		g, err := regexp.Compile(r.gateSrc)
+		if err != nil {
+			return
+		}
+		r.gateWin = gateSpan
+		if t, err := syntax.Parse(r.gateSrc, syntax.Perl); err == nil {
+			if prog, err := syntax.Compile(t.Simplify()); err == nil && len(prog.Inst) > 0 {
+				r.gateWin = max(160, min(gateSpan, 256*1024/len(prog.Inst)-1))
+			}
+		}
+		r.gate = g
+	})
+	return r.gate
 }
