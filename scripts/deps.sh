@@ -36,6 +36,18 @@ need lz4 lz4
 need bzip2 bzip2
 [ -e /usr/lib/systemd/boot/efi/linuxx64.efi.stub ] || want+=(systemd-boot-efi)
 [ -e /usr/share/OVMF/OVMF_CODE_4M.snakeoil.fd ] || want+=(ovmf)
+# Rebuild and nar diff tests (internal/rebuild, internal/nar, hostaudit's
+# probe): disorderfs for the file-order variation (with fuse), unshare and
+# taskset (util-linux) for the time namespace and the CPU pin, an sshd for
+# the ssh-ng:// builder, and the tools that make nar diff's real-world
+# pairs at test time (gcc, ar, tar, xz, python3; go is the toolchain).
+need disorderfs disorderfs
+need taskset util-linux
+[ -x /usr/sbin/sshd ] || want+=(openssh-server)
+need gcc gcc
+need ar binutils
+need tar tar
+need python3 python3
 if [ "${1:-}" = boot ]; then
   need qemu-system-x86_64 qemu-system-x86
 fi

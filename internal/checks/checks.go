@@ -37,6 +37,7 @@ func All() []*check.Check {
 		HostSandbox,
 		HostSandboxPaths,
 		HostSandboxProbe,
+		HostSharedStore,
 		HostSubstituters,
 		HostSyscallFilter,
 		HostTrustedUsers,

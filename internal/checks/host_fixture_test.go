@@ -28,6 +28,8 @@ import (
 //	-- probe.json --  a sandbox probe's record (hostaudit.ProbeRecord);
 //	                  the fixture judges it as nixgate host --probe does
 //
+// A comment line "shared" stands for the policy's [host] shared = true.
+//
 // Names starting with "pass" must produce no finding of the check, names
 // starting with "fail" at least one; every finding must be wanted and
 // every want found.
@@ -85,7 +87,11 @@ func runHostFixture(t *testing.T, c *check.Check, file, name string) {
 		}
 		writeFile(t, dir, f.Name, f.Data)
 	}
+	shared := false
 	for _, l := range strings.Split(string(ar.Comment), "\n") {
+		if strings.TrimSpace(l) == "shared" {
+			shared = true // the policy's [host] shared = true
+		}
 		if fs := strings.Fields(l); len(fs) == 3 && fs[0] == "mode" {
 			var m uint32
 			for _, ch := range fs[2] {
@@ -102,6 +108,7 @@ func runHostFixture(t *testing.T, c *check.Check, file, name string) {
 		t.Fatal(err)
 	}
 	h.Env = env
+	h.Shared = shared
 	if nixJSON != nil {
 		if err := json.Unmarshal(nixJSON, &h.Nix); err != nil {
 			t.Fatalf("nix.json: %v", err)

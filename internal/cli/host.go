@@ -45,8 +45,15 @@ every path, absolute symlinks included, is read under DIR.
 --probe builds a derivation whose builder is this (statically linked) nixgate
 binary, with a fresh nonce, never substituted, built locally, and records from
 inside the build whether it shares the host's pid namespace, filesystem and
-loopback network, and whether it can create setuid files. The verdict is
-enforced, partial or absent, with the evidence. --store selects the store
+loopback network, whether it can create setuid files, and whether it can
+list /nix/store and read a store path nixgate planted outside its closure
+(store isolation: isolated or exposed). The verdict is enforced, partial
+or absent, with the evidence.
+
+The report also gives the daemon's multi-tenant posture: allowed-users,
+trusted-users and whether the builds of several accounts share one store;
+with [host] shared = true in the policy, a shared host that builds locally
+is a finding (host-shared-store: give each tenant a remote builder). --store selects the store
 (for example a chroot store /tmp/dir) and --option NAME=VALUE passes Nix
 options to the probe build.
 
@@ -72,6 +79,10 @@ type hostExtra struct {
 	Daemon   *hostaudit.Daemon      `json:"daemon,omitempty"`
 	Files    []*nixconf.File        `json:"files"`
 	Probe    *hostaudit.ProbeResult `json:"probe,omitempty"`
+	// Tenancy is the daemon's multi-tenant posture; Shared is the
+	// policy's [host] shared.
+	Tenancy hostaudit.Tenancy `json:"tenancy"`
+	Shared  bool              `json:"shared"`
 }
 
 func environ() map[string]string {
@@ -114,6 +125,7 @@ func runHost(cmd *cobra.Command, e *env, f *hostFlags, o *outputFlags) error {
 	if err != nil {
 		return usagef("%v", err)
 	}
+	h.Shared = g.policy.Host.Shared
 	if f.probe {
 		bin, err := os.Executable()
 		if err != nil {
@@ -121,9 +133,10 @@ func runHost(cmd *cobra.Command, e *env, f *hostFlags, o *outputFlags) error {
 		}
 		fmt.Fprintf(e.stderr, "nixgate: building the sandbox probe (store: %s)\n", orDefault(f.store, "default"))
 		res, err := hostaudit.RunProbe(ctx, f.store, bin, hostaudit.ProbeEnv{
-			Add:   func(ctx2 context.Context, file string) (string, error) { return nixcli.ProbeAdd(ctx2, hopts, file) },
-			Build: func(ctx2 context.Context, expr string) (string, error) { return nixcli.ProbeBuild(ctx2, hopts, expr) },
-			Cat:   func(ctx2 context.Context, path string) ([]byte, error) { return nixcli.ProbeCat(ctx2, hopts, path) },
+			Add:    func(ctx2 context.Context, file string) (string, error) { return nixcli.ProbeAdd(ctx2, hopts, file) },
+			Build:  func(ctx2 context.Context, expr string) (string, error) { return nixcli.ProbeBuild(ctx2, hopts, expr) },
+			Cat:    func(ctx2 context.Context, path string) ([]byte, error) { return nixcli.ProbeCat(ctx2, hopts, path) },
+			Delete: func(ctx2 context.Context, path string) error { return nixcli.ProbeDelete(ctx2, hopts, path) },
 		})
 		if err != nil {
 			return fmt.Errorf("sandbox probe: %v: %w", err, ErrIncomplete)
@@ -135,7 +148,7 @@ func runHost(cmd *cobra.Command, e *env, f *hostFlags, o *outputFlags) error {
 	if f.root != "" {
 		target = f.root
 	}
-	extra := hostExtra{ConfigOf: h.ConfigOf, Nix: h.Nix, Daemon: h.Daemon, Files: h.Config.Files, Probe: h.Probe}
+	extra := hostExtra{ConfigOf: h.ConfigOf, Nix: h.Nix, Daemon: h.Daemon, Files: h.Config.Files, Probe: h.Probe, Tenancy: h.Tenancy(), Shared: h.Shared}
 	rep := &report.Report{Command: "host", Target: target, ToolVersion: Version(), FailOn: g.failOn, Result: res, Extra: extra}
 	if format == "text" || format == "markdown" {
 		writeHostSummary(w, format, h)
@@ -173,8 +186,16 @@ func writeHostSummary(w io.Writer, format string, h *hostaudit.Host) {
 		}
 	}
 	fmt.Fprintf(w, "%ssources read: %s\n", bullet, orDefault(strings.Join(read, ", "), "none (Nix's defaults)"))
+	shared := "not declared shared"
+	if h.Shared {
+		shared = "shared by tenants ([host] shared = true)"
+	}
+	fmt.Fprintf(w, "%smulti-tenant posture (%s): %s\n", bullet, shared, h.Tenancy().Summary())
 	if p := h.Probe; p != nil {
 		fmt.Fprintf(w, "%ssandbox probe (%s): %s\n", bullet, orDefault(p.Store, "default store"), strings.ToUpper(p.Verdict))
+		if p.StoreIsolation != "" {
+			fmt.Fprintf(w, "%sstore isolation (seed 004: hide non-required paths in /nix/store): %s\n", bullet, strings.ToUpper(p.StoreIsolation))
+		}
 		for _, ev := range p.Evidence {
 			fmt.Fprintf(w, "  %s%s\n", bullet, ev)
 		}
@@ -292,5 +313,6 @@ func newProbeSandboxCmd(e *env) *cobra.Command {
 	cmd.Flags().StringVar(&a.Nonce, "nonce", "", "the probe's nonce")
 	cmd.Flags().StringVar(&a.HostFile, "host-file", "", "the host file created for the probe")
 	cmd.Flags().IntVar(&a.Port, "port", 0, "the loopback port nixgate listens on")
+	cmd.Flags().StringVar(&a.Planted, "planted", "", "the store path planted outside the probe's closure")
 	return cmd
 }

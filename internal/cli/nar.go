@@ -32,9 +32,19 @@ func newNarDiffCmd(e *env) *cobra.Command {
 		Long: `Compares A and B (store paths, directories or .nar files) in NAR order and
 reports added and removed entries, type, executable-bit and symlink changes,
 and content changes: a unified diff for text, differing byte ranges for
-binaries, and inside gzip, tar and zip archives the members that differ. It
-names the usual causes: embedded timestamps, build directory paths, store
-paths with another hash, lines or members in another order.
+binaries. Equal bytes are equal: a file is opened as a container only when
+its bytes differ. Containers are opened recursively and in place, within
+bounds (--max-depth, --max-expand): gzip, xz, bzip2, zstd, tar, zip (jar,
+wheel), ar (.a, .deb), cpio (newc, odc), ELF (which sections differ, the
+build ID, the compile units' DWARF comp_dir and name) and .pyc headers; a
+member is named with its containers, "lib.a:foo.o:.debug_str".
+
+It names the usual causes, one summary cause per file: timestamps (ISO 8601
+basic and extended, RFC 2822, date(1), __DATE__ and __TIME__, epoch seconds,
+archive header times), time zones, build paths (/build, a varied build
+directory, /tmp/nix-build-*, a Go binary without -trimpath, DWARF comp_dir),
+store paths with another hash, ordering, random bytes, inode numbers,
+NIX_BUILD_CORES-like numbers and kernel releases.
 
 Exit 0 when identical, 1 when they differ.`,
 		Args: cobra.ExactArgs(2),
@@ -81,6 +91,8 @@ Exit 0 when identical, 1 when they differ.`,
 	cmd.Flags().BoolVar(&diffoscope, "diffoscope", false, "hand the pair to diffoscope (when installed) instead")
 	cmd.Flags().IntVar(&o.MaxDiffLines, "max-diff-lines", 200, "at most `N` lines of unified diff per file")
 	cmd.Flags().Int64Var(&o.MaxInMemory, "max-in-memory", 4<<20, "largest file, in `BYTES`, compared in memory with a text diff")
+	cmd.Flags().Int64Var(&o.MaxExpand, "max-expand", 1<<30, "at most `BYTES` decompressed or extracted from archives, per side")
+	cmd.Flags().IntVar(&o.MaxDepth, "max-depth", 6, "open containers at most `N` deep")
 	return cmd
 }
 

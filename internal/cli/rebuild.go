@@ -22,6 +22,11 @@ func newRebuildCmd(e *env) *cobra.Command {
 		subst    bool
 		substs   []string
 		keys     []string
+		vary     []string
+		noVary   bool
+		args     []string
+		argstrs  []string
+		policyF  string
 		submit   string
 		subKeys  []string
 		out      *outputFlags
@@ -35,10 +40,22 @@ remote builders off, then compares the NAR hash of every output: computed by
 nixgate and cross-checked against Nix's own record. Every mismatch is
 explained with the nar diff engine (files, bytes, causes).
 
+Every output of every derivation is compared (out, dev, lib, ...). --arg
+NAME=EXPR and --argstr NAME=VALUE pass arguments to a .nix file's function.
+
 Builders (--builder, repeatable): a directory (a chroot store, created when
 missing), "local" (your own store; alone, it rebuilds with --check
-semantics), or ssh-ng://HOST / ssh://HOST (Nix's remote building). Default:
-two fresh chroot stores in a temporary directory.
+semantics), or ssh-ng://[USER@]HOST (Nix's remote building; ssh:// cannot
+build). Default: two fresh chroot stores in a temporary directory.
+
+Builders 2..N differ from the first where Nix's sandbox leaves room
+(--vary LIST, default all; --no-vary for none; [rebuild] vary in
+nixgate.toml): time (a later start past a second boundary, shifted
+monotonic and boot-time clocks), cores (cores 1), cpus (one CPU),
+build-dir (sandbox-build-dir /build-ID), kernel (impersonate-linux-26),
+timezone (/etc/localtime of UTC+14), file-order (a disorderfs build
+directory). The report says which were applied on each builder. Every
+output is also compared with the hashes earlier runs recorded.
 
 --substitute-inputs lets the inputs of the derivations under test (the
 outputs of their input derivations) be substituted first, from --substituter
@@ -51,18 +68,28 @@ built.
 Progress goes to stderr, the report to stdout; every run is recorded in
 $XDG_STATE_HOME/nixgate/rebuild.db (see "nixgate rebuild history").
 
-Exit 0 reproducible, 1 not reproducible, 3 a build failed.`,
+Exit 0 reproducible, 1 not reproducible (on this run, or against an
+earlier one), 3 a build failed (the report keeps the hashes of what did
+build and the failing builder's log tail).`,
 		Args: cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: func(cmd *cobra.Command, pos []string) error {
 			opts := rebuild.Options{Artifact: artifact, Keep: keep, Progress: e.stderr}
 			if verbose {
 				opts.Log = e.stderr
 			}
-			for _, a := range args {
+			autoArgs, err := rebuild.ParseArgs(args, argstrs)
+			if err != nil {
+				return usagef("%v", err)
+			}
+			for _, a := range pos {
 				i, err := rebuild.ParseInstallable(a, attrs)
 				if err != nil {
-					return usagef("%v", err)
+					return badInput(err)
 				}
+				if len(autoArgs) > 0 && i.Kind != rebuild.KindFile {
+					return usagef("%s: --arg and --argstr apply to .nix files", a)
+				}
+				i.Args = autoArgs
 				opts.Installables = append(opts.Installables, i)
 			}
 			for _, b := range builders {
@@ -84,14 +111,40 @@ Exit 0 reproducible, 1 not reproducible, 3 a build failed.`,
 			case len(substs) > 0 || len(keys) > 0:
 				return usagef("--substituter and --trusted-public-key apply with --substitute-inputs")
 			}
+			p, err := loadPolicy(".", policyF)
+			if err != nil {
+				return err
+			}
+			switch {
+			case noVary && len(vary) > 0:
+				return usagef("--vary and --no-vary exclude each other")
+			case noVary:
+				opts.Vary = []string{}
+			case len(vary) > 0:
+				if opts.Vary, err = rebuild.ParseVary(vary); err != nil {
+					return usagef("--vary: %v", err)
+				}
+			case p.Rebuild.Vary != nil:
+				if opts.Vary, err = rebuild.ParseVary(p.Rebuild.Vary); err != nil {
+					return usagef("policy: [rebuild] vary: %v", err)
+				}
+			}
 			out, err := out.open(e)
 			if err != nil {
 				return err
 			}
 			defer out.Abort()
-			w, format, closeOut := out.W, out.Format, out.Commit
 			if !nixcli.Available() {
-				return &Hint{Err: fmt.Errorf("nix is not installed: %w", ErrIncomplete), Hints: []string{"install Nix (Debian: apt-get install nix-bin)"}}
+				return &Hint{Err: incompletef("nix is not installed"), Hints: []string{"install Nix (Debian: apt-get install nix-bin)"}}
+			}
+			var hist *rebuild.History
+			if dir, err := rebuild.StateDir(); err == nil {
+				if hist, err = rebuild.OpenHistory(dir); err != nil {
+					fmt.Fprintf(e.stderr, "nixgate: warning: no comparison with earlier runs: %v\n", err)
+				} else {
+					defer hist.Close()
+					opts.History = hist
+				}
 			}
 			if submit != "" && !keep && len(opts.Builders) == 0 {
 				// The chroot stores are read after the build for the
@@ -99,32 +152,37 @@ Exit 0 reproducible, 1 not reproducible, 3 a build failed.`,
 				if opts.TempDir, err = os.MkdirTemp("", "nixgate-rebuild-submit-"); err != nil {
 					return incompletef("%w", err)
 				}
+				// Searchable by the build users: disorderfs reaches its
+				// directory as them.
+				if err := os.Chmod(opts.TempDir, 0o711); err != nil {
+					return incompletef("%w", err)
+				}
 				opts.Keep = true
 				defer removeStores(opts.TempDir)
 			}
 			rep, err := rebuild.Run(cmd.Context(), opts)
 			if err != nil {
-				return fmt.Errorf("rebuild: %v: %w", err, ErrIncomplete)
+				return incompletef("rebuild: %w", err)
 			}
 			if submit != "" {
 				if err := submitRebuild(cmd.Context(), e, submit, subKeys, rep); err != nil {
 					return err
 				}
 			}
-			if !noRecord {
-				if err := record(cmd, rep); err != nil {
+			if !noRecord && hist != nil {
+				if err := hist.Record(cmd.Context(), rep); err != nil {
 					fmt.Fprintf(e.stderr, "nixgate: warning: %v\n", err)
 				}
 			}
-			if err := rebuild.Write(w, format, rep); err != nil {
+			if err := rebuild.Write(out.W, out.Format, rep); err != nil {
 				return err
 			}
-			if err := closeOut(); err != nil {
+			if err := out.Commit(); err != nil {
 				return err
 			}
 			switch rep.Verdict {
 			case rebuild.BuildFailed:
-				return fmt.Errorf("a build failed: %w", ErrIncomplete)
+				return incompletef("a build failed (the report has the failing builder's log)")
 			case rebuild.NotReproducible:
 				return ErrFindings
 			}
@@ -135,10 +193,15 @@ Exit 0 reproducible, 1 not reproducible, 3 a build failed.`,
 	f := cmd.Flags()
 	f.StringArrayVarP(&attrs, "attr", "A", nil, "`ATTR` of a .nix file to build (repeatable)")
 	f.StringArrayVar(&builders, "builder", nil, "builder `URI`: a directory (chroot store), local, ssh-ng://HOST (repeatable)")
+	f.StringArrayVar(&args, "arg", nil, "pass `NAME=EXPR` to a .nix file's function (repeatable)")
+	f.StringArrayVar(&argstrs, "argstr", nil, "pass the string `NAME=VALUE` to a .nix file's function (repeatable)")
+	f.StringSliceVar(&vary, "vary", nil, "vary builders 2..N in `LIST`: time, cores, cpus, build-dir, kernel, timezone, file-order, all, none (default: all, or the policy's [rebuild] vary)")
+	f.BoolVar(&noVary, "no-vary", false, "no variation: every builder as the first")
+	f.StringVar(&policyF, "policy", "", "policy `FILE` (default: ./nixgate.toml, else the built-in policy)")
 	f.StringVar(&artifact, "artifact", "", "also compare the sha256 of `FILE` in the output (e.g. result/anchor.efi)")
 	f.BoolVar(&keep, "keep", false, "keep the temporary chroot stores")
 	f.BoolVarP(&verbose, "verbose", "v", false, "stream Nix's build logs to stderr")
-	f.BoolVar(&noRecord, "no-record", false, "do not record the run in the history database")
+	f.BoolVar(&noRecord, "no-record", false, "do not record the run in the history database (it is still compared with earlier runs)")
 	f.BoolVar(&subst, "substitute-inputs", false, "let the inputs of the derivations under test be substituted (signatures required); these are still built")
 	f.StringArrayVar(&substs, "substituter", nil, "with --substitute-inputs: substituter `URL` (repeatable; default: the configured substituters)")
 	f.StringArrayVar(&keys, "trusted-public-key", nil, "with --substitute-inputs: trust `KEY` (NAME:BASE64) in addition to the configured keys (repeatable)")
@@ -148,26 +211,21 @@ Exit 0 reproducible, 1 not reproducible, 3 a build failed.`,
 	return cmd
 }
 
-func record(cmd *cobra.Command, rep *rebuild.Report) error {
-	dir, err := rebuild.StateDir()
-	if err != nil {
-		return err
-	}
-	h, err := rebuild.OpenHistory(dir)
-	if err != nil {
-		return err
-	}
-	defer h.Close()
-	return h.Record(cmd.Context(), rep)
-}
-
 func newRebuildHistoryCmd(e *env) *cobra.Command {
 	var limit int
+	var check bool
 	var out *outputFlags
 	cmd := &cobra.Command{
 		Use:   "history [INSTALLABLE]",
-		Short: "List recorded rebuilds, newest first",
-		Args:  cobra.MaximumNArgs(1),
+		Short: "List recorded rebuilds, newest first; --check finds outputs that changed between runs",
+		Long: `Lists the rebuilds recorded in $XDG_STATE_HOME/nixgate/rebuild.db, newest first
+(those whose installables contain INSTALLABLE, when given).
+
+--check looks at every derivation output recorded more than once and lists
+those recorded with different hashes: across runs (a stamp of a day's or an
+hour's resolution, which two builders of one run agree on) or across
+builders. Exit 1 when there is one.`,
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			out, err := out.open(e)
 			if err != nil {
@@ -181,16 +239,36 @@ func newRebuildHistoryCmd(e *env) *cobra.Command {
 			}
 			h, err := rebuild.OpenHistory(dir)
 			if err != nil {
-				return fmt.Errorf("%v: %w", err, ErrIncomplete)
+				return incompletef("%w", err)
 			}
 			defer h.Close()
 			filter := ""
 			if len(args) == 1 {
 				filter = args[0]
 			}
+			if check {
+				all, err := h.Runs(cmd.Context(), filter, 0)
+				if err != nil {
+					return incompletef("%w", err)
+				}
+				bad, err := h.Check(cmd.Context(), filter)
+				if err != nil {
+					return incompletef("%w", err)
+				}
+				if err := rebuild.WriteCheck(w, format, len(all), bad); err != nil {
+					return err
+				}
+				if err := closeOut(); err != nil {
+					return err
+				}
+				if len(bad) > 0 {
+					return ErrFindings
+				}
+				return nil
+			}
 			runs, err := h.Runs(cmd.Context(), filter, limit)
 			if err != nil {
-				return fmt.Errorf("%v: %w", err, ErrIncomplete)
+				return incompletef("%w", err)
 			}
 			if err := rebuild.WriteHistory(w, format, runs); err != nil {
 				return err
@@ -200,5 +278,6 @@ func newRebuildHistoryCmd(e *env) *cobra.Command {
 	}
 	out = addOutputFlags(cmd, "text", "json")
 	cmd.Flags().IntVarP(&limit, "limit", "n", 20, "show at most `N` runs (0 for all)")
+	cmd.Flags().BoolVar(&check, "check", false, "list the derivation outputs recorded with different hashes (exit 1 when any)")
 	return cmd
 }

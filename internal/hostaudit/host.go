@@ -49,6 +49,9 @@ type Host struct {
 	Nix NixVersion
 	// Probe is the sandbox probe's result when --probe ran.
 	Probe *ProbeResult
+	// Shared says the policy declares this host shared by tenants
+	// ([host] shared = true).
+	Shared bool
 }
 
 // Daemon is a running nix-daemon.

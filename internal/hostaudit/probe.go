@@ -43,6 +43,19 @@ type ProbeRecord struct {
 	// SetuidSettable is whether chmod u+s succeeded on a file in $TMPDIR.
 	SetuidSettable bool   `json:"setuidSettable"`
 	SetuidError    string `json:"setuidError,omitempty"`
+	// Store isolation (seed 004, "hide non-required paths in
+	// /nix/store"): nixgate planted a store path holding the nonce, not in
+	// the probe's closure. StoreProbed says the probe looked; StoreEntries
+	// is how many entries it could list in /nix/store, PlantedListed
+	// whether the planted path was among them, PlantedRead whether it
+	// could read it (and PlantedNonce whether it held the nonce).
+	StoreProbed   bool   `json:"storeProbed,omitempty"`
+	StoreEntries  int    `json:"storeEntries"`
+	StoreError    string `json:"storeError,omitempty"`
+	PlantedListed bool   `json:"plantedListed"`
+	PlantedRead   bool   `json:"plantedRead"`
+	PlantedNonce  bool   `json:"plantedNonceMatched"`
+	PlantedError  string `json:"plantedError,omitempty"`
 }
 
 // InsideArgs are the probe's arguments inside the build.
@@ -50,7 +63,9 @@ type InsideArgs struct {
 	Nonce    string
 	HostFile string
 	Port     int
-	Out      string
+	// Planted is the store path nixgate added outside the probe's closure.
+	Planted string
+	Out     string
 }
 
 // RunInside runs the probe as a derivation's builder and writes the record
@@ -92,6 +107,25 @@ func RunInside(a InsideArgs) error {
 			case "Seccomp":
 				r.Seccomp = strings.TrimSpace(v)
 			}
+		}
+	}
+	if a.Planted != "" {
+		r.StoreProbed = true
+		if ents, err := os.ReadDir(filepath.Dir(a.Planted)); err == nil {
+			r.StoreEntries = len(ents)
+			for _, e := range ents {
+				if e.Name() == filepath.Base(a.Planted) {
+					r.PlantedListed = true
+				}
+			}
+		} else {
+			r.StoreError = errString(err)
+		}
+		if b, err := os.ReadFile(a.Planted); err == nil {
+			r.PlantedRead = true
+			r.PlantedNonce = strings.TrimSpace(string(b)) == a.Nonce
+		} else {
+			r.PlantedError = errString(err)
 		}
 	}
 	tmp := os.Getenv("TMPDIR")
@@ -140,10 +174,21 @@ const (
 	Failed = "failed"
 )
 
+// Store isolation verdicts.
+const (
+	StoreIsolated = "isolated"
+	StoreExposed  = "exposed"
+)
+
 // ProbeResult is the probe's outcome as the parent sees it.
 type ProbeResult struct {
-	Store   string      `json:"store"`
-	Verdict string      `json:"verdict"`
+	Store   string `json:"store"`
+	Verdict string `json:"verdict"`
+	// StoreIsolation is whether the build could see store paths outside
+	// its closure: isolated, exposed, or "" when not probed.
+	StoreIsolation string `json:"storeIsolation,omitempty"`
+	// Planted is the store path planted outside the probe's closure.
+	Planted string      `json:"planted,omitempty"`
 	Record  ProbeRecord `json:"record"`
 	// ListenerHit is whether nixgate's listener received the nonce.
 	ListenerHit bool     `json:"listenerReceivedNonce"`
@@ -183,9 +228,24 @@ func (p *ProbeResult) Judge() {
 		ev = append(ev, "NOT hardened: the build can create setuid files (filter-syscalls off?)")
 	}
 	ev = append(ev, fmt.Sprintf("NoNewPrivs: %s, Seccomp: %s (2 = filter)", r.NoNewPrivs, r.Seccomp))
+	storeIso := true
+	if r.StoreProbed {
+		seen := r.PlantedListed || r.PlantedRead
+		listed := fmt.Sprintf("%d entries listed", r.StoreEntries)
+		if r.StoreError != "" {
+			listed = "listing refused: " + r.StoreError
+		}
+		storeIso = say(!seen,
+			fmt.Sprintf("store paths outside the build's closure are hidden (a path planted in the store is not listed and cannot be read: %s; %s)", r.PlantedError, listed),
+			fmt.Sprintf("the build sees store paths outside its closure (a path planted in the store: listed %v, read %v; %s): one tenant's build can read another's outputs", r.PlantedListed, r.PlantedRead, listed))
+		p.StoreIsolation = StoreIsolated
+		if seen {
+			p.StoreIsolation = StoreExposed
+		}
+	}
 	p.Evidence = ev
 	switch {
-	case pidNS && fs && netIso && setuidBlocked && r.NoNewPrivs == "1":
+	case pidNS && fs && netIso && setuidBlocked && r.NoNewPrivs == "1" && storeIso:
 		p.Verdict = Enforced
 	case !pidNS && !fs && !netIso:
 		p.Verdict = Absent
@@ -200,6 +260,9 @@ type ProbeEnv struct {
 	Add   func(ctx context.Context, file string) (string, error)
 	Build func(ctx context.Context, expr string) (outPath string, err error)
 	Cat   func(ctx context.Context, path string) ([]byte, error)
+	// Delete, when not nil, removes a store path nixgate added (the
+	// planted one) after the probe.
+	Delete func(ctx context.Context, path string) error
 }
 
 // ErrSandboxSetup wraps a build failure caused by the sandbox itself.
@@ -259,8 +322,21 @@ func RunProbe(ctx context.Context, store, binary string, env ProbeEnv) (*ProbeRe
 	if err != nil {
 		return nil, fmt.Errorf("add the probe builder to the store: %w", err)
 	}
-	expr := ProbeExpr(builder, nonce, hostFile, port)
-	res := &ProbeResult{Store: store, HostPID: os.Getpid(), Builder: builder}
+	// A store path the probe does not depend on: the build is given its
+	// name as a plain string (no string context), not as an input.
+	plantFile := filepath.Join(dir, "nixgate-probe-planted-"+nonce[:8])
+	if err := os.WriteFile(plantFile, []byte(nonce+"\n"), 0o644); err != nil {
+		return nil, err
+	}
+	planted, err := env.Add(ctx, plantFile)
+	if err != nil {
+		return nil, fmt.Errorf("plant a store path: %w", err)
+	}
+	if env.Delete != nil {
+		defer env.Delete(context.WithoutCancel(ctx), planted)
+	}
+	expr := ProbeExpr(builder, nonce, hostFile, port, planted)
+	res := &ProbeResult{Store: store, HostPID: os.Getpid(), Builder: builder, Planted: planted}
 	out, err := env.Build(ctx, expr)
 	if err != nil {
 		if strings.Contains(strings.ToLower(err.Error()), "sandbox") {
@@ -302,18 +378,19 @@ func firstLine(s string) string {
 }
 
 // ProbeExpr is the probe derivation: never substituted, built locally,
-// with a fresh nonce so that its output path is new every time.
-func ProbeExpr(builder, nonce, hostFile string, port int) string {
+// with a fresh nonce so that its output path is new every time. planted
+// is a plain string, not a dependency: the build must not see it.
+func ProbeExpr(builder, nonce, hostFile string, port int, planted string) string {
 	q := func(s string) string { b, _ := json.Marshal(s); return strings.ReplaceAll(string(b), "${", `\${`) }
 	return fmt.Sprintf(`derivation {
   name = "nixgate-sandbox-probe";
   system = builtins.currentSystem;
   builder = builtins.storePath %s;
-  args = [ "probe-sandbox" "--nonce" %s "--host-file" %s "--port" %s ];
+  args = [ "probe-sandbox" "--nonce" %s "--host-file" %s "--port" %s "--planted" %s ];
   nonce = %s;
   allowSubstitutes = false;
   preferLocalBuild = true;
-}`, q(builder), q(nonce), q(hostFile), q(strconv.Itoa(port)), q(nonce))
+}`, q(builder), q(nonce), q(hostFile), q(strconv.Itoa(port)), q(planted), q(nonce))
 }
 
 func newNonce() string {

@@ -28,16 +28,17 @@ func needNix(t *testing.T) {
 	t.Helper()
 	for _, tool := range []string{"nix", "nix-build", "nix-store"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s is not installed (make deps installs nix-bin)", tool)
+			t.Fatalf("%s is not installed (scripts/deps.sh installs nix-bin)", tool)
 		}
 	}
 }
 
 func probeEnv(o nixcli.HostOptions) ProbeEnv {
 	return ProbeEnv{
-		Add:   func(ctx context.Context, f string) (string, error) { return nixcli.ProbeAdd(ctx, o, f) },
-		Build: func(ctx context.Context, e string) (string, error) { return nixcli.ProbeBuild(ctx, o, e) },
-		Cat:   func(ctx context.Context, p string) ([]byte, error) { return nixcli.ProbeCat(ctx, o, p) },
+		Add:    func(ctx context.Context, f string) (string, error) { return nixcli.ProbeAdd(ctx, o, f) },
+		Build:  func(ctx context.Context, e string) (string, error) { return nixcli.ProbeBuild(ctx, o, e) },
+		Cat:    func(ctx context.Context, p string) ([]byte, error) { return nixcli.ProbeCat(ctx, o, p) },
+		Delete: func(ctx context.Context, p string) error { return nixcli.ProbeDelete(ctx, o, p) },
 	}
 }
 
@@ -58,10 +59,18 @@ func TestProbe(t *testing.T) {
 		if res.Verdict != Enforced {
 			t.Errorf("verdict %s, want %s; evidence:\n%v\nrecord: %+v", res.Verdict, Enforced, res.Evidence, res.Record)
 		}
+		// The planted path is in the store, outside the probe's closure:
+		// hidden in the sandbox.
+		if res.StoreIsolation != StoreIsolated || !res.Record.StoreProbed || res.Record.PlantedRead || res.Record.PlantedListed {
+			t.Errorf("store isolation %q, record %+v; want isolated", res.StoreIsolation, res.Record)
+		}
+		if _, err := os.Stat(filepath.Join(store, res.Planted)); err == nil {
+			t.Errorf("the planted path %s was not removed", res.Planted)
+		}
 	})
 	t.Run("absent on the local store with sandbox = false", func(t *testing.T) {
 		if os.Getuid() != 0 {
-			t.Skip("building in the local /nix/store needs root here (no nix-daemon)")
+			t.Fatal("building in the local /nix/store needs root here (no nix-daemon): the tests run as root")
 		}
 		o := nixcli.HostOptions{Options: [][2]string{{"sandbox", "false"}, {"substituters", ""}}}
 		res, err := RunProbe(ctx, "", bin, probeEnv(o))
@@ -74,6 +83,14 @@ func TestProbe(t *testing.T) {
 		}
 		if !res.ListenerHit || !res.Record.HostFileNonce {
 			t.Errorf("expected the listener and host file to be reached: %+v", res)
+		}
+		// Without the sandbox the build lists /nix/store and reads the
+		// planted path, nonce and all.
+		if res.StoreIsolation != StoreExposed || !res.Record.PlantedListed || !res.Record.PlantedNonce || res.Record.StoreEntries < 2 {
+			t.Errorf("store isolation %q, record %+v; want exposed", res.StoreIsolation, res.Record)
+		}
+		if _, err := os.Stat(res.Planted); err == nil {
+			t.Errorf("the planted path %s was not removed", res.Planted)
 		}
 	})
 }

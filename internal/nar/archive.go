@@ -5,14 +5,19 @@ import (
 	"archive/zip"
 	"bufio"
 	"bytes"
+	"compress/bzip2"
 	"compress/gzip"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"io"
 	"path"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/klauspost/compress/zstd"
+	"github.com/ulikunitz/xz"
 )
 
 func fmtTime(t time.Time) string {
@@ -22,64 +27,143 @@ func fmtTime(t time.Time) string {
 	return t.UTC().Format(time.RFC3339)
 }
 
-// compareGzip compares two gzip streams: their headers, then their
-// decompressed contents as one member.
-func (d *differ) compareGzip(name string, ra, rb *bufio.Reader, sizeA, sizeB int64, depth int) (*Diff, []Cause, error) {
-	diff := &Diff{Format: "gzip", SizeA: sizeA, SizeB: sizeB, FirstDifference: -1}
-	ga, errA := gzip.NewReader(ra)
-	gb, errB := gzip.NewReader(rb)
+// headerTimeCause names a time field of an archive header that differs;
+// detail is the field ("gzip header modification time").
+func (d *differ) headerTimeCause(detail string, ta, tb time.Time) Cause {
+	c := Cause{Kind: CauseTimestamp, Detail: detail, A: fmtTime(ta), B: fmtTime(tb)}
+	if d.o.Sides[0].contains(ta, time.Minute) || d.o.Sides[1].contains(tb, time.Minute) {
+		c.Detail += " (the build time)"
+	}
+	return c
+}
+
+// Bounds of the decompressors' memory: an xz dictionary or a zstd window
+// larger than these is refused (xz -9 uses 64 MiB, zstd --ultra -22 128).
+const (
+	maxXZDict     = 64 << 20
+	maxZstdWindow = 128 << 20
+)
+
+// decompressor opens a compressed stream; the returned closer (never nil)
+// releases it.
+func decompressor(kind string, b blob) (io.Reader, func(), error) {
+	nop := func() {}
+	// Buffered: the decoders read byte by byte (io.ByteReader when they
+	// can), which on a section of a file would be a system call a byte.
+	in := bufio.NewReaderSize(b.open(), 64<<10)
+	switch kind {
+	case "gzip":
+		g, err := gzip.NewReader(in)
+		if err != nil {
+			return nil, nop, err
+		}
+		g.Multistream(true)
+		return g, nop, nil
+	case "xz":
+		patches, err := checkXZ(b)
+		if err != nil {
+			return nil, nop, err
+		}
+		x, err := xz.ReaderConfig{DictCap: 4096}.NewReader(bufio.NewReaderSize(patched{b, patches}.reader(), 64<<10))
+		return x, nop, err
+	case "bzip2":
+		return bzip2.NewReader(in), nop, nil
+	case "zstd":
+		z, err := zstd.NewReader(in, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true),
+			zstd.WithDecoderMaxWindow(maxZstdWindow), zstd.WithDecoderMaxMemory(maxZstdWindow))
+		if err != nil {
+			return nil, nop, err
+		}
+		return z, z.Close, nil
+	}
+	return nil, nop, fmt.Errorf("unknown compression %s", kind)
+}
+
+// memberName is the name of the one member of a compressed file.
+func memberName(kind, name, gzName string) string {
+	if gzName != "" {
+		return gzName
+	}
+	exts := map[string][][2]string{
+		"gzip":  {{".tgz", ".tar"}, {".gz", ""}},
+		"xz":    {{".txz", ".tar"}, {".xz", ""}},
+		"bzip2": {{".tbz2", ".tar"}, {".bz2", ""}},
+		"zstd":  {{".tzst", ".tar"}, {".zst", ""}, {".zstd", ""}},
+	}[kind]
+	for _, e := range exts {
+		if base, ok := strings.CutSuffix(name, e[0]); ok && base != "" {
+			return base + e[1]
+		}
+	}
+	return "content"
+}
+
+// compareCompressed compares two compressed streams: the gzip headers,
+// then the decompressed contents as one member.
+func (d *differ) compareCompressed(kind, name string, a, b blob, depth int) (*Diff, []Cause, bool) {
+	ra, closeA, errA := decompressor(kind, a)
+	defer closeA()
+	rb, closeB, errB := decompressor(kind, b)
+	defer closeB()
 	if errA != nil || errB != nil {
-		diff.Note = fmt.Sprintf("cannot read gzip header: %v", firstErr(errA, errB))
-		return diff, nil, nil
+		diff, causes, err := d.compareBytes(a, b)
+		if err != nil {
+			return nil, nil, false
+		}
+		diff.Note = joinNote(diff.Note, fmt.Sprintf("cannot read %s: %v", kind, firstErr(errA, errB)))
+		return diff, causes, true
 	}
-	ga.Multistream(true)
-	gb.Multistream(true)
+	diff := &Diff{Format: kind, SizeA: a.size, SizeB: b.size, FirstDifference: -1}
 	var causes []Cause
-	ha, hb := ga.Header, gb.Header
-	if !ha.ModTime.Equal(hb.ModTime) {
-		diff.Header = append(diff.Header, Field{Name: "mtime", A: fmtTime(ha.ModTime), B: fmtTime(hb.ModTime)})
-		c := Cause{Kind: CauseTimestamp, Detail: "gzip header modification time", A: fmtTime(ha.ModTime), B: fmtTime(hb.ModTime)}
-		if d.o.BuildTimes[0].contains(ha.ModTime, time.Minute) || d.o.BuildTimes[1].contains(hb.ModTime, time.Minute) {
-			c.Detail = "gzip header modification time (the build time)"
+	gzName := ""
+	if kind == "gzip" {
+		ha, hb := ra.(*gzip.Reader).Header, rb.(*gzip.Reader).Header
+		if !ha.ModTime.Equal(hb.ModTime) {
+			diff.Header = append(diff.Header, Field{Name: "mtime", A: fmtTime(ha.ModTime), B: fmtTime(hb.ModTime)})
+			causes = append(causes, d.headerTimeCause("gzip header modification time", ha.ModTime, hb.ModTime))
 		}
-		causes = append(causes, c)
+		if ha.Name != hb.Name {
+			diff.Header = append(diff.Header, Field{Name: "name", A: ha.Name, B: hb.Name})
+			causes = append(causes, Cause{Kind: CauseArchive, Detail: "gzip header file name", A: ha.Name, B: hb.Name})
+		}
+		if ha.Comment != hb.Comment {
+			diff.Header = append(diff.Header, Field{Name: "comment", A: ha.Comment, B: hb.Comment})
+		}
+		if ha.OS != hb.OS {
+			diff.Header = append(diff.Header, Field{Name: "os", A: fmt.Sprint(ha.OS), B: fmt.Sprint(hb.OS)})
+			causes = append(causes, Cause{Kind: CauseArchive, Detail: "gzip header operating system byte"})
+		}
+		if !bytes.Equal(ha.Extra, hb.Extra) {
+			diff.Header = append(diff.Header, Field{Name: "extra", A: fmt.Sprintf("%x", ha.Extra), B: fmt.Sprintf("%x", hb.Extra)})
+		}
+		gzName = ha.Name
 	}
-	if ha.Name != hb.Name {
-		diff.Header = append(diff.Header, Field{Name: "name", A: ha.Name, B: hb.Name})
-		causes = append(causes, Cause{Kind: CauseArchive, Detail: "gzip header file name", A: ha.Name, B: hb.Name})
-	}
-	if ha.Comment != hb.Comment {
-		diff.Header = append(diff.Header, Field{Name: "comment", A: ha.Comment, B: hb.Comment})
-	}
-	if ha.OS != hb.OS {
-		diff.Header = append(diff.Header, Field{Name: "os", A: fmt.Sprint(ha.OS), B: fmt.Sprint(hb.OS)})
-		causes = append(causes, Cause{Kind: CauseArchive, Detail: "gzip header operating system byte"})
-	}
-	if !bytes.Equal(ha.Extra, hb.Extra) {
-		diff.Header = append(diff.Header, Field{Name: "extra", A: fmt.Sprintf("%x", ha.Extra), B: fmt.Sprintf("%x", hb.Extra)})
-	}
-	member := ha.Name
-	if member == "" {
-		member = strings.TrimSuffix(path.Base(name), ".gz")
-		if member == path.Base(name) {
-			member = "content"
+	member := memberName(kind, name, gzName)
+	ma, mb, errA, errB := d.spool2(ra, rb)
+	var note string
+	if err := firstErr(errA, errB); err != nil {
+		if errors.Is(err, errExpand) {
+			note = fmt.Sprintf("decompressed past the expansion limit of %d bytes: compared the first %d and %d bytes", d.o.MaxExpand, ma.size, mb.size)
+		} else {
+			// A corrupt stream is a difference to report, not a failure.
+			note = fmt.Sprintf("decompress: %v", err)
 		}
 	}
-	md, mc, err := d.compare(member, ga, gb, -1, -1, depth+1)
+	diff.Note = note
+	md, mc, err := d.compare(member, ma, mb, depth+1)
 	if err != nil {
-		// A corrupt stream is a difference to report, not a failure.
-		diff.Note = fmt.Sprintf("decompress: %v", err)
+		diff.Note = joinNote(diff.Note, fmt.Sprintf("compare the decompressed contents: %v", err))
 	}
 	if md != nil {
 		diff.Members = append(diff.Members, Change{Path: member, Kind: Content, Content: md, Causes: mc})
 	}
 	if len(diff.Header) == 0 && len(diff.Members) == 0 && diff.Note == "" {
-		// Same header and content, different compressed bytes: another
-		// compression level or implementation.
+		// The bytes differ (compared first), the header and the content
+		// do not: another compression level or implementation.
 		diff.Note = "same header and decompressed content; the compressed bytes differ (compression level or implementation)"
-		causes = append(causes, Cause{Kind: CauseArchive, Detail: "different compression of the same content"})
+		causes = append(causes, Cause{Kind: CauseArchive, Detail: fmt.Sprintf("different %s compression of the same content", kind)})
 	}
-	return diff, causes, nil
+	return diff, causes, true
 }
 
 func firstErr(errs ...error) error {
@@ -124,7 +208,9 @@ func (d *differ) metadataCauses(format, member string, fields []Field) []Cause {
 		switch f.Name {
 		case "mtime", "modified":
 			causes = append(causes, Cause{Kind: CauseTimestamp, Detail: fmt.Sprintf("%s member %s modification time", format, member), A: f.A, B: f.B})
-		case "size", "crc32":
+		case "ino", "inode":
+			causes = append(causes, Cause{Kind: CauseArchive, Detail: fmt.Sprintf("%s member %s inode number (of the build's file system)", format, member), A: f.A, B: f.B})
+		case "size", "crc32", "filesize", "check":
 		default:
 			causes = append(causes, Cause{Kind: CauseArchive, Detail: fmt.Sprintf("%s member %s %s", format, member, f.Name), A: f.A, B: f.B})
 		}
@@ -132,11 +218,26 @@ func (d *differ) metadataCauses(format, member string, fields []Field) []Cause {
 	return causes
 }
 
+// memberChange is the change of one archive member, or nil when its
+// header fields and contents are the same.
+func memberChange(format, name string, fields []Field, md *Diff, causes []Cause) *Change {
+	if len(fields) == 0 && md == nil {
+		return nil
+	}
+	ch := &Change{Path: name, Kind: Content, Content: md, Causes: causes}
+	if md == nil {
+		ch.Kind = "metadata"
+	}
+	ch.Content = orEmpty(ch.Content, format)
+	ch.Content.Header = append(fields, ch.Content.Header...)
+	return ch
+}
+
 // compareTar walks two tar streams member by member; when the member
 // lists part ways, the rest is compared by name and content hash.
-func (d *differ) compareTar(ra, rb io.Reader, sizeA, sizeB int64, depth int) (*Diff, []Cause, error) {
-	diff := &Diff{Format: "tar", SizeA: sizeA, SizeB: sizeB, FirstDifference: -1}
-	ta, tb := tar.NewReader(ra), tar.NewReader(rb)
+func (d *differ) compareTar(a, b blob, depth int) (*Diff, []Cause, bool) {
+	diff := &Diff{Format: "tar", SizeA: a.size, SizeB: b.size, FirstDifference: -1}
+	ta, tb := tar.NewReader(bufio.NewReaderSize(a.open(), 64<<10)), tar.NewReader(bufio.NewReaderSize(b.open(), 64<<10))
 	var causes []Cause
 	type rest struct {
 		order []string
@@ -150,48 +251,59 @@ func (d *differ) compareTar(ra, rb io.Reader, sizeA, sizeB int64, depth int) (*D
 		if _, err := io.Copy(s, tr); err != nil {
 			return err
 		}
-		r.order = append(r.order, h.Name)
+		if _, dup := r.hdr[h.Name]; !dup {
+			r.order = append(r.order, h.Name)
+		}
 		r.hdr[h.Name] = h
 		r.sum[h.Name] = [32]byte(s.Sum(nil))
 		return nil
 	}
 	parted := false
+	n := 0
 	for {
 		ha, errA := ta.Next()
 		hb, errB := tb.Next()
 		if errA != nil && errA != io.EOF || errB != nil && errB != io.EOF {
+			if n == 0 {
+				return nil, nil, false // not a tar we can read
+			}
 			diff.Note = fmt.Sprintf("read tar: %v", firstErr(errA, errB))
 			break
 		}
 		if errA == io.EOF && errB == io.EOF {
 			break
 		}
+		if n++; n > d.o.MaxMembers {
+			diff.Note = fmt.Sprintf("more than %d members: the rest is not compared", d.o.MaxMembers)
+			break
+		}
 		if !parted && ha != nil && hb != nil && ha.Name == hb.Name {
 			fields := headerDiff(tarHeaderFields(ha), tarHeaderFields(hb))
-			md, mc, err := d.compare(ha.Name, ta, tb, ha.Size, hb.Size, depth+1)
-			if err != nil {
-				return nil, nil, err
+			ma, mb, errA, errB := d.spool2(ta, tb)
+			md, mc, err := d.compare(path.Base(ha.Name), ma, mb, depth+1)
+			if err == nil {
+				err = firstErr(errA, errB)
 			}
-			if len(fields) > 0 || md != nil {
-				ch := Change{Path: ha.Name, Kind: Content, Content: md, Causes: append(d.metadataCauses("tar", ha.Name, fields), mc...)}
-				if md == nil {
-					ch.Kind = "metadata"
-				}
-				ch.Content = orEmpty(ch.Content, "tar")
-				ch.Content.Header = fields
-				diff.Members = append(diff.Members, ch)
+			if ch := memberChange("tar", ha.Name, fields, md, append(d.metadataCauses("tar", ha.Name, fields), mc...)); ch != nil {
+				diff.Members = append(diff.Members, *ch)
+			}
+			if err != nil {
+				diff.Note = fmt.Sprintf("read member %s: %v", ha.Name, err)
+				break
 			}
 			continue
 		}
 		parted = true
 		if ha != nil && errA == nil {
 			if err := add(&restA, ta, ha); err != nil {
-				return nil, nil, err
+				diff.Note = fmt.Sprintf("read member %s: %v", ha.Name, err)
+				break
 			}
 		}
 		if hb != nil && errB == nil {
 			if err := add(&restB, tb, hb); err != nil {
-				return nil, nil, err
+				diff.Note = fmt.Sprintf("read member %s: %v", hb.Name, err)
+				break
 			}
 		}
 	}
@@ -224,7 +336,11 @@ func (d *differ) compareTar(ra, rb io.Reader, sizeA, sizeB int64, depth int) (*D
 			causes = append(causes, Cause{Kind: CauseOrder, Detail: "the same tar members in a different order"})
 		}
 	}
-	return diff, causes, nil
+	if len(diff.Members) == 0 && len(causes) == 0 && diff.Note == "" {
+		diff.Note = "same members and metadata; the archive bytes differ (padding or header encoding)"
+		causes = append(causes, Cause{Kind: CauseArchive, Detail: "different layout of the same tar members"})
+	}
+	return diff, causes, true
 }
 
 func orEmpty(d *Diff, format string) *Diff {
@@ -240,35 +356,24 @@ func sortedCopy(s []string) []string {
 	return c
 }
 
-// compareZip compares two zip archives (read into memory, bounded by the
-// caller): member order, member metadata and member contents.
-func (d *differ) compareZip(ra, rb io.Reader, sizeA, sizeB int64, depth int) (*Diff, []Cause, error) {
-	da, err := io.ReadAll(ra)
-	if err != nil {
-		return nil, nil, err
-	}
-	db, err := io.ReadAll(rb)
-	if err != nil {
-		return nil, nil, err
-	}
-	if bytes.Equal(da, db) {
-		return nil, nil, nil
-	}
-	diff := &Diff{Format: "zip", SizeA: int64(len(da)), SizeB: int64(len(db)), FirstDifference: firstDiff(da, db)}
-	za, errA := zip.NewReader(bytes.NewReader(da), int64(len(da)))
-	zb, errB := zip.NewReader(bytes.NewReader(db), int64(len(db)))
+// compareZip compares two zip archives (jar, wheel, ...) read in place:
+// member order, member metadata and member contents.
+func (d *differ) compareZip(a, b blob, depth int) (*Diff, []Cause, bool) {
+	za, errA := zip.NewReader(a.ra, a.size)
+	zb, errB := zip.NewReader(b.ra, b.size)
 	if errA != nil || errB != nil {
-		bd, bc := d.binaryDiff(bytes.NewReader(da), bytes.NewReader(db))
-		bd.Note = fmt.Sprintf("cannot read zip: %v", firstErr(errA, errB))
-		return bd, bc, nil
+		return nil, nil, false
 	}
+	diff := &Diff{Format: "zip", SizeA: a.size, SizeB: b.size, FirstDifference: -1}
 	var causes []Cause
 	byName := func(z *zip.Reader) (map[string]*zip.File, []string) {
 		m := map[string]*zip.File{}
 		var order []string
 		for _, f := range z.File {
+			if _, dup := m[f.Name]; !dup {
+				order = append(order, f.Name)
+			}
 			m[f.Name] = f
-			order = append(order, f.Name)
 		}
 		return m, order
 	}
@@ -290,7 +395,19 @@ func (d *differ) compareZip(ra, rb io.Reader, sizeA, sizeB int64, depth int) (*D
 			{"crc32", fmt.Sprintf("%08x", f.CRC32)},
 		}
 	}
-	for _, n := range oa {
+	open := func(f *zip.File, side int) (blob, error) {
+		r, err := f.Open()
+		if err != nil {
+			return blob{}, err
+		}
+		defer r.Close()
+		return d.spool(r, side)
+	}
+	for i, n := range oa {
+		if i >= d.o.MaxMembers {
+			diff.Note = fmt.Sprintf("more than %d members: the rest is not compared", d.o.MaxMembers)
+			break
+		}
 		fa := ma[n]
 		fb, ok := mb[n]
 		if !ok {
@@ -305,29 +422,17 @@ func (d *differ) compareZip(ra, rb io.Reader, sizeA, sizeB int64, depth int) (*D
 		var md *Diff
 		var mc []Cause
 		if fa.CRC32 != fb.CRC32 || fa.UncompressedSize64 != fb.UncompressedSize64 {
-			rA, err := fa.Open()
-			if err != nil {
-				return nil, nil, err
-			}
-			rB, err := fb.Open()
-			if err != nil {
-				rA.Close()
-				return nil, nil, err
-			}
-			md, mc, err = d.compare(n, rA, rB, int64(fa.UncompressedSize64), int64(fb.UncompressedSize64), depth+1)
-			rA.Close()
-			rB.Close()
-			if err != nil {
-				return nil, nil, err
+			ba, errA := open(fa, 0)
+			bb, errB := open(fb, 1)
+			var err error
+			md, mc, err = d.compare(path.Base(n), ba, bb, depth+1)
+			if err = firstErr(errA, errB, err); err != nil {
+				md = orEmpty(md, "zip")
+				md.Note = joinNote(md.Note, fmt.Sprintf("read member: %v", err))
 			}
 		}
-		if len(hf) > 0 || md != nil {
-			ch := Change{Path: n, Kind: Content, Content: orEmpty(md, "zip"), Causes: append(d.metadataCauses("zip", n, hf), mc...)}
-			if md == nil {
-				ch.Kind = "metadata"
-			}
-			ch.Content.Header = hf
-			diff.Members = append(diff.Members, ch)
+		if ch := memberChange("zip", n, hf, md, append(d.metadataCauses("zip", n, hf), mc...)); ch != nil {
+			diff.Members = append(diff.Members, *ch)
 		}
 	}
 	for _, n := range ob {
@@ -335,9 +440,9 @@ func (d *differ) compareZip(ra, rb io.Reader, sizeA, sizeB int64, depth int) (*D
 			diff.Members = append(diff.Members, Change{Path: n, Kind: Added})
 		}
 	}
-	if len(diff.Members) == 0 && len(diff.Header) == 0 && len(causes) == 0 {
+	if len(diff.Members) == 0 && len(diff.Header) == 0 && len(causes) == 0 && diff.Note == "" {
 		diff.Note = "same members and metadata; the archive bytes differ (compression or layout)"
 		causes = append(causes, Cause{Kind: CauseArchive, Detail: "different compression or layout of the same zip members"})
 	}
-	return diff, causes, nil
+	return diff, causes, true
 }

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path"
+	"path/filepath"
 	"slices"
 	"time"
 )
@@ -22,18 +24,35 @@ const (
 // build.
 const (
 	CauseTimestamp = "timestamp"       // a time embedded in content or an archive header
-	CauseBuildPath = "build-path"      // the build directory (/build/..., /tmp/nix-build-...)
+	CauseTimezone  = "timezone"        // the same or another time in another time zone
+	CauseBuildPath = "build-path"      // the build directory (/build, a varied one, /tmp/nix-build-..., a source directory)
 	CauseStoreHash = "store-path-hash" // a store path with a different hash
-	CauseOrder     = "ordering"        // the same lines or members in a different order
+	CauseOrder     = "ordering"        // the same lines, members or entries in a different order
+	CauseRandom    = "random"          // high-entropy bytes of the same length
+	CauseCores     = "build-cores"     // NIX_BUILD_CORES, nproc, -jN: the builder's parallelism
+	CauseKernel    = "kernel"          // the kernel release (uname -r)
 	CauseArchive   = "archive-metadata"
 )
 
+// causePriority orders cause kinds from the most to the least telling,
+// for the one summary cause of a file: an ordering or a header field is
+// often the consequence of a cause named before it.
+var causePriority = []string{CauseTimezone, CauseKernel, CauseCores, CauseBuildPath, CauseTimestamp, CauseStoreHash, CauseRandom, CauseOrder, CauseArchive}
+
 // Options tune Diff. The zero value is usable.
 type Options struct {
-	// MaxInMemory is the largest file (per side) compared in memory, with
-	// a text diff; larger files are compared as streams of bytes.
-	// Default 4 MiB.
+	// MaxInMemory is the largest content (per side) held in memory and
+	// compared with a text diff; larger contents are compared as streams
+	// of bytes, and archive members larger than it are spooled to
+	// temporary files. Default 4 MiB.
 	MaxInMemory int64
+	// MaxExpand bounds the bytes decompressed or extracted from archives
+	// in one diff (per side); what is past it is not compared, and the
+	// report says so. Default 1 GiB.
+	MaxExpand int64
+	// TempDir is where members larger than MaxInMemory are spooled (""
+	// for the system's temporary directory).
+	TempDir string
 	// Context lines around a change in a unified diff (default 3).
 	Context int
 	// MaxDiffLines bounds the unified diff of one file (default 200).
@@ -41,30 +60,53 @@ type Options struct {
 	// MaxRanges bounds the differing byte ranges listed per file
 	// (default 16).
 	MaxRanges int
-	// MaxDepth bounds how deep archives inside archives are opened
-	// (default 3).
+	// MaxDepth bounds how deep containers inside containers are opened
+	// (default 6: a .deb's data.tar.xz's tar's ELF file's section).
 	MaxDepth int
-	// BuildTimes are when each side was built, when known: an embedded
-	// time inside a window is named as the build time.
-	BuildTimes [2]TimeWindow
+	// MaxMembers bounds the members compared in one archive (default
+	// 100,000).
+	MaxMembers int
+	// Sides are what is known of the builders of A and B: build times,
+	// build directories, cores, kernels, time zones. A value found in the
+	// content that matches is named with its cause.
+	Sides [2]Side
 }
 
-// TimeWindow is when a build ran.
-type TimeWindow struct {
-	Start time.Time `json:"start"`
-	End   time.Time `json:"end"`
+// Side is what is known of the builder that produced one side of a diff.
+type Side struct {
+	// Name is the builder's name ("a").
+	Name string `json:"name,omitempty"`
+	// Start and End are when the build ran.
+	Start time.Time `json:"start,omitzero"`
+	End   time.Time `json:"end,omitzero"`
+	// BuildDir is the build directory inside the sandbox ("/build").
+	BuildDir string `json:"buildDir,omitempty"`
+	// Cores is NIX_BUILD_CORES, CPUs the CPUs the build could run on
+	// (nproc); 0 when unknown.
+	Cores int `json:"cores,omitempty"`
+	CPUs  int `json:"cpus,omitempty"`
+	// Kernel is the kernel release the build saw (uname -r).
+	Kernel string `json:"kernel,omitempty"`
+	// TimeZone is the build's time zone abbreviation ("UTC", "+14").
+	TimeZone string `json:"timeZone,omitempty"`
+	// ClockShift is how far the build's monotonic and boot-time clocks
+	// were moved ahead (a time namespace).
+	ClockShift time.Duration `json:"clockShift,omitempty"`
 }
 
-func (w TimeWindow) contains(t time.Time, slack time.Duration) bool {
-	if w.Start.IsZero() {
+func (s Side) contains(t time.Time, slack time.Duration) bool {
+	if s.Start.IsZero() {
 		return false
 	}
-	return !t.Before(w.Start.Add(-slack)) && !t.After(w.End.Add(slack))
+	return !t.Before(s.Start.Add(-slack)) && !t.After(s.End.Add(slack))
 }
 
 func (o *Options) defaults() {
 	if o.MaxInMemory <= 0 {
 		o.MaxInMemory = 4 << 20
+	}
+	if o.MaxExpand <= 0 {
+		o.MaxExpand = 1 << 30
 	}
 	if o.Context <= 0 {
 		o.Context = 3
@@ -76,7 +118,10 @@ func (o *Options) defaults() {
 		o.MaxRanges = 16
 	}
 	if o.MaxDepth <= 0 {
-		o.MaxDepth = 3
+		o.MaxDepth = 6
+	}
+	if o.MaxMembers <= 0 {
+		o.MaxMembers = 100000
 	}
 }
 
@@ -102,11 +147,14 @@ type Change struct {
 	B       *Entry  `json:"b,omitempty"`
 	Content *Diff   `json:"content,omitempty"`
 	Causes  []Cause `json:"causes,omitempty"`
+	// Summary is the one cause that best explains this change, its
+	// members' included (the first kind of causePriority found).
+	Summary *Cause `json:"summary,omitempty"`
 }
 
 // Diff is how the contents of two files differ.
 type Diff struct {
-	Format string `json:"format"` // text, binary, gzip, tar, zip
+	Format string `json:"format"` // text, binary, gzip, xz, bzip2, zstd, tar, zip, ar, cpio, elf, pyc
 	SizeA  int64  `json:"sizeA"`  // -1 when unknown (a decompressed stream)
 	SizeB  int64  `json:"sizeB"`
 	// FirstDifference is the offset of the first differing byte.
@@ -157,7 +205,7 @@ func DiffPaths(a, b string, o Options) (*Result, error) {
 		return nil, fmt.Errorf("open %s: %w", b, err)
 	}
 	defer tb.Close()
-	r, err := DiffTrees(ta, tb, o)
+	r, err := diffTrees(ta, tb, o, filepath.Base(a))
 	if err != nil {
 		return nil, err
 	}
@@ -168,8 +216,16 @@ func DiffPaths(a, b string, o Options) (*Result, error) {
 // DiffTrees compares two trees, walking both in NAR order at once, so
 // that memory stays bounded by the options whatever the trees' sizes.
 func DiffTrees(ta, tb Tree, o Options) (*Result, error) {
+	return diffTrees(ta, tb, o, "")
+}
+
+// diffTrees is DiffTrees; rootName names a tree that is one file (for
+// the formats known by their names, .pyc).
+func diffTrees(ta, tb Tree, o Options, rootName string) (*Result, error) {
 	o.defaults()
-	d := &differ{o: o}
+	d := newDiffer(o)
+	d.rootName = rootName
+	defer d.close()
 	res := &Result{SchemaVersion: 1, Changes: []Change{}}
 	next := func(t Tree, n *int) (*Entry, error) {
 		e, err := t.Next()
@@ -212,6 +268,7 @@ func DiffTrees(ta, tb Tree, o Options) (*Result, error) {
 			}
 		default:
 			chs, err := d.compareEntries(ea, eb, ta, tb)
+			d.endEntry()
 			if err != nil {
 				return nil, err
 			}
@@ -225,8 +282,35 @@ func DiffTrees(ta, tb Tree, o Options) (*Result, error) {
 		}
 	}
 	res.Identical = len(res.Changes) == 0
+	for i := range res.Changes {
+		res.Changes[i].Summary = summaryCause(res.Changes[i])
+	}
 	res.Causes = causeKinds(res.Changes)
 	return res, nil
+}
+
+// summaryCause picks the one cause of a change (its members' included) that
+// best explains it, by causePriority.
+func summaryCause(c Change) *Cause {
+	var all []Cause
+	var walk func(Change)
+	walk = func(c Change) {
+		all = append(all, c.Causes...)
+		if c.Content != nil {
+			for _, m := range c.Content.Members {
+				walk(m)
+			}
+		}
+	}
+	walk(c)
+	for _, k := range causePriority {
+		for _, x := range all {
+			if x.Kind == k {
+				return &x
+			}
+		}
+	}
+	return nil
 }
 
 // causeKinds collects the distinct cause kinds of changes and their
@@ -253,11 +337,7 @@ func causeKinds(chs []Change) []string {
 	return kinds
 }
 
-type differ struct {
-	o Options
-}
-
-func (d *differ) compareEntries(ea, eb *Entry, ta, tb io.Reader) ([]Change, error) {
+func (d *differ) compareEntries(ea, eb *Entry, ta, tb Tree) ([]Change, error) {
 	if ea.Type != eb.Type {
 		return []Change{{Path: ea.Path, Kind: TypeChange, A: ea, B: eb}}, nil
 	}
@@ -273,7 +353,19 @@ func (d *differ) compareEntries(ea, eb *Entry, ta, tb io.Reader) ([]Change, erro
 		if ea.Executable != eb.Executable {
 			out = append(out, Change{Path: ea.Path, Kind: ExecChange, A: ea, B: eb})
 		}
-		diff, causes, err := d.compare(ea.Path, ta, tb, ea.Size, eb.Size, 0)
+		ba, err := d.entryBlob(ta, ea, 0)
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", ea.Path, err)
+		}
+		bb, err := d.entryBlob(tb, eb, 1)
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", eb.Path, err)
+		}
+		name := path.Base(ea.Path)
+		if ea.Path == "/" && d.rootName != "" {
+			name = d.rootName
+		}
+		diff, causes, err := d.compare(name, ba, bb, 0)
 		if err != nil {
 			return nil, fmt.Errorf("compare %s: %w", ea.Path, err)
 		}

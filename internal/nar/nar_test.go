@@ -365,39 +365,6 @@ func TestOpenFollowsResultLink(t *testing.T) {
 	}
 }
 
-// FuzzNARDiff feeds arbitrary bytes as a NAR file (and as the content of
-// a file): a malformed archive must be an error, never a panic.
-func FuzzNARDiff(f *testing.F) {
-	var seed bytes.Buffer
-	dir := f.TempDir()
-	os.WriteFile(filepath.Join(dir, "a"), []byte("built Sat Nov 21 05:35:06 UTC 2026 in /build/x\n"), 0o755)
-	os.Symlink("a", filepath.Join(dir, "l"))
-	gonar.DumpPath(&seed, dir)
-	f.Add(seed.Bytes())
-	f.Add(narMagic)
-	f.Add([]byte("\x1f\x8b\x08\x00garbage"))
-	f.Add([]byte("PK\x03\x04garbage"))
-	ref := f.TempDir()
-	os.WriteFile(filepath.Join(ref, "x"), seed.Bytes(), 0o644)
-	f.Fuzz(func(t *testing.T, data []byte) {
-		d := t.TempDir()
-		p := filepath.Join(d, "in.nar")
-		os.WriteFile(p, data, 0o644)
-		if r, err := DiffPaths(p, dir, Options{MaxInMemory: 4096}); err == nil {
-			var b bytes.Buffer
-			WriteText(&b, r)
-			WriteMarkdown(&b, r)
-		}
-		// The same bytes as the content of a file next to the seed NAR.
-		other := filepath.Join(d, "tree")
-		os.Mkdir(other, 0o755)
-		os.WriteFile(filepath.Join(other, "x"), data, 0o644)
-		if _, err := DiffPaths(ref, other, Options{MaxInMemory: 4096}); err != nil {
-			t.Fatalf("content comparison failed: %v", err)
-		}
-	})
-}
-
 // FuzzCauses runs the cause detectors on arbitrary line pairs.
 func FuzzCauses(f *testing.F) {
 	f.Add("built Sat Nov 21 05:35:06 UTC 2026", "built Sat Nov 21 05:36:06 UTC 2026")

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 )
 
@@ -33,10 +34,22 @@ func WriteText(w io.Writer, r *Result) error {
 	return err
 }
 
-// WriteChangesText writes changes as indented text lines.
+// WriteChangesText writes changes as indented text lines. A member of an
+// archive is named with its container, "lib.a:foo.o:.debug_str".
 func WriteChangesText(b *strings.Builder, chs []Change, indent string) {
+	writeChangesText(b, chs, indent, "")
+}
+
+func writeChangesText(b *strings.Builder, chs []Change, indent, parent string) {
 	for _, c := range chs {
-		fmt.Fprintf(b, "%s%-10s %s%s\n", indent, c.Kind, c.Path, changeSummary(c))
+		name := c.Path
+		if parent != "" {
+			name = parent + ":" + c.Path
+		}
+		fmt.Fprintf(b, "%s%-10s %s%s\n", indent, c.Kind, name, changeSummary(c))
+		if s := c.Summary; s != nil && parent == "" && !slices.Contains(c.Causes, *s) {
+			fmt.Fprintf(b, "%s  summary: %s: %s%s\n", indent, s.Kind, s.Detail, evidence(*s))
+		}
 		for _, k := range c.Causes {
 			fmt.Fprintf(b, "%s  cause: %s: %s%s\n", indent, k.Kind, k.Detail, evidence(k))
 		}
@@ -69,8 +82,29 @@ func WriteChangesText(b *strings.Builder, chs []Change, indent string) {
 				fmt.Fprintf(b, "%s  | ... (diff truncated)\n", indent)
 			}
 		}
-		WriteChangesText(b, d.Members, indent+"    ")
+		writeChangesText(b, d.Members, indent+"    ", name)
 	}
+}
+
+// MemberPaths lists every changed path, archive members included, named
+// with their containers ("/lib/libfoo.a:foo.o:.debug_str").
+func MemberPaths(chs []Change) []string {
+	var out []string
+	var walk func(parent string, chs []Change)
+	walk = func(parent string, chs []Change) {
+		for _, c := range chs {
+			name := c.Path
+			if parent != "" {
+				name = parent + ":" + c.Path
+			}
+			out = append(out, name)
+			if c.Content != nil {
+				walk(name, c.Content.Members)
+			}
+		}
+	}
+	walk("", chs)
+	return out
 }
 
 func changeSummary(c Change) string {
@@ -150,6 +184,9 @@ func WriteChangesMarkdown(b *strings.Builder, chs []Change) {
 	walk = func(prefix string, chs []Change) {
 		for _, c := range chs {
 			var causes []string
+			if s := c.Summary; s != nil && prefix == "" && !slices.Contains(c.Causes, *s) {
+				causes = append(causes, s.Kind+": "+s.Detail+evidence(*s))
+			}
 			for _, k := range c.Causes {
 				causes = append(causes, k.Kind+": "+k.Detail+evidence(k))
 			}
@@ -158,7 +195,7 @@ func WriteChangesMarkdown(b *strings.Builder, chs []Change) {
 				if c.Content.Unified != "" {
 					details = append(details, Change{Path: prefix + c.Path, Content: c.Content})
 				}
-				walk(prefix+c.Path+"!", c.Content.Members)
+				walk(prefix+c.Path+":", c.Content.Members)
 			}
 		}
 	}

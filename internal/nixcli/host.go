@@ -8,7 +8,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"os/exec"
 	"strings"
 )
 
@@ -34,7 +33,7 @@ func (o HostOptions) args() []string {
 // hostRun runs a nix tool and returns its stdout; an error carries the
 // tool's stderr.
 func hostRun(ctx context.Context, name string, args ...string) (string, error) {
-	cmd := exec.CommandContext(ctx, name, args...)
+	cmd := command(ctx, Exec{}, name, args...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
@@ -83,4 +82,11 @@ func ProbeCat(ctx context.Context, o HostOptions, path string) ([]byte, error) {
 	args := append([]string{"--extra-experimental-features", "nix-command", "store", "cat"}, o.args()...)
 	out, err := hostRun(ctx, "nix", append(args, path)...)
 	return []byte(out), err
+}
+
+// ProbeDelete removes a path nixgate added to the store (`nix-store
+// --delete`); it fails when something still refers to the path.
+func ProbeDelete(ctx context.Context, o HostOptions, path string) error {
+	_, err := hostRun(ctx, "nix-store", append(o.args(), "--delete", path)...)
+	return err
 }

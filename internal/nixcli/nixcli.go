@@ -40,19 +40,57 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
-// lastError picks the most useful line of a Nix log: the last "error:"
-// line, else the last non-empty line.
+// lastError picks the most useful part of a Nix log: the last "error:"
+// line with its indented continuation lines (a fixed-output mismatch's
+// "specified:" and "got:" hashes), without the builder's log lines that
+// Nix quotes ("> ..."), which the caller keeps apart; else the last
+// non-empty line.
 func lastError(log string) string {
 	lines := strings.Split(strings.TrimSpace(log), "\n")
 	for i := len(lines) - 1; i >= 0; i-- {
-		if l := strings.TrimSpace(lines[i]); strings.HasPrefix(l, "error:") {
-			return strings.TrimPrefix(l, "error: ")
+		l := strings.TrimSpace(lines[i])
+		if !strings.HasPrefix(l, "error:") {
+			continue
 		}
+		parts := []string{strings.TrimPrefix(l, "error: ")}
+		for _, c := range lines[i+1:] {
+			t := strings.TrimSpace(c)
+			if t == "" || c == t || strings.HasPrefix(t, "error:") {
+				break // not a continuation line
+			}
+			if strings.HasPrefix(t, ">") || strings.HasPrefix(t, "For full logs") || strings.HasSuffix(t, "log lines:") {
+				continue
+			}
+			parts = append(parts, strings.Join(strings.Fields(t), " "))
+			if len(parts) == 6 {
+				break
+			}
+		}
+		return strings.TrimSuffix(strings.Join(parts, " "), ";")
 	}
 	if len(lines) > 0 {
 		return strings.TrimSpace(lines[len(lines)-1])
 	}
 	return ""
+}
+
+// HashMismatch is a fixed-output derivation whose output has another hash
+// than the one it specifies.
+type HashMismatch struct {
+	Drv       string `json:"drv"`
+	Specified string `json:"specified"`
+	Got       string `json:"got"`
+}
+
+var hashMismatchRe = regexp.MustCompile(`hash mismatch in fixed-output derivation '([^']+)':\s*specified:\s*(\S+)\s*got:\s*(\S+)`)
+
+// HashMismatches returns the fixed-output mismatches in a Nix log.
+func HashMismatches(log string) []HashMismatch {
+	var out []HashMismatch
+	for _, m := range hashMismatchRe.FindAllStringSubmatch(ansiRe.ReplaceAllString(log, ""), -1) {
+		out = append(out, HashMismatch{Drv: m[1], Specified: m[2], Got: m[3]})
+	}
+	return out
 }
 
 // Available reports whether the nix binaries are on PATH.
@@ -123,7 +161,13 @@ func run(ctx context.Context, log io.Writer, stdout io.Writer, name string, args
 // before it reaches log and the error's tail: filter returns the writer
 // the command's stderr is written to, given the one it must render to.
 func runFiltered(ctx context.Context, log io.Writer, stdout io.Writer, filter func(io.Writer) io.Writer, name string, args ...string) ([]byte, error) {
-	cmd := exec.CommandContext(ctx, name, args...)
+	return runExec(ctx, Exec{}, log, stdout, filter, name, args...)
+}
+
+// runExec is runFiltered under e (see command: every Nix process runs in
+// its own process group and dies with nixgate).
+func runExec(ctx context.Context, e Exec, log io.Writer, stdout io.Writer, filter func(io.Writer) io.Writer, name string, args ...string) ([]byte, error) {
+	cmd := command(ctx, e, name, args...)
 	var out bytes.Buffer
 	if stdout != nil {
 		cmd.Stdout = stdout
@@ -157,6 +201,9 @@ func runFiltered(ctx context.Context, log io.Writer, stdout io.Writer, filter fu
 					break
 				}
 			}
+		}
+		if ctx.Err() != nil {
+			err = fmt.Errorf("%w (%v)", ctx.Err(), err)
 		}
 		return out.Bytes(), &Error{Cmd: label, ExitCode: code, Log: tail.String(), Err: err}
 	}
@@ -387,14 +434,42 @@ type Derivation struct {
 	} `json:"outputs"`
 	InputSrcs []string            `json:"inputSrcs"`
 	InputDrvs map[string][]string `json:"inputDrvs"`
+	Env       map[string]string   `json:"env"`
 }
+
+// FixedOutput reports whether d is a fixed-output derivation (its output
+// hash is given in advance).
+func (d Derivation) FixedOutput() bool { return d.Env["outputHash"] != "" }
 
 // ShowDerivationOptions are the options of `nix show-derivation`.
 type ShowDerivationOptions struct {
 	Store        string // --store URI ("" = the default store)
 	File         string // -f FILE: installables are attribute paths in FILE
 	Installables []string
-	Log          io.Writer
+	// Args are the arguments of the function FILE evaluates to (--arg,
+	// --argstr).
+	Args []AutoArg
+	Log  io.Writer
+}
+
+// AutoArg is an argument of a .nix file's function: --arg NAME EXPR, or
+// --argstr NAME STRING when String is set.
+type AutoArg struct {
+	Name   string `json:"name"`
+	Value  string `json:"value"`
+	String bool   `json:"string,omitempty"`
+}
+
+func autoArgs(as []AutoArg) []string {
+	var a []string
+	for _, x := range as {
+		flag := "--arg"
+		if x.String {
+			flag = "--argstr"
+		}
+		a = append(a, flag, x.Name, x.Value)
+	}
+	return a
 }
 
 // ShowDerivation evaluates installables (writing their derivations to the
@@ -408,6 +483,7 @@ func ShowDerivation(ctx context.Context, o ShowDerivationOptions) (map[string]De
 	if o.File != "" {
 		args = append(args, "--file", o.File)
 	}
+	args = append(args, autoArgs(o.Args)...)
 	args = append(args, "--")
 	args = append(args, o.Installables...)
 	out, err := run(ctx, o.Log, nil, "nix", args...)
@@ -469,9 +545,19 @@ func parseShowConfigSubstituters(out []byte) ([]string, error) {
 // RealiseOptions are the options of `nix-store --realise`.
 type RealiseOptions struct {
 	Store    string   // --store URI ("" = the default store)
-	Paths    []string // DRV!OUTPUT or store paths
+	Paths    []string // DRV!OUTPUT, DRV (every output) or store paths
 	Settings Settings // --option NAME VALUE
 	Log      io.Writer
+	// Exec is how nix-store is started (a time namespace, CPUs, extra
+	// environment).
+	Exec Exec
+	// Activity, when not nil, records the builds in progress and their
+	// logs' last lines.
+	Activity *Activity
+	// Check builds the paths again and compares them with the valid
+	// outputs (--check); KeepFailed keeps a differing output as
+	// PATH.check (--keep-failed).
+	Check, KeepFailed bool
 }
 
 // Substitution is a path copied from a substituter, or refused.
@@ -494,12 +580,18 @@ type RealiseResult struct {
 func Realise(ctx context.Context, o RealiseOptions) (*RealiseResult, error) {
 	args := storeArgs(o.Store, "")
 	args = append(args, "--realise", "--log-format", "internal-json")
+	if o.Check {
+		args = append(args, "--check")
+	}
+	if o.KeepFailed {
+		args = append(args, "--keep-failed")
+	}
 	args = append(args, o.Settings.args()...)
 	args = append(args, "--")
 	args = append(args, o.Paths...)
 	res := &RealiseResult{}
-	filter := func(w io.Writer) io.Writer { return &jsonLog{w: w, res: res} }
-	_, err := runFiltered(ctx, o.Log, nil, filter, "nix-store", args...)
+	filter := func(w io.Writer) io.Writer { return &jsonLog{w: w, res: res, act: o.Activity} }
+	_, err := runExec(ctx, o.Exec, o.Log, nil, filter, "nix-store", args...)
 	return res, err
 }
 
@@ -521,6 +613,7 @@ var (
 type jsonLog struct {
 	w   io.Writer
 	res *RealiseResult
+	act *Activity
 	buf []byte
 }
 
@@ -552,12 +645,13 @@ func (l *jsonLog) line(b []byte) {
 		return
 	}
 	var ev struct {
-		Action string `json:"action"`
-		Type   int    `json:"type"`
-		Level  int    `json:"level"`
-		Text   string `json:"text"`
-		Msg    string `json:"msg"`
-		Fields []any  `json:"fields"`
+		Action string  `json:"action"`
+		Type   int     `json:"type"`
+		Level  int     `json:"level"`
+		ID     float64 `json:"id"`
+		Text   string  `json:"text"`
+		Msg    string  `json:"msg"`
+		Fields []any   `json:"fields"`
 	}
 	if err := json.Unmarshal(j, &ev); err != nil {
 		fmt.Fprintf(l.w, "%s\n", b)
@@ -588,6 +682,7 @@ func (l *jsonLog) line(b []byte) {
 		case actBuild:
 			if d := field(0); d != "" {
 				l.res.Built = append(l.res.Built, d)
+				l.act.start(ev.ID, d)
 			}
 		case actSubstitute:
 			if p := field(0); p != "" {
@@ -600,7 +695,10 @@ func (l *jsonLog) line(b []byte) {
 	case "result":
 		if ev.Type == resBuildLogLine {
 			text = field(0)
+			l.act.line(ev.ID, text)
 		}
+	case "stop":
+		l.act.stop(ev.ID)
 	}
 	if text != "" {
 		fmt.Fprintf(l.w, "%s\n", text)

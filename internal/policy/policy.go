@@ -46,6 +46,9 @@ type Policy struct {
 	PR PR
 	// Cache configures `nixgate cache verify`.
 	Cache Cache
+	// Rebuild configures `nixgate rebuild`; Host `nixgate host`.
+	Rebuild Rebuild
+	Host    Host
 	// Limits caps how many bytes of one file nixgate reads, per kind.
 	Limits repo.Limits
 	// Project holds facts about the repository that checks share.
@@ -109,6 +112,21 @@ type Cache struct {
 type CacheStore struct {
 	Require *int     `toml:"require"`
 	Keys    []string `toml:"keys"`
+}
+
+// Rebuild is the [rebuild] table.
+type Rebuild struct {
+	// Vary lists the variations of builders 2..N (nil: all; [] for none),
+	// as --vary does.
+	Vary []string `toml:"vary"`
+}
+
+// Host is the [host] table.
+type Host struct {
+	// Shared says that several tenants build on this host (a shared CI
+	// store): nixgate host then reports the multi-tenant posture as a
+	// finding.
+	Shared bool `toml:"shared"`
 }
 
 // Default is the built-in policy: every check at its default.
@@ -195,6 +213,8 @@ func docType(checks []*check.Check) reflect.Type {
 		{Name: "Ignore", Type: reflect.TypeFor[[]string](), Tag: `toml:"ignore"`},
 		{Name: "PR", Type: reflect.TypeFor[PR](), Tag: `toml:"pr"`},
 		{Name: "Cache", Type: reflect.TypeFor[Cache](), Tag: `toml:"cache"`},
+		{Name: "Rebuild", Type: reflect.TypeFor[Rebuild](), Tag: `toml:"rebuild"`},
+		{Name: "Host", Type: reflect.TypeFor[Host](), Tag: `toml:"host"`},
 		{Name: "Limits", Type: reflect.TypeFor[LimitsTable](), Tag: `toml:"limits"`},
 		{Name: "Project", Type: reflect.TypeFor[Project](), Tag: `toml:"project"`},
 		{Name: "Lock", Type: reflect.TypeFor[Lock](), Tag: `toml:"lock"`},
@@ -258,6 +278,8 @@ func Parse(name string, data []byte, checks []*check.Check) (*Policy, error) {
 	p.PR = d.FieldByName("PR").Interface().(PR)
 	p.Project = d.FieldByName("Project").Interface().(Project)
 	p.Cache = d.FieldByName("Cache").Interface().(Cache)
+	p.Rebuild = d.FieldByName("Rebuild").Interface().(Rebuild)
+	p.Host = d.FieldByName("Host").Interface().(Host)
 	var errs Errors
 	lt := d.FieldByName("Limits").Interface().(LimitsTable)
 	byKind := map[repo.Kind]string{repo.KindPolicy: lt.Policy, repo.KindLock: lt.Lock, repo.KindSource: lt.Source, repo.KindText: lt.Text}

@@ -11,16 +11,18 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/nixgate/nixgate/internal/nar"
+	"github.com/nixgate/nixgate/internal/nixcli"
 )
 
 // Builder kinds.
 const (
 	Chroot = "chroot" // a store in a local directory (--store DIR)
 	Local  = "local"  // the user's own store, --check semantics
-	Remote = "remote" // ssh-ng:// or ssh:// store
+	Remote = "remote" // an ssh-ng:// store
 )
 
 // Builder is one place where the derivations are built.
@@ -32,18 +34,27 @@ type Builder struct {
 	Root string `json:"root,omitempty"`
 }
 
-// ParseBuilder reads a --builder value: "local", "ssh-ng://host",
-// "ssh://host", or a directory for a chroot store (created if missing).
+// ParseBuilder reads a --builder value: "local", "ssh-ng://[USER@]HOST"
+// (with Nix's store URI parameters, ?ssh-key=FILE...), or a directory for
+// a chroot store (created if missing). ssh:// is refused: Nix's legacy
+// SSH store cannot build in the remote store (Nix 2.8: "operation
+// 'getFSAccessor' is not supported by store 'ssh://...'").
 func ParseBuilder(s string) (Builder, error) {
 	switch {
 	case s == "":
 		return Builder{}, fmt.Errorf("empty builder")
 	case s == "local" || s == "auto" || s == "daemon":
 		return Builder{Name: "local", Kind: Local}, nil
-	case strings.HasPrefix(s, "ssh-ng://"), strings.HasPrefix(s, "ssh://"):
+	case strings.HasPrefix(s, "ssh-ng://"):
+		host := strings.TrimPrefix(s, "ssh-ng://")
+		if h, _, _ := strings.Cut(host, "?"); h == "" || strings.ContainsAny(h, "/ ") {
+			return Builder{}, fmt.Errorf("builder %q: want ssh-ng://[USER@]HOST", s)
+		}
 		return Builder{Name: s, URI: s, Kind: Remote}, nil
+	case strings.HasPrefix(s, "ssh://"):
+		return Builder{}, fmt.Errorf("builder %q: Nix's legacy ssh:// store cannot build in the remote store (Nix 2.8: operation 'getFSAccessor' is not supported); use ssh-ng://%s", s, strings.TrimPrefix(s, "ssh://"))
 	case strings.Contains(s, "://"):
-		return Builder{}, fmt.Errorf("builder %q: unsupported store URI (want local, ssh-ng://HOST, ssh://HOST or a directory)", s)
+		return Builder{}, fmt.Errorf("builder %q: unsupported store URI (want local, ssh-ng://HOST or a directory)", s)
 	}
 	dir, err := filepath.Abs(s)
 	if err != nil {
@@ -87,6 +98,8 @@ type Installable struct {
 	Raw   string   `json:"installable"`
 	Kind  string   `json:"kind"`
 	Attrs []string `json:"attrs,omitempty"` // -A for a .nix file
+	// Args are the .nix file's function arguments (--arg, --argstr).
+	Args []nixcli.AutoArg `json:"args,omitempty"`
 }
 
 // ParseInstallable classifies raw: a .drv path, a .nix file (with attrs),
@@ -133,8 +146,41 @@ func ParseInstallable(raw string, attrs []string) (Installable, error) {
 }
 
 func (i Installable) String() string {
-	if len(i.Attrs) == 0 {
-		return i.Raw
+	s := i.Raw
+	if len(i.Attrs) > 0 {
+		s += " -A " + strings.Join(i.Attrs, " -A ")
 	}
-	return i.Raw + " -A " + strings.Join(i.Attrs, " -A ")
+	for _, a := range i.Args {
+		flag := "--arg"
+		if a.String {
+			flag = "--argstr"
+		}
+		s += " " + flag + " " + a.Name + " " + strconv.Quote(a.Value)
+	}
+	return s
+}
+
+// ParseArgs reads --arg NAME EXPR and --argstr NAME VALUE pairs (given as
+// "NAME=VALUE" in args and strs) for a .nix file.
+func ParseArgs(args, strs []string) ([]nixcli.AutoArg, error) {
+	var out []nixcli.AutoArg
+	for i, list := range [][]string{args, strs} {
+		for _, kv := range list {
+			n, v, ok := strings.Cut(kv, "=")
+			if !ok || !validArgName(n) {
+				return nil, fmt.Errorf("argument %q: want NAME=VALUE with NAME a Nix identifier", kv)
+			}
+			out = append(out, nixcli.AutoArg{Name: n, Value: v, String: i == 1})
+		}
+	}
+	return out, nil
+}
+
+func validArgName(n string) bool {
+	if n == "" || !(n[0] == '_' || n[0] >= 'a' && n[0] <= 'z' || n[0] >= 'A' && n[0] <= 'Z') {
+		return false
+	}
+	return !strings.ContainsFunc(n, func(r rune) bool {
+		return !(r == '_' || r == '-' || r == '\'' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9')
+	})
 }

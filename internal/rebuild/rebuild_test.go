@@ -17,24 +17,24 @@ import (
 	"github.com/nixgate/nixgate/internal/nixcli"
 )
 
-// needNix skips when the real Nix or busybox-static is absent (make test
-// installs both).
+// needNix fails when the real Nix or busybox-static is absent: make test
+// installs both (scripts/deps.sh).
 func needNix(t *testing.T) {
 	t.Helper()
 	if !nixcli.Available() {
-		t.Skip("nix is not installed (apt-get install nix-bin; make deps does it)")
+		t.Fatal("nix is not installed (apt-get install nix-bin; scripts/deps.sh does it)")
 	}
 	if _, err := os.Stat("/bin/busybox"); err != nil {
-		t.Skip("/bin/busybox is missing (apt-get install busybox-static; make deps does it)")
+		t.Fatal("/bin/busybox is missing (apt-get install busybox-static; scripts/deps.sh does it)")
 	}
 }
 
-// casesDir copies testdata/cases.nix, flake.nix and /bin/busybox into a
-// temporary directory.
+// casesDir copies the test derivations and /bin/busybox into a temporary
+// directory.
 func casesDir(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
-	for _, f := range []string{"cases.nix", "flake.nix", "subst.nix"} {
+	for _, f := range []string{"cases.nix", "flake.nix", "subst.nix", "vary.nix"} {
 		b, err := os.ReadFile(filepath.Join("testdata", f))
 		if err != nil {
 			t.Fatal(err)
@@ -57,13 +57,20 @@ func casesDir(t *testing.T) string {
 }
 
 func ctx(t *testing.T) context.Context {
-	c, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	c, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	t.Cleanup(cancel)
 	return c
 }
 
+// tempDir is a temporary directory the build users can search (as
+// /tmp): disorderfs reaches its backing directory as them.
 func tempDir(t *testing.T) string {
 	d := t.TempDir()
+	for p := d; p != os.TempDir() && p != "/"; p = filepath.Dir(p) {
+		if err := os.Chmod(p, 0o711); err != nil {
+			t.Fatal(err)
+		}
+	}
 	t.Cleanup(func() { removeAll(d) })
 	return d
 }
@@ -78,93 +85,266 @@ func outputsByName(r *Report) map[string]OutputReport {
 	return m
 }
 
-// TestRebuildCauses builds the five cases on two fresh chroot stores (in
-// parallel: one nix build per store) and checks each verdict and cause.
-func TestRebuildCauses(t *testing.T) {
+func vary(t *testing.T, dir string, attrs ...string) Installable {
+	t.Helper()
+	in, err := ParseInstallable(filepath.Join(dir, "vary.nix"), attrs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return in
+}
+
+func report(t *testing.T, rep *Report) string {
+	var b bytes.Buffer
+	if err := Write(&b, "text", rep); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"json", "markdown"} {
+		if err := Write(&bytes.Buffer{}, f, rep); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+	return b.String()
+}
+
+// classes are the nondeterminism classes of vary.nix: the variation that
+// exposes each, and the cause nixgate must name for it (the file's
+// summary cause).
+var classes = []struct {
+	name      string // the derivation (and output suffix)
+	variation string
+	cause     string
+	detail    string // in the text report
+}{
+	{"epoch", VaryTime, nar.CauseTimestamp, "embedded build time (epoch seconds)"},
+	{"tarball", VaryTime, nar.CauseTimestamp, "tar member notes.txt modification time"},
+	{"uptime", VaryTime, nar.CauseTimestamp, "seconds since boot"},
+	{"cores", VaryCores, nar.CauseCores, "NIX_BUILD_CORES"},
+	{"cpus", VaryCPUs, nar.CauseCores, "1 CPU(s) on b"},
+	{"builddir", VaryBuildDir, nar.CauseBuildPath, "the build directory was /build on a, /build-"},
+	{"kernel", VaryKernel, nar.CauseKernel, "the kernel release"},
+	{"timezone", VaryTimezone, nar.CauseTimezone, "time zone: UTC on a, +14 on b (the same instant)"},
+	{"fileorder", VaryFileOrder, nar.CauseOrder, "the same 13 lines in a different order"},
+	{"random", "", nar.CauseRandom, "random-looking strings of the same length (32 characters)"},
+	{"multi-dev", VaryCores, nar.CauseCores, "jobs"},
+	{"gzip", "", nar.CauseTimestamp, "gzip header modification time"},
+}
+
+// TestVariations builds one derivation per nondeterminism class on two
+// fresh chroot stores with every variation on, and a deterministic one:
+// each class is NOT REPRODUCIBLE with its cause named, the deterministic
+// derivation (and the unchanging output of a two-output one) is
+// REPRODUCIBLE. Then, with no variation, the classes that only a
+// variation exposes come out the same on both builders: it is the
+// variation that catches them.
+func TestVariations(t *testing.T) {
+	needNix(t)
+	dir := casesDir(t)
+	attrs := []string{"deterministic", "multi"}
+	for _, c := range classes {
+		if c.name != "multi-dev" && c.name != "gzip" {
+			attrs = append(attrs, c.name)
+		}
+	}
+	gz, err := ParseInstallable(filepath.Join(dir, "cases.nix"), []string{"gzip"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Run("all variations", func(t *testing.T) {
+		t.Parallel()
+		var progress bytes.Buffer
+		rep, err := Run(ctx(t), Options{Installables: []Installable{vary(t, dir, attrs...), gz}, TempDir: tempDir(t), Progress: &progress})
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := report(t, rep)
+		if rep.Verdict != NotReproducible {
+			t.Errorf("verdict = %s, want %s", rep.Verdict, NotReproducible)
+		}
+		for _, v := range rep.Builders[1].Variations {
+			if !v.Applied {
+				t.Errorf("variation %s not applied on b: %s", v.Name, v.Note)
+			}
+		}
+		if len(rep.Builders[0].Variations) != 0 {
+			t.Errorf("the first builder has variations: %+v", rep.Builders[0].Variations)
+		}
+		if a, b := rep.Builders[0].Started, rep.Builders[1].Started; b.Sub(a) < 1100*time.Millisecond || a.Unix() == b.Unix() {
+			t.Errorf("b started %s after a (at %s and %s): want 1.1s and another second", b.Sub(a), a, b)
+		}
+		outs := outputsByName(rep)
+		for _, name := range []string{"deterministic", "multi"} {
+			if o := outs[name]; !o.Reproducible || o.Status != StatusReproducible || len(o.Hashes) != 2 {
+				t.Errorf("%s: %+v, want reproducible on both builders", name, o)
+			}
+		}
+		for _, c := range classes {
+			t.Run(c.name, func(t *testing.T) {
+				o, ok := outs[c.name]
+				if !ok {
+					t.Fatalf("no output %s", c.name)
+				}
+				if o.Reproducible || o.Status != StatusDiffers {
+					t.Fatalf("status %s, want %s", o.Status, StatusDiffers)
+				}
+				for _, h := range o.Hashes {
+					if h.NixRecord != "match" {
+						t.Errorf("%s: nix record %q, want match", h.Builder, h.NixRecord)
+					}
+				}
+				if len(o.Diffs) != 1 || o.Diffs[0].Result == nil || len(o.Diffs[0].Result.Changes) != 1 {
+					t.Fatalf("diffs = %+v, want one explained change", o.Diffs)
+				}
+				ch := o.Diffs[0].Result.Changes[0]
+				if ch.Summary == nil || ch.Summary.Kind != c.cause {
+					t.Errorf("summary cause %+v, want %s", ch.Summary, c.cause)
+				}
+				if !strings.Contains(text, c.detail) {
+					t.Errorf("the report lacks %q", c.detail)
+				}
+			})
+		}
+		if t.Failed() {
+			t.Logf("report:\n%s\nprogress:\n%s", text, progress.String())
+		}
+	})
+	t.Run("no variation", func(t *testing.T) {
+		t.Parallel()
+		only := []string{"deterministic", "cores", "cpus", "builddir", "kernel", "timezone", "multi"}
+		rep, err := Run(ctx(t), Options{Installables: []Installable{vary(t, dir, only...)}, TempDir: tempDir(t), Vary: []string{}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Verdict != Reproducible {
+			t.Errorf("verdict %s, want %s:\n%s", rep.Verdict, Reproducible, report(t, rep))
+		}
+		if len(rep.Outputs) != len(only)+1 {
+			t.Errorf("%d outputs, want %d (multi has two)", len(rep.Outputs), len(only)+1)
+		}
+	})
+}
+
+// TestFailures: a build that fails on one builder only keeps the other's
+// hash and the failing builder's log tail; a fixed-output mismatch shows
+// both hashes; what did build is compared.
+func TestFailures(t *testing.T) {
 	needNix(t)
 	t.Parallel()
 	dir := casesDir(t)
-	in, err := ParseInstallable(filepath.Join(dir, "cases.nix"), []string{"repro", "time", "builddir", "order", "gzip"})
+	rep, err := Run(ctx(t), Options{Installables: []Installable{vary(t, dir, "deterministic", "onesided", "fod")}, TempDir: tempDir(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var progress bytes.Buffer
-	rep, err := Run(ctx(t), Options{Installables: []Installable{in}, TempDir: tempDir(t), Progress: &progress})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if rep.Verdict != NotReproducible {
-		t.Errorf("verdict = %s, want %s", rep.Verdict, NotReproducible)
-	}
-	if !strings.Contains(progress.String(), "[a] building") || !strings.Contains(progress.String(), "[b] built in") {
-		t.Errorf("progress lacks builder lines:\n%s", progress.String())
+	text := report(t, rep)
+	defer func() {
+		if t.Failed() {
+			t.Logf("report:\n%s", text)
+		}
+	}()
+	if rep.Verdict != BuildFailed {
+		t.Errorf("verdict %s, want %s", rep.Verdict, BuildFailed)
 	}
 	outs := outputsByName(rep)
-	tests := []struct {
-		name         string
-		reproducible bool
-		causes       []string
-		detail       string // in the text report
-	}{
-		{"repro", true, nil, ""},
-		{"time", false, []string{nar.CauseTimestamp}, "embedded build time"},
-		{"builddir", false, []string{nar.CauseBuildPath}, "/build/tmp."},
-		{"order", false, []string{nar.CauseOrder}, "the same 40 lines in a different order"},
-		{"gzip", false, []string{nar.CauseTimestamp}, "gzip header modification time"},
+	if o := outs["deterministic"]; !o.Reproducible || len(o.Hashes) != 2 {
+		t.Errorf("deterministic: %+v, want reproducible on both", o)
 	}
-	var text bytes.Buffer
-	if err := Write(&text, "text", rep); err != nil {
-		t.Fatal(err)
+	one := outs["onesided"]
+	if one.Status != StatusIncomplete || len(one.Hashes) != 1 || one.Hashes[0].Builder != "a" || !slices.Equal(one.Missing, []string{"b"}) {
+		t.Errorf("onesided: %+v, want a's hash and b missing", one)
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			o, ok := outs[tc.name]
-			if !ok {
-				t.Fatalf("no output for %s", tc.name)
+	a, b := rep.Builders[0], rep.Builders[1]
+	find := func(br BuilderReport, name string) *Failure {
+		for i, f := range br.Failures {
+			if strings.HasSuffix(f.Drv, "-"+name+".drv") {
+				return &br.Failures[i]
 			}
-			if o.Reproducible != tc.reproducible {
-				t.Errorf("reproducible = %v, want %v", o.Reproducible, tc.reproducible)
-			}
-			if len(o.Hashes) != 2 {
-				t.Fatalf("hashes on %d builders, want 2", len(o.Hashes))
-			}
-			for _, h := range o.Hashes {
-				if h.NixRecord != "match" {
-					t.Errorf("%s: nix record %q, want match", h.Builder, h.NixRecord)
-				}
-			}
-			if tc.reproducible {
-				if len(o.Diffs) != 0 {
-					t.Errorf("diffs of a reproducible output: %+v", o.Diffs)
-				}
-				return
-			}
-			if len(o.Diffs) != 1 || o.Diffs[0].Result == nil {
-				t.Fatalf("diffs = %+v, want one explained diff", o.Diffs)
-			}
-			if diff := cmp.Diff(tc.causes, o.Diffs[0].Result.Causes); diff != "" {
-				t.Errorf("causes (-want +got):\n%s", diff)
-			}
-			if !strings.Contains(text.String(), tc.detail) {
-				t.Errorf("text report lacks %q", tc.detail)
-			}
-		})
+		}
+		return nil
 	}
-	if t.Failed() {
-		t.Logf("report:\n%s", text.String())
+	if f := find(b, "onesided"); f == nil || !slices.Contains(f.LogTail, "this build needs two cores") {
+		t.Errorf("b's failure of onesided: %+v, want its log tail", f)
 	}
-	for _, f := range []string{"json", "markdown"} {
-		var b bytes.Buffer
-		if err := Write(&b, f, rep); err != nil {
-			t.Errorf("%s: %v", f, err)
+	if find(a, "onesided") != nil {
+		t.Errorf("a failed onesided: %+v", a.Failures)
+	}
+	for _, br := range []BuilderReport{a, b} {
+		f := find(br, "fod")
+		if f == nil || f.HashMismatch == nil {
+			t.Errorf("%s: fod failure %+v, want a hash mismatch", br.Name, f)
+			continue
+		}
+		if f.HashMismatch.Specified != "sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=" || !strings.HasPrefix(f.HashMismatch.Got, "sha256-") {
+			t.Errorf("%s: mismatch %+v", br.Name, f.HashMismatch)
+		}
+	}
+	// Where the mismatch is the only failure, Nix's error is the builder's
+	// error, the hashes included (not cut before them).
+	if !strings.Contains(a.Error, "specified: sha256-47DEQ") || !strings.Contains(a.Error, "got:") {
+		t.Errorf("a: error %q lacks the hashes", a.Error)
+	}
+	for _, want := range []string{"fixed-output hash mismatch: specified sha256-47DEQ", "> this build needs two cores", "not built on b"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("report lacks %q", want)
 		}
 	}
 }
 
-// TestRebuildKinds checks the other installable kinds and builders: a
-// flake output, a .drv path, a failing build, an artifact, and the local
-// store alone with --check semantics.
-func TestRebuildKinds(t *testing.T) {
+// TestCrossRun: a stamp of 3-second resolution is the same on two
+// builders that start together (no variation), and differs on a later
+// run: only the history catches it, in rebuild and in History.Check.
+func TestCrossRun(t *testing.T) {
+	needNix(t)
+	t.Parallel()
+	dir := casesDir(t)
+	h, err := OpenHistory(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	in := vary(t, dir, "coarse")
+	run := func() *Report {
+		// Start just after a 3-second boundary so that both builders of
+		// the run see the same stamp.
+		now := time.Now()
+		next := now.Truncate(3 * time.Second).Add(3*time.Second + 50*time.Millisecond)
+		time.Sleep(time.Until(next))
+		rep, err := Run(ctx(t), Options{Installables: []Installable{in}, TempDir: tempDir(t), Vary: []string{}, History: h})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := h.Record(context.Background(), rep); err != nil {
+			t.Fatal(err)
+		}
+		return rep
+	}
+	first := run()
+	if first.Outputs[0].Status == StatusDiffers {
+		t.Logf("the two builders of the first run differ (a slow build crossed the stamp's boundary): %+v", first.Outputs[0].Hashes)
+	}
+	second := run()
+	o := second.Outputs[0]
+	if len(o.History) == 0 || o.Reproducible || second.Verdict != NotReproducible {
+		t.Fatalf("second run: %+v, verdict %s; want a difference from run 1", o, second.Verdict)
+	}
+	if o.History[0].Run != 1 {
+		t.Errorf("history %+v, want run 1", o.History)
+	}
+	if text := report(t, second); !strings.Contains(text, "differs from") || !strings.Contains(text, "run #1") {
+		t.Errorf("report lacks the history:\n%s", text)
+	}
+	bad, err := h.Check(context.Background(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(bad) != 1 || bad[0].Path != o.Path || len(bad[0].Hashes) != 4 {
+		t.Errorf("Check = %+v, want %s with 4 hashes", bad, o.Path)
+	}
+}
+
+// TestKinds checks the other installable kinds and builders: a flake
+// output, a .drv path, --argstr, an artifact, and the local store alone
+// with --check semantics.
+func TestKinds(t *testing.T) {
 	needNix(t)
 	t.Run("flake", func(t *testing.T) {
 		t.Parallel()
@@ -187,11 +367,11 @@ func TestRebuildKinds(t *testing.T) {
 			t.Errorf("artifact = %+v, want equal sums", rep.Artifact)
 		}
 	})
-	t.Run("drv", func(t *testing.T) {
+	t.Run("drv with two outputs", func(t *testing.T) {
 		t.Parallel()
 		dir := casesDir(t)
 		// The .drv lives in the user's own store, as after nix-instantiate.
-		drvs, err := nixcli.Instantiate(ctx(t), "", filepath.Join(dir, "cases.nix"), []string{"builddir"}, nil)
+		drvs, err := nixcli.Instantiate(ctx(t), "", filepath.Join(dir, "vary.nix"), []string{"multi"}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -203,25 +383,29 @@ func TestRebuildKinds(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if rep.Verdict != NotReproducible || len(rep.Outputs) != 1 || !slices.Equal(rep.Outputs[0].Diffs[0].Result.Causes, []string{nar.CauseBuildPath}) {
-			t.Errorf("verdict %s, outputs %+v", rep.Verdict, rep.Outputs)
+		outs := outputsByName(rep)
+		if len(rep.Outputs) != 2 || !outs["multi"].Reproducible || outs["multi-dev"].Status != StatusDiffers {
+			t.Errorf("outputs %+v, want out the same and dev different", rep.Outputs)
 		}
 	})
-	t.Run("failure", func(t *testing.T) {
+	t.Run("argstr", func(t *testing.T) {
 		t.Parallel()
 		dir := casesDir(t)
-		in, _ := ParseInstallable(filepath.Join(dir, "cases.nix"), []string{"fail"})
-		rep, err := Run(ctx(t), Options{Installables: []Installable{in}, TempDir: tempDir(t)})
+		in := vary(t, dir, "slow")
+		args, err := ParseArgs([]string{"slowSeconds=1"}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if rep.Verdict != BuildFailed {
-			t.Errorf("verdict = %s, want %s", rep.Verdict, BuildFailed)
+		in.Args = args
+		rep, err := Run(ctx(t), Options{Installables: []Installable{in}, TempDir: tempDir(t), Vary: []string{}})
+		if err != nil {
+			t.Fatal(err)
 		}
-		for _, b := range rep.Builders {
-			if !strings.Contains(b.Error, "fail") {
-				t.Errorf("builder %s error = %q", b.Name, b.Error)
-			}
+		if len(rep.Outputs) != 1 || !strings.HasSuffix(rep.Outputs[0].Path, "-slow-1") || !rep.Outputs[0].Reproducible {
+			t.Errorf("outputs %+v, want slow-1, reproducible", rep.Outputs)
+		}
+		if !strings.Contains(rep.Installables[0], "--arg slowSeconds \"1\"") {
+			t.Errorf("installables %q", rep.Installables)
 		}
 	})
 	t.Run("local-check", func(t *testing.T) {
@@ -258,6 +442,9 @@ func TestParseBuilder(t *testing.T) {
 	}{
 		{"local", Local, false},
 		{"ssh-ng://builder.example", Remote, false},
+		{"ssh-ng://root@127.0.0.1?ssh-key=/k", Remote, false},
+		{"ssh://builder.example", "", true},
+		{"ssh-ng://", "", true},
 		{"/tmp/store-x", Chroot, false},
 		{"s3://bucket", "", true},
 		{"", "", true},
@@ -272,6 +459,30 @@ func TestParseBuilder(t *testing.T) {
 				t.Errorf("kind = %q, want %q", b.Kind, tc.kind)
 			}
 		})
+	}
+}
+
+func TestParseVary(t *testing.T) {
+	tests := []struct {
+		in   []string
+		want []string
+		bad  bool
+	}{
+		{nil, []string{}, false},
+		{[]string{"all"}, AllVariations, false},
+		{[]string{"none"}, []string{}, false},
+		{[]string{"kernel,time", "cores"}, []string{VaryTime, VaryCores, VaryKernel}, false},
+		{[]string{"tiem"}, nil, true},
+	}
+	for _, tc := range tests {
+		got, err := ParseVary(tc.in)
+		if (err != nil) != tc.bad {
+			t.Errorf("ParseVary(%q) error %v", tc.in, err)
+			continue
+		}
+		if !tc.bad && !slices.Equal(got, tc.want) {
+			t.Errorf("ParseVary(%q) = %q, want %q", tc.in, got, tc.want)
+		}
 	}
 }
 
@@ -307,5 +518,27 @@ func TestHistory(t *testing.T) {
 	want := "#2  2026-01-02T03:04:05Z  not-reproducible    1.5s  ./x.nix -A time  [a, b]\n      differs: /nix/store/p-time (out)\n"
 	if diff := cmp.Diff(want, b.String()); diff != "" {
 		t.Errorf("text (-want +got):\n%s", diff)
+	}
+	// A third run whose hash is one of the recorded ones, and another.
+	now := &Report{Outputs: []OutputReport{{Drv: "/nix/store/x.drv", Output: "out", Status: StatusReproducible, Reproducible: true,
+		Hashes: []BuilderHash{{Builder: "a", NarHash: "sha256-A"}, {Builder: "b", NarHash: "sha256-A"}}}}}
+	if err := compareHistory(context.Background(), now, h); err != nil {
+		t.Fatal(err)
+	}
+	if o := now.Outputs[0]; o.Status != StatusHistory || len(o.History) != 2 || o.History[0].NarHash != "sha256-B" {
+		t.Errorf("compareHistory: %+v, want the two recorded sha256-B", o)
+	}
+	bad, err := h.Check(context.Background(), "")
+	if err != nil || len(bad) != 1 || len(bad[0].Hashes) != 4 {
+		t.Errorf("Check = %+v, %v", bad, err)
+	}
+}
+
+// TestTZif checks the generated zone file's layout; TestVariations reads
+// it through the sandbox's date(1).
+func TestTZif(t *testing.T) {
+	b := tzif(tzOffset, tzName)
+	if string(b[:4]) != "TZif" || len(b) != 44+6+len(tzName)+1 {
+		t.Fatalf("tzif = %q", b)
 	}
 }

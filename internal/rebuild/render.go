@@ -6,6 +6,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/nixgate/nixgate/internal/nar"
 )
@@ -56,8 +57,11 @@ func writeText(w io.Writer, r *Report) error {
 	if s := r.Substitution; s != nil {
 		fmt.Fprintf(&b, "%s; the outputs under test were built with substituters off\n", substitutionText(s))
 	}
+	if r.HistoryRuns != nil {
+		fmt.Fprintf(&b, "compared with %d earlier recorded run(s)\n", *r.HistoryRuns)
+	}
 	b.WriteString("\nbuilders:\n")
-	for _, br := range r.Builders {
+	for i, br := range r.Builders {
 		where := br.URI
 		if where == "" {
 			where = "the local store"
@@ -67,6 +71,32 @@ func writeText(w io.Writer, r *Report) error {
 			fmt.Fprintf(&b, "  FAILED: %s", br.Error)
 		}
 		b.WriteString("\n")
+		if i == 0 && len(r.Builders) > 1 {
+			fmt.Fprintf(&b, "           baseline: %s\n", envText(br.Environment))
+		}
+		for _, v := range br.Variations {
+			state := "varied"
+			if !v.Applied {
+				state = "not varied"
+			}
+			fmt.Fprintf(&b, "           %s %s: %s", state, v.Name, v.Value)
+			if v.Note != "" {
+				fmt.Fprintf(&b, " (%s)", v.Note)
+			}
+			b.WriteString("\n")
+		}
+		for _, f := range br.Failures {
+			fmt.Fprintf(&b, "           failed: %s\n", f.Drv)
+			if m := f.HashMismatch; m != nil {
+				fmt.Fprintf(&b, "             fixed-output hash mismatch: specified %s, got %s\n", m.Specified, m.Got)
+			}
+			if len(f.LogTail) > 0 {
+				fmt.Fprintf(&b, "             last %d log line(s):\n", len(f.LogTail))
+				for _, l := range f.LogTail {
+					fmt.Fprintf(&b, "             > %s\n", l)
+				}
+			}
+		}
 		if in := br.Inputs; in != nil {
 			fmt.Fprintf(&b, "           inputs: %s\n", inputsText(in))
 			for _, rf := range in.Refused {
@@ -76,12 +106,18 @@ func writeText(w io.Writer, r *Report) error {
 	}
 	for _, o := range r.Outputs {
 		mark := "ok  "
-		if !o.Reproducible {
+		switch o.Status {
+		case StatusDiffers, StatusHistory:
 			mark = "DIFF"
+		case StatusIncomplete:
+			mark = "MISS"
 		}
 		fmt.Fprintf(&b, "\n%s %s (%s of %s)\n", mark, o.Path, o.Output, shortDrv(o.Drv))
 		for _, h := range o.Hashes {
 			fmt.Fprintf(&b, "     %-12s %s  %d bytes  nix record: %s\n", h.Builder, h.NarHash, h.NarSize, h.NixRecord)
+		}
+		if len(o.Missing) > 0 {
+			fmt.Fprintf(&b, "     not built on %s\n", strings.Join(o.Missing, ", "))
 		}
 		for _, d := range o.Diffs {
 			if d.Error != "" {
@@ -92,6 +128,12 @@ func writeText(w io.Writer, r *Report) error {
 			var sb strings.Builder
 			nar.WriteChangesText(&sb, d.Result.Changes, "       ")
 			b.WriteString(sb.String())
+		}
+		if len(o.History) > 0 {
+			fmt.Fprintf(&b, "     differs from %d hash(es) recorded by earlier runs:\n", len(o.History))
+			for _, h := range o.History {
+				fmt.Fprintf(&b, "       run #%d %s  %-10s %s\n", h.Run, h.Started.Format(time.RFC3339), h.Builder, h.NarHash)
+			}
 		}
 	}
 	if a := r.Artifact; a != nil {
@@ -111,6 +153,27 @@ func writeText(w io.Writer, r *Report) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// envText describes what the first builder's builds saw.
+func envText(e nar.Side) string {
+	var parts []string
+	if e.Cores > 0 {
+		parts = append(parts, fmt.Sprintf("cores %d", e.Cores))
+	}
+	if e.CPUs > 0 {
+		parts = append(parts, fmt.Sprintf("%d CPU(s)", e.CPUs))
+	}
+	if e.BuildDir != "" {
+		parts = append(parts, "build directory "+e.BuildDir)
+	}
+	if e.Kernel != "" {
+		parts = append(parts, "kernel "+e.Kernel)
+	}
+	if e.TimeZone != "" {
+		parts = append(parts, "time zone "+e.TimeZone)
+	}
+	return strings.Join(parts, ", ")
 }
 
 // substitutionText is the sentence on where inputs were substituted from.
@@ -167,21 +230,44 @@ func writeMarkdown(w io.Writer, r *Report) error {
 	if s := r.Substitution; s != nil {
 		fmt.Fprintf(&b, "%s; the outputs under test were built with substituters off.\n\n", upperFirst(substitutionText(s)))
 	}
-	b.WriteString("| builder | kind | store | seconds | status |\n|---|---|---|---|---|\n")
+	b.WriteString("| builder | kind | store | seconds | variations | status |\n|---|---|---|---|---|---|\n")
 	for _, br := range r.Builders {
 		st := "built"
 		if br.Error != "" {
 			st = "failed: " + mdCell(br.Error)
 		}
+		for _, f := range br.Failures {
+			if m := f.HashMismatch; m != nil {
+				st += fmt.Sprintf("; `%s`: specified `%s`, got `%s`", shortDrv(f.Drv), m.Specified, m.Got)
+			}
+		}
+		var vs []string
+		for _, v := range br.Variations {
+			if v.Applied {
+				vs = append(vs, v.Name+": "+v.Value)
+			} else {
+				vs = append(vs, "~~"+v.Name+"~~ ("+v.Note+")")
+			}
+		}
+		varied := mdCell(strings.Join(vs, "; "))
+		if varied == "" {
+			varied = "baseline"
+		}
 		if in := br.Inputs; in != nil {
 			st += "; inputs: " + mdCell(inputsText(in))
 		}
-		fmt.Fprintf(&b, "| %s | %s | `%s` | %.1f | %s |\n", br.Name, br.Kind, br.URI, br.Seconds, st)
+		fmt.Fprintf(&b, "| %s | %s | `%s` | %.1f | %s | %s |\n", br.Name, br.Kind, br.URI, br.Seconds, varied, st)
 	}
 	b.WriteString("\n| output | builder | NAR hash | size | reproducible |\n|---|---|---|---|---|\n")
 	for _, o := range r.Outputs {
 		for _, h := range o.Hashes {
 			fmt.Fprintf(&b, "| `%s` (%s) | %s | `%s` | %d | %s |\n", o.Path, o.Output, h.Builder, h.NarHash, h.NarSize, yesNo(o.Reproducible))
+		}
+		for _, m := range o.Missing {
+			fmt.Fprintf(&b, "| `%s` (%s) | %s | not built | | **no** |\n", o.Path, o.Output, m)
+		}
+		for _, h := range o.History {
+			fmt.Fprintf(&b, "| `%s` (%s) | run #%d %s | `%s` | | **no** (earlier run) |\n", o.Path, o.Output, h.Run, h.Builder, h.NarHash)
 		}
 	}
 	for _, o := range r.Outputs {

@@ -86,30 +86,13 @@ type InputReport struct {
 	From   string `json:"from,omitempty"` // the substituter
 }
 
-// showStore is where the derivations of b are evaluated and read.
-func (b Builder) showStore() string {
-	if b.Kind == Remote {
-		return ""
-	}
-	return b.URI
-}
-
 // realiseInputs is the first phase of a build with --substitute-inputs:
 // it realises the outputs of the input derivations of the derivations
 // under test, with substitution allowed (signatures required). The
 // derivations under test are left to the second phase, which builds them
 // with substituters off.
-func (r *builderRun) realiseInputs(ctx context.Context, log io.Writer) error {
+func (r *builderRun) realiseInputs(ctx context.Context, log io.Writer, tested map[string]nixcli.Derivation) error {
 	sub := r.opts.SubstituteInputs
-	// The derivations under test.
-	tested := map[string]nixcli.Derivation{}
-	for _, g := range groups(r.opts.Installables) {
-		drvs, err := nixcli.ShowDerivation(ctx, nixcli.ShowDerivationOptions{Store: r.b.showStore(), File: g.file, Installables: g.installables, Log: log})
-		if err != nil {
-			return fmt.Errorf("read the derivations under test: %w", err)
-		}
-		maps.Copy(tested, drvs)
-	}
 	var testOutputs []string
 	wanted := map[string]map[string]bool{} // input drv -> outputs
 	for _, d := range tested {

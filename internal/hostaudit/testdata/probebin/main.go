@@ -13,7 +13,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 || os.Args[1] != "probe-sandbox" {
-		fmt.Fprintln(os.Stderr, "usage: probebin probe-sandbox --nonce N --host-file F --port P")
+		fmt.Fprintln(os.Stderr, "usage: probebin probe-sandbox --nonce N --host-file F --port P --planted PATH")
 		os.Exit(2)
 	}
 	fs := flag.NewFlagSet("probe-sandbox", flag.ExitOnError)
@@ -21,6 +21,7 @@ func main() {
 	fs.StringVar(&a.Nonce, "nonce", "", "")
 	fs.StringVar(&a.HostFile, "host-file", "", "")
 	fs.IntVar(&a.Port, "port", 0, "")
+	fs.StringVar(&a.Planted, "planted", "", "")
 	_ = fs.Parse(os.Args[2:])
 	a.Out = os.Getenv("out")
 	if err := hostaudit.RunInside(a); err != nil {
