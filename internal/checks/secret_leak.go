@@ -25,10 +25,11 @@ type SecretLeakOptions struct {
 	TestPathSeverity string `toml:"test-path-severity" doc:"the highest severity of a finding under test-paths (info, low, medium, high, critical; critical keeps every rule's own severity)"`
 }
 
-// DefaultTestPaths are the directories test suites keep fixtures in, and
-// the names of test source files.
-var DefaultTestPaths = []string{"test", "tests", "testdata", "test-data", "test_data", "test-assets", "test_assets", "fixtures", "fixture",
-	"__fixtures__", "__tests__", "*_test.go", "*_test.py", "test_*.py", "*.test.js", "*.test.ts", "*.spec.js", "*.spec.ts", "*_spec.rb"}
+// DefaultTestPaths are the directories test suites keep fixtures in, the
+// names of test source files, and files named as fakes or mocks.
+var DefaultTestPaths = []string{"test", "tests", "testdata", "test-data", "test_data", "test-assets", "test_assets", "testing", "testsetup",
+	"testkit", "testutil", "testutils", "fixtures", "fixture", "__fixtures__", "__tests__", "*_test.go", "*_test.py", "test_*.py",
+	"*.test.js", "*.test.ts", "*.spec.js", "*.spec.ts", "*_spec.rb", "*fake*", "*mock*"}
 
 // RulesetInput is implemented by a run's Input that brings its own secret
 // rules (a gitleaks-format file the user named with --config): they

@@ -46,6 +46,11 @@ var knownTestKeys = map[string]string{
 	"ssh:Ll10EixegNFnpCeclBBbGRz3qSBJacvpNfiEzV3CJQs":                      "sops-nix README example key",
 	"age:22e2b483e91b9ae33c4f24dc1fe07a01b064f404c70230ec872cc678fd66f556": "sops-nix test key age-keys.txt",
 	"pgp:719fb181aeb28a6486ed01122de17c4db142b0940d8be32c7844ac8e8e1efe9f": "sops-nix test key key.asc",
+	// The identities age's own manual pages and usage text show, and the
+	// one of the C2SP age test vectors (c2sp.org/CCTV/age).
+	"age:437319e37dbfc0d2a1147afb3f94a32e9fff8963ba7a19ecc7a46155cb9b7c78": "age manual example identity (age(1))",
+	"age:fb08c775d61bf789ce73c7517e4fad182dbe24b9d51fe3148553cc6084fad626": "age manual example identity (age-keygen(1))",
+	"age:36dcec3f5f24739a0c8b36cbb4ffa25729a94a51d41fb205a37419fe7f5adb2a": "C2SP age test vectors identity",
 	"pgp:7c0c03b1d1b337fc6ae6bb8687bc18f0df1860158458d151651343f4ef51ab24": "sops-nix test key ssh-key.asc",
 }
 

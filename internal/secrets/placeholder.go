@@ -24,7 +24,12 @@ var (
 	// Lower-case words joined by separators: project-token, my_secret_key,
 	// k8s-secret-manifest (each part starts with a letter and has at most
 	// one digit).
-	wordsRe = regexp.MustCompile(`^[a-z]+[0-9]?[a-z]*[0-9]*(?:[-_.][a-z]+[0-9]?[a-z]*[0-9]*)+$`)
+	wordsRe = regexp.MustCompile(`^[a-z]+[0-9]?[a-z]*[0-9]*(?:[-_.](?:[a-z]+[0-9]?[a-z]*[0-9]*|[0-9]{1,4}))+$`)
+	// A number (a float in a table, a port).
+	numberRe = regexp.MustCompile(`^[-+]?[0-9.]+(?:[eE][-+]?[0-9]+)?$`)
+	// Lower-case letters with a digit or two: a word-like name
+	// (fts5yyminor), told from a short random string by its few digits.
+	lowerNameRe = regexp.MustCompile(`^[a-z][a-z0-9]*$`)
 	// A file path.
 	pathRe = regexp.MustCompile(`^(?:/|\./|\.\./|~/)[A-Za-z0-9._@-]+(?:/[A-Za-z0-9._@-]*)*$`)
 	// Lower-case letters naming what the value is: mypassword,
@@ -85,6 +90,8 @@ func notSecretValue(v, after string) string {
 		return "name"
 	case pathRe.MatchString(v):
 		return "path"
+	case numberRe.MatchString(v):
+		return "number"
 	case hashRe.MatchString(v):
 		return "hash"
 	case percentRe.MatchString(v):

@@ -75,14 +75,18 @@ func rule(id, desc, re string, opts ...opt) *Rule {
 const (
 	// op is an assignment operator of env files, YAML, JSON, TOML, code
 	// and Makefiles.
-	op = `(?:=|:=|::=|:::=|\?=|\.=|\+=|:|=>|\|\|=|,|>[ \t]*(?:\r?\n[ \t]*)?)`
+	op = `(?:=|:=|::=|:::=|\?=|\.=|\+=|:|=>|\|\|=|>[ \t]*(?:\r?\n[ \t]*)?)`
 	// quoteOpen is what may stand between the operator and the value.
 	quoteOpen = `[ \t]*(?:\\?["'\x60])?[ \t]*`
 	// valueEnd is what may follow a value.
 	valueEnd = `(?:\\?["'\x60 \t;,)\]}<&|\r\n]|\\[nrt]|$)`
 	// nameTail is the rest of a name after its keyword, then its closing
 	// quote and blanks.
-	nameTail = `[\w.-]{0,30}(?:[ \t]+[\w.\[\]*]{1,20})?(?:\\?["'\x60])?[ \t]*`
+	nameTail = `[\w.-]{0,30}(?:[ \t]+[\w.\[\]*]{1,20})?`
+	// sep is what stands between a name and its value: an operator, or a
+	// comma after a quoted name (setProperty("KEY", "value"); a comma
+	// after a bare name is an argument list, not an assignment).
+	sep = `(?:\\?["'\x60][ \t]*(?:` + op + `|,)|[ \t]*` + op + `)`
 	uuid     = `[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}`
 )
 
@@ -96,7 +100,7 @@ func near(keywords, secret string) string {
 // assigned is a rule regexp of a value assigned to a name containing one
 // of names (env files, YAML, JSON, code), with the value as group 1.
 func assigned(names, value string) string {
-	return `(?i:` + names + `)` + nameTail + op + quoteOpen + `(` + value + `)` + valueEnd
+	return `(?i:` + names + `)` + nameTail + sep + quoteOpen + `(` + value + `)` + valueEnd
 }
 
 // DefaultRules returns nixgate's own rules, written from the token formats
@@ -129,7 +133,7 @@ func DefaultRules() []*Rule {
 		// An OAuth app's client secret: 40 hex, named as a GitHub secret or
 		// written beside its client ID.
 		rule("github-oauth-client-secret", "GitHub OAuth app client secret",
-			`(?i)github[\w.-]{0,20}?(?:client|oauth|app)?[_.-]?secret`+nameTail+op+quoteOpen+`([a-f0-9]{40})`+valueEnd,
+			`(?i)github[\w.-]{0,20}?(?:client|oauth|app)?[_.-]?secret`+nameTail+sep+quoteOpen+`([a-f0-9]{40})`+valueEnd,
 			kw("github"), inspect(verifyAssigned), sev(check.High),
 			tp(`GITHUB_CLIENT_SECRET={hex:40}`, `github_oauth_secret: "{hex:40}"`), fp(`GITHUB_CLIENT_SECRET={x:40}`)),
 		rule("github-oauth-client-pair", "GitHub OAuth app client ID and secret",
@@ -156,7 +160,7 @@ func DefaultRules() []*Rule {
 			kw("akia", "asia", "abia", "acca", "a3t"), verify(notFillerAWS), allowSecret(`.+EXAMPLE$`),
 			tp("AKIA{AN2:16}", "ASIA{AN2:16}"), fp("AKIAIOSFODNN7EXAMPLE", "AKIA{AN2:8}", "AKIAXXXXXXXXXXXXXXXX")),
 		rule("aws-secret-access-key", "AWS secret access key",
-			`(?i)aws[_.-]?(?:secret[_.-]?(?:access[_.-]?)?key|access[_.-]?key[_.-]?secret|secret)`+nameTail+op+quoteOpen+`([A-Za-z0-9/+]{40})(?:[^A-Za-z0-9/+]|$)`,
+			`(?i)aws[_.-]?(?:secret[_.-]?(?:access[_.-]?)?key|access[_.-]?key[_.-]?secret|secret)`+nameTail+sep+quoteOpen+`([A-Za-z0-9/+]{40})(?:[^A-Za-z0-9/+]|$)`,
 			kw("aws"), inspect(verifySecretKey), allowSecret(`EXAMPLE`), sev(check.Critical),
 			tp("aws_secret_access_key = {b64:40}", "AWS_SECRET_ACCESS_KEY={b64:40}"),
 			fp("AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "aws_secret_access_key = {x:40}")),
@@ -165,7 +169,7 @@ func DefaultRules() []*Rule {
 			`\b(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}\b[\s\S]{0,200}?[^A-Za-z0-9/+=]([A-Za-z0-9/+]{40})(?:[^A-Za-z0-9/+=]|$)`,
 			kw("akia", "asia", "abia", "acca"), inspect(verifySecretKey), allowSecret(`EXAMPLE`), sev(check.Critical),
 			tp("AKIA{AN2:16}\n{b64:40}\n", "id: AKIA{AN2:16}, secret: {b64:40}"), fp("aws {hex:40}")),
-		rule("aws-session-token", "AWS session token", `(?i)aws[_.-]?session[_.-]?token`+nameTail+op+quoteOpen+`([A-Za-z0-9/+=]{100,})`,
+		rule("aws-session-token", "AWS session token", `(?i)aws[_.-]?session[_.-]?token`+nameTail+sep+quoteOpen+`([A-Za-z0-9/+=]{100,})`,
 			kw("aws"), verify(notPlaceholder), sev(check.High), tp("AWS_SESSION_TOKEN={b64:300}"), fp("AWS_SESSION_TOKEN=${TOKEN}")),
 		// Amazon Bedrock API keys: long-term keys are ABSK + base64 of
 		// "BedrockAPIKey-…"; short-term keys are bedrock-api-key- + base64
@@ -409,7 +413,7 @@ func DefaultRules() []*Rule {
 		withPath(rule("cachix-config-auth-token", "Cachix auth token in a cachix.dhall configuration", `\bauthToken[ \t]*=[ \t]*"([A-Za-z0-9._-]{20,})"`,
 			kw("authtoken"), inspect(verifyAssigned), sev(check.Critical), tp(`{ authToken = "{jwt}" }`), fp(`{ authToken = "" }`)), `(?i)\.dhall$`),
 		rule("connection-url-password", "password in a connection URL",
-			`\b[a-zA-Z][a-zA-Z0-9+.-]{1,30}://[^:/\s@"'<>]{1,100}:([^@/\s"'<>]{3,100})@[A-Za-z0-9._-]+`, kw("://"),
+			`\b[a-zA-Z][a-zA-Z0-9+.-]{1,30}://[^:/\s@"'<>]{1,100}:([^@/\s"'<>]{3,100})@[A-Za-z0-9._-]{2,}`, kw("://"),
 			verify(verifyPassword), generic(), tp("postgres://app:{an:16}@db.internal:5432/app", "amqp://guest:{an:12}@rabbit/"),
 			fp("postgres://app:${DB_PASSWORD}@db/app", "https://user:password@example.com", "mysql://root:<password>@localhost", "postgres://postgres:urlencodedpassword@localhost/foo")),
 		rule("generic-secret-assignment", "high-entropy value assigned to a secret-like name",
@@ -494,7 +498,7 @@ var testWordRe = regexp.MustCompile(`(?i)(?:^|[_-])test(?:[_-]|$)`)
 func verifyGeneric(m *Match) Verdict {
 	s := m.Secret
 	// Codecov's badge graph tokens are public by design.
-	if strings.Contains(m.Before, "codecov.io/") && strings.Contains(m.Before, "badge") {
+	if strings.Contains(m.Before, "codecov") || strings.Contains(m.Before, "badge.svg") {
 		return Verdict{}
 	}
 	if len(s) > 128 || strings.ContainsAny(s[:1], "$<{%/.*&!#@") || strings.Contains(s, "${") || strings.Contains(s, "://") ||
@@ -512,6 +516,11 @@ func verifyGeneric(m *Match) Verdict {
 		need = 3.2
 	}
 	if entropy(s) <= need || !strings.ContainsAny(s, "0123456789") {
+		return Verdict{}
+	}
+	// Lower-case letters with a digit or two, short: a word-like name
+	// (fts5yyminor) more often than a random value.
+	if len(s) < 16 && lowerNameRe.MatchString(s) && digitCount(s) <= 2 {
 		return Verdict{}
 	}
 	return verifyAssigned(m)
