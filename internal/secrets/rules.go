@@ -86,8 +86,8 @@ const (
 	// sep is what stands between a name and its value: an operator, or a
 	// comma after a quoted name (setProperty("KEY", "value"); a comma
 	// after a bare name is an argument list, not an assignment).
-	sep = `(?:\\?["'\x60][ \t]*(?:` + op + `|,)|[ \t]*` + op + `)`
-	uuid     = `[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}`
+	sep  = `(?:\\?["'\x60][ \t]*(?:` + op + `|,)|[ \t]*` + op + `)`
+	uuid = `[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}`
 )
 
 // near is a rule regexp in which a secret follows one of the keywords
