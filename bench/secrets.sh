@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # Secret scanning against gitleaks v8.30.1 (`gitleaks dir`), on the same
 # trees in the same run:
-#   1. the Go module cache of this project (real-world source, ~500 MB);
-#   2. a generated tree (bench/gensecrets: dense in the words scanners key on,
-#      one large file, planted secrets).
+#   1. this project's modules in the Go module cache (go list -m all: the
+#      source of its 40-odd dependencies, ~450 MB; copied, so that whatever
+#      else the cache holds does not change the tree);
+#   2. a large real repository: nix-community/home-manager's tree (when its
+#      mirror is on this machine; SECRETS_BENCH_REPO names another);
+#   3. a generated tree (bench/gensecrets: dense in the words scanners key
+#      on, one large file, planted secrets).
 # Two comparisons per tree: each tool with its own default rules, and the
 # engines head to head, nixgate reading gitleaks' own default config from the
 # module cache (config/gitleaks.toml of gitleaks v8.30.1; read here, never
@@ -55,7 +59,7 @@ bench_tree() {
   echo
   echo "### $label: $dir ($(du -sh "$dir" 2>/dev/null | cut -f1))"
   read -r ng_t ng_m < <(measure ng-$label "$NIXGATE" secrets scan --all -f json -o "$work/ng-$label.json" "$dir")
-  printf "%-44s %8ss %8d KB %6s findings\n" "nixgate (own rules)" "$ng_t" "$ng_m" "$(count_ng "$work/ng-$label.json")"
+  printf "%-44s %8ss %8d KB %6s findings (%s files)\n" "nixgate (own rules)" "$ng_t" "$ng_m" "$(count_ng "$work/ng-$label.json")" "$(find "$dir" -type f | wc -l)"
   if [ -n "$glconfig" ]; then
     read -r nh_t nh_m < <(measure nh-$label "$NIXGATE" secrets scan --all --config "$glconfig" -f json -o "$work/nh-$label.json" "$dir")
     printf "%-44s %8ss %8d KB %6s findings\n" "nixgate (gitleaks' default config)" "$nh_t" "$nh_m" "$(count_ng "$work/nh-$label.json")"
@@ -74,6 +78,17 @@ bench_tree() {
   fi
 }
 
-echo "## secrets: nixgate vs gitleaks ($(nproc) CPU)"
-bench_tree modcache "$(go env GOMODCACHE)"
+echo "copying this project's modules from the module cache..." >&2
+mkdir -p "$work/modules"
+for d in $(go list -m -f '{{.Dir}}' all | grep -v "^$PWD\$" | grep -v '^$'); do cp -r "$d" "$work/modules/"; done
+chmod -R u+w "$work/modules"
+repo=${SECRETS_BENCH_REPO:-/work/.mirror/nix-community+home-manager/repo}
+if [ -d "$repo" ]; then
+  mkdir -p "$work/repo"
+  git --git-dir="$repo" archive HEAD 2>/dev/null | tar -x -C "$work/repo" || git -C "$repo" archive HEAD | tar -x -C "$work/repo"
+fi
+
+echo "## secrets: directory scans, nixgate vs gitleaks ($(nproc) CPU, load $(cut -d' ' -f1-3 /proc/loadavg))"
+bench_tree modules "$work/modules"
+[ -d "$work/repo" ] && bench_tree repository "$work/repo"
 bench_tree generated "$work/tree"

@@ -36,8 +36,7 @@ func KubeManifests(ctx context.Context, r *repo.Repo, names []string) ([]secrets
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		l := strings.ToLower(name)
-		if !strings.HasSuffix(l, ".yaml") && !strings.HasSuffix(l, ".yml") {
+		if !secrets.KubeName(name) {
 			continue
 		}
 		fi, err := r.Lstat(name)

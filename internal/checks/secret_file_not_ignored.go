@@ -2,6 +2,7 @@ package checks
 
 import (
 	"context"
+	"fmt"
 	"slices"
 
 	"github.com/nixgate/nixgate/internal/check"
@@ -17,7 +18,8 @@ var SecretFileNotIgnored = &check.Check{
 	Why: "Files such as .env, id_ed25519, key files, kubeconfigs with tokens, or the plaintext source of a " +
 		"sealed manifest exist to hold secrets; one `git add .` away from a leak when .gitignore does not cover them.",
 	Remediation: "Add the suggested pattern to .gitignore; when the file is already tracked, `git rm --cached` it " +
-		"and rotate what it held.",
+		"and rotate what it held. Files under test directories (tests/, testdata/, fixtures/…, as secret-leak's " +
+		"default test-paths) are reported at low: test suites commit keys on purpose.",
 	Scope: check.ScopeRepo,
 	Run:   runSecretFileNotIgnored,
 }
@@ -71,11 +73,16 @@ func runSecretFileNotIgnored(ctx context.Context, p *check.Pass) error {
 }
 
 func report(p *check.Pass, name, kind, pattern string) {
+	f := check.Finding{Location: check.Location{Path: name}, Key: "file:" + name}
 	if p.Repo.IsTracked(name) {
-		p.Reportf(check.Location{Path: name}, "file:"+name,
-			"%s (%s) is tracked: `git rm --cached %s` and add `%s` to .gitignore", name, kind, name, pattern)
+		f.Message = fmt.Sprintf("%s (%s) is tracked: `git rm --cached %s` and add `%s` to .gitignore", name, kind, name, pattern)
+	} else {
+		f.Message = fmt.Sprintf("%s (%s) is present and not ignored: add `%s` to .gitignore", name, kind, pattern)
+	}
+	if inTestPath(name, DefaultTestPaths) {
+		f.Message += " (a test fixture)"
+		p.ReportSeverity(check.Low, f)
 		return
 	}
-	p.Reportf(check.Location{Path: name}, "file:"+name,
-		"%s (%s) is present and not ignored: add `%s` to .gitignore", name, kind, pattern)
+	p.Report(f)
 }

@@ -17,7 +17,19 @@ import (
 type SecretLeakOptions struct {
 	GitleaksConfig string   `toml:"gitleaks-config" doc:"repository-relative gitleaks-format rule file (such as .gitleaks.toml); with [extend] useDefault = true it extends nixgate's rules, otherwise it replaces them"`
 	DisableRules   []string `toml:"disable-rules" doc:"rule IDs to turn off (see docs/secrets.md for the list)"`
+	MaxDecodeDepth int      `toml:"max-decode-depth" doc:"how many layers of encoding (base64, hex, percent-encoding) are decoded and scanned inside any file; 0 turns decoding off"`
+	TestPaths      []string `toml:"test-paths" doc:"paths of test data (globs; a bare name matches a directory anywhere): findings there are reported at most at test-path-severity"`
+	// TestPathSeverity caps findings under test-paths. Test suites commit
+	// keys on purpose; a policy that wants them judged like any other file
+	// sets "critical".
+	TestPathSeverity string `toml:"test-path-severity" doc:"the highest severity of a finding under test-paths (info, low, medium, high, critical; critical keeps every rule's own severity)"`
 }
+
+// DefaultTestPaths are the directories test suites keep fixtures in, the
+// names of test source files, and files named as fakes or mocks.
+var DefaultTestPaths = []string{"test", "tests", "testdata", "test-data", "test_data", "test-assets", "test_assets", "testing", "testsetup",
+	"testkit", "testutil", "testutils", "fixtures", "fixture", "__fixtures__", "__tests__", "*_test.go", "*_test.py", "test_*.py",
+	"*.test.js", "*.test.ts", "*.spec.js", "*.spec.ts", "*_spec.rb", "*fake*", "*mock*"}
 
 // RulesetInput is implemented by a run's Input that brings its own secret
 // rules (a gitleaks-format file the user named with --config): they
@@ -25,6 +37,26 @@ type SecretLeakOptions struct {
 type RulesetInput interface {
 	SecretRuleset() *secrets.Ruleset
 }
+
+// HistoryInput is implemented by a run's Input that asks secret-leak to
+// scan a range of history (the whole history of a revision when Since is
+// empty) instead of the tree.
+type HistoryInput interface {
+	SecretHistory() *secrets.Range
+}
+
+// SecretScan is the Input of `nixgate secrets scan`: the rules of
+// --config, and the history range of --history.
+type SecretScan struct {
+	Rules   *secrets.Ruleset
+	History *secrets.Range
+}
+
+// SecretRuleset implements RulesetInput.
+func (s SecretScan) SecretRuleset() *secrets.Ruleset { return s.Rules }
+
+// SecretHistory implements HistoryInput.
+func (s SecretScan) SecretHistory() *secrets.Range { return s.History }
 
 // UserRules is a run Input carrying the rules of --config.
 type UserRules struct{ Rules *secrets.Ruleset }
@@ -42,9 +74,10 @@ var SecretLeak = &check.Check{
 		"for ever: removing it later does not remove it from history, forks or caches.",
 	Remediation: "Revoke or rotate the secret first, then remove it (and rewrite history if the repository is private " +
 		"and small). Load secrets at run time (sops-nix, agenix, a CI secret store) instead of committing them.",
-	Scope:   check.ScopeRepo,
-	Options: &SecretLeakOptions{},
-	Run:     runSecretLeak,
+	Scope: check.ScopeRepo,
+	Options: &SecretLeakOptions{MaxDecodeDepth: secrets.DefaultDecodeDepth, TestPaths: DefaultTestPaths,
+		TestPathSeverity: "low"},
+	Run: runSecretLeak,
 }
 
 // SecretRuleset builds the rule set the options name: nixgate's default
@@ -65,19 +98,27 @@ func SecretRuleset(r *repo.Repo, opts *SecretLeakOptions) (*secrets.Ruleset, []s
 	}
 	rules = slices.DeleteFunc(rules, func(x *secrets.Rule) bool { return slices.Contains(opts.DisableRules, x.ID) })
 	rs, err := secrets.NewRuleset(rules, lists)
-	if rs != nil && opts.GitleaksConfig != "" {
+	if err != nil {
+		return nil, nil, err
+	}
+	if opts.GitleaksConfig != "" {
 		rs.GitleaksAllow = true
 	}
-	return rs, warnings, err
+	rs.MaxDecodeDepth = max(0, opts.MaxDecodeDepth)
+	return rs, warnings, nil
 }
 
 // scanFiles lists the files a secret check reads: every file nixgate
-// sees (tracked, and untracked but not ignored), minus ignored paths and
-// symlinks.
+// sees (tracked, and untracked but not ignored), minus ignored paths,
+// symlinks and submodules (a gitlink is a commit, not content).
 func scanFiles(p *check.Pass) []string {
 	var out []string
 	for _, name := range p.Repo.Files() {
-		if p.Skip(name) || p.Repo.Mode(name) == "120000" {
+		if p.Skip(name) {
+			continue
+		}
+		switch p.Repo.Mode(name) {
+		case "120000", "160000":
 			continue
 		}
 		out = append(out, name)
@@ -96,17 +137,36 @@ func runSecretLeak(ctx context.Context, p *check.Pass) error {
 			return err
 		}
 	}
-	sink := func(f secrets.Finding) {
-		if !p.Skip(f.Path) {
-			p.ReportSeverity(f.Severity, SecretFinding(f))
+	testCap := check.Critical
+	if opts.TestPathSeverity != "" {
+		s, err := check.ParseSeverity(opts.TestPathSeverity)
+		if err != nil {
+			return fmt.Errorf("test-path-severity: %w", err)
 		}
+		testCap = s
 	}
-	if c := p.Repo.Change; c != nil {
+	sink := func(f secrets.Finding) {
+		if p.Skip(f.Path) {
+			return
+		}
+		sev := f.Severity
+		if sev > testCap && inTestPath(f.Path, opts.TestPaths) {
+			sev = testCap
+			f.Note = strings.TrimPrefix(f.Note+"; under a test path", "; ")
+		}
+		p.ReportSeverity(sev, SecretFinding(f))
+	}
+	var rg *secrets.Range
+	if in, ok := p.Input.(HistoryInput); ok && in.SecretHistory() != nil {
+		rg = in.SecretHistory()
+	} else if c := p.Repo.Change; c != nil {
 		// A change: the lines each of its commits added, also those a later
 		// commit removed again (they stay in the history that is merged).
-		err := rs.ScanHistory(ctx, p.Repo.Dir, secrets.Range{Since: c.MB, Until: c.HeadHash}, secrets.Sink{Finding: sink})
-		if err != nil {
-			return fmt.Errorf("scan the change's history: %w", err)
+		rg = &secrets.Range{Since: c.MB, Until: c.HeadHash}
+	}
+	if rg != nil {
+		if err := rs.ScanHistory(ctx, p.Repo.Dir, *rg, secrets.Sink{Finding: sink}); err != nil {
+			return fmt.Errorf("scan history: %w", err)
 		}
 		return ctx.Err()
 	}
@@ -114,7 +174,11 @@ func runSecretLeak(ctx context.Context, p *check.Pass) error {
 	go func() {
 		defer close(names)
 		for _, n := range scanFiles(p) {
-			names <- n
+			select {
+			case names <- n:
+			case <-ctx.Done():
+				return
+			}
 		}
 	}()
 	var errs []string
@@ -141,8 +205,19 @@ func runSecretLeak(ctx context.Context, p *check.Pass) error {
 	return ctx.Err()
 }
 
+// inTestPath reports whether a path lies under one of the test paths.
+func inTestPath(name string, globs []string) bool {
+	for _, g := range globs {
+		if repo.Match(g, name) {
+			return true
+		}
+	}
+	return false
+}
+
 // SecretFinding turns a secret into a check finding that never shows the
-// secret whole; its key is the secret's hash.
+// secret whole; its key is location-derived (secrets.Finding.Key), so it
+// cannot confirm a guess at the secret.
 func SecretFinding(f secrets.Finding) check.Finding {
 	msg := f.Description + ": " + f.Redacted() + " [" + f.RuleID
 	if f.Note != "" {

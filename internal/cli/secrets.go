@@ -3,7 +3,9 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"time"
@@ -30,7 +32,7 @@ type secretsFlags struct {
 	gateFlags
 	since, until string
 	config       string
-	all          bool
+	all, history bool
 }
 
 // secretChecks are the checks `nixgate secrets scan` runs: the secret scan
@@ -56,6 +58,15 @@ skipped, and a plain Secret with literal values is reported by itself.
 
 With --since REV only the lines added by the commits in REV..HEAD (or
 REV..--until) are scanned, and each finding names its commit and author.
+With --history every commit reachable from HEAD (or --until) is scanned the
+same way: the whole history, read in one git log stream.
+
+Encoded text (base64, hex, percent-encoding) is decoded and scanned inside
+any file, to the policy's max-decode-depth (default 3). Findings under test
+directories (tests/, testdata/, fixtures/…) are capped at low severity by
+default, and well-known public test keys (nixpkgs' snakeoil keys) are
+named and reported at info; the secret-leak options test-paths and
+test-path-severity change that.
 
 Secrets are never printed whole: a prefix, the length and a fingerprint
 identify each one.
@@ -74,7 +85,8 @@ identify each one.
 	fl := cmd.Flags()
 	f.gateFlags.add(cmd, "DIR/nixgate.toml", check.ScopeRepo)
 	fl.StringVar(&f.since, "since", "", "scan only the lines added by the commits after `REV` (REV..HEAD)")
-	fl.StringVar(&f.until, "until", "", "with --since: the last commit `REV` of the range (default HEAD)")
+	fl.StringVar(&f.until, "until", "", "with --since or --history: the last commit `REV` of the range (default HEAD)")
+	fl.BoolVar(&f.history, "history", false, "scan the lines every commit reachable from HEAD (or --until) added: the whole history")
 	fl.StringVar(&f.config, "config", "", "gitleaks-format rule `FILE` ([extend] useDefault = true keeps nixgate's rules)")
 	fl.BoolVar(&f.all, "all", false, "scan every file under DIR, not git's file list")
 	return cmd
@@ -102,18 +114,30 @@ func loadRuleset(file string) (*secrets.Ruleset, []string, error) {
 	return rs, warnings, nil
 }
 
+// secretsMemoryLimit is the Go heap's soft limit for a secret scan (unless
+// GOMEMLIMIT says otherwise): the scan's live data is small (a few MiB of
+// buffers and caches), and a collection before the heap doubles keeps the
+// process well under 64 MiB on histories of thousands of commits.
+const secretsMemoryLimit = 32 << 20
+
 func runSecretsScan(cmd *cobra.Command, e *env, f *secretsFlags, o *outputFlags, dir string) error {
 	ctx := cmd.Context()
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(secretsMemoryLimit)
+	}
 	out, err := o.open(e)
 	if err != nil {
 		return err
 	}
 	defer out.Abort()
-	if f.until != "" && f.since == "" {
-		return usagef("--until needs --since")
+	if f.until != "" && f.since == "" && !f.history {
+		return usagef("--until needs --since or --history")
 	}
-	if f.since != "" && f.all {
-		return usagef("--all scans a directory; --since scans history: use one")
+	if f.since != "" && f.history {
+		return usagef("--since scans a range, --history the whole history: use one")
+	}
+	if (f.since != "" || f.history) && f.all {
+		return usagef("--all scans a directory; --since and --history scan history: use one")
 	}
 	if len(f.only) == 0 {
 		f.only = secretChecks
@@ -127,7 +151,7 @@ func runSecretsScan(cmd *cobra.Command, e *env, f *secretsFlags, o *outputFlags,
 	if err != nil {
 		return err
 	}
-	var in any
+	var in checks.SecretScan
 	if f.config != "" {
 		rs, warnings, err := loadRuleset(f.config)
 		if err != nil {
@@ -136,7 +160,7 @@ func runSecretsScan(cmd *cobra.Command, e *env, f *secretsFlags, o *outputFlags,
 		for _, wn := range warnings {
 			fmt.Fprintf(e.stderr, "nixgate: warning: %s\n", report.SafeText(wn))
 		}
-		in = checks.UserRules{Rules: rs}
+		in.Rules = rs
 	}
 	start := time.Now()
 	var r *repo.Repo
@@ -148,6 +172,15 @@ func runSecretsScan(cmd *cobra.Command, e *env, f *secretsFlags, o *outputFlags,
 			return revisionError(err)
 		}
 		target = dir + " (" + f.since + ".." + orHead(f.until) + ")"
+	case f.history:
+		// The tree at the range's end (for the manifest check) and the
+		// whole history behind it.
+		r, err = repo.OpenRevision(ctx, dir, orHead(f.until))
+		if err != nil {
+			return revisionError(err)
+		}
+		in.History = &secrets.Range{Until: r.Rev}
+		target = dir + " (history of " + orHead(f.until) + ")"
 	case f.all:
 		r, err = repo.OpenWalk(ctx, dir)
 		if err != nil {

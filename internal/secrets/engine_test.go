@@ -72,7 +72,7 @@ func TestRedaction(t *testing.T) {
 	if strings.Contains(msg, tok) || strings.Contains(msg, tok[10:]) {
 		t.Errorf("message shows the secret: %s", msg)
 	}
-	if !strings.HasPrefix(msg, "github-pat: "+tok[:6]+"… (40 chars, sha256:") {
+	if !strings.HasPrefix(msg, "github-pat: "+tok[:6]+"… (40 chars, fp:") {
 		t.Errorf("message = %q", msg)
 	}
 }

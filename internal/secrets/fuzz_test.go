@@ -6,7 +6,13 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/nixgate/nixgate/internal/fuzzlimit"
 )
+
+// Every parser of the package has a fuzz target: each input must be
+// parsed or rejected without a panic, within fuzzlimit's time and
+// allocation bounds. Crashers found are kept in testdata/fuzz.
 
 func corpusSeeds(f *testing.F, glob string) {
 	files, _ := filepath.Glob(glob)
@@ -17,76 +23,136 @@ func corpusSeeds(f *testing.F, glob string) {
 	}
 }
 
-// FuzzGitleaksConfig: a rule file yields a rule set or an error, never a
-// panic.
+var fuzzRules = func() *Ruleset {
+	rs, err := NewRuleset(DefaultRules(), DefaultAllowlists())
+	if err != nil {
+		panic(err)
+	}
+	return rs
+}()
+
+// FuzzGitleaksConfig: a rule file yields a rule set or an error.
 func FuzzGitleaksConfig(f *testing.F) {
 	corpusSeeds(f, "testdata/gitleaks/*.toml")
 	f.Add([]byte("[extend]\nuseDefault = true\n[[rules]]\nid = \"x\"\nregex = '''x_[a-z]{8}'''\nkeywords = [\"x_\"]\n"))
 	f.Add([]byte("[[rules]]\nid = \"p\"\npath = '''\\.p12$'''\n[[allowlists]]\nregexTarget = \"line\"\nregexes = ['''a''']\ncondition = \"AND\"\npaths = ['''b''']\n"))
 	f.Add([]byte("[[rules]]\nid = 1\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		rs, _, err := NewRulesetFromGitleaks("fuzz.toml", data, nil)
-		if err != nil {
-			return
-		}
-		sc := rs.NewScanner()
-		sc.ScanBytes(Input{Path: "a.txt"}, []byte("x_abcdefgh key = value1234567890abcdef\n"), func(Finding) {})
+		fuzzlimit.Default(t, func() {
+			rs, _, err := NewRulesetFromGitleaks("fuzz.toml", data, nil)
+			if err != nil {
+				return
+			}
+			rs.NewScanner().ScanBytes(Input{Path: "a.txt"}, []byte("x_abcdefgh key = value1234567890abcdef\n"), func(Finding) {})
+		})
 	})
 }
 
-// FuzzKubernetes: any YAML is parsed or rejected, never a panic; skipped
-// lines exist in the file.
+// FuzzKubernetes: any YAML or JSON is parsed or rejected; skipped lines
+// exist in the file.
 func FuzzKubernetes(f *testing.F) {
 	corpusSeeds(f, "testdata/corpus/*/*.yaml")
 	corpusSeeds(f, "testdata/corpus/*/k8s/*.yaml")
 	f.Add([]byte("apiVersion: v1\nkind: Config\nusers:\n- user:\n    token: abc\n"))
 	f.Add([]byte("apiVersion: v1\nkind: Secret\ndata:\n  a: |\n    Z2hw\n    X2Fh\n"))
-	rs, err := NewRuleset(DefaultRules(), DefaultAllowlists())
-	if err != nil {
-		f.Fatal(err)
-	}
+	f.Add([]byte(`{"apiVersion":"v1","kind":"List","items":[{"apiVersion":"v1","kind":"Secret","data":{"a":"eA=="}}]}`))
+	f.Add([]byte("apiVersion: v1\nkind: 'Secret'\ndata:\n  a: ENC[AES256_GCM,data:eA==,iv:eA==,tag:eA==,type:str]\nsops:\n  mac: x\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		k, err := rs.Kubernetes("f.yaml", data)
-		if err != nil {
-			return
-		}
-		n := bytes.Count(data, []byte("\n")) + 1
-		for l := range k.skip {
-			if l < 1 || l > n+1 {
-				t.Errorf("skip line %d outside 1..%d", l, n)
+		fuzzlimit.Default(t, func() {
+			k, err := fuzzRules.Kubernetes("f.yaml", data)
+			if err != nil {
+				return
 			}
-		}
-	})
-}
-
-// FuzzScan: the engine never panics and reports lines that exist.
-func FuzzScan(f *testing.F) {
-	corpusSeeds(f, "testdata/corpus/*/*")
-	f.Add([]byte("GITHUB_TOKEN=ghp_" + strings.Repeat("a1", 18) + "\n"))
-	rs, err := NewRuleset(DefaultRules(), DefaultAllowlists())
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Fuzz(func(t *testing.T, data []byte) {
-		n := bytes.Count(data, []byte("\n")) + 1
-		rs.NewScanner().ScanBytes(Input{Path: "f.env"}, data, func(fd Finding) {
-			if fd.Line < 1 || fd.Line > n {
-				t.Errorf("finding at line %d of %d", fd.Line, n)
+			n := bytes.Count(data, []byte("\n")) + 1
+			for l := range k.skip {
+				if l < 1 || l > n+1 {
+					t.Errorf("skip line %d outside 1..%d", l, n)
+				}
 			}
 		})
 	})
 }
 
-// FuzzGitLog: `git log -p` output is parsed without panics.
-func FuzzGitLog(f *testing.F) {
-	f.Add([]byte("\x01abc\x02A <a@b>\n\ndiff --git a/x b/x\nnew file mode 100644\n--- /dev/null\n+++ b/x\n@@ -0,0 +1,2 @@\n+one\n+two\n"))
-	f.Add([]byte("\x01abc\x02A\ndiff --git a/x b/x\nBinary files /dev/null and b/x differ\n"))
+// FuzzScan: the engine (rules, decoding, continuations) reports lines
+// that exist and never a secret longer than the input.
+func FuzzScan(f *testing.F) {
+	corpusSeeds(f, "testdata/corpus/*/*")
+	f.Add([]byte("GITHUB_TOKEN=ghp_" + strings.Repeat("a1", 18) + "\n"))
+	f.Add([]byte("curl \\\n -H 'Authorization: Bearer abcdefghij0123456789abcd' \\\n x\n"))
+	f.Add([]byte("v: " + strings.Repeat("Z2hwX", 30) + "\n%41%42%43 6768705f61626364"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		parseLog(bytes.NewReader(data), func(a *Added) error {
-			if len(a.lines) != bytes.Count(a.text.Bytes(), []byte("\n")) {
-				t.Errorf("%d lines for %d newlines", len(a.lines), bytes.Count(a.text.Bytes(), []byte("\n")))
+		fuzzlimit.Default(t, func() {
+			n := bytes.Count(data, []byte("\n")) + 1
+			fuzzRules.NewScanner().ScanBytes(Input{Path: "f.env"}, data, func(fd Finding) {
+				if fd.Line < 1 || fd.Line > n {
+					t.Errorf("finding at line %d of %d", fd.Line, n)
+				}
+			})
+		})
+	})
+}
+
+// FuzzDecode: encoded segments lie inside the text and decode to text or
+// are rejected.
+func FuzzDecode(f *testing.F) {
+	f.Add([]byte("a: Z2hwX2FiY2RlZmdoaWprbG1ub3BxcnN0dXZ3eHl6"))
+	f.Add([]byte("x=676870 5f6162636465666768696a6b6c6d6e6f70 %2Fa%2Fb%20c"))
+	f.Add([]byte("k: |\n  " + strings.Repeat("QUJD", 20) + "\n  " + strings.Repeat("QUJD", 20) + "\n  QUJD==\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fuzzlimit.Default(t, func() {
+			for _, sg := range segments(data, 0, len(data)) {
+				if sg.lo < 0 || sg.hi > len(data) || sg.lo >= sg.hi {
+					t.Fatalf("segment %+v outside %d bytes", sg, len(data))
+				}
+				if dec, ok := decodeSegment(make([]byte, 0, sg.hi-sg.lo), data, sg); ok && !isText(dec) {
+					t.Errorf("decoded %q is not text", dec)
+				}
 			}
-			return nil
+		})
+	})
+}
+
+// FuzzRawLog: `git log --raw -z` output is parsed; every change names a
+// 40-hex new blob and a path.
+func FuzzRawLog(f *testing.F) {
+	f.Add([]byte("\x01abc\x02A <a@b>\x00\n:000000 100644 0000000000000000000000000000000000000000 b68025345d5301abad4d9ec9166f455243a0d746 A\x00q\"uote.txt\x00"))
+	f.Add([]byte("\x01abc\x02A\x00\n:100644 100644 587be6b4c3f93f93c489c0111bba5596147a26cb aee5fdca52945d2faadc37ed0db153a91ed2d58f M\x00with space.txt\x00:160000 160000 587be6b4c3f93f93c489c0111bba5596147a26cb aee5fdca52945d2faadc37ed0db153a91ed2d58f M\x00sub\x00"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fuzzlimit.Default(t, func() {
+			parseRawLog(bytes.NewReader(data), func(c change) error {
+				if len(c.newID) != 40 || len(c.oldID) != 40 {
+					t.Errorf("change %+v", c)
+				}
+				return nil
+			})
+		})
+	})
+}
+
+// FuzzAddedLines: the lines found added are lines of the new version, at
+// their line numbers, and none when nothing changed.
+func FuzzAddedLines(f *testing.F) {
+	f.Add([]byte("a\nb\nc\n"), []byte("a\nx\nc\nd"))
+	f.Add([]byte(""), []byte("\n\n\n"))
+	f.Fuzz(func(t *testing.T, old, nb []byte) {
+		fuzzlimit.Default(t, func() {
+			d := newDiffer(nil)
+			lines := strings.Split(string(nb), "\n")
+			err := d.added(change{path: "f"}, old, nb, func(a *Added) error {
+				got := strings.Split(strings.TrimSuffix(a.text.String(), "\n"), "\n")
+				for i, l := range got {
+					if n := a.lines[i]; n < 1 || n > len(lines) || lines[n-1] != l {
+						t.Errorf("added line %d %q is not line %d of the new version", i, l, n)
+					}
+				}
+				if bytes.Equal(old, nb) {
+					t.Errorf("lines added to an unchanged file")
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
 		})
 	})
 }

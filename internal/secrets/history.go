@@ -4,19 +4,18 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"os/exec"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/nixgate/nixgate/internal/repo"
 )
-
-// gitCmd runs git with internal/repo's fixed configuration.
-func gitCmd(ctx context.Context, dir string, args ...string) *exec.Cmd {
-	return repo.Command(ctx, dir, args...)
-}
 
 // Range names the commits of a history scan: those reachable from Until
 // (default HEAD) and not from Since (default: none, the whole history).
@@ -35,23 +34,60 @@ func (r Range) spec() string {
 	return r.Since + ".." + until
 }
 
+func (r Range) validate() error {
+	for _, rev := range []string{r.Since, r.Until} {
+		if rev == "" {
+			continue
+		}
+		if err := repo.ValidRevision(rev); err != nil {
+			return err
+		}
+		if strings.Contains(rev, "..") {
+			return fmt.Errorf("revision %q: a range is given as Since and Until: %w", rev, repo.ErrUnknownRevision)
+		}
+	}
+	return nil
+}
+
 // Added is the text a commit added to one file.
 type Added struct {
 	Commit, Author, Path string
 	text                 bytes.Buffer
-	lines                []int // line in the new file of each added line
+	lines                []int  // line in the new file of each added line
+	blob                 []byte // the new file, for a Kubernetes manifest
 }
 
+// gitLowMemory keeps git's own memory small while it reads a long history:
+// its delta base cache and pack windows default to sizes meant for
+// interactive use (96 MiB and more).
+var gitLowMemory = []string{"-c", "core.deltaBaseCacheLimit=12m", "-c", "core.packedGitWindowSize=1m", "-c", "core.packedGitLimit=16m"}
+
 // ScanHistory scans the lines each commit of a range added, reporting the
-// commit and author of each finding. Kubernetes manifests touched by a
-// commit are read whole at that commit, so that their encoded values are
-// decoded; only findings on added lines are reported. Manifests whose
-// kind line was added go to sink.Manifest.
+// commit and author of each finding.
+//
+// The history is read as one `git log --raw` stream (each commit's
+// changed files with their old and new blobs) and one `git cat-file
+// --batch` that serves the blobs; no process is started per commit.
+// Rather than have git compute diffs, the lines a commit added are the
+// lines of the new blob that the old blob does not hold (compared by
+// hash, counting repeats): a line moved within a file is not added, a
+// line copied is. The previous version of each file is usually the new
+// version of an earlier commit of the scan, kept hashed in a bounded
+// cache, so most blobs are read once. The added lines are scanned on
+// every CPU. A Kubernetes manifest is parsed from the new blob, so that
+// its encoded values are decoded; only findings on added lines are
+// reported, and manifests whose kind line was added go to sink.Manifest.
 func (rs *Ruleset) ScanHistory(ctx context.Context, dir string, rg Range, sink Sink) error {
-	cmd := gitCmd(ctx, dir, "log", "--reverse", "-p", "-U0", "--no-color", "--no-ext-diff", "--no-textconv", "--no-renames",
-		"--diff-filter=AMCRT", "--format=%x01%H%x02%an <%ae>", "--end-of-options", rg.spec(), "--")
+	if err := rg.validate(); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	args := append(append([]string{}, gitLowMemory...), "log", "--reverse", "--raw", "--root", "--no-renames", "--no-abbrev", "-z",
+		"--no-ext-diff", "--no-textconv", "--format=%x01%H%x02%an <%ae>", "--end-of-options", rg.spec(), "--")
+	cmd := repo.Command(ctx, dir, args...)
 	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
+	cmd.Stderr = &limitedBuffer{b: &stderr, n: 64 << 10}
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return err
@@ -59,123 +95,548 @@ func (rs *Ruleset) ScanHistory(ctx context.Context, dir string, rg Range, sink S
 	if err := cmd.Start(); err != nil {
 		return err
 	}
-	sc := rs.NewScanner()
-	perr := parseLog(out, func(a *Added) error {
-		if rs.SkipPath(a.Path) {
-			return nil
-		}
+	growPipe(out)
+	blobs := &blobReader{ctx: ctx, dir: dir}
+	defer blobs.close()
+
+	var mu sync.Mutex // serialises sink calls
+	locked := Sink{Stats: sink.Stats}
+	if sink.Finding != nil {
+		locked.Finding = func(f Finding) { mu.Lock(); sink.Finding(f); mu.Unlock() }
+	}
+	if sink.Manifest != nil {
+		locked.Manifest = func(m Manifest) { mu.Lock(); sink.Manifest(m); mu.Unlock() }
+	}
+	pool := &sync.Pool{New: func() any { return new(Added) }}
+	work := make(chan *Added, 2*runtime.GOMAXPROCS(0))
+	var wg sync.WaitGroup
+	var scanErr error
+	var errOnce sync.Once
+	fail := func(err error) { errOnce.Do(func() { scanErr = err; cancel() }) }
+	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sc := rs.NewScanner()
+			for a := range work {
+				if ctx.Err() == nil {
+					if err := rs.scanAdded(sc, a, locked); err != nil {
+						fail(err)
+					}
+				}
+				a.text.Reset()
+				a.lines, a.blob = a.lines[:0], nil
+				pool.Put(a)
+			}
+		}()
+	}
+	d := newDiffer(blobs)
+	d.pool = pool
+	emit := func(a *Added) error {
 		if sink.Stats != nil {
 			sink.Stats.Files.Add(1)
 			sink.Stats.Bytes.Add(int64(a.text.Len()))
 		}
-		return rs.scanAdded(ctx, sc, dir, a, sink)
+		select {
+		case work <- a:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	// A blob too large to hold is scanned streaming, its findings less
+	// those its previous version had.
+	large := func(c change) error { return rs.scanLarge(ctx, blobs, c, locked) }
+	var batch []change
+	perr := parseRawLog(out, func(c change) error {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if rs.SkipPath(c.path) {
+			return nil
+		}
+		batch = append(batch, c)
+		if len(batch) < batchSize {
+			return nil
+		}
+		err := d.batch(batch, emit, large)
+		batch = batch[:0]
+		return err
 	})
-	if perr != nil {
-		cmd.Process.Kill()
+	if perr == nil && len(batch) > 0 {
+		perr = d.batch(batch, emit, large)
+	}
+	close(work)
+	wg.Wait()
+	if perr != nil || scanErr != nil {
+		cancel()
+		io.Copy(io.Discard, out)
 		cmd.Wait()
+		if scanErr != nil {
+			return scanErr
+		}
 		return perr
 	}
 	if err := cmd.Wait(); err != nil {
-		return fmt.Errorf("git log %s: %s", rg.spec(), strings.TrimSpace(stderr.String()))
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("git log %s: %s", rg.spec(), oneLine(stderr.String()))
+	}
+	return ctx.Err()
+}
+
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(strings.ReplaceAll(strings.TrimSpace(s), "fatal: ", "")), " ")
+}
+
+// limitedBuffer keeps the first n bytes written to it.
+type limitedBuffer struct {
+	b *bytes.Buffer
+	n int
+}
+
+func (l *limitedBuffer) Write(p []byte) (int, error) {
+	if room := l.n - l.b.Len(); room > 0 {
+		l.b.Write(p[:min(len(p), room)])
+	}
+	return len(p), nil
+}
+
+// maxAdded bounds the added text of one file handed to a scan at once:
+// more is scanned in parts, so memory stays bounded whatever a commit
+// adds.
+const maxAdded = 4 << 20
+
+// maxBlob is the largest blob compared line by line in memory; a larger
+// one is scanned streaming (scanLarge).
+const maxBlob = 16 << 20
+
+// change is one file a commit changed, from `git log --raw -z`.
+type change struct {
+	commit, author, path string
+	oldID, newID         string
+	newMode              string
+	status               byte
+}
+
+const zeroID = "0000000000000000000000000000000000000000"
+
+// parseRawLog reads `git log --raw -z --format=%x01%H%x02AUTHOR` output and
+// calls fn for each changed file: added, modified or type-changed regular
+// files (deletions, symlinks and submodules carry no content to scan).
+// Paths come NUL-terminated, unquoted.
+func parseRawLog(r io.Reader, fn func(change) error) error {
+	br := bufio.NewReaderSize(r, 1<<16)
+	var commit, author string
+	var meta []byte
+	for {
+		tok, err := br.ReadSlice(0)
+		if errors.Is(err, bufio.ErrBufferFull) {
+			// No token of this format is 64 KiB long but a hostile path;
+			// skip to its end.
+			for errors.Is(err, bufio.ErrBufferFull) {
+				_, err = br.ReadSlice(0)
+			}
+			meta = nil
+			if err != nil && err != io.EOF {
+				return err
+			}
+			continue
+		}
+		if len(tok) == 0 && err != nil {
+			if err == io.EOF {
+				return nil
+			}
+			return err
+		}
+		tok = bytes.TrimSuffix(tok, []byte{0})
+		tok = bytes.TrimLeft(tok, "\n")
+		switch {
+		case meta != nil:
+			// The path of the entry whose metadata came before.
+			c, ok := parseRawMeta(meta)
+			meta = nil
+			if ok {
+				c.commit, c.author, c.path = commit, author, string(tok)
+				if err := fn(c); err != nil {
+					return err
+				}
+			}
+		case len(tok) > 0 && tok[0] == 1:
+			h, a, _ := bytes.Cut(tok[1:], []byte{2})
+			commit, author = string(h), string(a)
+		case len(tok) > 0 && tok[0] == ':':
+			meta = append(meta[:0:0], tok...)
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// parseRawMeta reads ":OLDMODE NEWMODE OLDID NEWID STATUS" and says
+// whether the entry adds content to scan.
+func parseRawMeta(meta []byte) (change, bool) {
+	f := strings.Fields(string(meta[1:]))
+	if len(f) != 5 || len(f[2]) != 40 || len(f[3]) != 40 || f[4] == "" {
+		return change{}, false
+	}
+	c := change{newMode: f[1], oldID: f[2], newID: f[3], status: f[4][0]}
+	switch c.status {
+	case 'A', 'M', 'T', 'C', 'R':
+	default:
+		return change{}, false
+	}
+	if !strings.HasPrefix(c.newMode, "100") || c.newID == zeroID {
+		return change{}, false
+	}
+	if !strings.HasPrefix(f[0], "100") {
+		c.oldID = zeroID // a symlink or submodule before: no lines to compare
+	}
+	return c, true
+}
+
+// differ finds the lines a change added, with a cache of recent blobs (the
+// previous version of a file is usually the new version of an earlier
+// commit of the scan, so most blobs are read from git once).
+type differ struct {
+	blobs  *blobReader
+	seed   maphash.Seed
+	cache  map[string][]byte // blob ID -> content (nil: binary or empty)
+	order  []string          // FIFO of cached IDs
+	held   int               // bytes held
+	pool   *sync.Pool        // of *Added, or nil
+	counts lineCounts
+}
+
+// lineCounts is a multiset of line hashes: an open-addressing table,
+// reused from change to change (a Go map costs several times more per
+// line, and changes compare millions of lines).
+type lineCounts struct {
+	keys []uint64
+	cnt  []int32
+	mask uint64
+	n    int
+}
+
+func (t *lineCounts) reset(lines int) {
+	size := 16
+	for size < 2*lines {
+		size <<= 1
+	}
+	if cap(t.keys) > 1<<16 && size <= 1<<16 {
+		t.keys, t.cnt = nil, nil // a large table is not kept for small changes
+	}
+	if cap(t.keys) >= size {
+		t.keys, t.cnt = t.keys[:size], t.cnt[:size]
+		clear(t.cnt)
+	} else {
+		t.keys, t.cnt = make([]uint64, size), make([]int32, size)
+	}
+	t.mask, t.n = uint64(size-1), 0
+}
+
+func (t *lineCounts) add(h uint64) {
+	for i := h & t.mask; ; i = (i + 1) & t.mask {
+		if t.cnt[i] == 0 {
+			t.keys[i], t.cnt[i] = h, 1
+			t.n++
+			return
+		}
+		if t.keys[i] == h {
+			t.cnt[i]++
+			return
+		}
+	}
+}
+
+// take removes one h and reports whether there was one. A slot whose count
+// falls to zero keeps its key (-1 marks it used up), so probes pass over it.
+func (t *lineCounts) take(h uint64) bool {
+	for i := h & t.mask; ; i = (i + 1) & t.mask {
+		switch c := t.cnt[i]; {
+		case c == 0:
+			return false
+		case t.keys[i] == h && c > 0:
+			t.cnt[i]--
+			if t.cnt[i] == 0 {
+				t.cnt[i] = -1
+			}
+			return true
+		case t.keys[i] == h:
+			return false
+		}
+	}
+}
+
+// cacheBytes bounds the blob bytes held; cacheEntry is the largest blob
+// worth keeping.
+const (
+	cacheBytes = 4 << 20
+	cacheEntry = 2 << 20
+)
+
+func newDiffer(b *blobReader) *differ {
+	return &differ{blobs: b, seed: maphash.MakeSeed(), cache: map[string][]byte{}}
+}
+
+func (d *differ) newAdded(c change) *Added {
+	var a *Added
+	if d.pool != nil {
+		a = d.pool.Get().(*Added)
+	} else {
+		a = new(Added)
+	}
+	a.Commit, a.Author, a.Path = c.commit, c.author, c.path
+	return a
+}
+
+// put keeps a blob (nil for one without lines to compare), dropping the
+// oldest beyond the budget, and reports whether it is cached. A blob just
+// read is kept without a copy: the reader's buffer becomes the cache's,
+// and the reader takes a recycled one for its next read.
+func (d *differ) put(id string, b []byte) bool {
+	if _, ok := d.cache[id]; ok {
+		return true
+	}
+	if len(b) > cacheEntry {
+		return false
+	}
+	for d.held+cap(b) > cacheBytes && len(d.order) > 0 {
+		old := d.order[0]
+		d.order = d.order[1:]
+		d.held -= cap(d.cache[old])
+		d.blobs.recycle(d.cache[old])
+		delete(d.cache, old)
+	}
+	if b != nil {
+		d.blobs.release(b)
+	}
+	d.cache[id] = b
+	d.order = append(d.order, id)
+	d.held += cap(b)
+	return true
+}
+
+// batchSize is how many changes' blobs are asked of git cat-file at once:
+// asking ahead keeps git inflating while the scan compares, instead of
+// one round trip per blob.
+const batchSize = 256
+
+// batch finds the lines a batch of changes added. The blobs it needs are
+// requested in one go: every new blob, and each old blob that is neither
+// cached nor the new blob of an earlier change of the batch. A change
+// whose old blob left the cache meanwhile (or was too large to keep) is
+// compared after the batch, its blobs read again.
+func (d *differ) batch(cs []change, emit func(*Added) error, large func(change) error) error {
+	produced := map[string]bool{}
+	needOld := make([]bool, len(cs))
+	var ids []string
+	for i, c := range cs {
+		if c.oldID != zeroID {
+			if _, ok := d.cache[c.oldID]; !ok && !produced[c.oldID] {
+				needOld[i] = true
+				ids = append(ids, c.oldID)
+			}
+		}
+		ids = append(ids, c.newID)
+		produced[c.newID] = true
+	}
+	pending, err := d.blobs.request(ids)
+	if err != nil {
+		return err
+	}
+	var later, big []change
+	var ferr error
+	var oldCopy []byte
+	for i, c := range cs {
+		var old []byte
+		haveOld := true
+		if needOld[i] {
+			b, size, err := pending.next(maxBlob)
+			if err != nil {
+				ferr = err
+				break
+			}
+			if b != nil && !isBinary(b) {
+				old = b
+			}
+			_ = size
+			if !d.put(c.oldID, old) {
+				// Too large to cache: keep it for this change only.
+				oldCopy = append(oldCopy[:0], old...)
+				old = oldCopy
+			} else {
+				old = d.cache[c.oldID]
+			}
+		} else if c.oldID != zeroID {
+			old, haveOld = d.cache[c.oldID]
+		}
+		nb, size, err := pending.next(maxBlob)
+		if err != nil {
+			ferr = err
+			break
+		}
+		switch {
+		case nb == nil && size > maxBlob:
+			big = append(big, c)
+			d.put(c.newID, nil)
+		case isBinary(nb):
+			d.put(c.newID, nil)
+		case !haveOld:
+			later = append(later, c)
+			d.put(c.newID, nb)
+		default:
+			if err := d.added(c, old, nb, emit); err != nil {
+				ferr = err
+				break
+			}
+			d.put(c.newID, nb)
+		}
+		if ferr != nil {
+			break
+		}
+	}
+	if err := pending.finish(); err != nil && ferr == nil {
+		ferr = err
+	}
+	if ferr != nil {
+		return ferr
+	}
+	for _, c := range later {
+		ob, _, err := d.blobs.read(c.oldID, maxBlob)
+		if err != nil {
+			return err
+		}
+		if ob != nil && isBinary(ob) {
+			ob = nil
+		}
+		ob = bytes.Clone(ob)
+		nb, _, err := d.blobs.read(c.newID, maxBlob)
+		if err != nil {
+			return err
+		}
+		if nb == nil || isBinary(nb) {
+			continue
+		}
+		if err := d.added(c, ob, nb, emit); err != nil {
+			return err
+		}
+	}
+	for _, c := range big {
+		if err := large(c); err != nil {
+			return err
+		}
 	}
 	return nil
 }
 
-// maxAdded bounds the added text of one file held in memory at once.
-const maxAdded = 32 << 20
+func isBinary(b []byte) bool { return bytes.IndexByte(b[:min(len(b), sniffSize)], 0) >= 0 }
 
-// parseLog reads `git log -p -U0` output and calls fn once per commit and
-// file with the lines added.
-func parseLog(r io.Reader, fn func(*Added) error) error {
-	br := bufio.NewReaderSize(r, 1<<16)
-	var commit, author string
-	var cur *Added
-	inHunk, binary := false, false
-	next := 0
-	flush := func() error {
-		if cur != nil && !binary && cur.text.Len() > 0 {
-			if err := fn(cur); err != nil {
-				return err
-			}
-		}
-		cur = nil
+// commonPrefix is the length of the longest common prefix of a and b made
+// of whole lines.
+func commonPrefix(a, b []byte) int {
+	n := min(len(a), len(b))
+	i := 0
+	for i+64 <= n && bytes.Equal(a[i:i+64], b[i:i+64]) {
+		i += 64
+	}
+	for i < n && a[i] == b[i] {
+		i++
+	}
+	if i == len(a) && i == len(b) {
+		return i
+	}
+	return bytes.LastIndexByte(a[:i], '\n') + 1
+}
+
+// commonSuffix is the length of the longest common suffix of a and b made
+// of whole lines (a line break ends each but the last).
+func commonSuffix(a, b []byte) int {
+	n := min(len(a), len(b))
+	i := 0
+	for i+64 <= n && bytes.Equal(a[len(a)-i-64:len(a)-i], b[len(b)-i-64:len(b)-i]) {
+		i += 64
+	}
+	for i < n && a[len(a)-1-i] == b[len(b)-1-i] {
+		i++
+	}
+	// Keep whole lines: the suffix starts after a line break.
+	for i > 0 && !((len(a)-i == 0 || a[len(a)-i-1] == '\n') && (len(b)-i == 0 || b[len(b)-i-1] == '\n')) {
+		i--
+	}
+	return i
+}
+
+// added hands the lines of a change's new blob nb that its old blob does
+// not hold (counting repeats) to emit, in parts of at most maxAdded. Most
+// changes are small: the common prefix and suffix are found by comparing
+// bytes, and only the lines between them are compared as multisets, which
+// gives the multiset difference of the whole files.
+func (d *differ) added(c change, old, nb []byte, emit func(*Added) error) error {
+	pre := commonPrefix(old, nb)
+	suf := commonSuffix(old[pre:], nb[pre:])
+	oldMid, newMid := old[pre:len(old)-suf], nb[pre:len(nb)-suf]
+	if len(newMid) == 0 {
 		return nil
 	}
-	for {
-		line, err := br.ReadBytes('\n')
-		if len(line) == 0 && err != nil {
-			if err == io.EOF {
-				return flush()
-			}
-			return err
+	counts := &d.counts
+	counts.reset(bytes.Count(oldMid, []byte{'\n'}) + 1)
+	for len(oldMid) > 0 {
+		line := oldMid
+		if j := bytes.IndexByte(oldMid, '\n'); j >= 0 {
+			line, oldMid = oldMid[:j], oldMid[j+1:]
+		} else {
+			oldMid = nil
 		}
-		line = bytes.TrimSuffix(line, []byte("\n"))
-		switch {
-		case len(line) > 0 && line[0] == 1:
-			if err := flush(); err != nil {
+		counts.add(maphash.Bytes(d.seed, line))
+	}
+	a := d.newAdded(c)
+	var blob []byte
+	if KubeName(c.path) && len(nb) <= kubeMax && bytes.Contains(nb, []byte("kind")) {
+		blob = bytes.Clone(nb)
+		a.blob = blob
+	}
+	lineNo := bytes.Count(nb[:pre], []byte{'\n'}) + 1
+	for len(newMid) > 0 {
+		line := newMid
+		if j := bytes.IndexByte(newMid, '\n'); j >= 0 {
+			line, newMid = newMid[:j], newMid[j+1:]
+		} else {
+			newMid = nil
+		}
+		n := lineNo
+		lineNo++
+		if counts.n > 0 && counts.take(maphash.Bytes(d.seed, line)) {
+			continue
+		}
+		a.text.Write(line)
+		a.text.WriteByte('\n')
+		a.lines = append(a.lines, n)
+		if a.text.Len() >= maxAdded {
+			if err := emit(a); err != nil {
 				return err
 			}
-			h, a, _ := bytes.Cut(line[1:], []byte{2})
-			commit, author = string(h), string(a)
-			inHunk = false
-		case bytes.HasPrefix(line, []byte("diff --git ")):
-			if err := flush(); err != nil {
-				return err
-			}
-			inHunk, binary = false, false
-		case !inHunk && bytes.HasPrefix(line, []byte("+++ ")):
-			p := string(line[4:])
-			if p == "/dev/null" {
-				continue
-			}
-			p = unquote(p)
-			p = strings.TrimPrefix(p, "b/")
-			cur = &Added{Commit: commit, Author: author, Path: p}
-		case !inHunk && bytes.HasPrefix(line, []byte("Binary files ")):
-			binary = true
-		case bytes.HasPrefix(line, []byte("@@ ")):
-			inHunk = true
-			// @@ -a[,b] +c[,d] @@
-			f := strings.Fields(string(line))
-			if len(f) >= 3 && strings.HasPrefix(f[2], "+") {
-				n, _, _ := strings.Cut(f[2][1:], ",")
-				next, _ = strconv.Atoi(n)
-			}
-		case inHunk && len(line) > 0 && line[0] == '+':
-			if cur != nil {
-				cur.text.Write(line[1:])
-				cur.text.WriteByte('\n')
-				cur.lines = append(cur.lines, next)
-				if cur.text.Len() >= maxAdded {
-					// Scan huge additions in parts: memory stays bounded.
-					part := cur
-					if err := flush(); err != nil {
-						return err
-					}
-					cur = &Added{Commit: part.Commit, Author: part.Author, Path: part.Path}
-				}
-			}
-			next++
-		case inHunk && len(line) > 0 && line[0] == ' ':
-			next++
+			a = d.newAdded(c)
+			a.blob = blob
 		}
 	}
+	if a.text.Len() > 0 {
+		return emit(a)
+	}
+	if d.pool != nil {
+		a.text.Reset()
+		a.lines, a.blob = a.lines[:0], nil
+		d.pool.Put(a)
+	}
+	return nil
 }
 
-func unquote(p string) string {
-	if strings.HasPrefix(p, `"`) {
-		if u, err := strconv.Unquote(p); err == nil {
-			return u
-		}
-	}
-	return p
-}
-
-func (rs *Ruleset) scanAdded(ctx context.Context, sc *Scanner, dir string, a *Added, sink Sink) error {
-	added := map[int]bool{}
-	for _, l := range a.lines {
-		added[l] = true
-	}
+func (rs *Ruleset) scanAdded(sc *Scanner, a *Added, sink Sink) error {
 	lineMap := func(l int) int {
 		if l >= 1 && l <= len(a.lines) {
 			return a.lines[l-1]
@@ -190,22 +651,24 @@ func (rs *Ruleset) scanAdded(ctx context.Context, sc *Scanner, dir string, a *Ad
 			sink.Finding(f)
 		}
 	}
-	if kubeName(a.Path) && bytes.Contains(a.text.Bytes(), []byte(":")) {
-		blob, err := gitCmd(ctx, dir, "cat-file", "blob", a.Commit+":"+a.Path).Output()
-		if err == nil && len(blob) <= kubeMax && LooksKubernetes(a.Path, blob) {
-			if k, _ := rs.Kubernetes(a.Path, blob); k != nil {
-				for _, f := range k.Findings {
-					if added[f.Line] {
-						emit(f)
-					}
-				}
-				for _, m := range k.Manifests {
-					if added[m.Line] && sink.Manifest != nil {
-						sink.Manifest(m)
-					}
-				}
-				in.Skip = func(l int) bool { return k.Skip(lineMap(l)) }
+	if a.blob != nil && bytes.Contains(a.text.Bytes(), []byte("kind")) && LooksKubernetes(a.Path, a.blob) {
+		if k, _ := rs.Kubernetes(a.Path, a.blob); k != nil {
+			added := make(map[int]bool, len(a.lines))
+			for _, l := range a.lines {
+				added[l] = true
 			}
+			for _, f := range k.Findings {
+				if added[f.Line] {
+					f.Commit = a.Commit
+					emit(f)
+				}
+			}
+			for _, m := range k.Manifests {
+				if added[m.Line] && sink.Manifest != nil {
+					sink.Manifest(m)
+				}
+			}
+			in.Skip = func(l int) bool { return k.Skip(lineMap(l)) }
 		}
 	}
 	err := sc.ScanBytes(in, a.text.Bytes(), emit)
@@ -213,4 +676,283 @@ func (rs *Ruleset) scanAdded(ctx context.Context, sc *Scanner, dir string, a *Ad
 		return nil
 	}
 	return err
+}
+
+// scanLarge scans a blob larger than maxBlob streaming, and reports the
+// findings (by rule and secret) that its previous version did not have.
+func (rs *Ruleset) scanLarge(ctx context.Context, blobs *blobReader, c change, sink Sink) error {
+	sc := rs.NewScanner()
+	had := map[string]bool{}
+	if c.oldID != zeroID {
+		err := blobs.stream(c.oldID, func(r io.Reader) error {
+			return sc.Scan(Input{Path: c.path}, r, func(f Finding) { had[f.RuleID+"\x00"+f.Secret] = true })
+		})
+		if err != nil && err != ErrBinary {
+			return err
+		}
+	}
+	err := blobs.stream(c.newID, func(r io.Reader) error {
+		return sc.Scan(Input{Path: c.path, Commit: c.commit}, r, func(f Finding) {
+			if !had[f.RuleID+"\x00"+f.Secret] && sink.Finding != nil {
+				f.Commit, f.Author = c.commit, c.author
+				sink.Finding(f)
+			}
+		})
+	})
+	if err == ErrBinary {
+		return nil
+	}
+	return err
+}
+
+// blobReader reads blobs through one `git cat-file --batch`, started on
+// first use.
+type blobReader struct {
+	ctx  context.Context
+	dir  string
+	mu   sync.Mutex
+	cmd  *exec.Cmd
+	in   io.WriteCloser
+	out  *bufio.Reader
+	dead bool
+	buf  []byte
+	free [][]byte // recycled buffers
+	size int64    // of the response whose header was read last, or -1
+}
+
+func (b *blobReader) start() error {
+	if b.dead {
+		return fmt.Errorf("git cat-file stopped")
+	}
+	if b.cmd != nil {
+		return nil
+	}
+	args := append(append([]string{}, gitLowMemory...), "cat-file", "--batch")
+	cmd := repo.Command(b.ctx, b.dir, args...)
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		return err
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	if err := cmd.Start(); err != nil {
+		b.dead = true
+		return err
+	}
+	growPipe(out)
+	b.cmd, b.in, b.out = cmd, in, bufio.NewReaderSize(out, 1<<20)
+	return nil
+}
+
+// header asks for an object and reads its header: its size, or -1 when it
+// is missing.
+func (b *blobReader) header(spec string) (int64, error) {
+	if strings.ContainsAny(spec, "\n\r") || spec == "" {
+		return -1, fmt.Errorf("bad object name %q", spec)
+	}
+	if err := b.start(); err != nil {
+		return -1, err
+	}
+	if _, err := io.WriteString(b.in, spec+"\n"); err != nil {
+		b.dead = true
+		return -1, fmt.Errorf("git cat-file: %w", err)
+	}
+	return b.readHeader()
+}
+
+// readHeader reads the header of the next response.
+func (b *blobReader) readHeader() (int64, error) {
+	if b.dead {
+		return -1, fmt.Errorf("git cat-file stopped")
+	}
+	hdr, err := b.out.ReadString('\n')
+	if err != nil {
+		b.dead = true
+		return -1, fmt.Errorf("git cat-file: %w", err)
+	}
+	f := strings.Fields(hdr)
+	b.size = -1
+	if len(f) != 3 {
+		return -1, nil // missing
+	}
+	size, err := strconv.ParseInt(f[2], 10, 64)
+	if err != nil || size < 0 {
+		b.dead = true
+		return -1, fmt.Errorf("git cat-file: bad header %q", strings.TrimSpace(hdr))
+	}
+	b.size = size
+	return size, nil
+}
+
+// pending is a batch of requested objects whose contents are read in
+// order with next.
+type pending struct {
+	b     *blobReader
+	left  int
+	wrote chan error
+}
+
+// request asks git for objects ahead of reading them: the names are
+// written by a goroutine, so that git's output never waits on our input.
+func (b *blobReader) request(ids []string) (*pending, error) {
+	b.mu.Lock()
+	if err := b.start(); err != nil {
+		b.mu.Unlock()
+		return nil, err
+	}
+	for _, id := range ids {
+		if strings.ContainsAny(id, "\n\r") || id == "" {
+			b.mu.Unlock()
+			return nil, fmt.Errorf("bad object name %q", id)
+		}
+	}
+	p := &pending{b: b, left: len(ids), wrote: make(chan error, 1)}
+	go func() {
+		w := bufio.NewWriterSize(b.in, 64<<10)
+		for _, id := range ids {
+			w.WriteString(id)
+			w.WriteByte('\n')
+		}
+		p.wrote <- w.Flush()
+	}()
+	return p, nil
+}
+
+// next reads the next object of the batch, as read does.
+func (p *pending) next(limit int64) ([]byte, int64, error) {
+	if p.left == 0 {
+		return nil, 0, fmt.Errorf("git cat-file: no more objects in the batch")
+	}
+	p.left--
+	return p.b.response(limit)
+}
+
+// finish reads what is left of the batch and releases the reader.
+func (p *pending) finish() error {
+	defer p.b.mu.Unlock()
+	for p.left > 0 {
+		p.left--
+		if _, _, err := p.b.response(0); err != nil {
+			return err
+		}
+	}
+	if err := <-p.wrote; err != nil {
+		p.b.dead = true
+		return fmt.Errorf("git cat-file: %w", err)
+	}
+	return nil
+}
+
+// read returns a blob's content when it is at most limit bytes (the slice
+// is valid until the next read), or nil and its size when it is larger.
+func (b *blobReader) read(spec string, limit int64) ([]byte, int64, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if _, err := b.header(spec); err != nil {
+		return nil, 0, err
+	}
+	return b.body(limit)
+}
+
+// response reads the next response whole (header and content).
+func (b *blobReader) response(limit int64) ([]byte, int64, error) {
+	if _, err := b.readHeaderOnly(); err != nil {
+		return nil, 0, err
+	}
+	return b.body(limit)
+}
+
+// readHeaderOnly reads a header into b.size.
+func (b *blobReader) readHeaderOnly() (int64, error) {
+	size, err := b.readHeader()
+	b.size = size
+	return size, err
+}
+
+// body reads the content of the response whose header was read last.
+func (b *blobReader) body(limit int64) ([]byte, int64, error) {
+	size := b.size
+	if size < 0 {
+		return nil, 0, nil
+	}
+	if size > limit {
+		if _, err := io.CopyN(io.Discard, b.out, size+1); err != nil {
+			b.dead = true
+			return nil, 0, err
+		}
+		return nil, size, nil
+	}
+	buf := b.buffer(int(size) + 1)
+	if _, err := io.ReadFull(b.out, buf); err != nil {
+		b.dead = true
+		return nil, 0, err
+	}
+	return buf[:size], size, nil
+}
+
+// buffer returns the reader's buffer with room for n bytes, from the
+// recycled ones when it has none large enough.
+func (b *blobReader) buffer(n int) []byte {
+	if cap(b.buf) < n {
+		b.buf = nil
+		for i, f := range b.free {
+			// Big enough, and not much bigger (the cache counts capacity).
+			if cap(f) >= n && cap(f) <= 2*n+4096 {
+				b.buf = f
+				b.free = append(b.free[:i], b.free[i+1:]...)
+				break
+			}
+		}
+		if b.buf == nil {
+			b.buf = make([]byte, n)
+		}
+	}
+	return b.buf[:n]
+}
+
+// release hands the buffer holding the last content read (p) to the
+// caller for good.
+func (b *blobReader) release(p []byte) {
+	if len(p) > 0 && cap(b.buf) > 0 && &b.buf[:1][0] == &p[:1][0] {
+		b.buf = nil
+	}
+}
+
+// recycle returns a released buffer for later reads.
+func (b *blobReader) recycle(p []byte) {
+	if cap(p) > 0 && len(b.free) < 2 {
+		b.free = append(b.free, p[:0])
+	}
+}
+
+// stream hands a blob's content to fn as a reader, whatever its size.
+func (b *blobReader) stream(spec string, fn func(io.Reader) error) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	size, err := b.header(spec)
+	if err != nil || size < 0 {
+		return err
+	}
+	lr := &io.LimitedReader{R: b.out, N: size}
+	ferr := fn(lr)
+	// Drain what fn left, and the trailing newline.
+	if _, err := io.CopyN(io.Discard, b.out, lr.N+1); err != nil {
+		b.dead = true
+		return err
+	}
+	return ferr
+}
+
+func (b *blobReader) close() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.cmd != nil {
+		b.in.Close()
+		io.Copy(io.Discard, b.out)
+		b.cmd.Wait()
+		b.cmd = nil
+	}
+	b.dead = true
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -71,6 +72,7 @@ func TestScanHistory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	slices.Sort(got)
 	want := []string{
 		"app.env:2 github-pat " + c1[:7] + " Mallory <mallory@example.org>",
 		"deploy/s.yaml:6 nix-signing-key " + c2[:7] + " Mallory <mallory@example.org>",
@@ -92,5 +94,83 @@ func TestScanHistory(t *testing.T) {
 	}
 	if err := rs.ScanHistory(context.Background(), dir, Range{Since: "no-such-rev"}, Sink{}); err == nil {
 		t.Error("bad revision: want an error")
+	}
+}
+
+// TestHistoryChanges: what counts as added. A line moved within a file is
+// not added again; a line removed and later restored is; a file renamed
+// is added under its new name; quoted paths come out as paths; a
+// submodule's gitlink is skipped; the whole history (no Since) starts at
+// the root commit; option-looking revisions are refused.
+func TestHistoryChanges(t *testing.T) {
+	g := newGen(43)
+	tok := g.render(t, "{gh:ghp}")
+	dir := t.TempDir()
+	git(t, dir, "init", "-q", "-b", "main")
+	root := commit(t, dir, map[string]string{"a.env": "X=1\nT=" + tok + "\nY=2\n"}, "root")
+	moved := commit(t, dir, map[string]string{"a.env": "T=" + tok + "\nX=1\nY=2\n"}, "move the line")
+	removed := commit(t, dir, map[string]string{"a.env": "X=1\nY=2\n"}, "remove it")
+	restored := commit(t, dir, map[string]string{"a.env": "X=1\nY=2\nT=" + tok + "\n"}, "restore it")
+	quoted := commit(t, dir, map[string]string{"with space/q\"uote.env": "T=" + tok + "\n"}, "quoted path")
+	sub := t.TempDir()
+	git(t, sub, "init", "-q", "-b", "main")
+	commit(t, sub, map[string]string{"README": "x\n"}, "sub")
+	git(t, dir, "-c", "protocol.file.allow=always", "submodule", "add", "-q", sub, "vendor/sub")
+	git(t, dir, "-c", "commit.gpgsign=false", "commit", "-q", "-m", "submodule")
+	_ = moved
+	_ = removed
+
+	rs := defaultRuleset(t)
+	var got []string
+	if err := rs.ScanHistory(context.Background(), dir, Range{}, Sink{Finding: func(f Finding) {
+		got = append(got, fmt.Sprintf("%s:%d %s", f.Path, f.Line, f.Commit[:7]))
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(got)
+	want := []string{
+		"a.env:2 " + root[:7],
+		"a.env:3 " + restored[:7],
+		"with space/q\"uote.env:1 " + quoted[:7],
+	}
+	slices.Sort(want)
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("findings (-want +got):\n%s", d)
+	}
+	for _, rg := range []Range{{Since: "--output=x"}, {Until: "-p"}, {Since: "a..b"}, {Since: "HEAD\n"}} {
+		if err := rs.ScanHistory(context.Background(), dir, rg, Sink{}); err == nil {
+			t.Errorf("%+v: want an error", rg)
+		}
+	}
+}
+
+// TestAddedLines: the comparison of two versions of a file.
+func TestAddedLines(t *testing.T) {
+	d := newDiffer(nil)
+	cases := []struct{ old, new, want string }{
+		{"", "a\nb\n", "1:a 2:b"},
+		{"a\nb\nc\n", "a\nb\nc\nd\n", "4:d"},
+		{"a\nb\nc\n", "z\na\nb\nc\n", "1:z"},
+		{"a\nb\nc\n", "a\nc\nb\n", ""},              // moved
+		{"a\nb\n", "a\nb\nb\n", "3:b"},              // a repeat is added
+		{"a\nb", "a\nb\nc", "3:c"},                  // no final newline
+		{"x\ny\nz\n", "x\nq\nz\n", "2:q"},           // changed in the middle
+		{"a\na\na\n", "a\na\n", ""},                 // removed only
+		{"k=1\n", "k=1\nk=2\nk=1\n", "2:k=2 3:k=1"}, // one old k=1 matches one new
+	}
+	for _, c := range cases {
+		var got []string
+		err := d.added(change{path: "f"}, []byte(c.old), []byte(c.new), func(a *Added) error {
+			for i, l := range strings.Split(strings.TrimSuffix(a.text.String(), "\n"), "\n") {
+				got = append(got, fmt.Sprintf("%d:%s", a.lines[i], l))
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g := strings.Join(got, " "); g != c.want {
+			t.Errorf("%q -> %q: added %q, want %q", c.old, c.new, g, c.want)
+		}
 	}
 }

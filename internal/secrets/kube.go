@@ -3,9 +3,7 @@ package secrets
 import (
 	"bytes"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"regexp"
 	"strings"
@@ -23,8 +21,11 @@ type Manifest struct {
 	Namespace string
 	Line      int // of its kind: field
 	// Literal is true when the object holds at least one value that is
-	// neither empty nor a template expression.
+	// neither empty, nor a template expression, nor sops ciphertext.
 	Literal bool
+	// Encrypted is true for a sops-encrypted object (a sops metadata
+	// block, ENC[…] values): its values are ciphertext.
+	Encrypted bool
 	// Keys are the names of its literal values (data, stringData, token...).
 	Keys []string
 }
@@ -42,13 +43,21 @@ type Kube struct {
 func (k *Kube) Skip(line int) bool { return k != nil && k.skip[line] }
 
 // LooksKubernetes reports whether content may hold Kubernetes objects worth
-// parsing.
+// parsing: a YAML or JSON file (or a kubeconfig) naming a kind and an
+// apiVersion, however quoted.
 func LooksKubernetes(path string, head []byte) bool {
-	p := strings.ToLower(path)
-	if !strings.HasSuffix(p, ".yaml") && !strings.HasSuffix(p, ".yml") && !strings.Contains(p, "kubeconfig") && !strings.HasSuffix(p, "/config") && p != "config" {
+	if !KubeName(path) {
 		return false
 	}
-	return bytes.Contains(head, []byte("kind:")) && bytes.Contains(head, []byte("apiVersion"))
+	return bytes.Contains(head, []byte("kind")) && bytes.Contains(head, []byte("apiVersion"))
+}
+
+// KubeName reports whether a file's name allows Kubernetes objects: YAML,
+// JSON, a kubeconfig.
+func KubeName(p string) bool {
+	p = strings.ToLower(p)
+	return strings.HasSuffix(p, ".yaml") || strings.HasSuffix(p, ".yml") || strings.HasSuffix(p, ".json") ||
+		strings.Contains(p, "kubeconfig") || p == "config" || strings.HasSuffix(p, "/config")
 }
 
 var templateRe = regexp.MustCompile(`\{\{.*?\}\}`)
@@ -78,73 +87,106 @@ func (rs *Ruleset) Kubernetes(path string, data []byte) (*Kube, error) {
 			continue
 		}
 		root := doc.Content[0]
-		kindNode := get(root, "kind")
-		if kindNode == nil || get(root, "apiVersion") == nil {
-			continue
-		}
-		m := Manifest{Path: path, Kind: kindNode.Value, Line: kindNode.Line}
-		if md := get(root, "metadata"); md != nil {
-			m.Name = scalar(get(md, "name"))
-			m.Namespace = scalar(get(md, "namespace"))
-		}
-		switch m.Kind {
-		case "Secret":
-			k.values(sc, &m, get(root, "data"), "data", true)
-			k.values(sc, &m, get(root, "stringData"), "stringData", false)
-		case "SealedSecret":
-			spec := get(root, "spec")
-			if enc := get(spec, "encryptedData"); enc != nil {
-				for i := 0; i+1 < len(enc.Content); i += 2 {
-					k.skipValue(enc.Content[i+1])
-				}
-			}
-			if tpl := get(spec, "template"); tpl != nil {
-				if md := get(tpl, "metadata"); md != nil {
-					if n := scalar(get(md, "name")); n != "" {
-						m.Name = n
-					}
-					if ns := scalar(get(md, "namespace")); ns != "" {
-						m.Namespace = ns
-					}
-				}
-				// Template data is not encrypted: a value there is a leak.
-				k.values(sc, &m, get(tpl, "data"), "spec.template.data", true)
-				k.values(sc, &m, get(tpl, "stringData"), "spec.template.stringData", false)
-			}
-		case "Config":
-			users := get(root, "users")
-			if users == nil || users.Kind != yaml.SequenceNode {
-				continue
-			}
-			for _, u := range users.Content {
-				user := get(u, "user")
-				if user == nil || user.Kind != yaml.MappingNode {
-					continue
-				}
-				for i := 0; i+1 < len(user.Content); i += 2 {
-					key, v := user.Content[i].Value, user.Content[i+1]
-					if v.Kind != yaml.ScalarNode || !isLiteral(v.Value) {
-						continue
-					}
-					switch key {
-					case "token", "password":
-						m.Literal = true
-						m.Keys = append(m.Keys, "users."+key)
-						k.Findings = append(k.Findings, Finding{RuleID: "kubeconfig-credential", Description: "credential in a kubeconfig",
-							Path: path, Line: v.Line, Column: v.Column, Secret: v.Value, Severity: check.Critical, Note: "users[].user." + key})
-					case "client-key-data":
-						m.Literal = true
-						m.Keys = append(m.Keys, "users."+key)
-						k.decodeScan(sc, path, v, "users[].user."+key)
-					}
-				}
-			}
-		default:
-			continue
-		}
-		k.Manifests = append(k.Manifests, m)
+		k.object(sc, path, root, sopsEncrypted(root), 0)
 	}
 	return k, nil
+}
+
+// maxListDepth bounds nested List objects.
+const maxListDepth = 4
+
+// object reads one Kubernetes object, or the items of a List.
+func (k *Kube) object(sc *Scanner, path string, root *yaml.Node, encrypted bool, depth int) {
+	kindNode := get(root, "kind")
+	if kindNode == nil || kindNode.Kind != yaml.ScalarNode || get(root, "apiVersion") == nil {
+		return
+	}
+	m := Manifest{Path: path, Kind: kindNode.Value, Line: kindNode.Line, Encrypted: encrypted}
+	if md := get(root, "metadata"); md != nil {
+		m.Name = scalar(get(md, "name"))
+		m.Namespace = scalar(get(md, "namespace"))
+	}
+	switch {
+	case m.Kind == "Secret":
+		k.values(sc, &m, get(root, "data"), "data", true)
+		k.values(sc, &m, get(root, "stringData"), "stringData", false)
+	case m.Kind == "SealedSecret":
+		spec := get(root, "spec")
+		if enc := get(spec, "encryptedData"); enc != nil && enc.Kind == yaml.MappingNode {
+			for i := 0; i+1 < len(enc.Content); i += 2 {
+				k.skipValue(enc.Content[i+1])
+			}
+		}
+		if tpl := get(spec, "template"); tpl != nil {
+			if md := get(tpl, "metadata"); md != nil {
+				if n := scalar(get(md, "name")); n != "" {
+					m.Name = n
+				}
+				if ns := scalar(get(md, "namespace")); ns != "" {
+					m.Namespace = ns
+				}
+			}
+			// Template data is not encrypted: a value there is a leak.
+			k.values(sc, &m, get(tpl, "data"), "spec.template.data", true)
+			k.values(sc, &m, get(tpl, "stringData"), "spec.template.stringData", false)
+		}
+	case m.Kind == "Config":
+		users := get(root, "users")
+		if users == nil || users.Kind != yaml.SequenceNode {
+			return
+		}
+		for _, u := range users.Content {
+			user := get(u, "user")
+			if user == nil || user.Kind != yaml.MappingNode {
+				continue
+			}
+			for i := 0; i+1 < len(user.Content); i += 2 {
+				key, v := user.Content[i].Value, user.Content[i+1]
+				if v.Kind != yaml.ScalarNode || !isLiteral(v.Value) {
+					continue
+				}
+				switch key {
+				case "token", "password":
+					m.Literal = true
+					m.Keys = append(m.Keys, "users."+key)
+					k.Findings = append(k.Findings, Finding{RuleID: "kubeconfig-credential", Description: "credential in a kubeconfig",
+						Path: path, Line: v.Line, Column: v.Column, Secret: v.Value, Severity: check.Critical, Note: "users[].user." + key,
+						Context: "kubeconfig users[].user." + key})
+				case "client-key-data":
+					m.Literal = true
+					m.Keys = append(m.Keys, "users."+key)
+					k.decodeScan(sc, path, v, "users[].user."+key)
+				}
+			}
+		}
+	case strings.HasSuffix(m.Kind, "List") && depth < maxListDepth:
+		if items := get(root, "items"); items != nil && items.Kind == yaml.SequenceNode {
+			for _, it := range items.Content {
+				if it.Kind == yaml.MappingNode {
+					k.object(sc, path, it, encrypted, depth+1)
+				}
+			}
+		}
+		return
+	default:
+		return
+	}
+	k.Manifests = append(k.Manifests, m)
+}
+
+// sopsEncrypted reports whether a document carries sops metadata: a
+// top-level sops mapping with a mac, lastmodified or recipients.
+func sopsEncrypted(root *yaml.Node) bool {
+	sops := get(root, "sops")
+	if sops == nil || sops.Kind != yaml.MappingNode {
+		return false
+	}
+	for _, key := range []string{"mac", "lastmodified", "age", "pgp", "kms", "gcp_kms", "azure_kv", "hc_vault"} {
+		if get(sops, key) != nil {
+			return true
+		}
+	}
+	return false
 }
 
 func parseYAML(data []byte) ([]*yaml.Node, error) {
@@ -173,6 +215,10 @@ func (k *Kube) values(sc *Scanner, m *Manifest, n *yaml.Node, field string, enco
 		if v.Kind != yaml.ScalarNode {
 			continue
 		}
+		if isSopsValue(v.Value) {
+			k.skipValue(v) // ciphertext
+			continue
+		}
 		if isLiteral(v.Value) {
 			m.Literal = true
 			m.Keys = append(m.Keys, field+"."+key)
@@ -185,6 +231,12 @@ func (k *Kube) values(sc *Scanner, m *Manifest, n *yaml.Node, field string, enco
 			k.decodeScan(sc, m.Path, v, field+"."+key)
 		}
 	}
+}
+
+// isSopsValue reports whether a value is sops ciphertext:
+// ENC[AES256_GCM,data:…,iv:…,tag:…,type:…].
+func isSopsValue(v string) bool {
+	return strings.HasPrefix(strings.TrimSpace(v), "ENC[")
 }
 
 func isLiteral(v string) bool {
@@ -202,54 +254,19 @@ func (k *Kube) skipValue(v *yaml.Node) {
 	}
 }
 
-// decodeScan base64-decodes a value and scans what it holds, reporting
-// findings at the value's line. A docker config is opened further: its
-// auth fields are base64 "user:password".
+// decodeScan base64-decodes a value and scans what it holds (and, through
+// the scanner's decoding, what is encoded inside, such as a docker
+// config's auth fields), reporting findings at the value's line.
 func (k *Kube) decodeScan(sc *Scanner, path string, v *yaml.Node, where string) {
 	raw, err := decodeBase64(v.Value)
 	if err != nil {
 		return
 	}
-	note := "base64-decoded from " + where
-	k.scanDecoded(sc, path, v.Line, raw, note)
-	if strings.HasSuffix(where, ".dockerconfigjson") || strings.HasSuffix(where, ".dockercfg") {
-		var cfg struct {
-			Auths map[string]struct {
-				Auth     string `json:"auth"`
-				Password string `json:"password"`
-			} `json:"auths"`
-		}
-		if json.Unmarshal(raw, &cfg) != nil || cfg.Auths == nil {
-			// .dockercfg has the registries at the top level.
-			var flat map[string]struct {
-				Auth     string `json:"auth"`
-				Password string `json:"password"`
-			}
-			if json.Unmarshal(raw, &flat) != nil {
-				return
-			}
-			cfg.Auths = flat
-		}
-		for reg, a := range cfg.Auths {
-			if up, err := decodeBase64(a.Auth); err == nil && len(up) > 0 {
-				k.scanDecoded(sc, path, v.Line, up, fmt.Sprintf("%s, auths[%q].auth", note, reg))
-			}
-			if a.Password != "" {
-				k.scanDecoded(sc, path, v.Line, []byte(a.Password), fmt.Sprintf("%s, auths[%q].password", note, reg))
-			}
-		}
-	}
-}
-
-func (k *Kube) scanDecoded(sc *Scanner, path string, line int, content []byte, note string) {
-	in := Input{Path: path, LineMap: func(int) int { return line }}
-	sc.ScanBytes(in, content, func(f Finding) {
+	in := Input{Path: path, LineMap: func(int) int { return v.Line }}
+	sc.ScanBytes(in, raw, func(f Finding) {
 		f.Column = 0
-		if f.Note != "" {
-			f.Note = note + "; " + f.Note
-		} else {
-			f.Note = note
-		}
+		f.Note = joinNote("base64-decoded from "+where, f.Note)
+		f.Context = where + " " + f.Context
 		k.Findings = append(k.Findings, f)
 	})
 }
@@ -304,7 +321,7 @@ func Exposures(ms []Manifest) []Exposure {
 	}
 	var out []Exposure
 	for _, m := range ms {
-		if m.Kind != "Secret" || !m.Literal {
+		if m.Kind != "Secret" || !m.Literal || m.Encrypted {
 			continue
 		}
 		e := Exposure{Manifest: m}

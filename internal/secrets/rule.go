@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"regexp/syntax"
 	"strings"
+	"sync"
 
 	"github.com/nixgate/nixgate/internal/check"
 )
@@ -30,10 +31,13 @@ type Rule struct {
 	Allowlists []Allowlist
 	// Severity of a finding; zero means High.
 	Severity check.Severity
-	// Verify, when set, inspects a candidate secret: it may reject it
-	// (ok false) or lower its severity with a note (a GitHub token whose
+	// Verify, when set, inspects a candidate: it may reject it (OK
+	// false) or lower its severity with a note (a GitHub token whose
 	// checksum does not validate).
-	Verify func(secret string) (v Verdict)
+	Verify func(m *Match) Verdict
+	// KeyMaterial marks rules whose secret is a private key: a match is
+	// compared with the well-known public test keys (KnownTestKey).
+	KeyMaterial bool
 	// Generic rules yield to a specific rule that matched the same text.
 	Generic bool
 	// Samples for tests: templates of true and false positives (see the
@@ -41,13 +45,46 @@ type Rule struct {
 	TP, FP []string
 
 	span span
+	// index is the rule's place in its rule set: of two rules that find
+	// the same text, the first one listed reports it.
+	index int
+	// gateBoundary and gateLineStart: the regexp asserts a word boundary
+	// or a line start before its keyword.
+	gateBoundary, gateLineStart bool
+	// gateWin is the longest text the gate is run on.
+	gateWin int
+	// pre, when set, is tested at each keyword hit (with the hit's
+	// offset) before the rule's gate and regexp.
+	pre func(data []byte, start int) bool
+	// nameGroup is the index of the regexp's group named "name" (the name
+	// a secret is assigned to), or 0.
+	nameGroup int
 	// maxWin is the largest window that Go's regexp still searches with its
 	// backtracker (much faster than its NFA) for this rule's program.
 	maxWin int
+	// gateSrc, when set, is the source of the rule's gate (see
+	// buildGate), compiled on first use: most rules of a set never see
+	// their keyword in a given scan, and compiling every gate would double
+	// the cost of starting one.
+	gateSrc  string
+	gateSubs []*syntax.Regexp
+	gateOnce sync.Once
 	// gate, when set, is the rule's regexp anchored at the position of a
 	// keyword: a cheap test run at each keyword hit before the rule's
 	// regexp searches the window around it (see buildGate).
 	gate *regexp.Regexp
+}
+
+// Match is what a rule's Verify function sees of a candidate.
+type Match struct {
+	Secret string
+	// Name is the text of the regexp's group named "name", when it has
+	// one: the variable, key or field the secret is assigned to.
+	Name string
+	// Text is the whole match; Before and After are up to 64 bytes of its
+	// line on each side.
+	Text, Before, After string
+	Path                string
 }
 
 // Verdict is what a rule's Verify function says about a candidate.
@@ -79,11 +116,7 @@ const (
 )
 
 // analyze classifies how far a regexp can reach across lines.
-func analyze(re *regexp.Regexp) span {
-	t, err := syntax.Parse(re.String(), syntax.Perl)
-	if err != nil {
-		return spanBlock
-	}
+func analyze(t *syntax.Regexp) span {
 	var walk func(t *syntax.Regexp, unbounded bool) span
 	walk = func(t *syntax.Regexp, unbounded bool) span {
 		s := spanLine
@@ -115,7 +148,8 @@ func analyze(re *regexp.Regexp) span {
 			case syntax.OpStar, syntax.OpPlus:
 				u = true
 			case syntax.OpRepeat:
-				u = unbounded || t.Max < 0 || t.Max > 8
+				// A bounded repeat reaches a few lines at most.
+				u = unbounded || t.Max < 0 || t.Max > 256
 			}
 			s = max(s, walk(sub, u))
 		}
@@ -138,10 +172,11 @@ func (r *Rule) prepare() error {
 		if r.SecretGroup > r.Regex.NumSubexp() {
 			return fmt.Errorf("rule %s: secretGroup %d but the regex has %d groups", r.ID, r.SecretGroup, r.Regex.NumSubexp())
 		}
-		r.span = analyze(r.Regex)
-		r.gate = buildGate(r)
-		r.maxWin = 1024
+		r.nameGroup = max(0, r.Regex.SubexpIndex("name"))
+		r.span, r.maxWin = spanBlock, 1024
 		if t, err := syntax.Parse(r.Regex.String(), syntax.Perl); err == nil {
+			r.span = analyze(t)
+			r.gateSrc = buildGate(r, t)
 			if prog, err := syntax.Compile(t.Simplify()); err == nil && len(prog.Inst) > 0 {
 				r.maxWin = max(256, 256*1024/len(prog.Inst)-1)
 			}
@@ -250,13 +285,9 @@ func (a *Allowlist) allowed(path, commit, secret, match, line string) bool {
 // the secret-assignment shape of most provider rules. The gate is then
 // ^(?:KEYWORDS REST), tried where a keyword starts; the full regexp runs
 // only around hits that pass.
-func buildGate(r *Rule) *regexp.Regexp {
+func buildGate(r *Rule, t *syntax.Regexp) string {
 	if r.span == spanBlock || len(r.Keywords) == 0 {
-		return nil
-	}
-	t, err := syntax.Parse(r.Regex.String(), syntax.Perl)
-	if err != nil {
-		return nil
+		return ""
 	}
 	subs := []*syntax.Regexp{t}
 	if t.Op == syntax.OpConcat {
@@ -272,39 +303,69 @@ func buildGate(r *Rule) *regexp.Regexp {
 		}
 	}
 	// Zero-width assertions stay in the gate.
+	// Leading assertions are checked against the byte before the keyword
+	// (in the gate's own input they would always hold).
 	j := i
 	for j < len(subs) && (subs[j].Op == syntax.OpWordBoundary || subs[j].Op == syntax.OpBeginText || subs[j].Op == syntax.OpBeginLine) {
+		switch subs[j].Op {
+		case syntax.OpWordBoundary:
+			r.gateBoundary = true
+		default:
+			r.gateLineStart = true
+		}
 		j++
 	}
 	if j >= len(subs) {
-		return nil
+		return ""
 	}
 	head := subs[j]
 	for head.Op == syntax.OpCapture {
 		head = head.Sub[0]
 	}
 	if head.Op != syntax.OpLiteral && head.Op != syntax.OpAlternate {
-		return nil
+		return ""
 	}
 	headRe, err := regexp.Compile(`^(?:` + head.String() + `)`)
 	if err != nil {
-		return nil
+		return ""
 	}
 	for _, k := range r.Keywords {
 		loc := headRe.FindStringIndex(k)
 		if loc == nil || loc[1] == 0 {
-			return nil
+			return ""
 		}
 	}
-	var b strings.Builder
-	b.WriteString("^(?:")
-	for _, s := range subs[i:] {
-		b.WriteString("(?:" + s.String() + ")")
-	}
-	b.WriteString(")")
-	g, err := regexp.Compile(b.String())
-	if err != nil {
+	// The source is written on first use (getGate): printing a parsed
+	// regexp costs more than compiling it.
+	r.gateSubs = subs[j:]
+	return "lazy"
+}
+
+// getGate compiles the rule's gate on first use, with the longest input
+// the backtracking matcher handles for it; nil when the rule has none.
+func (r *Rule) getGate() *regexp.Regexp {
+	if r.gateSrc == "" {
 		return nil
 	}
-	return g
+	r.gateOnce.Do(func() {
+		var b strings.Builder
+		b.WriteString("^(?:")
+		for _, s := range r.gateSubs {
+			b.WriteString("(?:" + s.String() + ")")
+		}
+		b.WriteString(")")
+		r.gateSrc = b.String()
+		g, err := regexp.Compile(r.gateSrc)
+		if err != nil {
+			return
+		}
+		r.gateWin = gateSpan
+		if t, err := syntax.Parse(r.gateSrc, syntax.Perl); err == nil {
+			if prog, err := syntax.Compile(t.Simplify()); err == nil && len(prog.Inst) > 0 {
+				r.gateWin = max(160, min(gateSpan, 256*1024/len(prog.Inst)-1))
+			}
+		}
+		r.gate = g
+	})
+	return r.gate
 }

@@ -38,10 +38,14 @@ func TestRuleSamples(t *testing.T) {
 				t.Fatalf("rule %s needs true- and false-positive samples", r.ID)
 			}
 			g := newGen(uint64(len(r.ID)) * 7919)
+			path := "sample.txt"
+			if r.Path != nil {
+				path = "sample.dhall"
+			}
 			for _, tpl := range r.TP {
 				for _, wrap := range []string{"%s", "value = \"%s\"\n", "# comment\nexport X='%s'\n", "  - %s\n"} {
 					sample := strings.Replace(wrap, "%s", g.render(t, tpl), 1)
-					got := scanString(t, rs, "sample.txt", sample)
+					got := scanString(t, rs, path, sample)
 					found := false
 					for _, f := range got {
 						if f.RuleID == r.ID {
@@ -55,7 +59,7 @@ func TestRuleSamples(t *testing.T) {
 			}
 			for _, tpl := range r.FP {
 				sample := g.render(t, tpl)
-				for _, f := range scanString(t, rs, "sample.txt", sample) {
+				for _, f := range scanString(t, rs, path, sample) {
 					t.Errorf("false positive %q (from %q): %s", sample, tpl, f.Message())
 				}
 			}

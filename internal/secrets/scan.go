@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -23,7 +22,7 @@ const kubeMax = 4 << 20
 // values skipped; then the content is streamed through the rules. It
 // returns the Kubernetes objects found, if any.
 func (s *Scanner) File(in Input, r io.Reader, size int64, emit func(Finding)) (*Kube, error) {
-	if size > kubeMax || !kubeName(in.Path) {
+	if size > kubeMax || !KubeName(in.Path) {
 		return nil, s.Scan(in, r, emit)
 	}
 	data, err := io.ReadAll(r)
@@ -42,11 +41,6 @@ func (s *Scanner) File(in Input, r io.Reader, size int64, emit func(Finding)) (*
 		}
 	}
 	return k, s.ScanBytes(in, data, emit)
-}
-
-func kubeName(p string) bool {
-	p = strings.ToLower(p)
-	return strings.HasSuffix(p, ".yaml") || strings.HasSuffix(p, ".yml") || strings.Contains(p, "kubeconfig") || p == "config" || strings.HasSuffix(p, "/config")
 }
 
 // File is an open file of a scan.
