@@ -132,7 +132,10 @@ func runPR(cmd *cobra.Command, e *env, f *prFlags, o *outputFlags, dir string) e
 	in.Locks = pr.LockDeltas(ctx, r)
 	res := check.Run(ctx, g.checks, g.settings, check.Target{Repo: r, Input: in, Shared: e.shared(r)}, g.baseline)
 	printWarnings(e, res)
-	sum := pr.Summarize(r, in)
+	sum, err := pr.Summarize(ctx, r, in)
+	if err != nil {
+		return incompletef("count the changed lines: %v", err)
+	}
 	rep := &report.Report{Command: "pr", Target: f.base + ".." + f.head, ToolVersion: Version(), FailOn: g.failOn,
 		Result: res, Extra: sum, Before: sum.WriteHeader, After: sum.WriteSections}
 	return writeReport(e, out, rep)

@@ -145,9 +145,13 @@ type Summary struct {
 	Files     []File               `json:"files"`
 }
 
-// Summarize describes the change of r for the report.
-func Summarize(r *repo.Repo, in *Input) *Summary {
+// Summarize describes the change of r for the report, with the lines
+// each file gains and loses.
+func Summarize(ctx context.Context, r *repo.Repo, in *Input) (*Summary, error) {
 	c := r.Change
+	if err := c.CountLines(ctx, r.Dir); err != nil {
+		return nil, err
+	}
 	s := &Summary{Base: c.Base, Head: c.Head, MergeBase: c.MB, Commits: c.Commits,
 		Labels: slices.Compact(slices.Sorted(slices.Values(in.Labels))), Locks: in.Locks, Files: []File{}}
 	if s.Labels == nil {
@@ -159,7 +163,7 @@ func Summarize(r *repo.Repo, in *Input) *Summary {
 	for _, e := range c.Entries {
 		s.Files = append(s.Files, File{Path: e.Path, Status: e.Status, Added: e.Added, Removed: e.Removed, Binary: e.Binary})
 	}
-	return s
+	return s, nil
 }
 
 // WriteHeader writes the line that opens a text pr report (Markdown has

@@ -129,7 +129,12 @@ func run(t *testing.T, dir string, labels []string) (*check.Result, *pr.Summary)
 	in.Locks = pr.LockDeltas(ctx, r)
 	p := policy.Default(checks.All())
 	cs := append(checks.InScope(check.ScopeRepo), checks.InScope(check.ScopePR)...)
-	return check.Run(ctx, cs, p.Settings, check.Target{Repo: r, Input: in}, nil), pr.Summarize(r, in)
+	res := check.Run(ctx, cs, p.Settings, check.Target{Repo: r, Input: in}, nil)
+	sum, err := pr.Summarize(ctx, r, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res, sum
 }
 
 func TestGate(t *testing.T) {

@@ -230,18 +230,19 @@ func ResolveCommit(ctx context.Context, dir, rev string) (string, error) {
 	if err := ValidRevision(rev); err != nil {
 		return "", err
 	}
+	out, err := Git(ctx, dir, "rev-parse", "--verify", "--quiet", "--end-of-options", rev+"^{commit}")
+	if err == nil && len(bytes.TrimSpace(out)) > 0 {
+		return strings.TrimSpace(string(out)), nil
+	}
+	if ctx.Err() != nil {
+		return "", ctx.Err()
+	}
+	// Only on failure: is it the revision or the directory?
 	if _, err := Git(ctx, dir, "rev-parse", "--is-inside-work-tree"); err != nil {
 		if ctx.Err() != nil {
 			return "", err
 		}
 		return "", fmt.Errorf("%s: %w (%v)", dir, ErrNotGit, err)
 	}
-	out, err := Git(ctx, dir, "rev-parse", "--verify", "--quiet", "--end-of-options", rev+"^{commit}")
-	if err != nil || len(bytes.TrimSpace(out)) == 0 {
-		if ctx.Err() != nil {
-			return "", ctx.Err()
-		}
-		return "", fmt.Errorf("%q is not a commit in %s: %w", rev, dir, ErrUnknownRevision)
-	}
-	return strings.TrimSpace(string(out)), nil
+	return "", fmt.Errorf("%q is not a commit in %s: %w", rev, dir, ErrUnknownRevision)
 }

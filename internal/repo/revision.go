@@ -26,6 +26,7 @@ type Change struct {
 	Commits int
 	// Entries are the changed paths, sorted.
 	Entries []ChangeEntry
+	counted bool
 }
 
 // ChangeEntry is one path a change touches.
@@ -36,6 +37,7 @@ type ChangeEntry struct {
 	OldMode, NewMode string
 	OldBlob, NewBlob string
 	// Added and Removed are line counts; Binary when git cannot count.
+	// Zero until Change.CountLines.
 	Added, Removed int
 	Binary         bool
 }
@@ -116,12 +118,7 @@ func OpenChange(ctx context.Context, dir, base, head string) (*Repo, error) {
 		r.Close()
 		return nil, err
 	}
-	num, err := Git(ctx, abs, "diff-tree", "-r", "-z", "--numstat", "--no-renames", "--no-ext-diff", "--no-textconv", "--end-of-options", mb, hh)
-	if err != nil {
-		r.Close()
-		return nil, err
-	}
-	c.Entries = parseDiffTree(raw, num)
+	c.Entries = parseDiffTree(raw, nil)
 	r.Change = c
 	var scope []string
 	for _, e := range c.Entries {
@@ -131,6 +128,27 @@ func OpenChange(ctx context.Context, dir, base, head string) (*Repo, error) {
 	}
 	r.scope = scope
 	return r, nil
+}
+
+// CountLines fills the entries' Added, Removed and Binary. It is not part
+// of OpenChange: git computes the counts by diffing every changed blob,
+// which only the pr report needs (a history scan of a large range would
+// pay for it twice).
+func (c *Change) CountLines(ctx context.Context, dir string) error {
+	if c.counted {
+		return nil
+	}
+	num, err := Git(ctx, dir, "diff-tree", "-r", "-z", "--numstat", "--no-renames", "--no-ext-diff", "--no-textconv", "--end-of-options", c.MB, c.HeadHash)
+	if err != nil {
+		return err
+	}
+	counts := parseNumstat(num)
+	for i := range c.Entries {
+		n := counts[c.Entries[i].Path]
+		c.Entries[i].Added, c.Entries[i].Removed, c.Entries[i].Binary = n[0], n[1], n[2] == 1
+	}
+	c.counted = true
+	return nil
 }
 
 // MergeBaseError says why a change has no merge base.
@@ -344,6 +362,18 @@ func parseDiffTree(raw, num []byte) []ChangeEntry {
 		entries = append(entries, ChangeEntry{Path: fields[i+1], OldMode: meta[0], NewMode: meta[1],
 			OldBlob: meta[2], NewBlob: meta[3], Status: meta[4][:1]})
 	}
+	counts := parseNumstat(num)
+	for i := range entries {
+		n := counts[entries[i].Path]
+		entries[i].Added, entries[i].Removed, entries[i].Binary = n[0], n[1], n[2] == 1
+	}
+	slices.SortStableFunc(entries, func(a, b ChangeEntry) int { return strings.Compare(a.Path, b.Path) })
+	return slices.CompactFunc(entries, func(a, b ChangeEntry) bool { return a.Path == b.Path })
+}
+
+// parseNumstat reads `git diff-tree -r -z --numstat`: added, removed and
+// binary (1) by path.
+func parseNumstat(num []byte) map[string][3]int {
 	counts := map[string][3]int{}
 	for _, rec := range strings.Split(string(num), "\x00") {
 		// <added> TAB <removed> TAB <path>, "-" for binary files
@@ -359,12 +389,7 @@ func parseDiffTree(raw, num []byte) []ChangeEntry {
 		d, _ := strconv.Atoi(parts[1])
 		counts[parts[2]] = [3]int{max(a, 0), max(d, 0), 0}
 	}
-	for i := range entries {
-		n := counts[entries[i].Path]
-		entries[i].Added, entries[i].Removed, entries[i].Binary = n[0], n[1], n[2] == 1
-	}
-	slices.SortStableFunc(entries, func(a, b ChangeEntry) int { return strings.Compare(a.Path, b.Path) })
-	return slices.CompactFunc(entries, func(a, b ChangeEntry) bool { return a.Path == b.Path })
+	return counts
 }
 
 // parseLsTree reads `git ls-tree -r -z -l`: every entry of a tree.
