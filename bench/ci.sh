@@ -80,4 +80,5 @@ print("nixgate ci:        wall mean %.2f s, min %.2f s; cpu (user+sys) %.2f s" %
 print("ratio ci / separate: wall mean %.2f, wall min %.2f, cpu %.2f (target: 1.0 or less)" % (c["mean"] / s["mean"], c["min"] / s["min"], cpu(c) / cpu(s)))
 EOF
 # The same gates, the same verdicts: ci ran check, pr, lock and kconfig.
-"$bin" ci "$repo" --base "$base" --only static --format text 2>/dev/null | sed -n '/^nixgate ci:/,$p'
+# (the gate fails on the planted findings: exit 1 is the expected verdict)
+{ "$bin" ci "$repo" --base "$base" --only static --format text 2>/dev/null || true; } | sed -n '/^nixgate ci:/,$p'
