@@ -273,6 +273,12 @@ func (r *Repo) Readlink(name string) (string, error) {
 // socket, a directory) gives a *NotRegularError without blocking, and one
 // over its kind's limit a *TooLargeError.
 func (r *Repo) Open(name string) (File, error) {
+	return r.open(name, true)
+}
+
+// open is Open; sized false skips the size limit, for readers that read
+// a bounded head of the file themselves.
+func (r *Repo) open(name string, sized bool) (File, error) {
 	if r.entries != nil {
 		return r.openBlob(name)
 	}
@@ -291,7 +297,7 @@ func (r *Repo) Open(name string) (File, error) {
 		f.Close()
 		return nil, &NotRegularError{Path: name, What: describeMode(fi.Mode())}
 	}
-	if lim := r.Limits.For(name); fi.Size() > lim {
+	if lim := r.Limits.For(name); sized && fi.Size() > lim {
 		f.Close()
 		return nil, &TooLargeError{Path: name, Size: fi.Size(), Limit: lim, Kind: KindOf(name)}
 	}
@@ -326,7 +332,9 @@ func (r *Repo) ReadFile(name string) ([]byte, error) {
 
 // ReadHead reads at most n bytes from the start of a file.
 func (r *Repo) ReadHead(name string, n int) ([]byte, error) {
-	f, err := r.Open(name)
+	// The head is bounded by n: a file over its kind's limit still shows
+	// its first bytes (whether it is binary, its shebang).
+	f, err := r.open(name, false)
 	if err != nil {
 		return nil, err
 	}
