@@ -747,6 +747,14 @@ func (s *Scanner) evaluate(in Input, rule *Rule, data []byte, off int, m []int) 
 			c.known = name
 			c.sev = check.Info
 			c.note = joinNote("well-known public test key: "+name, c.note)
+		} else if name := DocExampleKey(secret); name != "" {
+			if IsDocumentation(in.Path) {
+				c.known = name
+				c.sev = check.Info
+				c.note = joinNote("documentation example: "+name, c.note)
+			} else {
+				c.note = joinNote(name+", copied from the documentation: everyone holds this private key, so its signatures prove nothing", c.note)
+			}
 		}
 	}
 	match := string(data[ms:me])

@@ -12,6 +12,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"math/big"
+	"path"
 	"strings"
 )
 
@@ -52,6 +53,38 @@ var knownTestKeys = map[string]string{
 	"age:fb08c775d61bf789ce73c7517e4fad182dbe24b9d51fe3148553cc6084fad626": "age manual example identity (age-keygen(1))",
 	"age:36dcec3f5f24739a0c8b36cbb4ffa25729a94a51d41fb205a37419fe7f5adb2a": "C2SP age test vectors identity",
 	"pgp:7c0c03b1d1b337fc6ae6bb8687bc18f0df1860158458d151651343f4ef51ab24": "sops-nix test key ssh-key.asc",
+	// Nix's libstore unit-test signing key.
+	"nix:ac0593c749e83ad7fbb6a1cee620e7b07ee018d55d41897df686899368327627": "Nix libstore test key test-key",
+}
+
+// docExampleKeys are private keys published as examples in manuals. In a
+// documentation file they are the example (Info); anywhere else someone
+// copied the example into a configuration, and a key the whole world
+// holds signs nothing: those keep their rule's severity, with the note.
+var docExampleKeys = map[string]string{
+	// The Nix manual's `nix key generate-secret` and
+	// `nix key convert-secret-to-public` pages (cache.example.org-0).
+	"nix:b5578754c68568a8bc962786044ae649c10ebb195224b03b78ee883eb4f55467": "the Nix manual's example key cache.example.org-0",
+}
+
+// DocExampleKey names the manual that publishes a private key as an
+// example, or "".
+func DocExampleKey(secret string) string {
+	id := keyIdentity(secret)
+	if id == "" {
+		return ""
+	}
+	return docExampleKeys[id]
+}
+
+// IsDocumentation reports whether a path is a documentation file, by its
+// extension.
+func IsDocumentation(p string) bool {
+	switch strings.ToLower(path.Ext(p)) {
+	case ".md", ".markdown", ".rst", ".adoc", ".asciidoc", ".org", ".texi", ".html", ".htm":
+		return true
+	}
+	return false
 }
 
 // KnownTestKey names the test suite that publishes a private key, or ""

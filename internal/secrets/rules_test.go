@@ -77,3 +77,38 @@ func ids(fs []Finding) []string {
 	}
 	return s
 }
+
+// TestDocExampleKey: the Nix manual's example signing key is the example
+// in documentation (info) and a key everyone holds anywhere else (the
+// rule's own severity, said so).
+func TestDocExampleKey(t *testing.T) {
+	rs := defaultRuleset(t)
+	// The manual's key, rotated so that this file holds no key.
+	key := rot13Test("pnpur.rknzcyr.bet-0:R7yNB+ZfCjGSsCKfqCgJ8TXhv/5ub4XDUIpNTaK+Ggv1I4qHkbIbdYlJW4LRFhMWjD67TIVxfQg47bt+gCIHMj==")
+	for _, c := range []struct {
+		path, sev, note string
+	}{
+		{"doc/manual/key-generate-secret.md", "info", "documentation example: the Nix manual's example key"},
+		{"nix/cache.nix", "critical", "copied from the documentation: everyone holds this private key"},
+	} {
+		fs := scanString(t, rs, c.path, "secret-key = \""+key+"\"\n")
+		if len(fs) != 1 {
+			t.Fatalf("%s: %d findings, want 1: %+v", c.path, len(fs), fs)
+		}
+		if got := fs[0].Severity.String(); got != c.sev || !strings.Contains(fs[0].Note, c.note) {
+			t.Errorf("%s: %s (%s), want %s (%s)", c.path, got, fs[0].Note, c.sev, c.note)
+		}
+	}
+}
+
+func rot13Test(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z':
+			return 'a' + (r-'a'+13)%26
+		case r >= 'A' && r <= 'Z':
+			return 'A' + (r-'A'+13)%26
+		}
+		return r
+	}, s)
+}
