@@ -46,7 +46,8 @@ docs:
 # Every benchmark, each against its peer tool, in one run; see BENCHMARKS.md.
 bench: build
 	@bash scripts/deps.sh bench
-	@set -e; for b in bench/*.sh; do echo "== $$b"; bash $$b $(BIN); done
+	@failed=; for b in bench/*.sh; do echo "== $$b"; bash $$b $(BIN) || failed="$$failed $$b"; done; \
+	if [ -n "$$failed" ]; then echo "bench: FAILED:$$failed"; exit 1; fi
 
 # Long fuzzing of every parser (FUZZTIME per target).
 FUZZTIME ?= 60s
