@@ -80,3 +80,6 @@ require (
 	modernc.org/mathutil v1.7.1 // indirect
 	modernc.org/memory v1.12.1 // indirect
 )
+
+// A copy with the metaschemas compiled on first use: see third_party/jsonschema/README.nixgate.md.
+replace github.com/santhosh-tekuri/jsonschema/v6 => ./third_party/jsonschema
