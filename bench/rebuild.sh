@@ -186,7 +186,7 @@ rss() { awk '/Maximum resident set size/ {printf "%.0f", $6/1024}' "$1"; }
 timed() {
   local runs=$1 out=$2 b="" s e t; shift 3
   for _ in $(seq "$runs"); do
-    s=$(now); /usr/bin/time -v "$@" >/dev/null 2>"$out.time" || true; e=$(now); t=$(secs "$s" "$e")
+    s=$(now); /usr/bin/time -v -o "$out.time" "$@" >/dev/null 2>"$out.err" || true; e=$(now); t=$(secs "$s" "$e")
     if [ -z "$b" ] || python3 -c "import sys; sys.exit(not float(sys.argv[1])<float(sys.argv[2]))" "$t" "$b"; then b=$t; fi
   done
   echo "$b"
@@ -196,7 +196,7 @@ pair() { # name A B RUNS
   tn=$(timed "$runs" "$T/$name.ng" -- "$NG" nar diff --format json --output "$T/$name.ng.json" "$a" "$b"); rn=$(rss "$T/$name.ng.time")
   if [ $HAVE_DIFFOSCOPE = 1 ]; then
     td=$(timed "$runs" "$T/$name.do" -- diffoscope --json "$T/$name.do.json" "$a" "$b"); rd=$(rss "$T/$name.do.time")
-    echo "  $name: nixgate ${tn}s ${rn} MB, diffoscope ${td}s ${rd} MB, nixgate $(ratio "$td" "$tn")x faster; $(python3 "$T/cover.py" "$T/$name.ng.json" "$T/$name.do.json")"
+    echo "  $name: nixgate ${tn}s ${rn} MB, diffoscope ${td}s ${rd} MB, nixgate $(ratio "$td" "$tn")x faster; $(if [ -s "$T/$name.do.json" ]; then python3 "$T/cover.py" "$T/$name.ng.json" "$T/$name.do.json"; else echo "diffoscope wrote no report: $(tail -n 2 "$T/$name.do.err" | tr '\n' ' ')"; fi)"
   else
     echo "  $name: nixgate ${tn}s ${rn} MB (diffoscope absent)"
   fi
