@@ -30,6 +30,12 @@ cmdline=$data/cmdline_example.txt
 sysctl=$data/example_sysctls.txt
 
 peer=()
+# Without KHC_SRC: a local mirror of the repository (as the fetch tool
+# leaves it under /work/.mirror, or MIRROR), checked out at the tag.
+khc_mirror=${MIRROR:-/work/.mirror}/a13xp0p0v+kernel-hardening-checker/repo
+if [ -z "${KHC_SRC:-}" ] && git --git-dir="$khc_mirror" rev-parse -q --verify v0.6.17.1 >/dev/null 2>&1; then
+  git clone -q "$khc_mirror" "$work/khc" && git -C "$work/khc" -c advice.detachedHead=false checkout -q v0.6.17.1 && KHC_SRC=$work/khc
+fi
 if [ -n "${KHC_SRC:-}" ] && [ -f "$KHC_SRC/bin/kernel-hardening-checker" ]; then
   peer=(python3 "$KHC_SRC/bin/kernel-hardening-checker")
 elif command -v kernel-hardening-checker >/dev/null 2>&1; then

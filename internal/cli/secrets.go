@@ -36,8 +36,9 @@ type secretsFlags struct {
 }
 
 // secretChecks are the checks `nixgate secrets scan` runs: the secret scan
-// of file contents and the Kubernetes Secret manifests it decodes.
-var secretChecks = []string{"k8s-secret-manifest", "secret-leak"}
+// of file contents, the Kubernetes Secret manifests it decodes, and the
+// files neither could read (over a size limit, FIFOs): never a silent skip.
+var secretChecks = []string{"k8s-secret-manifest", "secret-leak", "unchecked-file"}
 
 func newSecretsScanCmd(e *env) *cobra.Command {
 	f := &secretsFlags{}
@@ -144,7 +145,7 @@ func runSecretsScan(cmd *cobra.Command, e *env, f *secretsFlags, o *outputFlags,
 	}
 	for _, id := range f.only {
 		if !slices.Contains(secretChecks, id) {
-			return usagef("--only %s: secrets scan runs %s", id, strings.Join(secretChecks, " and "))
+			return usagef("--only %s: secrets scan runs %s", id, strings.Join(secretChecks, ", "))
 		}
 	}
 	g, err := f.resolve(dir)

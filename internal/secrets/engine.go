@@ -753,7 +753,7 @@ func (s *Scanner) evaluate(in Input, rule *Rule, data []byte, off int, m []int) 
 				c.sev = check.Info
 				c.note = joinNote("documentation example: "+name, c.note)
 			} else {
-				c.note = joinNote(name+", copied from the documentation: everyone holds this private key, so its signatures prove nothing", c.note)
+				c.note = joinNote(name+": published, everyone holds it", c.note)
 			}
 		}
 	}
