@@ -172,4 +172,3 @@ func stringValue(e ast.Expr, consts map[string]string) (string, bool) {
 	}
 	return "", false
 }
-
