@@ -49,6 +49,8 @@ need disorderfs disorderfs
 need taskset util-linux
 [ -x /usr/sbin/sshd ] || want+=(openssh-server)
 need gcc gcc
+# gcc without its recommends has no C library headers (stdio.h).
+[ -e /usr/include/stdio.h ] || want+=(libc6-dev)
 need ar binutils
 need tar tar
 need python3 python3
