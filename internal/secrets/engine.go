@@ -743,18 +743,18 @@ func (s *Scanner) evaluate(in Input, rule *Rule, data []byte, off int, m []int) 
 		c.note = v.Note
 	}
 	if rule.KeyMaterial {
-		if name := KnownTestKey(secret); name != "" {
+		switch name, docExample := publishedKey(secret); {
+		case name == "":
+		case !docExample:
 			c.known = name
 			c.sev = check.Info
 			c.note = joinNote("well-known public test key: "+name, c.note)
-		} else if name := DocExampleKey(secret); name != "" {
-			if IsDocumentation(in.Path) {
-				c.known = name
-				c.sev = check.Info
-				c.note = joinNote("documentation example: "+name, c.note)
-			} else {
-				c.note = joinNote(name+": published, everyone holds it", c.note)
-			}
+		case isDocumentation(in.Path):
+			c.known = name
+			c.sev = check.Info
+			c.note = joinNote("documentation example: "+name, c.note)
+		default:
+			c.note = joinNote(name+": published, everyone holds it", c.note)
 		}
 	}
 	match := string(data[ms:me])

@@ -67,19 +67,9 @@ var docExampleKeys = map[string]string{
 	"nix:b5578754c68568a8bc962786044ae649c10ebb195224b03b78ee883eb4f55467": "the Nix manual's example key cache.example.org-0",
 }
 
-// DocExampleKey names the manual that publishes a private key as an
-// example, or "".
-func DocExampleKey(secret string) string {
-	id := keyIdentity(secret)
-	if id == "" {
-		return ""
-	}
-	return docExampleKeys[id]
-}
-
-// IsDocumentation reports whether a path is a documentation file, by its
+// isDocumentation reports whether a path is a documentation file, by its
 // extension.
-func IsDocumentation(p string) bool {
+func isDocumentation(p string) bool {
 	switch strings.ToLower(path.Ext(p)) {
 	case ".md", ".markdown", ".rst", ".adoc", ".asciidoc", ".org", ".texi", ".html", ".htm":
 		return true
@@ -87,14 +77,19 @@ func IsDocumentation(p string) bool {
 	return false
 }
 
-// KnownTestKey names the test suite that publishes a private key, or ""
-// when the key is not a well-known test key.
-func KnownTestKey(secret string) string {
+// publishedKey names who publishes a private key: a test suite
+// (knownTestKeys) or, with docExample, a manual (docExampleKeys); "" when
+// nobody does. The key's identity is computed once for both tables.
+func publishedKey(secret string) (name string, docExample bool) {
 	id := keyIdentity(secret)
 	if id == "" {
-		return ""
+		return "", false
 	}
-	return knownTestKeys[id]
+	if name := knownTestKeys[id]; name != "" {
+		return name, false
+	}
+	name = docExampleKeys[id]
+	return name, name != ""
 }
 
 // keyIdentity is a private key's public identity: "ssh:" and the unpadded

@@ -36,7 +36,7 @@ type Rule struct {
 	// checksum does not validate).
 	Verify func(m *Match) Verdict
 	// KeyMaterial marks rules whose secret is a private key: a match is
-	// compared with the well-known public test keys (KnownTestKey).
+	// compared with the well-known public test keys (publishedKey).
 	KeyMaterial bool
 	// Generic rules yield to a specific rule that matched the same text.
 	Generic bool
