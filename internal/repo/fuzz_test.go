@@ -37,7 +37,8 @@ func FuzzGitOutput(f *testing.F) {
 					t.Fatalf("ls-tree: entry %q size %d", n, e.size)
 				}
 			}
-			es := parseDiffTree(b, c)
+			es := parseDiffTree(b)
+			setCounts(es, c)
 			for i, e := range es {
 				if e.Path == "" || e.Status == "" || e.Added < 0 || e.Removed < 0 || i > 0 && es[i-1].Path >= e.Path {
 					t.Fatalf("diff-tree: bad entry %+v", e)

@@ -118,7 +118,7 @@ func OpenChange(ctx context.Context, dir, base, head string) (*Repo, error) {
 		r.Close()
 		return nil, err
 	}
-	c.Entries = parseDiffTree(raw, nil)
+	c.Entries = parseDiffTree(raw)
 	r.Change = c
 	var scope []string
 	for _, e := range c.Entries {
@@ -142,11 +142,7 @@ func (c *Change) CountLines(ctx context.Context, dir string) error {
 	if err != nil {
 		return err
 	}
-	counts := parseNumstat(num)
-	for i := range c.Entries {
-		n := counts[c.Entries[i].Path]
-		c.Entries[i].Added, c.Entries[i].Removed, c.Entries[i].Binary = n[0], n[1], n[2] == 1
-	}
+	setCounts(c.Entries, num)
 	c.counted = true
 	return nil
 }
@@ -348,9 +344,9 @@ func ReadAt(ctx context.Context, dir, commit, p string, limit int64) ([]byte, er
 	return Git(ctx, dir, "cat-file", "blob", id)
 }
 
-// parseDiffTree reads `git diff-tree -r -z --raw` and `--numstat` of the
-// same range into the change's entries, sorted by path.
-func parseDiffTree(raw, num []byte) []ChangeEntry {
+// parseDiffTree reads `git diff-tree -r -z --raw` into the change's
+// entries, sorted by path (their line counts come from setCounts).
+func parseDiffTree(raw []byte) []ChangeEntry {
 	var entries []ChangeEntry
 	fields := strings.Split(string(raw), "\x00")
 	for i := 0; i+1 < len(fields); i += 2 {
@@ -362,13 +358,18 @@ func parseDiffTree(raw, num []byte) []ChangeEntry {
 		entries = append(entries, ChangeEntry{Path: fields[i+1], OldMode: meta[0], NewMode: meta[1],
 			OldBlob: meta[2], NewBlob: meta[3], Status: meta[4][:1]})
 	}
+	slices.SortStableFunc(entries, func(a, b ChangeEntry) int { return strings.Compare(a.Path, b.Path) })
+	return slices.CompactFunc(entries, func(a, b ChangeEntry) bool { return a.Path == b.Path })
+}
+
+// setCounts gives entries their line counts from `git diff-tree -r -z
+// --numstat` of the same range.
+func setCounts(entries []ChangeEntry, num []byte) {
 	counts := parseNumstat(num)
 	for i := range entries {
 		n := counts[entries[i].Path]
 		entries[i].Added, entries[i].Removed, entries[i].Binary = n[0], n[1], n[2] == 1
 	}
-	slices.SortStableFunc(entries, func(a, b ChangeEntry) int { return strings.Compare(a.Path, b.Path) })
-	return slices.CompactFunc(entries, func(a, b ChangeEntry) bool { return a.Path == b.Path })
 }
 
 // parseNumstat reads `git diff-tree -r -z --numstat`: added, removed and
