@@ -2,7 +2,6 @@ package checks
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io/fs"
 	"maps"
@@ -114,8 +113,7 @@ func runSourceLocLimit(ctx context.Context, p *check.Pass) error {
 				continue
 			}
 			data, err := p.Repo.ReadFile(name)
-			var tl *repo.TooLargeError
-			if errors.As(err, &tl) {
+			if repo.IsRefused(err) {
 				continue // over its kind's limit: unchecked-file reports it
 			}
 			if err != nil {
