@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/nixgate/nixgate/internal/check"
+	"github.com/nixgate/nixgate/internal/jsonindent"
 	"github.com/nixgate/nixgate/internal/report"
 )
 
@@ -263,9 +264,7 @@ func writeJSON(w io.Writer, r *Run) error {
 		}
 		out.Gates = append(out.Gates, g)
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(out)
+	return jsonindent.Encode(w, out, true)
 }
 
 // markdownFindings caps the findings listed per gate, so that the summary

@@ -2,12 +2,12 @@ package lockdiff
 
 import (
 	"bufio"
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
 	"time"
 
+	"github.com/nixgate/nixgate/internal/jsonindent"
 	"github.com/nixgate/nixgate/internal/report"
 )
 
@@ -82,10 +82,7 @@ func (s *Side) describe() string {
 // The output is deterministic: changes sorted by input path, flags in a
 // fixed order.
 func (r *Report) WriteJSON(w io.Writer) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	return enc.Encode(r)
+	return jsonindent.Encode(w, r, false)
 }
 
 // WriteMarkdown writes the report as a pull-request comment.

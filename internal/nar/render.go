@@ -1,18 +1,17 @@
 package nar
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"slices"
 	"strings"
+
+	"github.com/nixgate/nixgate/internal/jsonindent"
 )
 
 // WriteJSON writes r as indented JSON (schemaVersion 1).
 func WriteJSON(w io.Writer, r *Result) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(r)
+	return jsonindent.Encode(w, r, true)
 }
 
 // WriteText writes r for a terminal or a log.

@@ -1,13 +1,13 @@
 package rebuild
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/nixgate/nixgate/internal/jsonindent"
 	"github.com/nixgate/nixgate/internal/nar"
 )
 
@@ -15,9 +15,7 @@ import (
 func Write(w io.Writer, format string, r *Report) error {
 	switch format {
 	case "json":
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(r)
+		return jsonindent.Encode(w, r, true)
 	case "markdown":
 		return writeMarkdown(w, r)
 	case "text", "":

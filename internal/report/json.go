@@ -1,10 +1,10 @@
 package report
 
 import (
-	"encoding/json"
 	"io"
 
 	"github.com/nixgate/nixgate/internal/check"
+	"github.com/nixgate/nixgate/internal/jsonindent"
 )
 
 type jsonReport struct {
@@ -94,9 +94,7 @@ func writeJSON(w io.Writer, r *Report) error {
 	for _, c := range res.Checks {
 		out.Checks = append(out.Checks, jsonCheck{ID: c.ID, Title: c.Title, Severity: c.Severity, Rules: nonNil(c.Rules)})
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(out)
+	return jsonindent.Encode(w, out, true)
 }
 
 func nonNil[T any](s []T) []T {

@@ -1,11 +1,11 @@
 package report
 
 import (
-	"encoding/json"
 	"io"
 	"strings"
 
 	"github.com/nixgate/nixgate/internal/check"
+	"github.com/nixgate/nixgate/internal/jsonindent"
 )
 
 // A small typed SARIF 2.1.0 writer: only what nixgate emits. The test
@@ -226,10 +226,7 @@ func sarifRunOf(r *Report, automationID string) sarifRun {
 }
 
 func encodeSARIF(w io.Writer, runs []sarifRun) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	return enc.Encode(sarifLog{Schema: sarifSchema, Version: "2.1.0", Runs: runs})
+	return jsonindent.Encode(w, sarifLog{Schema: sarifSchema, Version: "2.1.0", Runs: runs}, false)
 }
 
 // rule is the SARIF rule metadata of a check, from the registry.
