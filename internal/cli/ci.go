@@ -286,7 +286,7 @@ func explainPlan(e *env, out *sink, plan *ci.Plan, gates []*ci.Gate, requireAll 
 // hasCommand reports whether this nixgate has the command path ("uki",
 // "check").
 func hasCommand(path ...string) bool {
-	root := newRoot(&env{stdout: io.Discard, stderr: io.Discard})
+	root := newRoot(&env{stdout: io.Discard, stderr: io.Discard}, path)
 	c, _, err := root.Find(path)
 	return err == nil && c.CommandPath() == strings.Join(append([]string{"nixgate"}, path...), " ")
 }

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/spf13/cobra"
 
 	"github.com/nixgate/nixgate/internal/checks"
 )
@@ -146,5 +147,38 @@ func TestExitCodes(t *testing.T) {
 		if got := exitCode(tt.err); got != tt.want {
 			t.Errorf("exitCode(%v) = %d, want %d", tt.err, got, tt.want)
 		}
+	}
+}
+
+// TestCommandTable holds the command table to the commands it builds: a
+// command line naming a command builds that one alone, so a name must be
+// the command's own and no command may have an alias the table misses.
+func TestCommandTable(t *testing.T) {
+	e := &env{stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{}}
+	for _, c := range commands() {
+		cmd := c.new(e)
+		if cmd.Name() != c.name {
+			t.Errorf("table name %q builds command %q", c.name, cmd.Name())
+		}
+		if len(cmd.Aliases) > 0 {
+			t.Errorf("%s has aliases %v, which the command table cannot dispatch", c.name, cmd.Aliases)
+		}
+		if got := newRoot(e, []string{c.name}).Commands(); !slices.ContainsFunc(got, func(x *cobra.Command) bool { return x.Name() == c.name }) {
+			t.Errorf("newRoot for %q lacks the command", c.name)
+		}
+	}
+	all := newRoot(e, []string{"help"}).Commands()
+	if len(all) < len(commands()) {
+		t.Errorf("help's tree has %d commands, want all %d", len(all), len(commands()))
+	}
+	for _, args := range [][]string{{"kconfig", "--help"}, {"help", "kconfig"}, {"--timeout", "1m", "version"}} {
+		var out, errb bytes.Buffer
+		if code := Run(context.Background(), args, &out, &errb); code != 0 {
+			t.Errorf("nixgate %v: exit %d, stderr %s", args, code, errb.String())
+		}
+	}
+	var out, errb bytes.Buffer
+	if code := Run(context.Background(), []string{"kconfg"}, &out, &errb); code != 2 || !strings.Contains(errb.String(), "kconfig") {
+		t.Errorf("nixgate kconfg: exit %d, stderr %q; want 2 and a suggestion of kconfig", code, errb.String())
 	}
 }

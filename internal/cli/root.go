@@ -44,7 +44,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 // it, with an env that shares its caches).
 func runEnv(ctx context.Context, e *env, args []string) int {
 	stdout, stderr := e.stdout, e.stderr
-	root := newRoot(e)
+	root := newRoot(e, args)
 	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
@@ -80,7 +80,8 @@ func printError(w io.Writer, err error) {
 	}
 }
 
-func newRoot(e *env) *cobra.Command {
+// newRoot is the command tree for the command line args (commandsFor).
+func newRoot(e *env, args []string) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "nixgate",
 		Short: "Security gates and proofs for Nix-built artifacts",
@@ -113,7 +114,7 @@ Results go to stdout, progress and logs to stderr.
 		}
 		return nil
 	}
-	root.AddCommand(commands(e)...)
+	root.AddCommand(commandsFor(e, args)...)
 	root.InitDefaultCompletionCmd()
 	// A command group run without a known subcommand is a usage error.
 	var groups func(c *cobra.Command)
@@ -163,34 +164,60 @@ func wrapArgs(c *cobra.Command) {
 	}
 }
 
-// commands lists nixgate's commands, one file each in this package.
-func commands(e *env) []*cobra.Command {
-	return []*cobra.Command{
-		newAttestCmd(e),
-		newCacheCmd(e),
-		newCheckCmd(e),
-		newChecksCmd(e),
-		newCICmd(e),
-		newExplainCmd(e),
-		newFlakeCmd(e),
-		newHostCmd(e),
-		newInitCmd(e),
-		newKconfigCmd(e),
-		newLockCmd(e),
-		newLogCmd(e),
-		newNarCmd(e),
-		newPRCmd(e),
-		newProbeSandboxCmd(e),
-		newRebuildCmd(e),
-		newSbomCmd(e),
-		newSecretsCmd(e),
-		newSignCmd(e),
-		newStampCmd(e),
-		newTrustCmd(e),
-		newUKICmd(e),
-		newVerifyCmd(e),
-		newVersionCmd(e),
+// commands lists nixgate's commands, one file each in this package, by
+// name: a command line that names one builds that one alone (newRoot), as
+// the flags and help of all of them cost a quarter of a short command.
+func commands() []namedCommand {
+	return []namedCommand{
+		{"attest", newAttestCmd},
+		{"cache", newCacheCmd},
+		{"check", newCheckCmd},
+		{"checks", newChecksCmd},
+		{"ci", newCICmd},
+		{"explain", newExplainCmd},
+		{"flake", newFlakeCmd},
+		{"host", newHostCmd},
+		{"init", newInitCmd},
+		{"kconfig", newKconfigCmd},
+		{"lock", newLockCmd},
+		{"log", newLogCmd},
+		{"nar", newNarCmd},
+		{"pr", newPRCmd},
+		{"probe-sandbox", newProbeSandboxCmd},
+		{"rebuild", newRebuildCmd},
+		{"sbom", newSbomCmd},
+		{"secrets", newSecretsCmd},
+		{"sign", newSignCmd},
+		{"stamp", newStampCmd},
+		{"trust", newTrustCmd},
+		{"uki", newUKICmd},
+		{"verify", newVerifyCmd},
+		{"version", newVersionCmd},
 	}
+}
+
+// namedCommand is a command's name and its constructor.
+type namedCommand struct {
+	name string
+	new  func(*env) *cobra.Command
+}
+
+// commandsFor builds the commands a command line can reach: the one its
+// first argument names, or all of them (for help, completion, an unknown
+// name's suggestions, or a flag before the command).
+func commandsFor(e *env, args []string) []*cobra.Command {
+	if len(args) > 0 {
+		for _, c := range commands() {
+			if c.name == args[0] {
+				return []*cobra.Command{c.new(e)}
+			}
+		}
+	}
+	var all []*cobra.Command
+	for _, c := range commands() {
+		all = append(all, c.new(e))
+	}
+	return all
 }
 
 // SignalContext is cancelled by SIGINT or SIGTERM. A command honours the
