@@ -2,21 +2,22 @@ package ciscan
 
 import (
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/nixgate/nixgate/internal/lazyre"
 
 	"gopkg.in/yaml.v3"
 )
 
 var (
-	fullSHA    = regexp.MustCompile(`^[0-9a-f]{40}$`)
-	expr       = regexp.MustCompile(`\$\{\{\s*([^}]*?)\s*\}\}`)
-	untrusted  = regexp.MustCompile(`^(github\.event\.[\w.*\[\]'"-]*\.?(title|body|message|ref|head_ref|head_branch|label|name|email|page_name|default_branch)|github\.head_ref)$`)
-	prHead     = regexp.MustCompile(`github\.event\.pull_request\.head\.|github\.head_ref|github\.event\.workflow_run\.head_|refs/pull/`)
-	curlPipe   = regexp.MustCompile(`\b(curl|wget)\b[^|;&\n]*\|\s*(sudo\s+(-\w+\s+)*)?(ba|z|da|k)?sh\b|\b(ba)?sh\s+<\(\s*(curl|wget)\b|\b(ba)?sh\s+-c\s+["']?\$\((curl|wget)\b`)
-	sandboxOff = regexp.MustCompile(`--option\s+sandbox\s+(false|relaxed)\b|\bsandbox\s*=\s*(false|relaxed)\b|--no-sandbox\b`)
-	gitFetchPR = regexp.MustCompile(`\b(git\s+(checkout|fetch|switch|pull)|gh\s+pr\s+checkout)\b`)
+	fullSHA    = lazyre.New(`^[0-9a-f]{40}$`)
+	expr       = lazyre.New(`\$\{\{\s*([^}]*?)\s*\}\}`)
+	untrusted  = lazyre.New(`^(github\.event\.[\w.*\[\]'"-]*\.?(title|body|message|ref|head_ref|head_branch|label|name|email|page_name|default_branch)|github\.head_ref)$`)
+	prHead     = lazyre.New(`github\.event\.pull_request\.head\.|github\.head_ref|github\.event\.workflow_run\.head_|refs/pull/`)
+	curlPipe   = lazyre.New(`\b(curl|wget)\b[^|;&\n]*\|\s*(sudo\s+(-\w+\s+)*)?(ba|z|da|k)?sh\b|\b(ba)?sh\s+<\(\s*(curl|wget)\b|\b(ba)?sh\s+-c\s+["']?\$\((curl|wget)\b`)
+	sandboxOff = lazyre.New(`--option\s+sandbox\s+(false|relaxed)\b|\bsandbox\s*=\s*(false|relaxed)\b|--no-sandbox\b`)
+	gitFetchPR = lazyre.New(`\b(git\s+(checkout|fetch|switch|pull)|gh\s+pr\s+checkout)\b`)
 )
 
 // Harden checks one GitHub Actions workflow.
@@ -87,7 +88,7 @@ func Harden(name string, data []byte) ([]Finding, error) {
 			with := mapGet(st, "with")
 			merged := privileged == "pull_request_target" && (requiresMerged(mapGet(job, "if")) || requiresMerged(mapGet(st, "if")))
 			if privileged != "" && uses != nil && strings.HasPrefix(uses.Value, "actions/checkout@") {
-				if ref := mapGet(with, "ref"); ref != nil && prHead.MatchString(ref.Value) {
+				if ref := mapGet(with, "ref"); ref != nil && prHead().MatchString(ref.Value) {
 					if merged {
 						report(ref.Line, label, "merged-checkout", "checkout:"+ref.Value,
 							"a %s workflow checks out the pull request's head (ref: %s), but its `if:` runs it only for merged pull requests: the head is merged code", privileged, ref.Value)
@@ -103,7 +104,7 @@ func Harden(name string, data []byte) ([]Finding, error) {
 				}
 				first, lines := scriptLines(wv)
 				for j, l := range lines {
-					if m := sandboxOff.FindString(l); m != "" {
+					if m := sandboxOff().FindString(l); m != "" {
 						report(first+j, label, "sandbox-off", "sandbox:"+m, "turns the Nix sandbox off (`%s` in %s): builds can read the network and the host", m, wk.Value)
 					}
 					if wk.Value == "script" {
@@ -119,13 +120,13 @@ func Harden(name string, data []byte) ([]Finding, error) {
 			for j, l := range lines {
 				ln := first + j
 				checkInjection(l, ln, label, report)
-				if m := curlPipe.FindString(l); m != "" {
+				if m := curlPipe().FindString(l); m != "" {
 					report(ln, label, "curl-pipe-shell", "curl:"+strings.TrimSpace(m), "pipes a download into a shell (`%s`): what runs is whatever the server sends that day; download, check a pinned hash, then run", clip(strings.TrimSpace(m)))
 				}
-				if m := sandboxOff.FindString(l); m != "" {
+				if m := sandboxOff().FindString(l); m != "" {
 					report(ln, label, "sandbox-off", "sandbox:"+m, "turns the Nix sandbox off (`%s`): builds can read the network and the host", m)
 				}
-				if privileged != "" && !merged && gitFetchPR.MatchString(l) && prHead.MatchString(l) {
+				if privileged != "" && !merged && gitFetchPR().MatchString(l) && prHead().MatchString(l) {
 					report(ln, label, "untrusted-checkout", "git:"+strings.TrimSpace(l),
 						"a %s workflow fetches the contributed code: it then runs with the base repository's secrets and write token", privileged)
 				}
@@ -152,14 +153,14 @@ func checkUses(u *yaml.Node, step string, report func(int, string, string, strin
 		report(u.Line, step, "unpinned-action", v, "action %s has no version at all", v)
 		return
 	}
-	if !fullSHA.MatchString(ref) {
+	if !fullSHA().MatchString(ref) {
 		report(u.Line, step, "unpinned-action", action, "action %s is pinned to %q, a movable tag or branch; pin a full commit SHA (%s@<40 hex> # %s)", action, ref, action, ref)
 	}
 }
 
 func checkInjection(l string, line int, step string, report func(int, string, string, string, string, ...any)) {
-	for _, m := range expr.FindAllStringSubmatch(l, -1) {
-		if untrusted.MatchString(m[1]) {
+	for _, m := range expr().FindAllStringSubmatch(l, -1) {
+		if untrusted().MatchString(m[1]) {
 			report(line, step, "injection", "expr:"+m[1],
 				"`${{ %s }}` is expanded into the script before it runs: a contributor who controls it can run commands; pass it through env: and quote \"$VAR\"", m[1])
 		}

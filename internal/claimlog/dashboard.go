@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nixgate/nixgate/internal/claim"
@@ -15,14 +16,18 @@ import (
 //go:embed ui/*.html ui/style.css
 var uiFiles embed.FS
 
-var uiTemplates = template.Must(template.New("").Funcs(template.FuncMap{
-	"short": func(s string) string {
-		if len(s) > 20 {
-			return s[:20] + "…"
-		}
-		return s
-	},
-}).ParseFS(uiFiles, "ui/*.html"))
+// uiTemplates are parsed on the dashboard's first page, not when every
+// nixgate command starts.
+var uiTemplates = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("").Funcs(template.FuncMap{
+		"short": func(s string) string {
+			if len(s) > 20 {
+				return s[:20] + "…"
+			}
+			return s
+		},
+	}).ParseFS(uiFiles, "ui/*.html"))
+})
 
 // csp is the dashboard's Content-Security-Policy: no script at all, styles
 // only from the log itself, nothing framed, forms only to the log.
@@ -190,7 +195,7 @@ func receivedOf(rows []StoredClaim, idx int64) string {
 func (s *Server) render(w http.ResponseWriter, p *uiPage) {
 	uiHeaders(w)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	if err := uiTemplates.ExecuteTemplate(w, "index.html", p); err != nil {
+	if err := uiTemplates().ExecuteTemplate(w, "index.html", p); err != nil {
 		s.log.Warn("dashboard", "err", err)
 	}
 }

@@ -4,10 +4,11 @@ import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/nixgate/nixgate/internal/lazyre"
 )
 
 //go:embed branches.json
@@ -58,7 +59,7 @@ const (
 
 // releaseBranch matches the branch names of a release: nixos-25.05,
 // nixos-25.05-small, nixpkgs-25.05-darwin, release-25.05.
-var releaseBranch = regexp.MustCompile(`^(?:nixos|nixpkgs|release)-([0-9]{2}\.[0-9]{2})(?:-small|-darwin|-aarch64)?$`)
+var releaseBranch = lazyre.New(`^(?:nixos|nixpkgs|release)-([0-9]{2}\.[0-9]{2})(?:-small|-darwin|-aarch64)?$`)
 
 // Status says what the data knows of a branch at time now. A release newer
 // than every release the data lists counts as supported, so that an old
@@ -67,7 +68,7 @@ func (d *BranchData) Status(branch string, now time.Time) (BranchStatus, string)
 	if slices.Contains(d.Rolling, branch) {
 		return Rolling, "rolling branch"
 	}
-	m := releaseBranch.FindStringSubmatch(branch)
+	m := releaseBranch().FindStringSubmatch(branch)
 	if m == nil {
 		return Unknown, "not a nixpkgs release or rolling branch"
 	}

@@ -5,9 +5,10 @@ import (
 	"fmt"
 	"net/url"
 	"path"
-	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/nixgate/nixgate/internal/lazyre"
 )
 
 // nullRev is the all-zero revision Nix uses for a dirty work tree.
@@ -259,8 +260,8 @@ func (r *Ref) LocalPath() (string, bool) {
 }
 
 var (
-	hexRev     = regexp.MustCompile(`^[0-9a-f]{40}$|^[0-9a-f]{64}$`)
-	hexRevPart = regexp.MustCompile(`[0-9a-f]{40}`)
+	hexRev     = lazyre.New(`^[0-9a-f]{40}$|^[0-9a-f]{64}$`)
+	hexRevPart = lazyre.New(`[0-9a-f]{40}`)
 )
 
 // MutableURL reports whether a tarball or file URL names something that
@@ -277,7 +278,7 @@ func MutableURL(raw string) (bool, string) {
 	host := strings.ToLower(u.Hostname())
 	p := u.Path
 	switch {
-	case hexRevPart.MatchString(p) || hexRevPart.MatchString(u.RawQuery):
+	case hexRevPart().MatchString(p) || hexRevPart().MatchString(u.RawQuery):
 		return false, ""
 	case host == "releases.nixos.org":
 		return false, ""
@@ -294,7 +295,7 @@ func MutableURL(raw string) (bool, string) {
 	for i, s := range segs {
 		if (s == "archive" || s == "tarball" || s == "zipball") && i+1 < len(segs) {
 			name := trimArchiveExt(segs[i+1])
-			if !hexRev.MatchString(name) {
+			if !hexRev().MatchString(name) {
 				if isVersionTag(name) {
 					return true, fmt.Sprintf("archive of tag %q: a tag can be moved", name)
 				}
@@ -318,12 +319,12 @@ func trimArchiveExt(s string) string {
 	return s
 }
 
-var versionTag = regexp.MustCompile(`^v?[0-9]+(\.[0-9]+)*([-.+][0-9A-Za-z.]+)?$`)
+var versionTag = lazyre.New(`^v?[0-9]+(\.[0-9]+)*([-.+][0-9A-Za-z.]+)?$`)
 
-func isVersionTag(s string) bool { return versionTag.MatchString(s) }
+func isVersionTag(s string) bool { return versionTag().MatchString(s) }
 
 // nixpkgsURL matches URLs that fetch NixOS/nixpkgs.
-var nixpkgsURL = regexp.MustCompile(`(?i)^(git\+)?https?://(` +
+var nixpkgsURL = lazyre.New(`(?i)^(git\+)?https?://(` +
 	`(www\.)?github\.com/nixos/nixpkgs([./?#]|$)|` +
 	`codeload\.github\.com/nixos/nixpkgs/|` +
 	`(api\.)?flakehub\.com/f/(pinned/)?nixos/nixpkgs/|` +
@@ -342,7 +343,7 @@ func (r *Ref) IsNixpkgs() bool {
 	case "github":
 		return strings.EqualFold(r.Owner, "nixos") && strings.EqualFold(r.Repo, "nixpkgs") && (r.Host == "" || strings.EqualFold(r.Host, "github.com"))
 	case "git", "tarball", "file":
-		return nixpkgsURL.MatchString(r.URL)
+		return nixpkgsURL().MatchString(r.URL)
 	case "indirect":
 		return r.ID == "nixpkgs"
 	}
@@ -383,10 +384,10 @@ func (n *Node) NixpkgsLike() bool {
 
 // releaseFromURL reads a nixpkgs branch from a channel or FlakeHub URL.
 var (
-	channelPath  = regexp.MustCompile(`(?i)/(nixos|nixpkgs)-(unstable(-small)?|[0-9]{2}\.[0-9]{2}(-small|-darwin)?)(/|$)`)
-	releasesPath = regexp.MustCompile(`(?i)releases\.nixos\.org/(nixos|nixpkgs)/([0-9]{2}\.[0-9]{2}(-small|-darwin)?|unstable(-small)?)/`)
-	flakehubVer  = regexp.MustCompile(`(?i)flakehub\.com/f/(?:pinned/)?nixos/nixpkgs/0\.(1|[0-9]{4})(?:[.*/%]|$)`)
-	archiveRef   = regexp.MustCompile(`(?i)github\.com/nixos/nixpkgs/(?:archive|tarball)/([^/?#]+?)(?:\.tar\.gz|\.zip)?(?:[?#]|$)`)
+	channelPath  = lazyre.New(`(?i)/(nixos|nixpkgs)-(unstable(-small)?|[0-9]{2}\.[0-9]{2}(-small|-darwin)?)(/|$)`)
+	releasesPath = lazyre.New(`(?i)releases\.nixos\.org/(nixos|nixpkgs)/([0-9]{2}\.[0-9]{2}(-small|-darwin)?|unstable(-small)?)/`)
+	flakehubVer  = lazyre.New(`(?i)flakehub\.com/f/(?:pinned/)?nixos/nixpkgs/0\.(1|[0-9]{4})(?:[.*/%]|$)`)
+	archiveRef   = lazyre.New(`(?i)github\.com/nixos/nixpkgs/(?:archive|tarball)/([^/?#]+?)(?:\.tar\.gz|\.zip)?(?:[?#]|$)`)
 )
 
 // Branch returns the nixpkgs branch a node tracks, from its original
@@ -425,19 +426,19 @@ func (n *Node) Branch() string {
 }
 
 func branchFromURL(u string) string {
-	if m := channelPath.FindStringSubmatch(u); m != nil {
+	if m := channelPath().FindStringSubmatch(u); m != nil {
 		return strings.ToLower(m[1] + "-" + m[2])
 	}
-	if m := releasesPath.FindStringSubmatch(u); m != nil {
+	if m := releasesPath().FindStringSubmatch(u); m != nil {
 		return strings.ToLower(m[1] + "-" + m[2])
 	}
-	if m := flakehubVer.FindStringSubmatch(u); m != nil {
+	if m := flakehubVer().FindStringSubmatch(u); m != nil {
 		if m[1] == "1" {
 			return "nixpkgs-unstable"
 		}
 		return "nixos-" + m[1][:2] + "." + m[1][2:]
 	}
-	if m := archiveRef.FindStringSubmatch(u); m != nil && !hexRev.MatchString(m[1]) {
+	if m := archiveRef().FindStringSubmatch(u); m != nil && !hexRev().MatchString(m[1]) {
 		return path.Base(m[1])
 	}
 	return ""
@@ -464,7 +465,7 @@ func (n *Node) Source() string {
 	return r.Source()
 }
 
-var flakehubPath = regexp.MustCompile(`(?i)^/f/(?:pinned/)?([^/]+)/([^/]+)`)
+var flakehubPath = lazyre.New(`(?i)^/f/(?:pinned/)?([^/]+)/([^/]+)`)
 
 func urlSource(raw string) string {
 	u, err := url.Parse(strings.TrimPrefix(strings.TrimPrefix(raw, "git+"), "hg+"))
@@ -475,7 +476,7 @@ func urlSource(raw string) string {
 	p := u.Path
 	switch {
 	case host == "flakehub.com" || host == "api.flakehub.com":
-		if m := flakehubPath.FindStringSubmatch(p); m != nil {
+		if m := flakehubPath().FindStringSubmatch(p); m != nil {
 			return strings.ToLower("flakehub.com/" + m[1] + "/" + m[2])
 		}
 	case host == "channels.nixos.org" || host == "releases.nixos.org" || host == "nixos.org":
@@ -512,7 +513,7 @@ func (n *Node) RefName() string {
 				return trimArchiveExt(u.Path[i+len(cut):])
 			}
 		}
-		if m := flakehubPath.FindStringIndex(u.Path); m != nil {
+		if m := flakehubPath().FindStringIndex(u.Path); m != nil {
 			return strings.Trim(trimArchiveExt(u.Path[m[1]:]), "/")
 		}
 		return ""

@@ -2,9 +2,10 @@ package flakelock
 
 import (
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/nixgate/nixgate/internal/lazyre"
 )
 
 // NixSource is the Nix revision whose fetchers the rules below follow;
@@ -59,11 +60,11 @@ var (
 
 var (
 	// github.cc:25: hostRegexS.
-	forgeHost = regexp.MustCompile(`^[a-zA-Z0-9.-]*$`)
+	forgeHost = lazyre.New(`^[a-zA-Z0-9.-]*$`)
 	// flakeref.hh:123: flakeIdRegexS, checked at indirect.cc:96.
-	flakeID = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9_-]*$`)
+	flakeID = lazyre.New(`^[a-zA-Z][a-zA-Z0-9_-]*$`)
 	// url-parts.hh:19: refRegexS, checked for hg at mercurial.cc:114.
-	hgRef = regexp.MustCompile(`^[a-zA-Z0-9@][a-zA-Z0-9_.\/@+-]*$`)
+	hgRef = lazyre.New(`^[a-zA-Z0-9@][a-zA-Z0-9_.\/@+-]*$`)
 )
 
 // validate applies the checks Nix makes while reading a lock entry
@@ -119,7 +120,7 @@ func (r *Ref) validate(locked bool) error {
 		if hasRef && !legalRefName(r.Ref) { // github.cc:141-142
 			return fmt.Errorf("invalid branch/tag name %q", r.Ref)
 		}
-		if !forgeHost.MatchString(r.Host) { // github.cc:144-145
+		if !forgeHost().MatchString(r.Host) { // github.cc:144-145
 			return fmt.Errorf("invalid instance host %q", r.Host)
 		}
 	case "git":
@@ -132,7 +133,7 @@ func (r *Ref) validate(locked bool) error {
 			}
 		}
 	case "hg":
-		if hasRef && !hgRef.MatchString(r.Ref) { // mercurial.cc:113-115
+		if hasRef && !hgRef().MatchString(r.Ref) { // mercurial.cc:113-115
 			return fmt.Errorf("invalid Mercurial branch/tag name %q", r.Ref)
 		}
 		if hasRev && locked { // mercurial.cc:412, fetchers.cc:449-458
@@ -141,7 +142,7 @@ func (r *Ref) validate(locked bool) error {
 			}
 		}
 	case "indirect":
-		if !flakeID.MatchString(r.ID) { // indirect.cc:95-96
+		if !flakeID().MatchString(r.ID) { // indirect.cc:95-96
 			return fmt.Errorf("%q is not a valid flake ID", r.ID)
 		}
 	}

@@ -15,11 +15,12 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/nixgate/nixgate/internal/lazyre"
 
 	"github.com/nixgate/nixgate/internal/nixconf"
 )
@@ -219,13 +220,13 @@ func contains(s []string, v string) bool {
 }
 
 var (
-	versionRE   = regexp.MustCompile(`^nix \((Nix|Lix)[^)]*\) ([0-9][0-9A-Za-z.+~-]*)`)
-	storeNameRE = regexp.MustCompile(`/nix/store/[a-z0-9]{32}-(nix|lix)-([0-9][0-9A-Za-z.+~]*)`)
+	versionRE   = lazyre.New(`^nix \((Nix|Lix)[^)]*\) ([0-9][0-9A-Za-z.+~-]*)`)
+	storeNameRE = lazyre.New(`/nix/store/[a-z0-9]{32}-(nix|lix)-([0-9][0-9A-Za-z.+~]*)`)
 )
 
 // ParseVersionOutput reads `nix --version` output.
 func ParseVersionOutput(s string) (impl, version string, ok bool) {
-	m := versionRE.FindStringSubmatch(strings.TrimSpace(s))
+	m := versionRE().FindStringSubmatch(strings.TrimSpace(s))
 	if m == nil {
 		return "", "", false
 	}
@@ -238,7 +239,7 @@ func detectVersion(ctx context.Context, h *Host, o Options) NixVersion {
 		v = NixVersion{Implementation: "nix", Version: upstreamVersion(ver), Source: "dpkg status", Package: pkg + " " + ver}
 	}
 	if h.Daemon != nil {
-		if m := storeNameRE.FindStringSubmatch(h.Daemon.Exe); m != nil {
+		if m := storeNameRE().FindStringSubmatch(h.Daemon.Exe); m != nil {
 			return NixVersion{Implementation: m[1], Version: m[2], Source: "nix-daemon executable " + h.Daemon.Exe, Package: v.Package}
 		}
 	}
@@ -251,7 +252,7 @@ func detectVersion(ctx context.Context, h *Host, o Options) NixVersion {
 			if err != nil {
 				real = p
 			}
-			if m := storeNameRE.FindStringSubmatch(real); m != nil {
+			if m := storeNameRE().FindStringSubmatch(real); m != nil {
 				return NixVersion{Implementation: m[1], Version: m[2], Source: "nix on PATH: " + real, Package: v.Package}
 			}
 			if v.Version != "" && dpkgOwns(h.Root, "nix-bin", p, real) {
@@ -272,7 +273,7 @@ func detectVersion(ctx context.Context, h *Host, o Options) NixVersion {
 	}
 	for _, p := range []string{"/nix/var/nix/profiles/default/bin/nix", "/run/current-system/sw/bin/nix", "/nix/var/nix/profiles/system/sw/bin/nix"} {
 		if target, err := resolveChain(h.Root, p); err == nil {
-			if m := storeNameRE.FindStringSubmatch(target); m != nil {
+			if m := storeNameRE().FindStringSubmatch(target); m != nil {
 				return NixVersion{Implementation: m[1], Version: m[2], Source: p + " -> " + target}
 			}
 		}
@@ -304,7 +305,7 @@ func resolveChain(root nixconf.Root, p string) (string, error) {
 			t = path.Join(path.Dir(cur), t)
 		}
 		cur = t
-		if storeNameRE.MatchString(cur) {
+		if storeNameRE().MatchString(cur) {
 			return cur, nil
 		}
 	}

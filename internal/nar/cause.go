@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/nixgate/nixgate/internal/lazyre"
 )
 
 var (
@@ -18,30 +20,30 @@ var (
 	// each is reported under.
 	timeRes = []struct {
 		name string
-		re   *regexp.Regexp
+		re   func() *regexp.Regexp
 	}{
 		// ISO 8601 extended / RFC 3339 and `date '+%F %T'`.
-		{"ISO 8601", regexp.MustCompile(`\b(?:19|20)\d\d-[01]\d-[0-3]\d[T ][0-2]\d:[0-5]\d(?::[0-6]\d(?:[.,]\d+)?)?(?:Z|[+-]\d\d(?::?\d\d)?| ?UTC)?`)},
+		{"ISO 8601", lazyre.New(`\b(?:19|20)\d\d-[01]\d-[0-3]\d[T ][0-2]\d:[0-5]\d(?::[0-6]\d(?:[.,]\d+)?)?(?:Z|[+-]\d\d(?::?\d\d)?| ?UTC)?`)},
 		// ISO 8601 basic: 20261201T080000Z.
-		{"ISO 8601 basic", regexp.MustCompile(`\b(?:19|20)\d\d[01]\d[0-3]\dT[0-2]\d[0-5]\d(?:[0-6]\d)?(?:Z|[+-]\d{4})?`)},
+		{"ISO 8601 basic", lazyre.New(`\b(?:19|20)\d\d[01]\d[0-3]\dT[0-2]\d[0-5]\d(?:[0-6]\d)?(?:Z|[+-]\d{4})?`)},
 		// RFC 2822 and date(1) / ctime(3): "Tue, 01 Dec 2026 08:00:00 +0000",
 		// "Tue Dec  1 08:00:00 UTC 2026".
-		{"date(1)", regexp.MustCompile(days + `,? +(?:\d{1,2} +)?` + months + `(?: +\d{1,2})?(?: +\d{4})? +[0-2]\d:[0-5]\d:[0-6]\d(?: +` + zone + `)?(?: +\d{4})?`)},
+		{"date(1)", lazyre.New(days + `,? +(?:\d{1,2} +)?` + months + `(?: +\d{1,2})?(?: +\d{4})? +[0-2]\d:[0-5]\d:[0-6]\d(?: +` + zone + `)?(?: +\d{4})?`)},
 		// C __DATE__ "Dec  1 2026", and "1 Dec 2026".
-		{"__DATE__", regexp.MustCompile(months + ` +\d{1,2} +(?:19|20)\d\d|\b\d{1,2} ` + months + ` (?:19|20)\d\d`)},
+		{"__DATE__", lazyre.New(months + ` +\d{1,2} +(?:19|20)\d\d|\b\d{1,2} ` + months + ` (?:19|20)\d\d`)},
 		// A date alone (a day-resolution stamp).
-		{"date", regexp.MustCompile(`\b(?:19|20)\d\d-[01]\d-[0-3]\d\b`)},
+		{"date", lazyre.New(`\b(?:19|20)\d\d-[01]\d-[0-3]\d\b`)},
 		// __TIME__ and other times of day.
-		{"__TIME__", regexp.MustCompile(`\b[0-2]\d:[0-5]\d:[0-6]\d\b`)},
+		{"__TIME__", lazyre.New(`\b[0-2]\d:[0-5]\d:[0-6]\d\b`)},
 		// Unix epochs in seconds (2001..2033) or milliseconds.
-		{"epoch seconds", regexp.MustCompile(`\b1\d{9}(?:\d{3})?\b`)},
+		{"epoch seconds", lazyre.New(`\b1\d{9}(?:\d{3})?\b`)},
 	}
-	zoneRe      = regexp.MustCompile(`(?:(?:^|\s)(` + zone + `)(?:\s|$)|[\d.](Z|[+-]\d\d(?::?\d\d)?)$)`)
-	buildPathRe = regexp.MustCompile(`(?:^|[^\w./-])((?:/build(?:-[\w.-]+)?\b|/tmp/nix-build-[^/\s"'<>:;,()]+)(?:/[^\s"'<>:;,()]*)?)`)
-	storePathRe = regexp.MustCompile(`/nix/store/([0-9a-df-np-sv-z]{32})-([0-9A-Za-z+\-._?=]+)`)
-	absPathRe   = regexp.MustCompile(`(?:^|[^\w./-])((?:/[\w.+@-]+){2,})`)
-	kernelRe    = regexp.MustCompile(`^[2-9]\.\d+\.\d+(?:[-+][\w.+~-]*)?$`)
-	jobsRe      = regexp.MustCompile(`(?:-j|--jobs=|-l|NIX_BUILD_CORES=|--cores=|-parallel=)(\d+)\b`)
+	zoneRe      = lazyre.New(`(?:(?:^|\s)(` + zone + `)(?:\s|$)|[\d.](Z|[+-]\d\d(?::?\d\d)?)$)`)
+	buildPathRe = lazyre.New(`(?:^|[^\w./-])((?:/build(?:-[\w.-]+)?\b|/tmp/nix-build-[^/\s"'<>:;,()]+)(?:/[^\s"'<>:;,()]*)?)`)
+	storePathRe = lazyre.New(`/nix/store/([0-9a-df-np-sv-z]{32})-([0-9A-Za-z+\-._?=]+)`)
+	absPathRe   = lazyre.New(`(?:^|[^\w./-])((?:/[\w.+@-]+){2,})`)
+	kernelRe    = lazyre.New(`^[2-9]\.\d+\.\d+(?:[-+][\w.+~-]*)?$`)
+	jobsRe      = lazyre.New(`(?:-j|--jobs=|-l|NIX_BUILD_CORES=|--cores=|-parallel=)(\d+)\b`)
 	coreWords   = []string{"cores", "core", "cpus", "cpu", "jobs", "nproc", "threads", "parallel", "nix_build_cores", "ncpu", "workers", "processors"}
 )
 
@@ -95,7 +97,7 @@ func findTimes(lines []string) []timeMatch {
 	for _, l := range lines {
 		taken := make([]bool, len(l))
 		for _, tr := range timeRes {
-			for _, m := range tr.re.FindAllStringIndex(l, -1) {
+			for _, m := range tr.re().FindAllStringIndex(l, -1) {
 				if slices.Contains(taken[m[0]:m[1]], true) {
 					continue
 				}
@@ -104,7 +106,7 @@ func findTimes(lines []string) []timeMatch {
 				}
 				t := strings.TrimSpace(l[m[0]:m[1]])
 				tm := timeMatch{text: t, format: tr.name}
-				if z := zoneRe.FindStringSubmatch(t); z != nil && tr.name != "__DATE__" && tr.name != "__TIME__" {
+				if z := zoneRe().FindStringSubmatch(t); z != nil && tr.name != "__DATE__" && tr.name != "__TIME__" {
 					tm.zone = z[1] + z[2]
 					if tm.zone == "Z" || tm.zone == "GMT" {
 						tm.zone = "UTC"
@@ -249,7 +251,7 @@ func (d *differ) nearBuild(s string, side int) bool {
 // source directories that differ (a Go binary built without -trimpath, a
 // DWARF comp_dir, __FILE__).
 func (d *differ) buildPathCauses(removed, added []string, add func(Cause)) {
-	pa, pb := matches(buildPathRe, removed, 1), matches(buildPathRe, added, 1)
+	pa, pb := matches(buildPathRe(), removed, 1), matches(buildPathRe(), added, 1)
 	for i, side := range d.o.Sides {
 		if side.BuildDir == "" || strings.HasPrefix(side.BuildDir, "/build") {
 			continue
@@ -318,7 +320,7 @@ func goPaths(ps []string) []string {
 // store paths left out.
 func absPaths(lines []string) []string {
 	var out []string
-	for _, p := range matches(absPathRe, lines, 1) {
+	for _, p := range matches(absPathRe(), lines, 1) {
 		if !strings.HasPrefix(p, StoreDir+"/") && len(out) < 4096 {
 			out = append(out, p)
 		}
@@ -360,7 +362,7 @@ func (d *differ) tokenCauses(removed, added []string, seen map[string]bool, add 
 	for i := 0; i < len(removed) && i < len(added) && i < 2000; i++ {
 		la, lb := removed[i], added[i]
 		// -jN, --jobs=N, NIX_BUILD_CORES=N.
-		if ja, jb := jobsRe.FindStringSubmatch(la), jobsRe.FindStringSubmatch(lb); ja != nil && jb != nil && ja[1] != jb[1] {
+		if ja, jb := jobsRe().FindStringSubmatch(la), jobsRe().FindStringSubmatch(lb); ja != nil && jb != nil && ja[1] != jb[1] {
 			add(Cause{Kind: CauseCores, Detail: "a number of build jobs (NIX_BUILD_CORES, -jN)", A: ja[0], B: jb[0]})
 		}
 		wa, wb := tokens(la), tokens(lb)
@@ -391,7 +393,7 @@ func (d *differ) tokenCauses(removed, added []string, seen map[string]bool, add 
 					continue
 				}
 			}
-			if kernelRe.MatchString(x) && kernelRe.MatchString(y) &&
+			if kernelRe().MatchString(x) && kernelRe().MatchString(y) &&
 				(strings.HasPrefix(x, "2.6.") != strings.HasPrefix(y, "2.6.") || x == sa.Kernel || y == sb.Kernel ||
 					strings.Contains(lower, "linux") || strings.Contains(lower, "kernel") || strings.Contains(prev, "uname")) {
 				add(Cause{Kind: CauseKernel, Detail: "the kernel release (uname -r)", A: x, B: y})
@@ -502,7 +504,7 @@ func matches(re *regexp.Regexp, lines []string, group int) []string {
 func storeHashes(lines []string) map[string][]string {
 	out := map[string][]string{}
 	for _, l := range lines {
-		for _, m := range storePathRe.FindAllStringSubmatch(l, -1) {
+		for _, m := range storePathRe().FindAllStringSubmatch(l, -1) {
 			if !slices.Contains(out[m[2]], m[1]) {
 				out[m[2]] = append(out[m[2]], m[1])
 			}

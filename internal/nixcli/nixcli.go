@@ -12,10 +12,11 @@ import (
 	"fmt"
 	"io"
 	"os/exec"
-	"regexp"
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/nixgate/nixgate/internal/lazyre"
 )
 
 // experimental is passed to every `nix` (new CLI) call.
@@ -82,12 +83,12 @@ type HashMismatch struct {
 	Got       string `json:"got"`
 }
 
-var hashMismatchRe = regexp.MustCompile(`hash mismatch in fixed-output derivation '([^']+)':\s*specified:\s*(\S+)\s*got:\s*(\S+)`)
+var hashMismatchRe = lazyre.New(`hash mismatch in fixed-output derivation '([^']+)':\s*specified:\s*(\S+)\s*got:\s*(\S+)`)
 
 // HashMismatches returns the fixed-output mismatches in a Nix log.
 func HashMismatches(log string) []HashMismatch {
 	var out []HashMismatch
-	for _, m := range hashMismatchRe.FindAllStringSubmatch(ansiRe.ReplaceAllString(log, ""), -1) {
+	for _, m := range hashMismatchRe().FindAllStringSubmatch(ansiRe().ReplaceAllString(log, ""), -1) {
 		out = append(out, HashMismatch{Drv: m[1], Specified: m[2], Got: m[3]})
 	}
 	return out
@@ -604,8 +605,8 @@ const (
 )
 
 var (
-	ansiRe    = regexp.MustCompile("\x1b\\[[0-9;]*[A-Za-z]")
-	refusedRe = regexp.MustCompile(`substitute for '([^']+)' from '([^']+)'.*not signed by any of the keys`)
+	ansiRe    = lazyre.New("\x1b\\[[0-9;]*[A-Za-z]")
+	refusedRe = lazyre.New(`substitute for '([^']+)' from '([^']+)'.*not signed by any of the keys`)
 )
 
 // jsonLog parses Nix's internal-json log line by line, records builds and
@@ -668,8 +669,8 @@ func (l *jsonLog) line(b []byte) {
 	var text string
 	switch ev.Action {
 	case "msg":
-		text = ansiRe.ReplaceAllString(ev.Msg, "")
-		if m := refusedRe.FindStringSubmatch(text); m != nil {
+		text = ansiRe().ReplaceAllString(ev.Msg, "")
+		if m := refusedRe().FindStringSubmatch(text); m != nil {
 			l.res.Refused = append(l.res.Refused, Substitution{Path: m[1], From: m[2]})
 		}
 		if ev.Level > lvlInfo || strings.Contains(text, "you did not specify '--add-root'") {

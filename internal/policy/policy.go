@@ -12,10 +12,11 @@ import (
 	"path"
 	"path/filepath"
 	"reflect"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/nixgate/nixgate/internal/lazyre"
 
 	"github.com/pelletier/go-toml/v2"
 
@@ -432,7 +433,7 @@ func decodeError(name string, data []byte, err error, typ reflect.Type) error {
 	if errors.As(err, &de) {
 		row, col := de.Position()
 		msg := strings.TrimPrefix(de.Error(), "toml: ")
-		if m := mismatchRE.FindStringSubmatch(msg); m != nil {
+		if m := mismatchRE().FindStringSubmatch(msg); m != nil {
 			key := keyOnLine(data, row)
 			msg = fmt.Sprintf("%s: wrong type: got a TOML %s, want %s", key, m[1], describeType(m[2]))
 		} else if k := []string(de.Key()); len(k) > 0 {
@@ -445,7 +446,7 @@ func decodeError(name string, data []byte, err error, typ reflect.Type) error {
 	return &Error{File: name, Msg: strings.TrimPrefix(err.Error(), "toml: ")}
 }
 
-var mismatchRE = regexp.MustCompile(`^cannot decode TOML (\w+) into struct field .* of type (\S+)$`)
+var mismatchRE = lazyre.New(`^cannot decode TOML (\w+) into struct field .* of type (\S+)$`)
 
 // keyOnLine returns the key assigned on a line ("key = value").
 func keyOnLine(data []byte, row int) string {

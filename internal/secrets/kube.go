@@ -5,8 +5,9 @@ import (
 	"encoding/base64"
 	"errors"
 	"io"
-	"regexp"
 	"strings"
+
+	"github.com/nixgate/nixgate/internal/lazyre"
 
 	"github.com/nixgate/nixgate/internal/check"
 	"gopkg.in/yaml.v3"
@@ -60,7 +61,7 @@ func KubeName(p string) bool {
 		strings.Contains(p, "kubeconfig") || p == "config" || strings.HasSuffix(p, "/config")
 }
 
-var templateRe = regexp.MustCompile(`\{\{.*?\}\}`)
+var templateRe = lazyre.New(`\{\{.*?\}\}`)
 
 const templated = "__nixgate_templated__"
 
@@ -72,10 +73,10 @@ func (rs *Ruleset) Kubernetes(path string, data []byte) (*Kube, error) {
 	if err != nil {
 		// Helm and other templates are not YAML until rendered: read them
 		// with each {{ expression }} replaced by a marker.
-		if !templateRe.Match(data) {
+		if !templateRe().Match(data) {
 			return nil, err
 		}
-		docs, err = parseYAML(templateRe.ReplaceAll(data, []byte(templated)))
+		docs, err = parseYAML(templateRe().ReplaceAll(data, []byte(templated)))
 		if err != nil {
 			return nil, err
 		}

@@ -1,8 +1,9 @@
 package secrets
 
 import (
-	"regexp"
 	"strings"
+
+	"github.com/nixgate/nixgate/internal/lazyre"
 )
 
 // Placeholders, code and documentation. A value assigned to a secret-like
@@ -17,36 +18,36 @@ import (
 
 var (
 	// An upper-case identifier or environment variable name.
-	envNameRe = regexp.MustCompile(`^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$|^[A-Z]{2,}$`)
+	envNameRe = lazyre.New(`^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$|^[A-Z]{2,}$`)
 	// A dotted field access or qualified name: base.cachix_auth_token,
 	// X25519.secret_length, config.services.foo.
-	fieldRe = regexp.MustCompile(`^[A-Za-z_$][\w$]*(?:(?:\.|::|->|\?\.)[A-Za-z_$][\w$]*)+(?:\(\)?)?$`)
+	fieldRe = lazyre.New(`^[A-Za-z_$][\w$]*(?:(?:\.|::|->|\?\.)[A-Za-z_$][\w$]*)+(?:\(\)?)?$`)
 	// Lower-case words joined by separators: project-token, my_secret_key,
 	// k8s-secret-manifest (each part starts with a letter and has at most
 	// one digit).
-	wordsRe = regexp.MustCompile(`^[a-z]+[0-9]?[a-z]*[0-9]*(?:[-_.](?:[a-z]+[0-9]?[a-z]*[0-9]*|[0-9]{1,4}))+$`)
+	wordsRe = lazyre.New(`^[a-z]+[0-9]?[a-z]*[0-9]*(?:[-_.](?:[a-z]+[0-9]?[a-z]*[0-9]*|[0-9]{1,4}))+$`)
 	// A number (a float in a table, a port).
-	numberRe = regexp.MustCompile(`^[-+]?[0-9.]+(?:[eE][-+]?[0-9]+)?$`)
+	numberRe = lazyre.New(`^[-+]?[0-9.]+(?:[eE][-+]?[0-9]+)?$`)
 	// Lower-case letters with a digit or two: a word-like name
 	// (fts5yyminor), told from a short random string by its few digits.
-	lowerNameRe = regexp.MustCompile(`^[a-z][a-z0-9]*$`)
+	lowerNameRe = lazyre.New(`^[a-z][a-z0-9]*$`)
 	// A file path.
-	pathRe = regexp.MustCompile(`^(?:/|\./|\.\./|~/)[A-Za-z0-9._@-]+(?:/[A-Za-z0-9._@-]*)*$`)
+	pathRe = lazyre.New(`^(?:/|\./|\.\./|~/)[A-Za-z0-9._@-]+(?:/[A-Za-z0-9._@-]*)*$`)
 	// Lower-case letters naming what the value is: mypassword,
 	// urlencodedpassword, secrettoken.
-	namedRe = regexp.MustCompile(`^[a-z]*(?:password|passwd|secret|token|apikey|pass)[a-z]*[0-9]*!?$`)
+	namedRe = lazyre.New(`^[a-z]*(?:password|passwd|secret|token|apikey|pass)[a-z]*[0-9]*!?$`)
 	// camelCase or snake identifiers without digits: someToken,
 	// cachix_auth_token_secret.
-	identRe = regexp.MustCompile(`^[a-z]+(?:[A-Z][a-z]+)+$|^[a-z]+(?:_[a-z]+)+$`)
+	identRe = lazyre.New(`^[a-z]+(?:[A-Z][a-z]+)+$|^[a-z]+(?:_[a-z]+)+$`)
 	// PascalCase type and value names (K8sSecretManifest): told from a
 	// password by having at most one digit.
-	pascalRe = regexp.MustCompile(`^[A-Z][a-z0-9]+(?:[A-Z][a-z0-9]+)+$`)
+	pascalRe = lazyre.New(`^[A-Z][a-z0-9]+(?:[A-Z][a-z0-9]+)+$`)
 	// Template and reference syntaxes.
-	refRe = regexp.MustCompile(`^\$\{?\w+\}?$|\$\{|\$\(|\{\{|\}\}|^<[^>]*>$|^%[\w.]+%$|^%\(\w+\)s$|^@[\w-]+@$|^\[\[|^#\{|^<%|^\{[\w.:]*\}$|^%[sdv]$`)
+	refRe = lazyre.New(`^\$\{?\w+\}?$|\$\{|\$\(|\{\{|\}\}|^<[^>]*>$|^%[\w.]+%$|^%\(\w+\)s$|^@[\w-]+@$|^\[\[|^#\{|^<%|^\{[\w.:]*\}$|^%[sdv]$`)
 	// A hash named by its algorithm: sha256-…, sha256:…, md5=….
-	hashRe = regexp.MustCompile(`^(?i:sha1|sha224|sha256|sha384|sha512|md5|blake2b|blake3)[-:=]`)
+	hashRe = lazyre.New(`^(?i:sha1|sha224|sha256|sha384|sha512|md5|blake2b|blake3)[-:=]`)
 	// Percent-encoded text: the value is scanned decoded, not raw.
-	percentRe = regexp.MustCompile(`%[0-9A-Fa-f]{2}`)
+	percentRe = lazyre.New(`%[0-9A-Fa-f]{2}`)
 )
 
 // fillerWords mark a value as a placeholder or an example.
@@ -77,24 +78,24 @@ func notSecretValue(v, after string) string {
 		return "empty"
 	case fillerValues[l]:
 		return "placeholder"
-	case refRe.MatchString(v):
+	case refRe().MatchString(v):
 		return "reference"
 	case strings.HasPrefix(strings.TrimLeft(after, " \t"), "("):
 		return "function call"
-	case envNameRe.MatchString(v):
+	case envNameRe().MatchString(v):
 		return "identifier"
-	case fieldRe.MatchString(v) && identParts(v):
+	case fieldRe().MatchString(v) && identParts(v):
 		return "field access"
-	case wordsRe.MatchString(v), identRe.MatchString(v), namedRe.MatchString(v),
-		pascalRe.MatchString(v) && digitCount(v) <= 1:
+	case wordsRe().MatchString(v), identRe().MatchString(v), namedRe().MatchString(v),
+		pascalRe().MatchString(v) && digitCount(v) <= 1:
 		return "name"
-	case pathRe.MatchString(v):
+	case pathRe().MatchString(v):
 		return "path"
-	case numberRe.MatchString(v):
+	case numberRe().MatchString(v):
 		return "number"
-	case hashRe.MatchString(v):
+	case hashRe().MatchString(v):
 		return "hash"
-	case percentRe.MatchString(v):
+	case percentRe().MatchString(v):
 		return "percent-encoded"
 	case strings.Contains(v, "..."), strings.Contains(v, "…"):
 		return "elided"
@@ -112,13 +113,13 @@ func notSecretValue(v, after string) string {
 
 // identPartRe is one part of a qualified name: snake_case, TypeName,
 // TypeName2, X25519, camelCase or CONSTANT.
-var identPartRe = regexp.MustCompile(`^(?:[A-Za-z_$][a-z0-9_$]*|[A-Z][A-Za-z]*[0-9]*|[a-z]+(?:[A-Z][a-z0-9]+)+|[A-Z][A-Z0-9_]*)(?:\(\)?)?$`)
+var identPartRe = lazyre.New(`^(?:[A-Za-z_$][a-z0-9_$]*|[A-Z][A-Za-z]*[0-9]*|[a-z]+(?:[A-Z][a-z0-9]+)+|[A-Z][A-Z0-9_]*)(?:\(\)?)?$`)
 
 // identParts reports whether every part of a dotted name is an
 // identifier a programmer would write (no longer than 40 characters).
 func identParts(v string) bool {
 	for _, p := range strings.FieldsFunc(v, func(r rune) bool { return r == '.' || r == ':' || r == '>' || r == '-' || r == '?' }) {
-		if len(p) > 40 || !identPartRe.MatchString(p) {
+		if len(p) > 40 || !identPartRe().MatchString(p) {
 			return false
 		}
 	}
@@ -147,7 +148,7 @@ func assignedName(m *Match) string {
 // nameNotSecret reports whether a secret-like name says that its value is
 // not a secret: the secret's name, length or file, a hash, a public or
 // CSRF token, an endpoint.
-var nameNotSecretRe = regexp.MustCompile(`(?i)(?:` +
+var nameNotSecretRe = lazyre.New(`(?i)(?:` +
 	`[_.-]?(?:name|names|file|files|path|paths|dir|len|length|size|type|types|format|field|header|prefix|suffix|env|var|ref|arn|url|uri|endpoint|version|ttl|expiry|expires|expiration|timeout|count|hash|sha1|sha256|sha512|md5|digest|checksum|fingerprint|id|ids|index|key_id|mode|enabled|enable|required|policy|scope|scopes|label|kind|location|provider|regex|pattern|placeholder|description|hint|example|query|param|command|cmd|script|method|class|store|manager|service|source|target|format|encoding|algorithm|alg|separator|delimiter|cache)$` +
 	`|(?:hash|sha1|sha256|sha512|md5|digest|checksum|fingerprint|integrity)` +
 	`|csrf|xsrf|authenticity|authenticat|authori[tz]|nonce|public|pubkey|pub_key|publishable|author(?:s|_|-|\.|$)|accessor|accessib|rapid|capital|monkey|turkey|keyboard|keypress|keyframe|keystore|keytab|primary_?key|foreign_?key|sort_?key|partition_?key|cache_?key|idempotency|_?token_?type|token_?endpoint|token_?url|tokenizer|secrets?_?manager|user_?secrets_?id` +
@@ -160,7 +161,7 @@ func verifyAssigned(m *Match) Verdict {
 		return Verdict{}
 	}
 	name := assignedName(m)
-	if name != "" && nameNotSecretRe.MatchString(name) {
+	if name != "" && nameNotSecretRe().MatchString(name) {
 		return Verdict{}
 	}
 	// A value that holds the name it is assigned to is an alias or a

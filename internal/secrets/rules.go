@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/nixgate/nixgate/internal/lazyre"
+
 	"github.com/nixgate/nixgate/internal/check"
 )
 
@@ -490,10 +492,10 @@ func verifyNetrc(m *Match) Verdict {
 // providerPrefixRe matches the start of a provider token: a value that
 // begins so and that the provider's rule did not accept is malformed or a
 // placeholder, not a generic secret.
-var providerPrefixRe = regexp.MustCompile(`^(?:xox[abeoprs]-|gh[pousr]_|github_pat_|[sr]k_(?:live|test|prod)_|pk_(?:live|test)_|AKIA|ASIA|glpat-|npm_|pypi-|dckr_pat_|hf_|sk-)`)
+var providerPrefixRe = lazyre.New(`^(?:xox[abeoprs]-|gh[pousr]_|github_pat_|[sr]k_(?:live|test|prod)_|pk_(?:live|test)_|AKIA|ASIA|glpat-|npm_|pypi-|dckr_pat_|hf_|sk-)`)
 
 // testWordRe finds "test" as a word of a value (task_test_…, test-key-…).
-var testWordRe = regexp.MustCompile(`(?i)(?:^|[_-])test(?:[_-]|$)`)
+var testWordRe = lazyre.New(`(?i)(?:^|[_-])test(?:[_-]|$)`)
 
 func verifyGeneric(m *Match) Verdict {
 	s := m.Secret
@@ -502,7 +504,7 @@ func verifyGeneric(m *Match) Verdict {
 		return Verdict{}
 	}
 	if len(s) > 128 || strings.ContainsAny(s[:1], "$<{%/.*&!#@") || strings.Contains(s, "${") || strings.Contains(s, "://") ||
-		providerPrefixRe.MatchString(s) || testWordRe.MatchString(s) {
+		providerPrefixRe().MatchString(s) || testWordRe().MatchString(s) {
 		return Verdict{}
 	}
 	// Enough randomness for its length: 16 characters and more above 3.5
@@ -520,7 +522,7 @@ func verifyGeneric(m *Match) Verdict {
 	}
 	// Lower-case letters with a digit or two, short: a word-like name
 	// (fts5yyminor) more often than a random value.
-	if len(s) < 16 && lowerNameRe.MatchString(s) && digitCount(s) <= 2 {
+	if len(s) < 16 && lowerNameRe().MatchString(s) && digitCount(s) <= 2 {
 		return Verdict{}
 	}
 	return verifyAssigned(m)
@@ -672,7 +674,7 @@ func verifyDockerAuth(s string) Verdict {
 	user, pass, ok := strings.Cut(string(raw), ":")
 	// A user:password pair is a credential even when the password is weak;
 	// only references and placeholders are not.
-	if !ok || user == "" || len(pass) < 3 || fillerValues[strings.ToLower(pass)] || refRe.MatchString(pass) ||
+	if !ok || user == "" || len(pass) < 3 || fillerValues[strings.ToLower(pass)] || refRe().MatchString(pass) ||
 		strings.Count(strings.ToLower(pass), "x") == len(pass) {
 		return Verdict{}
 	}
@@ -711,16 +713,16 @@ func verifyJWT(s string) Verdict {
 // verifySAS checks a shared access signature's parameters: the
 // permissions (sp=) are letters Azure defines, an IP restriction (sip=) is
 // an IPv4 address or range.
-var sasPermRe = regexp.MustCompile(`[?&]sp=([^&]*)`)
-var sasIPRe = regexp.MustCompile(`[?&]sip=([^&]*)`)
-var ipv4Re = regexp.MustCompile(`^(?:(?:25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])(?:-(?:(?:25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9]))?$`)
+var sasPermRe = lazyre.New(`[?&]sp=([^&]*)`)
+var sasIPRe = lazyre.New(`[?&]sip=([^&]*)`)
+var ipv4Re = lazyre.New(`^(?:(?:25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])(?:-(?:(?:25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9]))?$`)
 
 func verifySAS(m *Match) Verdict {
 	text := m.Before + m.Text
-	if p := sasPermRe.FindStringSubmatch("&" + text); p != nil && strings.Trim(p[1], "racwdxyltmeopfi") != "" {
+	if p := sasPermRe().FindStringSubmatch("&" + text); p != nil && strings.Trim(p[1], "racwdxyltmeopfi") != "" {
 		return Verdict{}
 	}
-	if p := sasIPRe.FindStringSubmatch("&" + text); p != nil && !ipv4Re.MatchString(p[1]) {
+	if p := sasIPRe().FindStringSubmatch("&" + text); p != nil && !ipv4Re().MatchString(p[1]) {
 		return Verdict{}
 	}
 	return notPlaceholder(m.Secret)
