@@ -5,9 +5,9 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/nixgate/nixgate/internal/lazyre"
-
 	"gopkg.in/yaml.v3"
+
+	"github.com/nixgate/nixgate/internal/lazyre"
 )
 
 var (

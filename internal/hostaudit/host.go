@@ -21,7 +21,6 @@ import (
 	"strings"
 
 	"github.com/nixgate/nixgate/internal/lazyre"
-
 	"github.com/nixgate/nixgate/internal/nixconf"
 )
 

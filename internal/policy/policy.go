@@ -16,13 +16,12 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/nixgate/nixgate/internal/lazyre"
-
 	"github.com/pelletier/go-toml/v2"
 
 	"github.com/nixgate/nixgate/internal/check"
 	"github.com/nixgate/nixgate/internal/ci"
 	"github.com/nixgate/nixgate/internal/flakelock"
+	"github.com/nixgate/nixgate/internal/lazyre"
 	"github.com/nixgate/nixgate/internal/repo"
 )
 

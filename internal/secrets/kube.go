@@ -7,10 +7,10 @@ import (
 	"io"
 	"strings"
 
-	"github.com/nixgate/nixgate/internal/lazyre"
+	"gopkg.in/yaml.v3"
 
 	"github.com/nixgate/nixgate/internal/check"
-	"gopkg.in/yaml.v3"
+	"github.com/nixgate/nixgate/internal/lazyre"
 )
 
 // Manifest is a Kubernetes object that holds secrets: a Secret, a

@@ -5,9 +5,8 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/nixgate/nixgate/internal/lazyre"
-
 	"github.com/nixgate/nixgate/internal/check"
+	"github.com/nixgate/nixgate/internal/lazyre"
 )
 
 type opt func(*Rule)
