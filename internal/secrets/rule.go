@@ -325,7 +325,7 @@ func buildGate(r *Rule, t *syntax.Regexp) string {
 	if head.Op != syntax.OpLiteral && head.Op != syntax.OpAlternate {
 		return ""
 	}
-	headRe, err := regexp.Compile(`^(?:` + head.String() + `)`)
+	headRe, err := regexp.Compile(`^(?:` + source(head) + `)`)
 	if err != nil {
 		return ""
 	}
@@ -351,7 +351,7 @@ func (r *Rule) getGate() *regexp.Regexp {
 		var b strings.Builder
 		b.WriteString("^(?:")
 		for _, s := range r.gateSubs {
-			b.WriteString("(?:" + s.String() + ")")
+			b.WriteString(source(s))
 		}
 		b.WriteString(")")
 		r.gateSrc = b.String()
