@@ -40,6 +40,7 @@ type Repo struct {
 	Limits Limits
 
 	root      *os.Root
+	dirs      *dirRoots // roots of the directories read in (work trees)
 	scope     []string // what checks look at, sorted
 	all       []string // every file, sorted (the scope is a subset)
 	tracked   []string // sorted, slash-separated, relative to Dir
@@ -75,7 +76,7 @@ func Open(ctx context.Context, dir string) (*Repo, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Repo{Dir: abs, root: root, modes: map[string]string{}, Limits: DefaultLimits()}
+	r := &Repo{Dir: abs, root: root, dirs: newDirRoots(), modes: map[string]string{}, Limits: DefaultLimits()}
 	if _, err := r.Git(ctx, "rev-parse", "--is-inside-work-tree"); err == nil {
 		r.IsGit = true
 		if err := r.listGit(ctx); err != nil {
@@ -102,6 +103,9 @@ func Open(ctx context.Context, dir string) (*Repo, error) {
 func (r *Repo) Close() error {
 	if r.cat != nil {
 		r.cat.close()
+	}
+	if r.dirs != nil {
+		r.dirs.close()
 	}
 	if r.root != nil {
 		return r.root.Close()
@@ -179,25 +183,6 @@ func parseLsFilesOthers(out []byte) (untracked, nested []string) {
 	return untracked, nested
 }
 
-func (r *Repo) walk(ctx context.Context) error {
-	return fs.WalkDir(r.root.FS(), ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if d.IsDir() {
-			if d.Name() == ".git" {
-				return fs.SkipDir
-			}
-			return nil
-		}
-		r.untracked = append(r.untracked, p)
-		return nil
-	})
-}
-
 // Files lists the files checks look at, sorted: in a work tree the
 // tracked and untracked-not-ignored files; in a change's view, the files
 // the change adds or modifies. The slice is the caller's.
@@ -250,7 +235,7 @@ func (r *Repo) Lstat(name string) (fs.FileInfo, error) {
 		}
 		return e.info(name), nil
 	}
-	fi, err := r.root.Lstat(filepath.FromSlash(name))
+	fi, err := r.lstat(name)
 	return fi, mapErr(err)
 }
 
@@ -284,7 +269,7 @@ func (r *Repo) open(name string, sized bool) (File, error) {
 	}
 	// O_NONBLOCK: opening a FIFO must not wait for a writer. It has no
 	// effect on the regular files that are then read.
-	f, err := r.root.OpenFile(filepath.FromSlash(name), os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
+	f, err := r.openFile(name, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY)
 	if err != nil {
 		return nil, mapErr(err)
 	}
@@ -461,7 +446,7 @@ func OpenWalk(ctx context.Context, dir string) (*Repo, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Repo{Dir: abs, root: root, modes: map[string]string{}, Limits: DefaultLimits()}
+	r := &Repo{Dir: abs, root: root, dirs: newDirRoots(), modes: map[string]string{}, Limits: DefaultLimits()}
 	if err := r.walk(ctx); err != nil {
 		root.Close()
 		return nil, err

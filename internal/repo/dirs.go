@@ -1,0 +1,173 @@
+package repo
+
+import (
+	"context"
+	"io/fs"
+	"os"
+	"path"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+)
+
+// dirRoots keeps an os.Root open on each directory the repository has
+// read in, so that a file's stat or open is one system call relative to
+// its directory instead of an openat and a close per component of its
+// path (os.Root walks every component to stay confined): on a tree of
+// 4,600 files in 800 directories that walk was a third of a secret scan.
+// A sub-root is itself confined, and to a smaller tree; an operation it
+// refuses (a symlink up and over into a sibling directory) is retried on
+// the repository's root, whose answer stands. At most max roots stay
+// open, a quarter of the descriptors the process may hold.
+type dirRoots struct {
+	mu  sync.Mutex
+	m   map[string]*os.Root
+	max int
+}
+
+func newDirRoots() *dirRoots {
+	n := 1024
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err == nil && lim.Cur/4 < uint64(n) {
+		n = int(lim.Cur / 4)
+	}
+	return &dirRoots{m: map[string]*os.Root{}, max: n}
+}
+
+// keep records sub as the root of dir when there is room; false means
+// the caller still owns sub.
+func (d *dirRoots) keep(dir string, sub *os.Root) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if _, ok := d.m[dir]; ok || len(d.m) >= d.max {
+		return false
+	}
+	d.m[dir] = sub
+	return true
+}
+
+func (d *dirRoots) close() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for k, s := range d.m {
+		s.Close()
+		delete(d.m, k)
+	}
+}
+
+// in returns the root to resolve slash-separated name in and name's path
+// relative to it: the cached (or newly opened) root of its directory and
+// its last element, or the repository's root and name itself.
+func (r *Repo) in(name string) (*os.Root, string) {
+	dir, base := path.Split(name)
+	dir = strings.TrimSuffix(dir, "/")
+	if dir == "" || base == "" || base == "." || base == ".." || r.dirs == nil {
+		return r.root, name
+	}
+	r.dirs.mu.Lock()
+	sub, ok := r.dirs.m[dir]
+	full := len(r.dirs.m) >= r.dirs.max
+	r.dirs.mu.Unlock()
+	if ok {
+		return sub, base
+	}
+	if full {
+		return r.root, name
+	}
+	sub, err := r.root.OpenRoot(dir)
+	if err != nil {
+		return r.root, name
+	}
+	if !r.dirs.keep(dir, sub) {
+		sub.Close()
+		r.dirs.mu.Lock()
+		cached, ok := r.dirs.m[dir]
+		r.dirs.mu.Unlock()
+		if ok {
+			return cached, base
+		}
+		return r.root, name
+	}
+	return sub, base
+}
+
+// lstat is the root's Lstat of name, through its directory's root.
+func (r *Repo) lstat(name string) (fs.FileInfo, error) {
+	sub, rel := r.in(name)
+	fi, err := sub.Lstat(rel)
+	if err != nil && sub != r.root {
+		return r.root.Lstat(name)
+	}
+	return fi, err
+}
+
+// openFile is the root's OpenFile of name, through its directory's root.
+func (r *Repo) openFile(name string, flag int) (*os.File, error) {
+	sub, rel := r.in(name)
+	f, err := sub.OpenFile(rel, flag, 0)
+	if err != nil && sub != r.root {
+		return r.root.OpenFile(name, flag, 0)
+	}
+	return f, err
+}
+
+// walk lists every file of the tree but .git directories in r.untracked,
+// reading each directory through its own root (kept for later reads).
+func (r *Repo) walk(ctx context.Context) error {
+	var walkDir func(d *os.Root, rel string) error
+	walkDir = func(d *os.Root, rel string) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		f, err := d.Open(".")
+		if err != nil {
+			return pathError(err, rel)
+		}
+		ents, err := f.ReadDir(-1)
+		f.Close()
+		if err != nil {
+			return pathError(err, rel)
+		}
+		slices.SortFunc(ents, func(a, b fs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
+		for _, e := range ents {
+			p := e.Name()
+			if rel != "" {
+				p = rel + "/" + p
+			}
+			if !e.IsDir() {
+				r.untracked = append(r.untracked, p)
+				continue
+			}
+			if e.Name() == ".git" {
+				continue
+			}
+			sub, err := d.OpenRoot(e.Name())
+			if err != nil {
+				return pathError(err, p)
+			}
+			kept := r.dirs.keep(p, sub)
+			err = walkDir(sub, p)
+			if !kept {
+				sub.Close()
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return walkDir(r.root, "")
+}
+
+// pathError names the repository path rel in err, an *fs.PathError of
+// an operation relative to a directory's root.
+func pathError(err error, rel string) error {
+	if pe, ok := err.(*fs.PathError); ok {
+		if rel == "" {
+			rel = "."
+		}
+		return &fs.PathError{Op: pe.Op, Path: rel, Err: pe.Err}
+	}
+	return err
+}
