@@ -41,11 +41,11 @@ type Repo struct {
 
 	root      *os.Root
 	dirs      *dirRoots // roots of the directories read in (work trees)
-	scope     []string // what checks look at, sorted
-	all       []string // every file, sorted (the scope is a subset)
-	tracked   []string // sorted, slash-separated, relative to Dir
-	untracked []string // untracked and not ignored, sorted
-	nested    []string // nested repositories git lists as untracked directories
+	scope     []string  // what checks look at, sorted
+	all       []string  // every file, sorted (the scope is a subset)
+	tracked   []string  // sorted, slash-separated, relative to Dir
+	untracked []string  // untracked and not ignored, sorted
+	nested    []string  // nested repositories git lists as untracked directories
 	modes     map[string]string
 	entries   map[string]treeEntry // revision view
 	cat       *catFile
