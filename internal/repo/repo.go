@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -39,13 +40,16 @@ type Repo struct {
 	// Limits caps reads per kind of file.
 	Limits Limits
 
-	root      *os.Root
-	dirs      *dirRoots // roots of the directories read in (work trees)
-	scope     []string  // what checks look at, sorted
-	all       []string  // every file, sorted (the scope is a subset)
-	tracked   []string  // sorted, slash-separated, relative to Dir
-	untracked []string  // untracked and not ignored, sorted
-	nested    []string  // nested repositories git lists as untracked directories
+	root *os.Root
+	dirs *dirRoots // roots of the directories read in (work trees)
+	// lstats remembers each Lstat of the work tree: the secret scan and
+	// unchecked-file both ask for every file.
+	lstats    sync.Map // string -> lstatResult
+	scope     []string // what checks look at, sorted
+	all       []string // every file, sorted (the scope is a subset)
+	tracked   []string // sorted, slash-separated, relative to Dir
+	untracked []string // untracked and not ignored, sorted
+	nested    []string // nested repositories git lists as untracked directories
 	modes     map[string]string
 	entries   map[string]treeEntry // revision view
 	cat       *catFile
@@ -235,8 +239,19 @@ func (r *Repo) Lstat(name string) (fs.FileInfo, error) {
 		}
 		return e.info(name), nil
 	}
+	if v, ok := r.lstats.Load(name); ok {
+		st := v.(lstatResult)
+		return st.fi, st.err
+	}
 	fi, err := r.lstat(name)
-	return fi, mapErr(err)
+	err = mapErr(err)
+	r.lstats.Store(name, lstatResult{fi, err})
+	return fi, err
+}
+
+type lstatResult struct {
+	fi  fs.FileInfo
+	err error
 }
 
 // Readlink reads the target of a symlink.

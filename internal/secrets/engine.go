@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -134,6 +135,9 @@ type Ruleset struct {
 	kwRules  [][]int32 // keyword index -> rules
 	always   []int32   // regex rules without keywords
 	pathOnly []int32   // rules with a path and no regex
+	// pathFilters holds the global allowlists' path regexps with their
+	// suffix test, by regexp.
+	pathFilters map[*regexp.Regexp]*pathFilter
 }
 
 // DefaultDecodeDepth is the default MaxDecodeDepth.
@@ -180,6 +184,13 @@ func NewRuleset(rules []*Rule, global []Allowlist) (*Ruleset, error) {
 		}
 	}
 	rs.m = newMatcher(kws)
+	rs.pathFilters = map[*regexp.Regexp]*pathFilter{}
+	for _, a := range global {
+		for _, p := range a.Paths {
+			f := newPathFilter(p)
+			rs.pathFilters[p] = &f
+		}
+	}
 	return rs, nil
 }
 
@@ -252,7 +263,11 @@ func (rs *Ruleset) SkipPath(path string) bool {
 			continue
 		}
 		for _, p := range a.Paths {
-			if p.MatchString(path) {
+			if f := rs.pathFilters[p]; f != nil {
+				if f.match(path) {
+					return true
+				}
+			} else if p.MatchString(path) {
 				return true
 			}
 		}
