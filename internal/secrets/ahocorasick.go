@@ -1,5 +1,7 @@
 package secrets
 
+import "slices"
+
 // matcher is an Aho-Corasick automaton compiled to a dense DFA over
 // ASCII-lowercased bytes: one table lookup per input byte, whatever the
 // number of keywords. It answers "which keywords occur, and where".
@@ -61,20 +63,23 @@ func newMatcher(keywords []string) *matcher {
 		queue = queue[1:]
 		row := m.next[int(s)*256 : int(s)*256+256]
 		f := nodes[s].fail
-		for b := 0; b < 256; b++ {
-			c, ok := nodes[s].children[byte(b)]
-			switch {
-			case ok:
-				if s != 0 {
-					nodes[c].fail = m.next[int(f)*256+b]
-				}
-				row[b] = c
-				queue = append(queue, c)
-			case s == 0:
-				row[b] = 0
-			default:
-				row[b] = m.next[int(f)*256+b]
+		// A byte without a child goes where the failure state's does (the
+		// root's row stays 0); the children then take their bytes.
+		if s != 0 {
+			copy(row, m.next[int(f)*256:int(f)*256+256])
+		}
+		bs := make([]byte, 0, len(nodes[s].children))
+		for b := range nodes[s].children {
+			bs = append(bs, b)
+		}
+		slices.Sort(bs)
+		for _, b := range bs {
+			c := nodes[s].children[b]
+			if s != 0 {
+				nodes[c].fail = m.next[int(f)*256+int(b)]
 			}
+			row[b] = c
+			queue = append(queue, c)
 		}
 		out := append([]int32(nil), nodes[s].out...)
 		if s != 0 {

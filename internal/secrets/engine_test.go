@@ -2,9 +2,12 @@ package secrets
 
 import (
 	"bytes"
-	"io"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/nixgate/nixgate/internal/fuzzlimit"
 )
 
 // TestStreamingBoundaries puts secrets around every chunk boundary of a
@@ -78,25 +81,53 @@ func TestRedaction(t *testing.T) {
 }
 
 func TestMatcher(t *testing.T) {
-	kws := []string{"he", "she", "his", "hers", "key", "KEY-", "a"}
+	checkMatcher(t, []string{"he", "she", "his", "hers", "key", "KEY-", "a", ""}, "ushers His Key-a")
+	checkMatcher(t, []string{"aa", "aaa", "ab", "b"}, "aaaabaab")
+}
+
+// checkMatcher compares the automaton's hits with a naive search: every
+// occurrence of every keyword, case-insensitively (ASCII), once.
+func checkMatcher(t testing.TB, kws []string, text string) {
+	t.Helper()
 	m := newMatcher(kws)
-	text := "ushers His Key-a"
 	var got []string
-	m.scan([]byte(text), func(k, start int) { got = append(got, kws[k]+"@"+string(rune('0'+start%10))) })
-	// naive
+	m.scan([]byte(text), func(k, start int) { got = append(got, fmt.Sprintf("%d@%d", k, start)) })
 	var want []string
-	lt := strings.ToLower(text)
-	for i := range text {
-		for _, kw := range kws {
-			if strings.HasSuffix(lt[:i+1], strings.ToLower(kw)) {
-				want = append(want, kw+"@"+string(rune('0'+(i+1-len(kw))%10)))
+	lt := []byte(text)
+	for i := range lt {
+		lt[i] = lowerTable[lt[i]]
+	}
+	for k, kw := range kws {
+		lk := []byte(kw)
+		for i := range lk {
+			lk[i] = lowerTable[lk[i]]
+		}
+		if len(lk) == 0 {
+			continue
+		}
+		for i := 0; i+len(lk) <= len(lt); i++ {
+			if bytes.Equal(lt[i:i+len(lk)], lk) {
+				want = append(want, fmt.Sprintf("%d@%d", k, i))
 			}
 		}
 	}
-	if strings.Join(got, ",") != strings.Join(want, ",") && len(got) != len(want) {
-		t.Errorf("got %v, want %v", got, want)
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("keywords %q in %q: got %v, want %v", kws, text, got, want)
 	}
-	_ = io.EOF
+}
+
+// FuzzMatcher holds the automaton to the naive search.
+func FuzzMatcher(f *testing.F) {
+	f.Add("he\x00she\x00hers", "ushers")
+	f.Add("aa\x00aaa\x00b", "aaaabaab")
+	f.Fuzz(func(t *testing.T, kws, text string) {
+		if len(kws) > 512 || len(text) > 4096 {
+			return
+		}
+		fuzzlimit.Default(t, func() { checkMatcher(t, strings.Split(kws, "\x00"), text) })
+	})
 }
 
 func BenchmarkScan(b *testing.B) {
