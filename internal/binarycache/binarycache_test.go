@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/nixgate/nixgate/internal/fuzzlimit"
 )
 
 func TestResolveURL(t *testing.T) {
@@ -151,10 +153,12 @@ func FuzzParseCacheInfo(f *testing.F) {
 	f.Add([]byte("StoreDir: /nix/store\nWantMassQuery: 1\nPriority: 40\n"))
 	f.Add([]byte("RequiredSignatures: a:b c:d\nRequireAllSignatures: 1\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		ci, err := ParseCacheInfo(b)
-		if err == nil && (!strings.HasPrefix(ci.StoreDir, "/") || strings.HasSuffix(ci.StoreDir, "/")) {
-			t.Fatalf("accepted StoreDir %q", ci.StoreDir)
-		}
+		fuzzlimit.Default(t, func() {
+			ci, err := ParseCacheInfo(b)
+			if err == nil && (!strings.HasPrefix(ci.StoreDir, "/") || strings.HasSuffix(ci.StoreDir, "/")) {
+				t.Fatalf("accepted StoreDir %q", ci.StoreDir)
+			}
+		})
 	})
 }
 
@@ -163,18 +167,20 @@ func FuzzResolveURL(f *testing.F) {
 		f.Add(s, true)
 	}
 	f.Fuzz(func(t *testing.T, raw string, query bool) {
-		key, err := ResolveURL(raw, query)
-		if err != nil {
-			return
-		}
-		p, _, _ := strings.Cut(key, "?")
-		for _, seg := range strings.Split(p, "/") {
-			if seg == ".." || seg == "." || seg == "" {
-				t.Fatalf("ResolveURL(%q) = %q: escapes", raw, key)
+		fuzzlimit.Default(t, func() {
+			key, err := ResolveURL(raw, query)
+			if err != nil {
+				return
 			}
-		}
-		if strings.HasPrefix(key, "/") || strings.Contains(key, "\\") || strings.Contains(key, "://") {
-			t.Fatalf("ResolveURL(%q) = %q", raw, key)
-		}
+			p, _, _ := strings.Cut(key, "?")
+			for _, seg := range strings.Split(p, "/") {
+				if seg == ".." || seg == "." || seg == "" {
+					t.Fatalf("ResolveURL(%q) = %q: escapes", raw, key)
+				}
+			}
+			if strings.HasPrefix(key, "/") || strings.Contains(key, "\\") || strings.Contains(key, "://") {
+				t.Fatalf("ResolveURL(%q) = %q", raw, key)
+			}
+		})
 	})
 }

@@ -20,6 +20,7 @@ import (
 	gmhtml "github.com/yuin/goldmark/renderer/html"
 
 	"github.com/nixgate/nixgate/internal/check"
+	"github.com/nixgate/nixgate/internal/fuzzlimit"
 	"github.com/nixgate/nixgate/internal/report"
 	"github.com/nixgate/nixgate/internal/sarifschema"
 )
@@ -460,11 +461,13 @@ func FuzzDetectChange(f *testing.F) {
 	f.Add([]byte(`{"pull_request": {"base": {"sha": "` + strings.Repeat("ab", 20) + `", "ref": "main"}}}`))
 	f.Add([]byte(`{"merge_group": {"base_sha": "x"}}`))
 	f.Fuzz(func(t *testing.T, payload []byte) {
-		env := map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_EVENT_PATH": "e.json"}
-		c, err := DetectChange(env, func(string) ([]byte, error) { return payload, nil })
-		if err == nil && c.Base != "" && !validSHA(c.Base) {
-			t.Fatalf("base %q is not a revision", c.Base)
-		}
+		fuzzlimit.Default(t, func() {
+			env := map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_EVENT_PATH": "e.json"}
+			c, err := DetectChange(env, func(string) ([]byte, error) { return payload, nil })
+			if err == nil && c.Base != "" && !validSHA(c.Base) {
+				t.Fatalf("base %q is not a revision", c.Base)
+			}
+		})
 	})
 }
 

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/nixgate/nixgate/internal/fuzzlimit"
 )
 
 func mustRead(t *testing.T, name string) []byte {
@@ -123,18 +125,20 @@ func FuzzParse(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, k uint8, src string) {
-		var lk *Lock
-		var err error
-		switch k % 3 {
-		case 0:
-			lk, err = ParseCargoLock("Cargo.lock", []byte(src))
-		case 1:
-			lk, err = ParseGoMod("go.mod", []byte(src), []byte(src))
-		default:
-			lk, err = ParseNpmLock("package-lock.json", []byte(src))
-		}
-		if err == nil {
-			Check(lk, Policy{Allow: []string{"a*"}})
-		}
+		fuzzlimit.Default(t, func() {
+			var lk *Lock
+			var err error
+			switch k % 3 {
+			case 0:
+				lk, err = ParseCargoLock("Cargo.lock", []byte(src))
+			case 1:
+				lk, err = ParseGoMod("go.mod", []byte(src), []byte(src))
+			default:
+				lk, err = ParseNpmLock("package-lock.json", []byte(src))
+			}
+			if err == nil {
+				Check(lk, Policy{Allow: []string{"a*"}})
+			}
+		})
 	})
 }

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/nixgate/nixgate/internal/fuzzlimit"
 )
 
 // flake-checker's documented example conditions (its README) and its test
@@ -84,18 +86,20 @@ func FuzzCondition(f *testing.F) {
 	}
 	facts := FactsOf(l.Nodes["a"], "a", Branches(), now)
 	f.Fuzz(func(t *testing.T, src string) {
-		if len(src) > 4096 {
-			return // a policy value; the policy file itself is capped
-		}
-		start := time.Now()
-		c, err := CompileCondition(src)
-		if err == nil {
-			_, _ = c.Eval(facts)
-		} else if ce, ok := err.(*ConditionError); ok && (ce.Line < 1 || ce.Column < 1) {
-			t.Fatalf("error without a position: %v", err)
-		}
-		if el := time.Since(start); el > 2*time.Second {
-			t.Fatalf("%d bytes took %v", len(src), el)
-		}
+		fuzzlimit.Default(t, func() {
+			if len(src) > 4096 {
+				return // a policy value; the policy file itself is capped
+			}
+			start := time.Now()
+			c, err := CompileCondition(src)
+			if err == nil {
+				_, _ = c.Eval(facts)
+			} else if ce, ok := err.(*ConditionError); ok && (ce.Line < 1 || ce.Column < 1) {
+				t.Fatalf("error without a position: %v", err)
+			}
+			if el := time.Since(start); el > 2*time.Second {
+				t.Fatalf("%d bytes took %v", len(src), el)
+			}
+		})
 	})
 }

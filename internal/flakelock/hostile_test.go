@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/nixgate/nixgate/internal/fuzzlimit"
 )
 
 // Hostile lock files, built at test time. Each must parse (or fail with a
@@ -212,43 +214,45 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(followsLock))
 	f.Add(DeepLock(30))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		var before, after runtime.MemStats
-		runtime.ReadMemStats(&before)
-		start := time.Now()
-		l, err := Parse(data)
-		if err != nil {
-			var e *Error
-			if !errors.As(err, &e) {
-				t.Fatalf("error without position: %T %v", err, err)
+		fuzzlimit.Default(t, func() {
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			start := time.Now()
+			l, err := Parse(data)
+			if err != nil {
+				var e *Error
+				if !errors.As(err, &e) {
+					t.Fatalf("error without position: %T %v", err, err)
+				}
+				return
 			}
-			return
-		}
-		for i := range l.NumInputs() {
-			in := l.Input(i)
-			n := l.Nodes[in.Node]
-			if n == nil {
-				t.Fatalf("input %v resolves to missing node %q", l.Path(i), in.Node)
+			for i := range l.NumInputs() {
+				in := l.Input(i)
+				n := l.Nodes[in.Node]
+				if n == nil {
+					t.Fatalf("input %v resolves to missing node %q", l.Path(i), in.Node)
+				}
+				_ = l.DisplayPath(i)
+				if n.Locked == nil {
+					continue // the root
+				}
+				n.Locked.Locked()
+				_ = n.Locked.String()
+				_ = n.Branch()
+				_ = n.Source()
+				_ = n.RefName()
 			}
-			_ = l.DisplayPath(i)
-			if n.Locked == nil {
-				continue // the root
+			for _, u := range l.Used() {
+				_ = u.PathString()
 			}
-			n.Locked.Locked()
-			_ = n.Locked.String()
-			_ = n.Branch()
-			_ = n.Source()
-			_ = n.RefName()
-		}
-		for _, u := range l.Used() {
-			_ = u.PathString()
-		}
-		runtime.ReadMemStats(&after)
-		// Linear bounds: a generous constant per input byte.
-		if el := time.Since(start); el > time.Second+time.Duration(len(data))*time.Microsecond {
-			t.Fatalf("%d bytes took %v", len(data), el)
-		}
-		if a := after.TotalAlloc - before.TotalAlloc; a > 64<<20+uint64(len(data))*200 {
-			t.Fatalf("%d bytes allocated %d bytes", len(data), a)
-		}
+			runtime.ReadMemStats(&after)
+			// Linear bounds: a generous constant per input byte.
+			if el := time.Since(start); el > time.Second+time.Duration(len(data))*time.Microsecond {
+				t.Fatalf("%d bytes took %v", len(data), el)
+			}
+			if a := after.TotalAlloc - before.TotalAlloc; a > 64<<20+uint64(len(data))*200 {
+				t.Fatalf("%d bytes allocated %d bytes", len(data), a)
+			}
+		})
 	})
 }

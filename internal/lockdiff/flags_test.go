@@ -5,6 +5,8 @@ import (
 	"runtime"
 	"testing"
 	"time"
+
+	"github.com/nixgate/nixgate/internal/fuzzlimit"
 )
 
 // mk builds a lock with one root input "x" whose node has the given locked
@@ -120,31 +122,33 @@ func FuzzDiff(f *testing.F) {
 	f.Add(lockOf(`"a":"a"`, ghNode("a", `"n":["a"]`, "NixOS", "NixOS", rev1, hashA)), lockOf(`"a":[]`))
 	f.Add(deepChain(20, rev1), deepChain(21, rev2))
 	f.Fuzz(func(t *testing.T, a, b []byte) {
-		var before, after runtime.MemStats
-		runtime.ReadMemStats(&before)
-		start := time.Now()
-		r, err := Diff(a, b)
-		if err != nil {
-			return
-		}
-		var sink discard
-		if err := r.WriteText(&sink); err != nil {
-			t.Fatal(err)
-		}
-		if err := r.WriteMarkdown(&sink); err != nil {
-			t.Fatal(err)
-		}
-		if err := r.WriteJSON(&sink); err != nil {
-			t.Fatal(err)
-		}
-		runtime.ReadMemStats(&after)
-		n := len(a) + len(b)
-		if el := time.Since(start); el > time.Second+time.Duration(n)*time.Microsecond {
-			t.Fatalf("%d bytes took %v", n, el)
-		}
-		if m := after.TotalAlloc - before.TotalAlloc; m > 64<<20+uint64(n)*300 {
-			t.Fatalf("%d bytes allocated %d bytes", n, m)
-		}
+		fuzzlimit.Default(t, func() {
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			start := time.Now()
+			r, err := Diff(a, b)
+			if err != nil {
+				return
+			}
+			var sink discard
+			if err := r.WriteText(&sink); err != nil {
+				t.Fatal(err)
+			}
+			if err := r.WriteMarkdown(&sink); err != nil {
+				t.Fatal(err)
+			}
+			if err := r.WriteJSON(&sink); err != nil {
+				t.Fatal(err)
+			}
+			runtime.ReadMemStats(&after)
+			n := len(a) + len(b)
+			if el := time.Since(start); el > time.Second+time.Duration(n)*time.Microsecond {
+				t.Fatalf("%d bytes took %v", n, el)
+			}
+			if m := after.TotalAlloc - before.TotalAlloc; m > 64<<20+uint64(n)*300 {
+				t.Fatalf("%d bytes allocated %d bytes", n, m)
+			}
+		})
 	})
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	gonar "github.com/nix-community/go-nix/pkg/nar"
 
+	"github.com/nixgate/nixgate/internal/fuzzlimit"
 	"github.com/nixgate/nixgate/internal/nixcli"
 )
 
@@ -371,9 +372,11 @@ func FuzzCauses(f *testing.F) {
 	f.Add("/nix/store/0c0wa3p2hm0rkfn1z4vvw3mbvks5ba1z-glibc", "/nix/store/9z1ay6bv8gfvbj9h4akdi4vv4w3bq0l1-glibc")
 	f.Add("cwd=/build/a 2026-11-21T05:35:06Z 1795239306", "cwd=/tmp/nix-build-x-0/b")
 	f.Fuzz(func(t *testing.T, a, b string) {
-		d := &differ{}
-		d.o.defaults()
-		d.textCauses(strings.Split(a, "\n"), strings.Split(b, "\n"), false)
-		d.textDiff([]byte(a), []byte(b))
+		fuzzlimit.Default(t, func() {
+			d := &differ{}
+			d.o.defaults()
+			d.textCauses(strings.Split(a, "\n"), strings.Split(b, "\n"), false)
+			d.textDiff([]byte(a), []byte(b))
+		})
 	})
 }

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/nixgate/nixgate/internal/fuzzlimit"
 )
 
 // narBuilder writes NAR tokens by hand, so that tests can write what no
@@ -233,23 +235,25 @@ func FuzzStrictReader(f *testing.F) {
 	f.Add(newNAR().dir("..", fileNode("x")).b, int64(0))
 	f.Add([]byte("not a nar"), int64(5))
 	f.Fuzz(func(t *testing.T, b []byte, size int64) {
-		if size < 0 {
-			size = 0
-		}
-		start := time.Now()
-		r := NewReader(bytes.NewReader(b), Limits{Size: size})
-		for i := 0; ; i++ {
-			_, err := r.Next()
-			if err != nil {
-				break
+		fuzzlimit.Default(t, func() {
+			if size < 0 {
+				size = 0
 			}
-			io.Copy(io.Discard, r)
-			if r.Offset() > int64(len(b)) {
-				t.Fatalf("offset %d beyond the input's %d bytes", r.Offset(), len(b))
+			start := time.Now()
+			r := NewReader(bytes.NewReader(b), Limits{Size: size})
+			for i := 0; ; i++ {
+				_, err := r.Next()
+				if err != nil {
+					break
+				}
+				io.Copy(io.Discard, r)
+				if r.Offset() > int64(len(b)) {
+					t.Fatalf("offset %d beyond the input's %d bytes", r.Offset(), len(b))
+				}
 			}
-		}
-		if d := time.Since(start); d > time.Second {
-			t.Fatalf("%d bytes took %v", len(b), d)
-		}
+			if d := time.Since(start); d > time.Second {
+				t.Fatalf("%d bytes took %v", len(b), d)
+			}
+		})
 	})
 }

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/nixgate/nixgate/internal/fuzzlimit"
 )
 
 // A narinfo as `nix copy` writes it (with two signatures added by the
@@ -184,23 +186,25 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("StorePath: /nix/store/x\n"))
 	f.Add([]byte(""))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		start := time.Now()
-		n, err := Parse(b, Options{})
-		if err == nil {
-			_ = n.Fingerprint("")
-			keys, _ := NewKeys(nil)
-			keys.Check(n, "")
-			if n.StorePath == "" || n.NarSize == 0 || n.URL == "" {
-				t.Fatalf("accepted without required fields: %+v", n)
+		fuzzlimit.Default(t, func() {
+			start := time.Now()
+			n, err := Parse(b, Options{})
+			if err == nil {
+				_ = n.Fingerprint("")
+				keys, _ := NewKeys(nil)
+				keys.Check(n, "")
+				if n.StorePath == "" || n.NarSize == 0 || n.URL == "" {
+					t.Fatalf("accepted without required fields: %+v", n)
+				}
+			} else {
+				var se *SyntaxError
+				if !errors.As(err, &se) || se.Line < 1 || se.Col < 1 {
+					t.Fatalf("error without a position: %v", err)
+				}
 			}
-		} else {
-			var se *SyntaxError
-			if !errors.As(err, &se) || se.Line < 1 || se.Col < 1 {
-				t.Fatalf("error without a position: %v", err)
+			if d := time.Since(start); d > time.Second {
+				t.Fatalf("%d bytes took %v", len(b), d)
 			}
-		}
-		if d := time.Since(start); d > time.Second {
-			t.Fatalf("%d bytes took %v", len(b), d)
-		}
+		})
 	})
 }

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/nixgate/nixgate/internal/fuzzlimit"
 )
 
 func nixFiles(t testing.TB) []string {
@@ -255,38 +257,40 @@ func FuzzLex(f *testing.F) {
 	}
 	f.Add(`"${ {a="}";}.a }" ''x''${y}'' ./a/${b}c <x> x:y`)
 	f.Fuzz(func(t *testing.T, src string) {
-		var before, after runtime.MemStats
-		runtime.ReadMemStats(&before)
-		start := time.Now()
-		defer func() {
-			runtime.ReadMemStats(&after)
-			if el := time.Since(start); el > time.Second+time.Duration(len(src))*2*time.Microsecond {
-				t.Fatalf("%d bytes took %v", len(src), el)
+		fuzzlimit.Default(t, func() {
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			start := time.Now()
+			defer func() {
+				runtime.ReadMemStats(&after)
+				if el := time.Since(start); el > time.Second+time.Duration(len(src))*2*time.Microsecond {
+					t.Fatalf("%d bytes took %v", len(src), el)
+				}
+				if m := after.TotalAlloc - before.TotalAlloc; m > 32<<20+uint64(len(src))*400 {
+					t.Fatalf("%d bytes allocated %d bytes", len(src), m)
+				}
+			}()
+			_, _ = ReadFlake(src)
+			_ = ScanImpureFlag(src)
+			toks, err := Lex(src)
+			if err != nil {
+				var e *Error
+				if !asError(err, &e) || e.Pos.Line < 1 || e.Pos.Column < 1 {
+					t.Fatalf("error without position: %v", err)
+				}
+				return
 			}
-			if m := after.TotalAlloc - before.TotalAlloc; m > 32<<20+uint64(len(src))*400 {
-				t.Fatalf("%d bytes allocated %d bytes", len(src), m)
+			var sb strings.Builder
+			for _, x := range toks {
+				sb.WriteString(x.Text)
 			}
-		}()
-		_, _ = ReadFlake(src)
-		_ = ScanImpureFlag(src)
-		toks, err := Lex(src)
-		if err != nil {
-			var e *Error
-			if !asError(err, &e) || e.Pos.Line < 1 || e.Pos.Column < 1 {
-				t.Fatalf("error without position: %v", err)
+			if sb.String() != src {
+				t.Fatalf("tokens do not concatenate to the input")
 			}
-			return
-		}
-		var sb strings.Builder
-		for _, x := range toks {
-			sb.WriteString(x.Text)
-		}
-		if sb.String() != src {
-			t.Fatalf("tokens do not concatenate to the input")
-		}
-		if _, err := ScanImpure(src); err != nil {
-			t.Fatalf("ScanImpure failed where Lex did not: %v", err)
-		}
+			if _, err := ScanImpure(src); err != nil {
+				t.Fatalf("ScanImpure failed where Lex did not: %v", err)
+			}
+		})
 	})
 }
 

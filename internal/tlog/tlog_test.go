@@ -13,6 +13,7 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/nixgate/nixgate/internal/claim"
+	"github.com/nixgate/nixgate/internal/fuzzlimit"
 )
 
 // The example of c2sp.org/tlog-checkpoint.
@@ -247,22 +248,16 @@ trust two
 	}
 }
 
-func bounded(t *testing.T, start time.Time, n int) {
-	if d := time.Since(start); d > 200*time.Millisecond {
-		t.Errorf("took %v on %d bytes", d, n)
-	}
-}
-
 func FuzzParseCheckpoint(f *testing.F) {
 	f.Add(specCheckpoint)
 	f.Add("o\n0\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\next\n")
 	f.Fuzz(func(t *testing.T, s string) {
-		start := time.Now()
-		c, err := ParseCheckpoint(s)
-		bounded(t, start, len(s))
-		if err == nil && c.Text() != s {
-			t.Errorf("non-canonical checkpoint accepted: %q", s)
-		}
+		fuzzlimit.Default(t, func() {
+			c, err := ParseCheckpoint(s)
+			if err == nil && c.Text() != s {
+				t.Errorf("non-canonical checkpoint accepted: %q", s)
+			}
+		})
 	})
 }
 
@@ -270,12 +265,12 @@ func FuzzSplitNote(f *testing.F) {
 	f.Add([]byte(specCheckpoint + "\n— example.com/behind-the-sofa Az3grlgtzPICa5OS8npVmf1Myq/5IZniMp+ZJurmRDeOoRDe4URYN7u5/Zhcyv2q1gGzGku9nTo+zyWE+xeMcTOAYQ8=\n"))
 	f.Add([]byte("x\n\n— a AAAAAAA=\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		start := time.Now()
-		n, err := SplitNote(b)
-		bounded(t, start, len(b))
-		if err == nil && !bytes.Equal(n.Bytes(), b) {
-			t.Errorf("SplitNote does not round-trip: %q", b)
-		}
+		fuzzlimit.Default(t, func() {
+			n, err := SplitNote(b)
+			if err == nil && !bytes.Equal(n.Bytes(), b) {
+				t.Errorf("SplitNote does not round-trip: %q", b)
+			}
+		})
 	})
 }
 
@@ -283,10 +278,12 @@ func FuzzParseTilePath(f *testing.F) {
 	f.Add("tile/0/x001/x234/067")
 	f.Add("tile/entries/000.p/5")
 	f.Fuzz(func(t *testing.T, s string) {
-		tl, err := ParseTilePath(s)
-		if err == nil && TilePath(tl) != s {
-			t.Errorf("%q parses to %+v, which is %q", s, tl, TilePath(tl))
-		}
+		fuzzlimit.Default(t, func() {
+			tl, err := ParseTilePath(s)
+			if err == nil && TilePath(tl) != s {
+				t.Errorf("%q parses to %+v, which is %q", s, tl, TilePath(tl))
+			}
+		})
 	})
 }
 
@@ -296,12 +293,12 @@ func FuzzParseProof(f *testing.F) {
 	f.Add(p.Marshal())
 	f.Add([]byte(ProofHeader + "\nindex 0\n\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		start := time.Now()
-		p, err := ParseProof(b)
-		bounded(t, start, len(b))
-		if err == nil && !bytes.Equal(p.Marshal(), b) {
-			t.Errorf("non-canonical proof accepted: %q", b)
-		}
+		fuzzlimit.Default(t, func() {
+			p, err := ParseProof(b)
+			if err == nil && !bytes.Equal(p.Marshal(), b) {
+				t.Errorf("non-canonical proof accepted: %q", b)
+			}
+		})
 	})
 }
 
@@ -312,13 +309,13 @@ func FuzzParsePolicy(f *testing.F) {
 	f.Add([]byte("log " + lv + "\nwitness W " + wv + "\ngroup g any W\nquorum g\nbuilder A " + pk.String() + "\nbuilder-group b 1 A\ntrust b\n"))
 	f.Add([]byte("quorum none\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		start := time.Now()
-		p, err := ParsePolicy(b)
-		bounded(t, start, len(b))
-		if err == nil {
-			p.QuorumMet(map[string]bool{"W": true})
-			p.TrustMet(map[string]bool{"A": true})
-		}
+		fuzzlimit.Default(t, func() {
+			p, err := ParsePolicy(b)
+			if err == nil {
+				p.QuorumMet(map[string]bool{"W": true})
+				p.TrustMet(map[string]bool{"A": true})
+			}
+		})
 	})
 }
 
@@ -326,16 +323,18 @@ func FuzzSplitBundle(f *testing.F) {
 	b, _ := AppendEntry(nil, []byte("x"))
 	f.Add(b)
 	f.Fuzz(func(t *testing.T, b []byte) {
-		es, err := SplitBundle(b)
-		if err != nil {
-			return
-		}
-		var again []byte
-		for _, e := range es {
-			again, _ = AppendEntry(again, e)
-		}
-		if !bytes.Equal(again, b) {
-			t.Error("bundle does not round-trip")
-		}
+		fuzzlimit.Default(t, func() {
+			es, err := SplitBundle(b)
+			if err != nil {
+				return
+			}
+			var again []byte
+			for _, e := range es {
+				again, _ = AppendEntry(again, e)
+			}
+			if !bytes.Equal(again, b) {
+				t.Error("bundle does not round-trip")
+			}
+		})
 	})
 }
