@@ -84,16 +84,32 @@ func OpenChange(ctx context.Context, dir, base, head string) (*Repo, error) {
 	if head == "" {
 		head = "HEAD"
 	}
-	bh, err := ResolveCommit(ctx, abs, base)
-	if err != nil {
-		return nil, fmt.Errorf("base: %w", err)
+	// The git calls run in three rounds of concurrent ones (resolve both
+	// ends; the merge base and the head's tree; the count and the diff),
+	// not eight in a row: each costs a git start-up. The repository's
+	// filter configuration is read once, first.
+	filterArgs(ctx, abs)
+	var bh, hh string
+	var berr, herr error
+	var wg sync.WaitGroup
+	wg.Go(func() { bh, berr = ResolveCommit(ctx, abs, base) })
+	hh, herr = ResolveCommit(ctx, abs, head)
+	wg.Wait()
+	if berr != nil {
+		return nil, fmt.Errorf("base: %w", berr)
 	}
-	hh, err := ResolveCommit(ctx, abs, head)
-	if err != nil {
-		return nil, fmt.Errorf("head: %w", err)
+	if herr != nil {
+		return nil, fmt.Errorf("head: %w", herr)
 	}
+	var r *Repo
+	var terr error
+	wg.Go(func() { r, terr = openTree(ctx, abs, hh) })
 	mbOut, err := Git(ctx, abs, "merge-base", "--end-of-options", bh, hh)
 	if err != nil || len(bytes.TrimSpace(mbOut)) == 0 {
+		wg.Wait()
+		if r != nil {
+			r.Close()
+		}
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
@@ -105,15 +121,17 @@ func OpenChange(ctx context.Context, dir, base, head string) (*Repo, error) {
 		return nil, &MergeBaseError{Base: base, Head: head, Why: why}
 	}
 	mb := strings.TrimSpace(string(mbOut))
-	r, err := openTree(ctx, abs, hh)
-	if err != nil {
-		return nil, err
-	}
 	c := &Change{Base: base, Head: head, BaseHash: bh, HeadHash: hh, MB: mb}
-	if n, err := Git(ctx, abs, "rev-list", "--count", "--end-of-options", mb+".."+hh); err == nil {
-		c.Commits, _ = strconv.Atoi(strings.TrimSpace(string(n)))
-	}
+	wg.Go(func() {
+		if n, err := Git(ctx, abs, "rev-list", "--count", "--end-of-options", mb+".."+hh); err == nil {
+			c.Commits, _ = strconv.Atoi(strings.TrimSpace(string(n)))
+		}
+	})
 	raw, err := Git(ctx, abs, "diff-tree", "-r", "-z", "--raw", "--no-renames", "--no-abbrev", "--no-ext-diff", "--no-textconv", "--end-of-options", mb, hh)
+	wg.Wait()
+	if terr != nil {
+		return nil, terr
+	}
 	if err != nil {
 		r.Close()
 		return nil, err
