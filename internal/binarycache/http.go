@@ -198,7 +198,10 @@ func decodeBody(resp *http.Response, key string) (*Object, error) {
 		}
 		o.Body = readCloser{zr, resp.Body}
 	case "zstd":
-		zr, err := zstd.NewReader(resp.Body, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true))
+		// A frame's window is allocated when it starts: bound what a
+		// server's 20 bytes can make this process allocate.
+		zr, err := zstd.NewReader(resp.Body, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true),
+			zstd.WithDecoderMaxWindow(maxZstdWindow), zstd.WithDecoderMaxMemory(maxZstdWindow))
 		if err != nil {
 			resp.Body.Close()
 			return nil, fmt.Errorf("%s: Content-Encoding zstd: %w", key, err)
@@ -228,3 +231,7 @@ func (r readCloser) Close() error {
 
 // IsNotFound reports whether err is a missing file.
 func IsNotFound(err error) bool { return errors.Is(err, ErrNotFound) }
+
+// maxZstdWindow bounds the window of a zstd Content-Encoding (Nix's
+// default levels use a few MiB; zstd --ultra -22 128).
+const maxZstdWindow = 128 << 20

@@ -69,6 +69,13 @@ func decompressor(kind string, b blob) (io.Reader, func(), error) {
 	case "bzip2":
 		return bzip2.NewReader(in), nop, nil
 	case "zstd":
+		patches, err := checkZstd(b)
+		if err != nil {
+			return nil, nop, err
+		}
+		if len(patches) > 0 {
+			in = bufio.NewReaderSize(patched{b, patches}.reader(), 64<<10)
+		}
 		z, err := zstd.NewReader(in, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true),
 			zstd.WithDecoderMaxWindow(maxZstdWindow), zstd.WithDecoderMaxMemory(maxZstdWindow))
 		if err != nil {

@@ -20,8 +20,8 @@ import (
 // what was decoded, so the smaller dictionary decodes the same bytes.
 // xz -6 asks for 8 MiB whatever the file's size; the decoder zeroes what
 // it allocates.
-func checkXZ(b blob) ([]xzPatch, error) {
-	var patches []xzPatch
+func checkXZ(b blob) ([]patch, error) {
+	var patches []patch
 	err := walkXZ(b, func(off, uncompressed int64) error {
 		p, err := checkXZBlock(b, off, uncompressed)
 		if p != nil {
@@ -32,8 +32,9 @@ func checkXZ(b blob) ([]xzPatch, error) {
 	return patches, err
 }
 
-// xzPatch is a rewritten block header at an offset.
-type xzPatch struct {
+// patch is rewritten header bytes at an offset (an xz block header, a
+// zstd window descriptor).
+type patch struct {
 	off  int64
 	data []byte
 }
@@ -41,7 +42,7 @@ type xzPatch struct {
 // patched reads b with the patches applied.
 type patched struct {
 	b       blob
-	patches []xzPatch
+	patches []patch
 }
 
 func (p patched) ReadAt(q []byte, off int64) (int, error) {
@@ -137,7 +138,7 @@ func walkXZ(b blob, block func(off, uncompressed int64) error) error {
 // checkXZBlock reads the block header at off and checks its filters'
 // dictionary sizes; it returns the header rewritten for a dictionary of
 // the block's uncompressed size when that is smaller.
-func checkXZBlock(b blob, off, uncompressed int64) (*xzPatch, error) {
+func checkXZBlock(b blob, off, uncompressed int64) (*patch, error) {
 	hs := make([]byte, 1)
 	if err := readAt(b, hs, off); err != nil {
 		return nil, err
@@ -153,7 +154,7 @@ func checkXZBlock(b blob, off, uncompressed int64) (*xzPatch, error) {
 	if crc32.ChecksumIEEE(h[:size-4]) != binary.LittleEndian.Uint32(h[size-4:]) {
 		return nil, fmt.Errorf("xz: block header checksum at byte %d", off)
 	}
-	var patch *xzPatch
+	var fix *patch
 	flags := h[1]
 	p := h[2 : size-4]
 	if flags&0x40 != 0 {
@@ -190,11 +191,11 @@ func checkXZBlock(b blob, off, uncompressed int64) (*xzPatch, error) {
 				// props aliases h: rewrite the byte, then the checksum.
 				props[0] = small
 				binary.LittleEndian.PutUint32(h[size-4:], crc32.ChecksumIEEE(h[:size-4]))
-				patch = &xzPatch{off: off, data: h}
+				fix = &patch{off: off, data: h}
 			}
 		}
 	}
-	return patch, nil
+	return fix, nil
 }
 
 // lzma2Dict is the dictionary size an LZMA2 properties byte encodes.

@@ -1,0 +1,167 @@
+package nar
+
+import (
+	"encoding/binary"
+	"fmt"
+	"io"
+)
+
+// checkZstd walks the frames of a zstd file (RFC 8878) without decoding
+// them and returns the patches that lower the window of every frame
+// declaring a content size smaller than its window, to the smallest
+// window that holds the content. The decoder allocates a frame's whole
+// window when the frame starts: a 48-byte file that declares a 32 MiB
+// window and 12 KiB of content cost 32 MiB per side. No back-reference
+// reaches further than the content decoded before it, so a window the
+// size of the content decodes every valid frame the same. A file whose
+// structure the walk cannot follow is an error (the decoder would stop
+// there too).
+func checkZstd(b blob) ([]patch, error) {
+	r := &frameReader{b: b}
+	var patches []patch
+	for r.off < b.size {
+		start := r.off
+		m, err := r.read(4)
+		if err != nil {
+			return nil, err
+		}
+		magic := binary.LittleEndian.Uint32(m)
+		switch {
+		case magic == 0xFD2FB528:
+			p, err := r.frame()
+			if err != nil {
+				return nil, fmt.Errorf("zstd: frame at byte %d: %w", start, err)
+			}
+			if p != nil {
+				patches = append(patches, *p)
+			}
+		case magic&0xFFFFFFF0 == 0x184D2A50: // a skippable frame
+			n, err := r.read(4)
+			if err != nil {
+				return nil, err
+			}
+			if err := r.skip(int64(binary.LittleEndian.Uint32(n))); err != nil {
+				return nil, err
+			}
+		default:
+			return nil, fmt.Errorf("zstd: no frame at byte %d", start)
+		}
+	}
+	return patches, nil
+}
+
+// frame reads one frame after its magic number and returns the patch of
+// its window descriptor, if it needs one.
+func (r *frameReader) frame() (*patch, error) {
+	h, err := r.read(1)
+	if err != nil {
+		return nil, err
+	}
+	fhd := h[0]
+	if fhd&0x08 != 0 {
+		return nil, fmt.Errorf("reserved bit set in the frame header")
+	}
+	single, checksum := fhd&0x20 != 0, fhd&0x04 != 0
+	wdOff, window := int64(-1), uint64(0)
+	if !single {
+		wdOff = r.off
+		w, err := r.read(1)
+		if err != nil {
+			return nil, err
+		}
+		base := uint64(1) << (10 + w[0]>>3)
+		window = base + base/8*uint64(w[0]&7)
+	}
+	if err := r.skip([4]int64{0, 1, 2, 4}[fhd&3]); err != nil { // dictionary id
+		return nil, err
+	}
+	fcsLen := [4]int{0, 2, 4, 8}[fhd>>6]
+	if fcsLen == 0 && single {
+		fcsLen = 1
+	}
+	var fcs uint64
+	if fcsLen > 0 {
+		f, err := r.read(fcsLen)
+		if err != nil {
+			return nil, err
+		}
+		for i := fcsLen - 1; i >= 0; i-- {
+			fcs = fcs<<8 | uint64(f[i])
+		}
+		if fcsLen == 2 {
+			fcs += 256
+		}
+	}
+	for {
+		bh, err := r.read(3)
+		if err != nil {
+			return nil, err
+		}
+		v := uint32(bh[0]) | uint32(bh[1])<<8 | uint32(bh[2])<<16
+		size := int64(v >> 3)
+		switch (v >> 1) & 3 {
+		case 0, 2: // raw, compressed
+			err = r.skip(size)
+		case 1: // RLE: one byte repeated
+			err = r.skip(1)
+		default:
+			err = fmt.Errorf("reserved block type")
+		}
+		if err != nil {
+			return nil, err
+		}
+		if v&1 != 0 {
+			break
+		}
+	}
+	if checksum {
+		if err := r.skip(4); err != nil {
+			return nil, err
+		}
+	}
+	if wdOff < 0 || fcsLen == 0 || fcs >= window {
+		return nil, nil
+	}
+	log := uint(10)
+	for uint64(1)<<log < fcs {
+		log++
+	}
+	return &patch{off: wdOff, data: []byte{byte(log-10) << 3}}, nil
+}
+
+// frameReader reads a blob front to back through a buffer, so that a
+// file of many small blocks costs a read per buffer, not per block.
+type frameReader struct {
+	b      blob
+	off    int64
+	buf    []byte
+	bufOff int64
+}
+
+func (r *frameReader) read(n int) ([]byte, error) {
+	if r.off+int64(n) > r.b.size {
+		return nil, io.ErrUnexpectedEOF
+	}
+	if r.off < r.bufOff || r.off+int64(n) > r.bufOff+int64(len(r.buf)) {
+		size := min(64<<10, r.b.size-r.off)
+		if r.buf == nil {
+			r.buf = make([]byte, 0, 64<<10)
+		}
+		r.buf = r.buf[:size]
+		if err := readAt(r.b, r.buf, r.off); err != nil {
+			return nil, err
+		}
+		r.bufOff = r.off
+	}
+	p := r.buf[r.off-r.bufOff : r.off-r.bufOff+int64(n)]
+	r.off += int64(n)
+	return p, nil
+}
+
+func (r *frameReader) skip(n int64) error {
+	if n < 0 || r.off+n > r.b.size {
+		return io.ErrUnexpectedEOF
+	}
+	r.off += n
+	return nil
+}
