@@ -3,6 +3,7 @@ package cacheverify
 import (
 	"bytes"
 	"compress/bzip2"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"sync"
@@ -47,7 +48,10 @@ const zstdMaxWindow = 64 << 20
 // decoder returns a reader of the decoded stream for label, after
 // checking the label against the stream's first bytes. It returns the
 // detected format and a mismatch description when they disagree.
-func decoder(label string, head []byte, r io.Reader) (rd io.ReadCloser, detected string, mismatch string, err error) {
+//
+// limit is the most the stream may decode to (the narinfo's NarSize and a
+// byte): a zstd frame's window is held to it (zstdWindow).
+func decoder(label string, head []byte, r io.Reader, limit int64) (rd io.ReadCloser, detected string, mismatch string, err error) {
 	detected = detect(head)
 	want := label
 	switch label {
@@ -81,10 +85,15 @@ func decoder(label string, head []byte, r io.Reader) (rd io.ReadCloser, detected
 	case "zstd":
 		// Decoders are reused: a new one per path allocates its buffers
 		// and window again.
+		r, err := zstdWindow(head, r, limit)
+		if err != nil {
+			return nil, detected, "", err
+		}
 		zr, _ := zstdPool.Get().(*zstd.Decoder)
 		if zr == nil {
 			var err error
-			zr, err = zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true), zstd.WithDecoderMaxWindow(zstdMaxWindow))
+			zr, err = zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true),
+				zstd.WithDecoderMaxWindow(zstdMaxWindow), zstd.WithDecoderMaxMemory(zstdMaxWindow))
 			if err != nil {
 				return nil, detected, "", err
 			}
@@ -112,6 +121,59 @@ func decoder(label string, head []byte, r io.Reader) (rd io.ReadCloser, detected
 		return io.NopCloser(lr), detected, "", nil
 	}
 	return nil, detected, "", fmt.Errorf("unsupported compression %q", label)
+}
+
+// zstdWindow holds the first frame of a zstd stream to the memory its
+// content needs. The decoder allocates a frame's whole window when the
+// frame starts, so a cache's 20-byte file declaring a 64 MiB window (or,
+// in a single-segment frame, a content size of 64 MiB, which is then the
+// window) costs that much. A NAR decodes to NarSize bytes, and no
+// back-reference reaches further back than the bytes decoded before it:
+// a declared window larger than limit is lowered to the smallest window
+// that holds limit bytes (and one block) (the first frame's window descriptor rewritten
+// in the stream; FileHash is computed on the bytes as served), and a
+// single-segment frame declaring more content than limit is refused.
+// Later frames keep the decoder's bound (zstdMaxWindow).
+func zstdWindow(head []byte, r io.Reader, limit int64) (io.Reader, error) {
+	if len(head) < 6 || binary.LittleEndian.Uint32(head) != 0xFD2FB528 || limit <= 0 {
+		return r, nil
+	}
+	fhd := head[4]
+	if fhd&0x20 != 0 { // single segment: the content size is the window
+		n := [4]int{1, 2, 4, 8}[fhd>>6]
+		off := 5 + [4]int{0, 1, 2, 4}[fhd&3]
+		if len(head) < off+n {
+			return r, nil
+		}
+		var fcs uint64
+		for i := n - 1; i >= 0; i-- {
+			fcs = fcs<<8 | uint64(head[off+i])
+		}
+		if n == 2 {
+			fcs += 256
+		}
+		if fcs > uint64(limit) {
+			return nil, fmt.Errorf("a zstd frame declares %d bytes of content, more than the NAR's %d", fcs, limit-1)
+		}
+		return r, nil
+	}
+	base := uint64(1) << (10 + head[5]>>3)
+	window := base + base/8*uint64(head[5]&7)
+	// At least 128 KiB, the largest block: a stream that decodes past
+	// limit then still fails on its size, as it would unpatched.
+	log := uint(17)
+	for uint64(1)<<log < uint64(limit) {
+		log++
+	}
+	if window <= uint64(1)<<log {
+		return r, nil
+	}
+	first := make([]byte, 6)
+	if _, err := io.ReadFull(r, first); err != nil {
+		return nil, err
+	}
+	first[5] = byte(log-10) << 3
+	return io.MultiReader(bytes.NewReader(first), r), nil
 }
 
 var zstdPool sync.Pool

@@ -119,23 +119,18 @@ func zstdBomb(prefix []byte, n int64) []byte {
 	return b
 }
 
-// TestZstdBomb: a NAR whose one file claims 4 GiB of zeros, zstd
-// compressed to 128 KiB, behind a 1 KiB NarSize: decoding stops at
-// NarSize+1 bytes, and costs neither time nor memory.
-func TestZstdBomb(t *testing.T) {
-	f := getFixture(t)
-	dir := filepath.Join(f.root, "bomb")
+// zstdCache is a file:// cache of one path whose .nar.zst is file, signed
+// by both fixture keys, with a NarSize of 1,024 bytes.
+func zstdCache(t *testing.T, f *fixture, name string, file []byte) string {
+	t.Helper()
+	dir := filepath.Join(f.root, name)
 	if err := os.MkdirAll(filepath.Join(dir, "nar"), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	os.WriteFile(filepath.Join(dir, "nix-cache-info"), []byte("StoreDir: /nix/store\nWantMassQuery: 1\nPriority: 30\n"), 0o644)
-	w := &narWriter{}
-	w.strs("nix-archive-1", "(", "type", "regular", "contents")
-	w.b = binary.LittleEndian.AppendUint64(w.b, 4<<30)
-	file := zstdBomb(w.b, 4<<30)
 	h := make([]byte, 20)
 	rand.Read(h)
-	storePath := "/nix/store/" + nixbase32.EncodeToString(h) + "-bomb"
+	storePath := "/nix/store/" + nixbase32.EncodeToString(h) + "-" + name
 	n := &narinfoFile{path: filepath.Join(dir, hashOf(storePath)+".narinfo")}
 	n.add("StorePath", storePath)
 	putFile(t, dir, n, file, ".nar.zst")
@@ -146,6 +141,51 @@ func TestZstdBomb(t *testing.T) {
 	n.write(t)
 	f.sign(t, dir, "a", storePath)
 	f.sign(t, dir, "b", storePath)
+	return dir
+}
+
+// TestZstdWindowBomb: files of a few bytes whose zstd frame declares a
+// 64 MiB window, or a single segment of 64 MiB, behind a NarSize of 1 KiB:
+// the decoder is held to the NAR's size and allocates kilobytes; the path
+// fails.
+func TestZstdWindowBomb(t *testing.T) {
+	f := getFixture(t)
+	raw := func(fhd byte, fields ...byte) []byte {
+		b := append([]byte{0x28, 0xb5, 0x2f, 0xfd, fhd}, fields...)
+		return append(b, 0x01|8<<3, 0, 0, 0, 0, 0, 0, 0, 0, 0) // one last raw block of 8 bytes: too short a NAR
+	}
+	for name, file := range map[string][]byte{
+		"window":         raw(0x00, 16<<3),       // 2^26 bytes of window, no content size
+		"window-and-fcs": raw(0x40, 16<<3, 0, 0), // ... and 256 bytes of content
+		"single-segment": raw(0xa0, 0, 0, 0, 4),  // one segment of 64 MiB
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := zstdCache(t, f, name, file)
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			res := verify(t, f, "file://"+dir, cacheverify.Config{All: true})
+			runtime.ReadMemStats(&after)
+			if len(res.Paths) != 1 || res.Paths[0].Verdict == cacheverify.OK {
+				t.Fatalf("%s: %+v", name, res.Paths)
+			}
+			if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 16<<20 {
+				t.Errorf("%s: allocated %d MiB for a %d-byte file", name, alloc>>20, len(file))
+			}
+		})
+	}
+}
+
+// TestZstdBomb: a NAR whose one file claims 4 GiB of zeros, zstd
+// compressed to 128 KiB, behind a 1 KiB NarSize: decoding stops at
+// NarSize+1 bytes, and costs neither time nor memory.
+func TestZstdBomb(t *testing.T) {
+	f := getFixture(t)
+	w := &narWriter{}
+	w.strs("nix-archive-1", "(", "type", "regular", "contents")
+	w.b = binary.LittleEndian.AppendUint64(w.b, 4<<30)
+	file := zstdBomb(w.b, 4<<30)
+	dir := zstdCache(t, f, "bomb", file)
 
 	var before, after runtime.MemStats
 	runtime.GC()

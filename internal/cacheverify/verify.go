@@ -480,7 +480,7 @@ func (j *job) checkNAR(ctx context.Context, pr *PathResult, ni *narinfo.NarInfo,
 	if errors.As(herr, &te) {
 		return fmt.Errorf("read %s: %w", key, herr)
 	}
-	dec, detected, mismatch, err := decoder(ni.Compression, head, br)
+	dec, detected, mismatch, err := decoder(ni.Compression, head, br, int64(ni.NarSize)+1)
 	pr.Detected = detected
 	if mismatch != "" {
 		p := pr.add(CompressionMismatch, mismatch)

@@ -9,9 +9,10 @@ import (
 // checkZstd walks the frames of a zstd file (RFC 8878) without decoding
 // them and returns the patches that lower the window of every frame
 // declaring a content size smaller than its window, to the smallest
-// window that holds the content. The decoder allocates a frame's whole
-// window when the frame starts: a 48-byte file that declares a 32 MiB
-// window and 12 KiB of content cost 32 MiB per side. No back-reference
+// window that holds the content and one block of 128 KiB. The decoder
+// allocates a frame's whole window when the frame starts: a 48-byte file
+// that declares a 32 MiB window and 12 KiB of content cost 32 MiB per
+// side. No back-reference
 // reaches further than the content decoded before it, so a window the
 // size of the content decodes every valid frame the same. A file whose
 // structure the walk cannot follow is an error (the decoder would stop
@@ -119,12 +120,17 @@ func (r *frameReader) frame() (*patch, error) {
 			return nil, err
 		}
 	}
-	if wdOff < 0 || fcsLen == 0 || fcs >= window {
+	if wdOff < 0 || fcsLen == 0 || fcs >= window || window <= 128<<10 {
 		return nil, nil
 	}
-	log := uint(10)
+	// At least 128 KiB, the largest block, so that blocks decode as
+	// they would unpatched.
+	log := uint(17)
 	for uint64(1)<<log < fcs {
 		log++
+	}
+	if uint64(1)<<log >= window {
+		return nil, nil
 	}
 	return &patch{off: wdOff, data: []byte{byte(log-10) << 3}}, nil
 }
