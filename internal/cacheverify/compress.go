@@ -3,7 +3,6 @@ package cacheverify
 import (
 	"bytes"
 	"compress/bzip2"
-	"encoding/binary"
 	"fmt"
 	"io"
 	"sync"
@@ -15,6 +14,7 @@ import (
 	"github.com/ulikunitz/xz/lzma"
 
 	"github.com/nixgate/nixgate/internal/nar"
+	"github.com/nixgate/nixgate/internal/zstdframe"
 )
 
 // Compressions are the labels nixgate decodes. Nix 2.8 hands every label
@@ -129,50 +129,32 @@ func decoder(label string, head []byte, r io.Reader, limit int64) (rd io.ReadClo
 // in a single-segment frame, a content size of 64 MiB, which is then the
 // window) costs that much. A NAR decodes to NarSize bytes, and no
 // back-reference reaches further back than the bytes decoded before it:
-// a declared window larger than limit is lowered to the smallest window
-// that holds limit bytes (and one block) (the first frame's window descriptor rewritten
-// in the stream; FileHash is computed on the bytes as served), and a
-// single-segment frame declaring more content than limit is refused.
-// Later frames keep the decoder's bound (zstdMaxWindow).
+// a declared window larger than limit needs is lowered to the one that
+// holds limit bytes (zstdframe.Descriptor; the first frame's window
+// descriptor is rewritten in the stream, FileHash is computed on the bytes
+// as served), and a single-segment frame declaring more content than limit
+// is refused. Later frames keep the decoder's bound (zstdMaxWindow); a
+// header that does not parse is left to the decoder.
 func zstdWindow(head []byte, r io.Reader, limit int64) (io.Reader, error) {
-	if len(head) < 6 || binary.LittleEndian.Uint32(head) != 0xFD2FB528 || limit <= 0 {
+	h, err := zstdframe.Parse(head)
+	if err != nil || limit <= 0 {
 		return r, nil
 	}
-	fhd := head[4]
-	if fhd&0x20 != 0 { // single segment: the content size is the window
-		n := [4]int{1, 2, 4, 8}[fhd>>6]
-		off := 5 + [4]int{0, 1, 2, 4}[fhd&3]
-		if len(head) < off+n {
-			return r, nil
-		}
-		var fcs uint64
-		for i := n - 1; i >= 0; i-- {
-			fcs = fcs<<8 | uint64(head[off+i])
-		}
-		if n == 2 {
-			fcs += 256
-		}
-		if fcs > uint64(limit) {
-			return nil, fmt.Errorf("a zstd frame declares %d bytes of content, more than the NAR's %d", fcs, limit-1)
+	if h.SingleSegment {
+		if h.ContentSize > uint64(limit) {
+			return nil, fmt.Errorf("a zstd frame declares %d bytes of content, more than the NAR's %d", h.ContentSize, limit-1)
 		}
 		return r, nil
 	}
-	base := uint64(1) << (10 + head[5]>>3)
-	window := base + base/8*uint64(head[5]&7)
-	// At least 128 KiB, the largest block: a stream that decodes past
-	// limit then still fails on its size, as it would unpatched.
-	log := uint(17)
-	for uint64(1)<<log < uint64(limit) {
-		log++
-	}
-	if window <= uint64(1)<<log {
+	desc, size, ok := zstdframe.Descriptor(uint64(limit))
+	if !ok || h.Window <= size {
 		return r, nil
 	}
-	first := make([]byte, 6)
+	first := make([]byte, h.WindowOffset+1)
 	if _, err := io.ReadFull(r, first); err != nil {
 		return nil, err
 	}
-	first[5] = byte(log-10) << 3
+	first[h.WindowOffset] = desc
 	return io.MultiReader(bytes.NewReader(first), r), nil
 }
 

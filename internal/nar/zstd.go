@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+
+	"github.com/nixgate/nixgate/internal/zstdframe"
 )
 
 // checkZstd walks the frames of a zstd file (RFC 8878) without decoding
@@ -12,9 +14,9 @@ import (
 // window that holds the content and one block of 128 KiB. The decoder
 // allocates a frame's whole window when the frame starts: a 48-byte file
 // that declares a 32 MiB window and 12 KiB of content cost 32 MiB per
-// side. No back-reference
-// reaches further than the content decoded before it, so a window the
-// size of the content decodes every valid frame the same. A file whose
+// side. No back-reference reaches further than the content decoded before
+// it, so a window the size of the content decodes every valid frame the
+// same. A file whose
 // structure the walk cannot follow is an error (the decoder would stop
 // there too).
 func checkZstd(b blob) ([]patch, error) {
@@ -28,7 +30,8 @@ func checkZstd(b blob) ([]patch, error) {
 		}
 		magic := binary.LittleEndian.Uint32(m)
 		switch {
-		case magic == 0xFD2FB528:
+		case magic == zstdframe.Magic:
+			r.off = start
 			p, err := r.frame()
 			if err != nil {
 				return nil, fmt.Errorf("zstd: frame at byte %d: %w", start, err)
@@ -51,48 +54,19 @@ func checkZstd(b blob) ([]patch, error) {
 	return patches, nil
 }
 
-// frame reads one frame after its magic number and returns the patch of
-// its window descriptor, if it needs one.
+// frame reads the frame that starts at the reader's offset and returns the
+// patch of its window descriptor, if it needs one.
 func (r *frameReader) frame() (*patch, error) {
-	h, err := r.read(1)
+	start := r.off
+	hb, err := r.peek(18) // the longest header
 	if err != nil {
 		return nil, err
 	}
-	fhd := h[0]
-	if fhd&0x08 != 0 {
-		return nil, fmt.Errorf("reserved bit set in the frame header")
-	}
-	single, checksum := fhd&0x20 != 0, fhd&0x04 != 0
-	wdOff, window := int64(-1), uint64(0)
-	if !single {
-		wdOff = r.off
-		w, err := r.read(1)
-		if err != nil {
-			return nil, err
-		}
-		base := uint64(1) << (10 + w[0]>>3)
-		window = base + base/8*uint64(w[0]&7)
-	}
-	if err := r.skip([4]int64{0, 1, 2, 4}[fhd&3]); err != nil { // dictionary id
+	h, err := zstdframe.Parse(hb)
+	if err != nil {
 		return nil, err
 	}
-	fcsLen := [4]int{0, 2, 4, 8}[fhd>>6]
-	if fcsLen == 0 && single {
-		fcsLen = 1
-	}
-	var fcs uint64
-	if fcsLen > 0 {
-		f, err := r.read(fcsLen)
-		if err != nil {
-			return nil, err
-		}
-		for i := fcsLen - 1; i >= 0; i-- {
-			fcs = fcs<<8 | uint64(f[i])
-		}
-		if fcsLen == 2 {
-			fcs += 256
-		}
-	}
+	r.off += int64(h.Len)
 	for {
 		bh, err := r.read(3)
 		if err != nil {
@@ -115,24 +89,18 @@ func (r *frameReader) frame() (*patch, error) {
 			break
 		}
 	}
-	if checksum {
+	if h.Checksum {
 		if err := r.skip(4); err != nil {
 			return nil, err
 		}
 	}
-	if wdOff < 0 || fcsLen == 0 || fcs >= window || window <= 128<<10 {
+	if h.WindowOffset < 0 || !h.HasContentSize {
 		return nil, nil
 	}
-	// At least 128 KiB, the largest block, so that blocks decode as
-	// they would unpatched.
-	log := uint(17)
-	for uint64(1)<<log < fcs {
-		log++
+	if desc, size, ok := zstdframe.Descriptor(h.ContentSize); ok && size < h.Window {
+		return &patch{off: start + int64(h.WindowOffset), data: []byte{desc}}, nil
 	}
-	if uint64(1)<<log >= window {
-		return nil, nil
-	}
-	return &patch{off: wdOff, data: []byte{byte(log-10) << 3}}, nil
+	return nil, nil
 }
 
 // frameReader reads a blob front to back through a buffer, so that a
@@ -162,6 +130,15 @@ func (r *frameReader) read(n int) ([]byte, error) {
 	p := r.buf[r.off-r.bufOff : r.off-r.bufOff+int64(n)]
 	r.off += int64(n)
 	return p, nil
+}
+
+// peek returns up to n bytes at the offset, fewer at the end, without
+// moving past them.
+func (r *frameReader) peek(n int) ([]byte, error) {
+	n = int(min(int64(n), r.b.size-r.off))
+	p, err := r.read(n)
+	r.off -= int64(len(p))
+	return p, err
 }
 
 func (r *frameReader) skip(n int64) error {
