@@ -35,16 +35,20 @@ func newDirRoots() *dirRoots {
 	return &dirRoots{m: map[string]*os.Root{}, max: n}
 }
 
-// keep records sub as the root of dir when there is room; false means
-// the caller still owns sub.
-func (d *dirRoots) keep(dir string, sub *os.Root) bool {
+// keep records sub as the root of dir when there is room, and returns the
+// root now kept for dir: sub, one kept before it, or nil when the cache is
+// full. The caller still owns sub unless keep returns it.
+func (d *dirRoots) keep(dir string, sub *os.Root) *os.Root {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if _, ok := d.m[dir]; ok || len(d.m) >= d.max {
-		return false
+	if kept, ok := d.m[dir]; ok {
+		return kept
+	}
+	if len(d.m) >= d.max {
+		return nil
 	}
 	d.m[dir] = sub
-	return true
+	return sub
 }
 
 func (d *dirRoots) close() {
@@ -79,17 +83,14 @@ func (r *Repo) in(name string) (*os.Root, string) {
 	if err != nil {
 		return r.root, name
 	}
-	if !r.dirs.keep(dir, sub) {
+	kept := r.dirs.keep(dir, sub)
+	if kept != sub {
 		sub.Close()
-		r.dirs.mu.Lock()
-		cached, ok := r.dirs.m[dir]
-		r.dirs.mu.Unlock()
-		if ok {
-			return cached, base
-		}
+	}
+	if kept == nil {
 		return r.root, name
 	}
-	return sub, base
+	return kept, base
 }
 
 // lstat is the root's Lstat of name, through its directory's root.
@@ -146,7 +147,7 @@ func (r *Repo) walk(ctx context.Context) error {
 			if err != nil {
 				return pathError(err, p)
 			}
-			kept := r.dirs.keep(p, sub)
+			kept := r.dirs.keep(p, sub) == sub
 			err = walkDir(sub, p)
 			if !kept {
 				sub.Close()
