@@ -297,24 +297,32 @@ func sortedUnique(s []string) []string {
 // unique (two builds of the same name and version differ there). See
 // docs/provenance.md.
 func (c *Component) PURL() string {
-	s := "pkg:nix/" + purlEscape(c.Name)
-	if c.Version != "" {
-		s += "@" + purlEscape(c.Version)
-	}
-	return s + "?store-hash=" + HashPart(c.Path)
+	return string(c.appendPURL(nil))
 }
 
-// purlEscape percent-encodes everything but the characters the purl spec
-// leaves as they are in a name or version.
-func purlEscape(s string) string {
-	var b strings.Builder
+// appendPURL appends the component's PURL.
+func (c *Component) appendPURL(b []byte) []byte {
+	b = append(b, "pkg:nix/"...)
+	b = purlEscape(b, c.Name)
+	if c.Version != "" {
+		b = append(b, '@')
+		b = purlEscape(b, c.Version)
+	}
+	b = append(b, "?store-hash="...)
+	return append(b, HashPart(c.Path)...)
+}
+
+// purlEscape appends s with everything but the characters the purl spec
+// leaves as they are in a name or version percent-encoded.
+func purlEscape(b []byte, s string) []byte {
+	const upperHex = "0123456789ABCDEF"
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("-._~", c) >= 0 {
-			b.WriteByte(c)
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~' {
+			b = append(b, c)
 		} else {
-			fmt.Fprintf(&b, "%%%02X", c)
+			b = append(b, '%', upperHex[c>>4], upperHex[c&0xf])
 		}
 	}
-	return b.String()
+	return b
 }

@@ -311,7 +311,7 @@ func FuzzNames(f *testing.F) {
 			}
 			c := Component{Path: StoreDir + "/" + strings.Repeat("a", 32) + "-" + name, Name: n, Version: v}
 			_ = c.PURL()
-			_ = spdxID(c.Path)
+			_ = appendSPDXID(nil, c.Path)
 		})
 	})
 }

@@ -1,0 +1,73 @@
+package jsonw
+
+import (
+	"bytes"
+	"encoding/json"
+	"testing"
+
+	"github.com/nixgate/nixgate/internal/fuzzlimit"
+)
+
+// marshal is encoding/json's encoding of v with HTML left as it is,
+// without the Encoder's newline.
+func marshal(t testing.TB, v any) []byte {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		t.Fatal(err)
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n"))
+}
+
+var cases = []string{
+	"", "plain", `a"b\c`, "tab\tnl\nret\rbs\bff\f", "\x00\x01\x1f\x7f", "<html>&amp;",
+	"é ü 日本 🎉", "\u2028\u2029", "bad\xffutf8\xc3", "\xe2\x80", "/nix/store/aaaa-x+y=z",
+}
+
+func TestString(t *testing.T) {
+	for _, s := range cases {
+		if got, want := String(nil, s), marshal(t, s); !bytes.Equal(got, want) {
+			t.Errorf("String(%q) = %s, encoding/json says %s", s, got, want)
+		}
+	}
+	if got, want := Strings(nil, cases), marshal(t, cases); !bytes.Equal(got, want) {
+		t.Errorf("Strings = %s, encoding/json says %s", got, want)
+	}
+	if got, want := Strings(nil, []string{}), []byte("[]"); !bytes.Equal(got, want) {
+		t.Errorf("Strings(empty) = %s", got)
+	}
+	if got := Int([]byte("x"), -42); string(got) != "x-42" {
+		t.Errorf("Int = %s", got)
+	}
+	// Appends: what is in dst stays.
+	if got := String([]byte("ab"), "c"); string(got) != `ab"c"` {
+		t.Errorf("String appends %s", got)
+	}
+}
+
+func FuzzString(f *testing.F) {
+	for _, s := range cases {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		fuzzlimit.Default(t, func() {
+			got := String(nil, s)
+			if want := marshal(t, s); !bytes.Equal(got, want) {
+				t.Fatalf("String(%q) = %s, encoding/json says %s", s, got, want)
+			}
+			var back string
+			if err := json.Unmarshal(got, &back); err != nil {
+				t.Fatalf("String(%q) = %s: not JSON: %v", s, got, err)
+			}
+		})
+	})
+}
+
+func BenchmarkString(b *testing.B) {
+	s := "/nix/store/708rg1xgqn5baz7v4j71ykp708ap4nz3-app-2.0"
+	buf := make([]byte, 0, 128)
+	for b.Loop() {
+		buf = String(buf[:0], s)
+	}
+}
