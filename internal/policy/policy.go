@@ -197,6 +197,25 @@ const (
 	fIgnore   = "XIgnore"
 )
 
+// namedChecks returns the checks the document has a [checks.ID] table
+// for, in their order; all of them when it does not decode (the strict
+// decoding that follows reports why).
+func namedChecks(data []byte, checks []*check.Check) []*check.Check {
+	var doc struct {
+		Checks map[string]any `toml:"checks"`
+	}
+	if err := toml.Unmarshal(data, &doc); err != nil {
+		return checks
+	}
+	var named []*check.Check
+	for _, c := range checks {
+		if _, ok := doc.Checks[c.ID]; ok {
+			named = append(named, c)
+		}
+	}
+	return named
+}
+
 // docType builds the Go type of a policy document for these checks, so that
 // go-toml's strict decoder reports unknown keys and wrong types with their
 // positions.
@@ -248,12 +267,18 @@ func checkType(c *check.Check) reflect.Type {
 func Parse(name string, data []byte, checks []*check.Check) (*Policy, error) {
 	p := Default(checks)
 	p.Path = name
-	typ := docType(checks)
+	// The document's type has a table only for the checks the file names:
+	// building it for all of them (reflect.StructOf over every check's
+	// options) cost a millisecond, a tenth of a whole kconfig run. A name
+	// that is no check's is an unknown key all the same; the error is
+	// described against the full type (decodeError's suggestions).
+	named := namedChecks(data, checks)
+	typ := docType(named)
 	doc := reflect.New(typ)
 	// Pre-fill each check's table with its defaults so that keys the
 	// file leaves out keep them.
 	cs := doc.Elem().FieldByName("Checks")
-	for i, c := range checks {
+	for i, c := range named {
 		t := reflect.New(cs.Field(i).Type().Elem())
 		if c.Options != nil {
 			def := reflect.ValueOf(check.CloneOptions(c.Options)).Elem()
@@ -266,7 +291,7 @@ func Parse(name string, data []byte, checks []*check.Check) (*Policy, error) {
 	dec := toml.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(doc.Interface()); err != nil {
-		return nil, decodeError(name, data, err, typ)
+		return nil, decodeError(name, data, err, docType(checks))
 	}
 	d := doc.Elem()
 	if v := d.FieldByName("Version"); !v.IsNil() && v.Elem().Int() != Version {
@@ -314,26 +339,37 @@ func Parse(name string, data []byte, checks []*check.Check) (*Policy, error) {
 	for _, g := range append(slices.Clone(p.PR.SensitivePaths), p.PR.ExtraSensitivePaths...) {
 		badGlob("pr", g)
 	}
-	for i, c := range checks {
-		t := cs.Field(i).Elem()
+	table := make(map[string]reflect.Value, len(named))
+	for i, c := range named {
+		table[c.ID] = cs.Field(i).Elem()
+	}
+	for _, c := range checks {
 		s := p.Settings[c.ID]
-		if v := t.FieldByName(fEnabled); !v.IsNil() {
-			s.Enabled = v.Elem().Bool()
-		}
-		if v := t.FieldByName(fSeverity); !v.IsNil() {
-			s.Severity = v.Elem().Interface().(check.Severity)
-		}
-		own := t.FieldByName(fIgnore).Interface().([]string)
-		for _, g := range own {
-			badGlob("checks."+c.ID+".ignore", g)
+		t, ok := table[c.ID]
+		var own []string
+		if ok {
+			if v := t.FieldByName(fEnabled); !v.IsNil() {
+				s.Enabled = v.Elem().Bool()
+			}
+			if v := t.FieldByName(fSeverity); !v.IsNil() {
+				s.Severity = v.Elem().Interface().(check.Severity)
+			}
+			own = t.FieldByName(fIgnore).Interface().([]string)
+			for _, g := range own {
+				badGlob("checks."+c.ID+".ignore", g)
+			}
 		}
 		s.Ignore = append(slices.Clone(p.Ignore), own...)
 		if c.Options != nil {
-			o := reflect.New(reflect.TypeOf(c.Options).Elem())
-			for j := 0; j < o.Elem().NumField(); j++ {
-				o.Elem().Field(j).Set(t.Field(3 + j))
+			if ok {
+				o := reflect.New(reflect.TypeOf(c.Options).Elem())
+				for j := 0; j < o.Elem().NumField(); j++ {
+					o.Elem().Field(j).Set(t.Field(3 + j))
+				}
+				s.Options = o.Interface()
+			} else {
+				s.Options = check.CloneOptions(c.Options)
 			}
-			s.Options = o.Interface()
 			if po, ok := s.Options.(ProjectOptions); ok && len(p.Project.Init) > 0 {
 				po.ApplyProject(p.Project)
 			}
