@@ -14,10 +14,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/nixgate/nixgate/internal/lazyre"
 )
 
 // Verdicts.
@@ -118,9 +119,9 @@ type Result struct {
 }
 
 // refusal matches the firmware's messages for an image it will not run.
-var refusal = regexp.MustCompile(`(?i)(failed to (load|start) Boot[0-9A-F]{4} .*: (Access Denied|Security Violation))|Image failed to verify|Verification failed: \(0x1A\) Security Violation`)
+var refusal = lazyre.New(`(?i)(failed to (load|start) Boot[0-9A-F]{4} .*: (Access Denied|Security Violation))|Image failed to verify|Verification failed: \(0x1A\) Security Violation`)
 
-var ansi = regexp.MustCompile(`\x1b\[[0-9;=?]*[A-Za-z]|\x1b[()][A-Z0-9]|\x1b[=>]|\x1bc`)
+var ansi = lazyre.New(`\x1b\[[0-9;=?]*[A-Za-z]|\x1b[()][A-Z0-9]|\x1b[=>]|\x1bc`)
 
 // Run boots opts.Image and waits for the verdict.
 func Run(ctx context.Context, opts Options) (*Result, error) {
@@ -191,7 +192,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		sc.Buffer(make([]byte, 64<<10), 1<<20)
 		sc.Split(scanLinesOrCR)
 		for sc.Scan() {
-			line := strings.TrimRight(ansi.ReplaceAllString(sc.Text(), ""), " \r")
+			line := strings.TrimRight(ansi().ReplaceAllString(sc.Text(), ""), " \r")
 			if line == "" {
 				continue
 			}
@@ -204,7 +205,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 				switch {
 				case opts.Expect != "" && strings.Contains(line, opts.Expect):
 					verdict, matched = Booted, line
-				case refusal.MatchString(line):
+				case refusal().MatchString(line):
 					verdict, matched = Refused, line
 				}
 				if verdict != "" {

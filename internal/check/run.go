@@ -8,12 +8,12 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"regexp"
 	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
 
+	"github.com/nixgate/nixgate/internal/lazyre"
 	"github.com/nixgate/nixgate/internal/repo"
 )
 
@@ -281,7 +281,7 @@ func (c *lineCache) line(path string, n int) string {
 	return ls[n-1]
 }
 
-var ignoreRE = regexp.MustCompile(`nixgate:ignore\s+([a-z0-9-]+)(?:\s+--\s*(.*?))?\s*(?:\*/|-->)?\s*$`)
+var ignoreRE = lazyre.New(`nixgate:ignore\s+([a-z0-9-]+)(?:\s+--\s*(.*?))?\s*(?:\*/|-->)?\s*$`)
 
 // inlineSuppression looks for `nixgate:ignore <check-id> -- <reason>` on the
 // finding's line or the line above. A comment without a reason does not
@@ -291,7 +291,7 @@ func (c *lineCache) inlineSuppression(f Finding) (reason string, ok bool, warn s
 		return "", false, ""
 	}
 	for _, n := range []int{f.Location.Line, f.Location.Line - 1} {
-		m := ignoreRE.FindStringSubmatch(c.line(f.Location.Path, n))
+		m := ignoreRE().FindStringSubmatch(c.line(f.Location.Path, n))
 		if m == nil || m[1] != f.CheckID {
 			continue
 		}

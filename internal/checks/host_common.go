@@ -4,11 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"path"
-	"regexp"
 	"strings"
 
 	"github.com/nixgate/nixgate/internal/check"
 	"github.com/nixgate/nixgate/internal/hostaudit"
+	"github.com/nixgate/nixgate/internal/lazyre"
 	"github.com/nixgate/nixgate/internal/nixconf"
 )
 
@@ -58,11 +58,11 @@ var exposingPrefixes = []struct{ prefix, why string }{
 	{"/sys", "the host's kernel interfaces"},
 }
 
-var keySuffixRE = regexp.MustCompile(`-[0-9]+$`)
+var keySuffixRE = lazyre.New(`-[0-9]+$`)
 
 // keyHost turns a key name such as cache.nixos.org-1 into the host it is
 // conventionally named after.
-func keyHost(name string) string { return keySuffixRE.ReplaceAllString(name, "") }
+func keyHost(name string) string { return keySuffixRE().ReplaceAllString(name, "") }
 
 func allowedURL(allowed []string, u string) bool {
 	for _, a := range allowed {

@@ -5,11 +5,11 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"regexp"
 	"slices"
 	"strings"
 
 	"github.com/nixgate/nixgate/internal/check"
+	"github.com/nixgate/nixgate/internal/lazyre"
 	"github.com/nixgate/nixgate/internal/policy"
 	"github.com/nixgate/nixgate/internal/repo"
 )
@@ -32,7 +32,7 @@ var SuppressionInvalid = &check.Check{
 
 func init() { SuppressionInvalid.Run = runSuppressionInvalid }
 
-var suppressionRE = regexp.MustCompile(`nixgate:ignore(?:\s+([^\s]+))?(?:\s+--\s*(.*?))?\s*(?:\*/|-->)?\s*$`)
+var suppressionRE = lazyre.New(`nixgate:ignore(?:\s+([^\s]+))?(?:\s+--\s*(.*?))?\s*(?:\*/|-->)?\s*$`)
 
 func runSuppressionInvalid(ctx context.Context, p *check.Pass) error {
 	known := map[string]bool{}
@@ -70,7 +70,7 @@ func runSuppressionInvalid(ctx context.Context, p *check.Pass) error {
 			if at < 0 {
 				continue
 			}
-			m := suppressionRE.FindSubmatch(line[at:])
+			m := suppressionRE().FindSubmatch(line[at:])
 			loc := check.Location{Path: name, Line: i + 1, Column: at + 1}
 			if m == nil {
 				m = [][]byte{nil, nil, nil}

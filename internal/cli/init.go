@@ -7,18 +7,18 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
 
 	"github.com/spf13/cobra"
 
 	"github.com/nixgate/nixgate/internal/checks"
 	"github.com/nixgate/nixgate/internal/ci"
+	"github.com/nixgate/nixgate/internal/lazyre"
 	"github.com/nixgate/nixgate/internal/policy"
 	"github.com/nixgate/nixgate/internal/repo"
 )
 
 // ciTable finds a [ci] table (or one of its sub-tables) in a policy.
-var ciTable = regexp.MustCompile(`(?m)^\s*\[\[?\s*ci\s*[.\]]`)
+var ciTable = lazyre.New(`(?m)^\s*\[\[?\s*ci\s*[.\]]`)
 
 func newInitCmd(e *env) *cobra.Command {
 	var force, print, withCI bool
@@ -62,7 +62,7 @@ Nothing is evaluated or run.`,
 			if withCI && !force {
 				old, err := repo.ReadConfined(dir, policy.FileName, policyLimit)
 				switch {
-				case err == nil && ciTable.Match(old):
+				case err == nil && ciTable().Match(old):
 					return withHint(usagef("%s already has a [ci] table", file), "edit it, or use --print --ci to see what init would write")
 				case err == nil:
 					if _, err := policy.Parse(file, old, checks.All()); err != nil {

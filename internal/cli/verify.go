@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -15,6 +14,7 @@ import (
 	"github.com/nixgate/nixgate/internal/check"
 	"github.com/nixgate/nixgate/internal/envelope"
 	"github.com/nixgate/nixgate/internal/flakelock"
+	"github.com/nixgate/nixgate/internal/lazyre"
 	"github.com/nixgate/nixgate/internal/nixcli"
 	"github.com/nixgate/nixgate/internal/provenance"
 	"github.com/nixgate/nixgate/internal/repo"
@@ -81,7 +81,7 @@ default ./nixgate.toml) configures allowed builders and parameters:
 	return cmd
 }
 
-var fullCommitRE = regexp.MustCompile(`^[0-9a-fA-F]{40}$`)
+var fullCommitRE = lazyre.New(`^[0-9a-fA-F]{40}$`)
 
 // readPublicKeys reads --key values: files, or Nix/OpenSSH public keys
 // given inline.
@@ -179,7 +179,7 @@ func runVerify(cmd *cobra.Command, e *env, f *verifyFlags, o *outputFlags, arg s
 		ev.LockPath = f.lock
 	}
 	if c := f.commit; c != "" {
-		if !fullCommitRE.MatchString(c) {
+		if !fullCommitRE().MatchString(c) {
 			out, err := repo.Git(ctx, ".", "rev-parse", "--verify", "--end-of-options", c+"^{commit}")
 			if err != nil {
 				return usagef("--commit %s: unknown revision (give a full commit hash, or run where the repository is): %v", c, err)

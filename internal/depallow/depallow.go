@@ -11,13 +11,13 @@ import (
 	"errors"
 	"fmt"
 	"path"
-	"regexp"
 	"slices"
 	"strings"
 
 	"github.com/pelletier/go-toml/v2"
 	"golang.org/x/mod/modfile"
 
+	"github.com/nixgate/nixgate/internal/lazyre"
 	"github.com/nixgate/nixgate/internal/schema"
 )
 
@@ -299,7 +299,7 @@ var defaultRegistries = map[string][]string{
 	Npm:   {"https://registry.npmjs.org/"},
 }
 
-var hex40 = regexp.MustCompile(`^[0-9a-f]{40}$`)
+var hex40 = lazyre.New(`^[0-9a-f]{40}$`)
 
 // Check checks a lock against a policy.
 func Check(lk *Lock, pol Policy) []Finding {
@@ -372,7 +372,7 @@ func sourceFinding(p Package, pol Policy) (Finding, bool) {
 		}
 		if isGitSpec(src) {
 			_, frag, _ := strings.Cut(src, "#")
-			if !hex40.MatchString(frag) {
+			if !hex40().MatchString(frag) {
 				return Finding{Line: p.Line, Kind: "unpinned-git", Package: id,
 					Message: fmt.Sprintf("%s comes from git %s without a pinned commit", p.Name, src)}, true
 			}

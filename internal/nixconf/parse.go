@@ -5,9 +5,10 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
-	"regexp"
 	"strings"
 	"syscall"
+
+	"github.com/nixgate/nixgate/internal/lazyre"
 )
 
 // token is a whitespace-separated word and its 1-based byte column.
@@ -80,7 +81,7 @@ func (l *loader) applyFile(p string, kind SourceKind, from *Origin) {
 	l.stack = l.stack[:len(l.stack)-1]
 }
 
-var assignRE = regexp.MustCompile(`^[A-Za-z0-9_.-]+=`)
+var assignRE = lazyre.New(`^[A-Za-z0-9_.-]+=`)
 
 // applyText applies configuration text read from name; relative includes
 // resolve against dir.
@@ -97,7 +98,7 @@ func (l *loader) applyText(text, name, dir string) {
 		at := func(t token) Origin { return Origin{File: name, Line: lineNo, Column: t.col} }
 		if len(toks) < 2 {
 			msg := fmt.Sprintf("illegal configuration line %q: Nix refuses the whole configuration, so every nix command fails", strings.TrimSpace(line))
-			if assignRE.MatchString(toks[0].text) {
+			if assignRE().MatchString(toks[0].text) {
 				msg += "; write `NAME = VALUE` with spaces around the `=`"
 			}
 			l.problem(ProblemSyntax, at(toks[0]), true, "", "%s", msg)
@@ -227,7 +228,7 @@ func quotedHint(vals []string) string {
 }
 
 var (
-	intRE  = regexp.MustCompile(`^-?[0-9]+[KMGT]?$`)
+	intRE  = lazyre.New(`^-?[0-9]+[KMGT]?$`)
 	autoOK = map[string]bool{"max-jobs": true, "cores": true}
 )
 
@@ -244,7 +245,7 @@ func validate(s *Spec, vals []string) string {
 			return fmt.Sprintf("option %q has invalid value %q (true, false or relaxed)", s.Name, v)
 		}
 	case KindInt:
-		if v == "" || (!intRE.MatchString(v) && !(autoOK[s.Name] && v == "auto")) {
+		if v == "" || (!intRE().MatchString(v) && !(autoOK[s.Name] && v == "auto")) {
 			return fmt.Sprintf("setting %q should be an integer, has %q", s.Name, v)
 		}
 	}

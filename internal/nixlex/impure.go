@@ -2,8 +2,9 @@ package nixlex
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
+
+	"github.com/nixgate/nixgate/internal/lazyre"
 )
 
 // Finding is an impure construct at a position.
@@ -300,12 +301,12 @@ func argLiteral(code []Token, i int, strs map[string]string) (string, bool) {
 	return "", false
 }
 
-var fullRev = regexp.MustCompile(`(^|[/?&=])[0-9a-f]{40}([/?&#]|$)`)
+var fullRev = lazyre.New(`(^|[/?&=])[0-9a-f]{40}([/?&#]|$)`)
 
 // lockedFlakeRef reports a flake reference that names a commit or a
 // narHash (what getFlake needs in pure evaluation).
 func lockedFlakeRef(ref string) bool {
-	return fullRev.MatchString(ref) || strings.Contains(ref, "narHash=") || strings.HasPrefix(ref, "/nix/store/")
+	return fullRev().MatchString(ref) || strings.Contains(ref, "narHash=") || strings.HasPrefix(ref, "/nix/store/")
 }
 
 // checkFetch looks at a fetcher's argument: a string, path or URI (no

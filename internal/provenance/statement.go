@@ -11,7 +11,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -23,6 +22,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/nixgate/nixgate/internal/flakelock"
+	"github.com/nixgate/nixgate/internal/lazyre"
 	"github.com/nixgate/nixgate/internal/sbom"
 )
 
@@ -107,7 +107,7 @@ type Inputs struct {
 	Rebuild               *Rebuild
 }
 
-var hexRE = regexp.MustCompile(`^[0-9a-f]+$`)
+var hexRE = lazyre.New(`^[0-9a-f]+$`)
 
 // LockDependencies returns the resolved dependencies for every node of a
 // flake.lock but the root, sorted by node key: the locked URL, its rev as
@@ -127,7 +127,7 @@ func LockDependencies(l *flakelock.Lock) ([]*v1.ResourceDescriptor, error) {
 			return nil, fmt.Errorf("flake.lock node %q has no locked reference", k)
 		}
 		rd := &v1.ResourceDescriptor{Name: LockNodePrefix + k, Uri: n.Locked.String(), Digest: map[string]string{}}
-		if r := n.Locked.Rev; len(r) == 40 && hexRE.MatchString(r) {
+		if r := n.Locked.Rev; len(r) == 40 && hexRE().MatchString(r) {
 			rd.Digest["gitCommit"] = r
 		}
 		if n.Locked.NarHash != "" {

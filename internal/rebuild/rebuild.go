@@ -10,12 +10,12 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/nixgate/nixgate/internal/lazyre"
 	"github.com/nixgate/nixgate/internal/nar"
 	"github.com/nixgate/nixgate/internal/nixcli"
 )
@@ -556,7 +556,7 @@ func (r *builderRun) logf(format string, args ...any) {
 	fmt.Fprintf(r.progress, "nixgate: [%s] %s\n", r.b.Name, fmt.Sprintf(format, args...))
 }
 
-var notDeterministicRe = regexp.MustCompile(`output '([^']+)' differs from '([^']+)'`)
+var notDeterministicRe = lazyre.New(`output '([^']+)' differs from '([^']+)'`)
 
 // settings are the options of the builds under test: a clean builder
 // (sandbox on, no substituters, no remote builders), the plan's
@@ -677,8 +677,8 @@ func (r *builderRun) run(ctx context.Context) {
 		var ne *nixcli.Error
 		switch {
 		case err == nil:
-		case errors.As(err, &ne) && notDeterministicRe.MatchString(ne.Log):
-			for _, m := range notDeterministicRe.FindAllStringSubmatch(ne.Log, -1) {
+		case errors.As(err, &ne) && notDeterministicRe().MatchString(ne.Log):
+			for _, m := range notDeterministicRe().FindAllStringSubmatch(ne.Log, -1) {
 				checkCopies[m[1]] = m[2]
 			}
 		default:

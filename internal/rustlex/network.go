@@ -1,9 +1,10 @@
 package rustlex
 
 import (
-	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/nixgate/nixgate/internal/lazyre"
 )
 
 // NetUse is one use of networking beyond Unix domain sockets in Rust
@@ -38,7 +39,7 @@ var netCrates = map[string]string{
 // runtimeNet are the network modules of async runtimes and event loops.
 var runtimeNet = [][]string{{"tokio", "net"}, {"async_std", "net"}, {"mio", "net"}, {"smol", "net"}, {"tokio_uring", "net"}, {"compio", "net"}}
 
-var familyRE = regexp.MustCompile(`^(AF|PF)_[A-Z0-9_]+$`)
+var familyRE = lazyre.New(`^(AF|PF)_[A-Z0-9_]+$`)
 
 // unixFamilies are the families of local sockets.
 var unixFamilies = []string{"AF_UNIX", "AF_LOCAL", "PF_UNIX", "PF_LOCAL"}
@@ -202,7 +203,7 @@ func judgePath(segs []string, names bool) (api, what string, ok bool) {
 			return api, "socket address family " + s[k+1] + " (nix)", true
 		}
 	}
-	if familyRE.MatchString(last) && !slices.Contains(unixFamilies, last) {
+	if familyRE().MatchString(last) && !slices.Contains(unixFamilies, last) {
 		return api, "socket address family " + last, true
 	}
 	if slices.Contains(inetSockaddrs, last) && (len(s) == 1 || s[0] == "libc" || s[0] == "nix") {

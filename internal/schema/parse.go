@@ -22,6 +22,8 @@ import (
 	"github.com/pelletier/go-toml/v2"
 	"github.com/pelletier/go-toml/v2/unstable"
 	"gopkg.in/yaml.v3"
+
+	"github.com/nixgate/nixgate/internal/lazyre"
 )
 
 // Pos is a 1-based line and column.
@@ -239,11 +241,11 @@ func ParseYAML(data []byte) (*Doc, error) {
 	return doc, nil
 }
 
-var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+var yamlLine = lazyre.New(`^yaml: line (\d+): (.*)$`)
 
 func yamlError(err error) error {
 	msg := err.Error()
-	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+	if m := yamlLine().FindStringSubmatch(msg); m != nil {
 		l, _ := strconv.Atoi(m[1])
 		return &Error{Line: l, Col: 1, Msg: m[2]}
 	}
@@ -370,7 +372,7 @@ func ParseTOML(data []byte) (*Doc, error) {
 			return nil, &Error{Line: l, Col: c, Msg: de.Error()}
 		}
 		e := &Error{Line: 1, Col: 1, Msg: err.Error()}
-		if m := tomlDup.FindStringSubmatch(err.Error()); m != nil {
+		if m := tomlDup().FindStringSubmatch(err.Error()); m != nil {
 			e.Line = lastDefinition(data, m[1])
 		}
 		return nil, e
@@ -412,7 +414,7 @@ func tomlValue(v any) any {
 	return number(v)
 }
 
-var tomlDup = regexp.MustCompile(`key (\S+) is already defined`)
+var tomlDup = lazyre.New(`key (\S+) is already defined`)
 
 // lastDefinition finds the line of the last line defining key (as a key
 // or a table header), for go-toml's duplicate-key error, which has no

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/url"
 	"path"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -14,6 +13,8 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6/kind"
 	"golang.org/x/text/language"
 	"golang.org/x/text/message"
+
+	"github.com/nixgate/nixgate/internal/lazyre"
 )
 
 // base is the URL under which repository files are given to the schema
@@ -125,8 +126,8 @@ func (s *Schema) Validate(doc *Doc) []Violation {
 }
 
 var (
-	tomlSchema = regexp.MustCompile(`^#:schema\s+(\S+)`)
-	yamlSchema = regexp.MustCompile(`^#\s*yaml-language-server:\s*\$schema=(\S+)`)
+	tomlSchema = lazyre.New(`^#:schema\s+(\S+)`)
+	yamlSchema = lazyre.New(`^#\s*yaml-language-server:\s*\$schema=(\S+)`)
 )
 
 // Declared returns the schema a file names for itself, as editors read
@@ -151,7 +152,7 @@ func Declared(name string, data []byte) string {
 				}
 				continue
 			}
-			if m := re.FindSubmatch(l); m != nil {
+			if m := re().FindSubmatch(l); m != nil {
 				return string(m[1])
 			}
 		}

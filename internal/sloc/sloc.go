@@ -12,7 +12,8 @@ package sloc
 
 import (
 	"bytes"
-	"regexp"
+
+	"github.com/nixgate/nixgate/internal/lazyre"
 )
 
 // Stats are the line counts of one file or a sum of files.
@@ -297,8 +298,8 @@ func (c *counter) anyMulti() [][2]string {
 }
 
 var (
-	fenceStart = regexp.MustCompile("```\\S+\\s")
-	fenceEnd   = regexp.MustCompile("```\\s?")
+	fenceStart = lazyre.New("```\\S+\\s")
+	fenceEnd   = lazyre.New("```\\s?")
 )
 
 // context finds an embedded language starting at i on the line
@@ -337,14 +338,14 @@ func (c *counter) context(lines []byte, start, end, i int) *child {
 		if !bytes.Contains(lines[i:end], []byte("```")) {
 			return nil
 		}
-		m := fenceStart.FindIndex(lines[start:end])
+		m := fenceStart().FindIndex(lines[start:end])
 		if m == nil || start+m[0] != i {
 			return nil
 		}
 		open := lines[start+m[0] : start+m[1]]
 		startOfCode := start + m[1]
 		endOfCode, endOfBlock, fences := len(lines), len(lines), 1
-		if f := fenceEnd.FindIndex(lines[startOfCode:]); f != nil {
+		if f := fenceEnd().FindIndex(lines[startOfCode:]); f != nil {
 			endOfCode, endOfBlock, fences = startOfCode+f[0], startOfCode+f[1], 2
 		}
 		var lang *Language
