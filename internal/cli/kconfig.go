@@ -11,6 +11,7 @@ import (
 
 	"github.com/nixgate/nixgate/internal/check"
 	"github.com/nixgate/nixgate/internal/checks"
+	"github.com/nixgate/nixgate/internal/jsonw"
 	"github.com/nixgate/nixgate/internal/kconfig"
 	"github.com/nixgate/nixgate/internal/report"
 )
@@ -91,6 +92,45 @@ type kconfigExtra struct {
 	Version       string                `json:"version,omitempty"`
 	VersionSource string                `json:"versionSource,omitempty"`
 	Reports       []kconfig.CheckReport `json:"reports"`
+}
+
+// AppendJSON appends the section as json.Marshal writes it
+// (report.JSONAppender: the verdict tables are most of the report, and
+// reflection over them was most of writing it).
+func (x kconfigExtra) AppendJSON(b []byte) []byte {
+	str := jsonw.StringHTML
+	opt := func(key, v string) {
+		if v != "" {
+			b = append(b, `,"`+key+`":`...)
+			b = str(b, v)
+		}
+	}
+	b = append(b, `{"schemaVersion":`...)
+	b = jsonw.Int(b, int64(x.SchemaVersion))
+	b = append(b, `,"config":`...)
+	b = str(b, x.Config)
+	opt("cmdline", x.Cmdline)
+	opt("sysctl", x.Sysctl)
+	b = append(b, `,"arch":`...)
+	b = str(b, x.Arch)
+	b = append(b, `,"archSource":`...)
+	b = str(b, x.ArchSource)
+	opt("version", x.Version)
+	opt("versionSource", x.VersionSource)
+	b = append(b, `,"reports":`...)
+	if x.Reports == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '[')
+		for i, r := range x.Reports {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = r.AppendJSON(b)
+		}
+		b = append(b, ']')
+	}
+	return append(b, '}')
 }
 
 // profileSettings turns --profile arguments into the settings of the

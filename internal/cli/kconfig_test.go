@@ -1,13 +1,17 @@
 package cli
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"syscall"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/nixgate/nixgate/internal/kconfig"
 )
 
 const kconfigData = "../kconfig/testdata/"
@@ -170,5 +174,28 @@ func TestKconfigBaseline(t *testing.T) {
 	stdout, stderr, code := run(t, "kconfig", cfg, "--baseline", base)
 	if code != 0 || !strings.Contains(stdout, "suppressed") {
 		t.Errorf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+}
+
+// The kconfig section of the JSON report is written by hand: it must be
+// what json.Marshal writes.
+func TestKconfigExtraJSON(t *testing.T) {
+	if n := reflect.TypeFor[kconfigExtra]().NumField(); n != 9 {
+		t.Fatalf("kconfigExtra has %d fields: write the new ones in its AppendJSON and here", n)
+	}
+	odd := `<b>&"x"` + "\u2028\xff"
+	r := &kconfig.Report{SchemaVersion: 2, Config: odd, Arch: "x86_64", Profiles: []string{"khc"}, Results: []kconfig.Result{{ID: odd, Line: 3}}}
+	for _, x := range []kconfigExtra{
+		{},
+		{SchemaVersion: 2, Config: odd, Cmdline: odd, Sysctl: odd, Arch: odd, ArchSource: odd, Version: odd, VersionSource: odd,
+			Reports: []kconfig.CheckReport{{Check: odd, Report: r}, {Check: "empty"}}},
+	} {
+		want, err := json.Marshal(x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := x.AppendJSON(nil); !bytes.Equal(got, want) {
+			t.Errorf("AppendJSON:\n got %s\nwant %s", got, want)
+		}
 	}
 }

@@ -1,9 +1,10 @@
 // Package jsonw appends JSON values to a byte slice, for the writers that
 // lay a document out themselves because encoding/json's reflection costs
 // more than the rest of their job (sbom, where it was 3 to 8 ms of a
-// 1,000-path closure). String writes exactly the bytes encoding/json's
-// Encoder writes with SetEscapeHTML(false); the tests and FuzzString hold
-// it to that.
+// 1,000-path closure; report, for kconfig's half-megabyte reports). String
+// writes exactly the bytes encoding/json's Encoder writes with
+// SetEscapeHTML(false), StringHTML those json.Marshal writes (HTML
+// escaped); the tests and FuzzString hold them to that.
 package jsonw
 
 import (
@@ -18,13 +19,23 @@ const hexDigits = "0123456789abcdef"
 // not UTF-8 replaced by U+FFFD, and U+2028 and U+2029 escaped so that the
 // output is also valid JavaScript.
 func String(dst []byte, s string) []byte {
+	return appendString(dst, s, false)
+}
+
+// StringHTML is String with '<', '>' and '&' escaped too (\u003c, \u003e,
+// \u0026), as json.Marshal writes them, so that the JSON can sit in HTML.
+func StringHTML(dst []byte, s string) []byte {
+	return appendString(dst, s, true)
+}
+
+func appendString(dst []byte, s string, html bool) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
 		// Eight bytes at a time while none needs a look (store paths,
 		// hashes and names are plain ASCII).
 		for i+8 <= len(s) && plain8(uint64(s[i])|uint64(s[i+1])<<8|uint64(s[i+2])<<16|uint64(s[i+3])<<24|
-			uint64(s[i+4])<<32|uint64(s[i+5])<<40|uint64(s[i+6])<<48|uint64(s[i+7])<<56) {
+			uint64(s[i+4])<<32|uint64(s[i+5])<<40|uint64(s[i+6])<<48|uint64(s[i+7])<<56, html) {
 			i += 8
 		}
 		if i >= len(s) {
@@ -32,7 +43,7 @@ func String(dst []byte, s string) []byte {
 		}
 		c := s[i]
 		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
+			if c >= 0x20 && c != '"' && c != '\\' && !(html && (c == '<' || c == '>' || c == '&')) {
 				i++
 				continue
 			}
@@ -77,11 +88,15 @@ func String(dst []byte, s string) []byte {
 }
 
 // plain8 reports whether none of the eight bytes of x is a control
-// character, '"', '\\' or outside ASCII.
-func plain8(x uint64) bool {
+// character, '"', '\\', outside ASCII or (html) one of '<', '>', '&'.
+func plain8(x uint64, html bool) bool {
 	const ones, highs = 0x0101010101010101, 0x8080808080808080
 	zero := func(v uint64) uint64 { return (v - ones) & ^v & highs }
-	return (x-0x20*ones)&^x&highs|zero(x^'"'*ones)|zero(x^'\\'*ones)|x&highs == 0
+	m := (x-0x20*ones)&^x&highs | zero(x^'"'*ones) | zero(x^'\\'*ones) | x&highs
+	if html {
+		m |= zero(x^'<'*ones) | zero(x^'>'*ones) | zero(x^'&'*ones)
+	}
+	return m == 0
 }
 
 // Strings appends ss as a JSON array of strings.

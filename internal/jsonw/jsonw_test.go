@@ -8,6 +8,15 @@ import (
 	"github.com/nixgate/nixgate/internal/fuzzlimit"
 )
 
+// marshalHTML is json.Marshal(v).
+func marshalHTML(t testing.TB, v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 // marshal is encoding/json's encoding of v with HTML left as it is,
 // without the Encoder's newline.
 func marshal(t testing.TB, v any) []byte {
@@ -22,13 +31,16 @@ func marshal(t testing.TB, v any) []byte {
 
 var cases = []string{
 	"", "plain", `a"b\c`, "tab\tnl\nret\rbs\bff\f", "\x00\x01\x1f\x7f", "<html>&amp;",
-	"é ü 日本 🎉", "\u2028\u2029", "bad\xffutf8\xc3", "\xe2\x80", "/nix/store/aaaa-x+y=z",
+	"é ü 日本 🎉", "12345678<abcdefgh>&&&&&&&&&", "<", "a&b", "\u2028\u2029", "bad\xffutf8\xc3", "\xe2\x80", "/nix/store/aaaa-x+y=z",
 }
 
 func TestString(t *testing.T) {
 	for _, s := range cases {
 		if got, want := String(nil, s), marshal(t, s); !bytes.Equal(got, want) {
 			t.Errorf("String(%q) = %s, encoding/json says %s", s, got, want)
+		}
+		if got, want := StringHTML(nil, s), marshalHTML(t, s); !bytes.Equal(got, want) {
+			t.Errorf("StringHTML(%q) = %s, json.Marshal says %s", s, got, want)
 		}
 	}
 	if got, want := Strings(nil, cases), marshal(t, cases); !bytes.Equal(got, want) {
@@ -55,6 +67,9 @@ func FuzzString(f *testing.F) {
 			got := String(nil, s)
 			if want := marshal(t, s); !bytes.Equal(got, want) {
 				t.Fatalf("String(%q) = %s, encoding/json says %s", s, got, want)
+			}
+			if got, want := StringHTML(nil, s), marshalHTML(t, s); !bytes.Equal(got, want) {
+				t.Fatalf("StringHTML(%q) = %s, json.Marshal says %s", s, got, want)
 			}
 			var back string
 			if err := json.Unmarshal(got, &back); err != nil {

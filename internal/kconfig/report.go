@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/nixgate/nixgate/internal/check"
+	"github.com/nixgate/nixgate/internal/jsonw"
 	"github.com/nixgate/nixgate/internal/report"
 )
 
@@ -466,4 +467,127 @@ func wrapASCII(text string, width int) []string {
 		lines = append(lines, text)
 	}
 	return lines
+}
+
+// AppendJSON appends the report as json.Marshal writes it, without its
+// reflection (the report of three profile families is 300 kB of JSON;
+// report.JSONAppender). TestAppendJSON holds it to json.Marshal.
+func (r *Report) AppendJSON(b []byte) []byte {
+	b = append(b, '{')
+	b = r.appendJSONFields(b)
+	return append(b, '}')
+}
+
+// AppendJSON appends the check's report as json.Marshal writes it.
+func (c CheckReport) AppendJSON(b []byte) []byte {
+	b = append(b, `{"check":`...)
+	b = jsonw.StringHTML(b, c.Check)
+	if c.Report != nil {
+		b = append(b, ',')
+		b = c.Report.appendJSONFields(b)
+	}
+	return append(b, '}')
+}
+
+func (r *Report) appendJSONFields(b []byte) []byte {
+	str := jsonw.StringHTML
+	b = append(b, `"schemaVersion":`...)
+	b = jsonw.Int(b, int64(r.SchemaVersion))
+	b = append(b, `,"config":`...)
+	b = str(b, r.Config)
+	b = optional(b, "cmdline", r.Cmdline)
+	b = optional(b, "sysctl", r.Sysctl)
+	b = append(b, `,"arch":`...)
+	b = str(b, r.Arch)
+	b = append(b, `,"archSource":`...)
+	b = str(b, r.ArchSource)
+	b = optional(b, "version", r.Version)
+	b = optional(b, "versionSource", r.VersionSource)
+	b = append(b, `,"profiles":`...)
+	if r.Profiles == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '[')
+		for i, p := range r.Profiles {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = str(b, p)
+		}
+		b = append(b, ']')
+	}
+	b = append(b, `,"results":`...)
+	if r.Results == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '[')
+		for i := range r.Results {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = r.Results[i].AppendJSON(b)
+		}
+		b = append(b, ']')
+	}
+	s := r.Summary
+	b = append(b, `,"summary":{"pass":`...)
+	b = jsonw.Int(b, int64(s.Pass))
+	b = append(b, `,"fail":`...)
+	b = jsonw.Int(b, int64(s.Fail))
+	b = append(b, `,"notApplicable":`...)
+	b = jsonw.Int(b, int64(s.NotApplicable))
+	b = append(b, `,"skipped":`...)
+	b = jsonw.Int(b, int64(s.Skipped))
+	b = append(b, `,"muted":`...)
+	b = jsonw.Int(b, int64(s.Muted))
+	return append(b, '}')
+}
+
+// AppendJSON appends the result as json.Marshal writes it.
+func (r *Result) AppendJSON(b []byte) []byte {
+	str := jsonw.StringHTML
+	b = append(b, `{"profile":`...)
+	b = str(b, r.Profile)
+	b = optional(b, "from", r.From)
+	b = append(b, `,"id":`...)
+	b = str(b, r.ID)
+	b = append(b, `,"kind":`...)
+	b = str(b, r.Kind)
+	b = optional(b, "category", r.Category)
+	b = append(b, `,"option":`...)
+	b = str(b, r.Option)
+	b = append(b, `,"expected":`...)
+	b = str(b, r.Expected)
+	b = append(b, `,"actual":`...)
+	b = str(b, r.Actual)
+	b = append(b, `,"verdict":`...)
+	b = str(b, string(r.Verdict))
+	b = append(b, `,"reason":`...)
+	b = str(b, r.Reason)
+	b = optional(b, "source", r.Source)
+	b = append(b, `,"severity":`...)
+	b = str(b, r.Severity.String())
+	b = optional(b, "note", r.Note)
+	b = optional(b, "muteReason", r.MuteReason)
+	b = optional(b, "file", r.File)
+	if r.Line != 0 {
+		b = append(b, `,"line":`...)
+		b = jsonw.Int(b, int64(r.Line))
+	}
+	if r.Column != 0 {
+		b = append(b, `,"column":`...)
+		b = jsonw.Int(b, int64(r.Column))
+	}
+	return append(b, '}')
+}
+
+// optional appends ,"key":value unless value is empty (omitempty).
+func optional(b []byte, key, value string) []byte {
+	if value == "" {
+		return b
+	}
+	b = append(b, ',', '"')
+	b = append(b, key...)
+	b = append(b, '"', ':')
+	return jsonw.StringHTML(b, value)
 }

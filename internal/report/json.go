@@ -1,50 +1,20 @@
 package report
 
 import (
+	"encoding/json"
 	"io"
+	"slices"
 
 	"github.com/nixgate/nixgate/internal/check"
 	"github.com/nixgate/nixgate/internal/jsonindent"
+	"github.com/nixgate/nixgate/internal/jsonw"
 )
 
-type jsonReport struct {
-	SchemaVersion int                `json:"schemaVersion"`
-	Tool          jsonTool           `json:"tool"`
-	Command       string             `json:"command"`
-	Target        string             `json:"target"`
-	FailOn        check.Severity     `json:"failOn"`
-	Failed        bool               `json:"failed"`
-	Summary       jsonSummary        `json:"summary"`
-	Checks        []jsonCheck        `json:"checks"`
-	Findings      []check.Finding    `json:"findings"`
-	Groups        []jsonGroup        `json:"groups"`
-	Suppressed    []check.Suppressed `json:"suppressed"`
-	Errors        []check.Errored    `json:"errors"`
-	Extra         any                `json:"extra,omitempty"`
-}
-
+// jsonTool and jsonCheck are the report's "tool" and "checks" entries, as
+// read back (read.go).
 type jsonTool struct {
 	Name    string `json:"name"`
 	Version string `json:"version"`
-}
-
-// jsonGroup is a fact found in more than one place: the findings that
-// share it are in findings, each with its location and fingerprint.
-type jsonGroup struct {
-	ID           string           `json:"id"`
-	CheckID      string           `json:"checkId"`
-	Severity     check.Severity   `json:"severity"`
-	Message      string           `json:"message"`
-	Locations    []check.Location `json:"locations"`
-	Fingerprints []string         `json:"fingerprints"`
-}
-
-type jsonSummary struct {
-	Findings   int            `json:"findings"`
-	Distinct   int            `json:"distinct"`
-	BySeverity map[string]int `json:"bySeverity"`
-	Suppressed int            `json:"suppressed"`
-	Errors     int            `json:"errors"`
 }
 
 type jsonCheck struct {
@@ -54,52 +24,218 @@ type jsonCheck struct {
 	Rules    []string       `json:"rules"`
 }
 
+// JSONAppender is an Extra that appends its own compact JSON: the bytes
+// json.Marshal writes for it. kconfig's half-megabyte verdict tables take
+// this way; any other Extra is marshalled by encoding/json.
+type JSONAppender interface {
+	AppendJSON(b []byte) []byte
+}
+
+// writeJSON writes the report as indented JSON (docs/report-json.md). It
+// is laid out here rather than marshalled from structs: encoding/json's
+// reflection was a fifth of a kconfig run. json_ref_test.go keeps the
+// struct form, and the tests require the same bytes from both.
 func writeJSON(w io.Writer, r *Report) error {
 	res := r.Result
-	out := jsonReport{
-		SchemaVersion: SchemaVersion,
-		Tool:          jsonTool{Name: "nixgate", Version: r.ToolVersion},
-		Command:       r.Command,
-		Target:        r.Target,
-		FailOn:        r.FailOn,
-		Failed:        r.Failed(),
-		Summary: jsonSummary{
-			Findings:   len(res.Findings),
-			BySeverity: map[string]int{},
-			Suppressed: len(res.Suppressed),
-			Errors:     len(res.Errors),
-		},
-		Checks:     []jsonCheck{},
-		Findings:   nonNil(res.Findings),
-		Groups:     []jsonGroup{},
-		Suppressed: nonNil(res.Suppressed),
-		Errors:     nonNil(res.Errors),
-		Extra:      r.Extra,
+	str := jsonw.StringHTML
+	b := make([]byte, 0, 4096+256*len(res.Findings))
+	b = append(b, `{"schemaVersion":`...)
+	b = jsonw.Int(b, SchemaVersion)
+	b = append(b, `,"tool":{"name":"nixgate","version":`...)
+	b = str(b, r.ToolVersion)
+	b = append(b, `},"command":`...)
+	b = str(b, r.Command)
+	b = append(b, `,"target":`...)
+	b = str(b, r.Target)
+	b = append(b, `,"failOn":`...)
+	b = str(b, r.FailOn.String())
+	b = append(b, `,"failed":`...)
+	if r.Failed() {
+		b = append(b, "true"...)
+	} else {
+		b = append(b, "false"...)
 	}
 	groups := Groups(res.Findings)
-	out.Summary.Distinct = len(groups)
+	b = append(b, `,"summary":{"findings":`...)
+	b = jsonw.Int(b, int64(len(res.Findings)))
+	b = append(b, `,"distinct":`...)
+	b = jsonw.Int(b, int64(len(groups)))
+	b = append(b, `,"bySeverity":{`...)
+	// encoding/json sorts a map's keys: the severities by name.
+	cs := counts(res.Findings)
+	byName := make(map[string]int, len(cs))
+	names := make([]string, 0, len(cs))
+	for _, c := range cs {
+		byName[c.Severity.String()] = c.N
+		names = append(names, c.Severity.String())
+	}
+	slices.Sort(names)
+	for i, n := range names {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = str(b, n)
+		b = append(b, ':')
+		b = jsonw.Int(b, int64(byName[n]))
+	}
+	b = append(b, `},"suppressed":`...)
+	b = jsonw.Int(b, int64(len(res.Suppressed)))
+	b = append(b, `,"errors":`...)
+	b = jsonw.Int(b, int64(len(res.Errors)))
+	b = append(b, `},"checks":[`...)
+	for i, c := range res.Checks {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"id":`...)
+		b = str(b, c.ID)
+		b = append(b, `,"title":`...)
+		b = str(b, c.Title)
+		b = append(b, `,"severity":`...)
+		b = str(b, c.Severity.String())
+		b = append(b, `,"rules":`...)
+		b = stringArray(b, c.Rules)
+		b = append(b, '}')
+	}
+	b = append(b, `],"findings":[`...)
+	for i := range res.Findings {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '{')
+		b = findingFields(b, &res.Findings[i])
+		b = append(b, '}')
+	}
+	b = append(b, `],"groups":[`...)
+	n := 0
 	for _, g := range groups {
 		if len(g.Findings) < 2 {
 			continue
 		}
-		jg := jsonGroup{ID: g.ID, CheckID: g.CheckID, Severity: g.Severity, Message: g.Message, Locations: g.Locations()}
-		for _, f := range g.Findings {
-			jg.Fingerprints = append(jg.Fingerprints, f.Fingerprint)
+		if n > 0 {
+			b = append(b, ',')
 		}
-		out.Groups = append(out.Groups, jg)
+		n++
+		b = append(b, `{"id":`...)
+		b = str(b, g.ID)
+		b = append(b, `,"checkId":`...)
+		b = str(b, g.CheckID)
+		b = append(b, `,"severity":`...)
+		b = str(b, g.Severity.String())
+		b = append(b, `,"message":`...)
+		b = str(b, g.Message)
+		b = append(b, `,"locations":[`...)
+		for i, f := range g.Findings {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = location(b, f.Location)
+		}
+		b = append(b, `],"fingerprints":[`...)
+		for i, f := range g.Findings {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = str(b, f.Fingerprint)
+		}
+		b = append(b, "]}"...)
 	}
-	for _, c := range counts(res.Findings) {
-		out.Summary.BySeverity[c.Severity.String()] = c.N
+	b = append(b, `],"suppressed":[`...)
+	for i := range res.Suppressed {
+		s := &res.Suppressed[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '{')
+		b = findingFields(b, &s.Finding)
+		b = append(b, `,"via":`...)
+		b = str(b, s.Via)
+		b = append(b, `,"reason":`...)
+		b = str(b, s.Reason)
+		b = append(b, '}')
 	}
-	for _, c := range res.Checks {
-		out.Checks = append(out.Checks, jsonCheck{ID: c.ID, Title: c.Title, Severity: c.Severity, Rules: nonNil(c.Rules)})
+	b = append(b, `],"errors":[`...)
+	for i, e := range res.Errors {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"checkId":`...)
+		b = str(b, e.CheckID)
+		b = append(b, `,"error":`...)
+		b = str(b, e.Error)
+		b = append(b, '}')
 	}
-	return jsonindent.Encode(w, out, true)
+	b = append(b, ']')
+	if r.Extra != nil {
+		b = append(b, `,"extra":`...)
+		if a, ok := r.Extra.(JSONAppender); ok {
+			b = a.AppendJSON(b)
+		} else {
+			x, err := json.Marshal(r.Extra)
+			if err != nil {
+				return err
+			}
+			b = append(b, x...)
+		}
+	}
+	b = append(b, '}')
+	out := jsonindent.Append(make([]byte, 0, len(b)+len(b)/2+1), b)
+	out = append(out, '\n')
+	_, err := w.Write(out)
+	return err
 }
 
-func nonNil[T any](s []T) []T {
-	if s == nil {
-		return []T{}
+// findingFields appends a finding's members (without the braces, for a
+// suppressed finding's members to follow).
+func findingFields(b []byte, f *check.Finding) []byte {
+	b = append(b, `"checkId":`...)
+	b = jsonw.StringHTML(b, f.CheckID)
+	b = append(b, `,"severity":`...)
+	b = jsonw.StringHTML(b, f.Severity.String())
+	b = append(b, `,"message":`...)
+	b = jsonw.StringHTML(b, f.Message)
+	b = append(b, `,"location":`...)
+	b = location(b, f.Location)
+	b = append(b, `,"fingerprint":`...)
+	return jsonw.StringHTML(b, f.Fingerprint)
+}
+
+// location appends a location, its empty members left out.
+func location(b []byte, l check.Location) []byte {
+	b = append(b, '{')
+	sep := false
+	if l.Path != "" {
+		b = append(b, `"path":`...)
+		b = jsonw.StringHTML(b, l.Path)
+		sep = true
 	}
-	return s
+	if l.Line != 0 {
+		if sep {
+			b = append(b, ',')
+		}
+		b = append(b, `"line":`...)
+		b = jsonw.Int(b, int64(l.Line))
+		sep = true
+	}
+	if l.Column != 0 {
+		if sep {
+			b = append(b, ',')
+		}
+		b = append(b, `"column":`...)
+		b = jsonw.Int(b, int64(l.Column))
+	}
+	return append(b, '}')
+}
+
+// stringArray appends ss as an array of HTML-escaped strings ([] when
+// nil).
+func stringArray(b []byte, ss []string) []byte {
+	b = append(b, '[')
+	for i, s := range ss {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = jsonw.StringHTML(b, s)
+	}
+	return append(b, ']')
 }
