@@ -56,9 +56,14 @@ func Groups(fs []check.Finding) []Group {
 
 // GroupID is the ID of the group a finding belongs to.
 func GroupID(f check.Finding) string {
-	h := sha256.New()
-	fmt.Fprintf(h, "%s\x00%s\x00%s", f.CheckID, f.Severity, f.Message)
-	return hex.EncodeToString(h.Sum(nil))[:32]
+	b := make([]byte, 0, len(f.CheckID)+len(f.Message)+16)
+	b = append(b, f.CheckID...)
+	b = append(b, 0)
+	b = append(b, f.Severity.String()...)
+	b = append(b, 0)
+	b = append(b, f.Message...)
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:16])
 }
 
 // guid renders a group ID as the GUID SARIF's correlationGuid wants (the
