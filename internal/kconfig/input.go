@@ -45,16 +45,13 @@ func ReadInput(path string) ([]byte, error) {
 		if !fi.Mode().IsRegular() {
 			return nil, &repo.NotRegularError{Path: path, What: repo.DescribeMode(fi.Mode())}
 		}
-		// A file's size is known: read it into one buffer of that size
+		// A file's size is known: read it into one buffer of that size and
+		// one byte more, where end of file shows without growing it
 		// (io.ReadAll grows from 512 bytes, copying a configuration of
-		// 250 KiB ten times over).
+		// 250 KiB ten times over; bytes.Buffer.ReadFrom wants 512 bytes
+		// free and doubles a buffer of the file's size).
 		if n := fi.Size(); n > 0 && n <= MaxInput {
-			var buf bytes.Buffer
-			buf.Grow(int(n) + 1)
-			if _, err := buf.ReadFrom(io.LimitReader(f, MaxInput+1)); err != nil {
-				return nil, err
-			}
-			return Decompress(buf.Bytes())
+			return readCapped(f, int(n)+1)
 		}
 		r = f
 	}
@@ -65,11 +62,26 @@ func ReadInput(path string) ([]byte, error) {
 // gzip content (see Decompress).
 func ReadCapped(r io.Reader) ([]byte, error) {
 	// /proc files report a zero size: read until EOF.
-	data, err := io.ReadAll(io.LimitReader(r, MaxInput+1))
-	if err != nil {
-		return nil, err
+	return readCapped(r, 512)
+}
+
+// readCapped is ReadCapped starting with a buffer of size bytes.
+func readCapped(r io.Reader, size int) ([]byte, error) {
+	r = io.LimitReader(r, MaxInput+1)
+	b := make([]byte, 0, size)
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return Decompress(b)
+		}
+		if err != nil {
+			return nil, err
+		}
 	}
-	return Decompress(data)
 }
 
 // Decompress returns data, gunzipped when it starts with the gzip magic,
