@@ -294,7 +294,7 @@ func (r *Report) WriteTable(w io.Writer) error {
 						if i == 0 {
 							lead = fmt.Sprintf("%-*s", len("found: "), part[0])
 						}
-						fmt.Fprintf(bw, "%*s%s%s\n", 6+colVerdict, "", lead, l)
+						indented(bw, 6+colVerdict, lead+l)
 					}
 				}
 			} else {
@@ -309,7 +309,7 @@ func (r *Report) WriteTable(w io.Writer) error {
 					text += " [" + res.Note + "]"
 				}
 				for _, l := range wrap(report.SafeText(text), tableWidth-4-colVerdict) {
-					fmt.Fprintf(bw, "%*s%s\n", 4+colVerdict, "", l)
+					indented(bw, 4+colVerdict, l)
 				}
 			}
 		}
@@ -318,6 +318,15 @@ func (r *Report) WriteTable(w io.Writer) error {
 }
 
 // row writes one table row, each cell wrapped within its column.
+// indented writes a line of text after n spaces.
+func indented(w *bufio.Writer, n int, text string) {
+	for range n {
+		w.WriteByte(' ')
+	}
+	w.WriteString(text)
+	w.WriteByte('\n')
+}
+
 func row(w *bufio.Writer, verdict, option, want, found string) {
 	if len(option) <= colOption && len(want) <= colWant && len(found) <= colFound && isASCII(option) && isASCII(want) && isASCII(found) {
 		// One line, the common case: no wrapping to do, and no
