@@ -50,6 +50,33 @@ func Marshal(v any) ([]byte, error) {
 // JSON as encoding/json writes it (valid, no white space outside strings);
 // on other input the result is unspecified, but Append returns.
 func Append(dst, src []byte) []byte {
+	dst, _ = indent(dst, src, nil)
+	return dst
+}
+
+// Write writes the indented form of src to w, then a newline, through a
+// buffer of 64 KiB rather than one the size of the output (for reports of
+// half a megabyte). src is as for Append.
+func Write(w io.Writer, src []byte) error {
+	const size = 64 << 10
+	flush := func(b []byte) ([]byte, error) {
+		if _, err := w.Write(b); err != nil {
+			return b, err
+		}
+		return b[:0], nil
+	}
+	dst, err := indent(make([]byte, 0, size+size/8), src, flush)
+	if err != nil {
+		return err
+	}
+	dst = append(dst, '\n')
+	_, err = flush(dst)
+	return err
+}
+
+// indent appends the indented form of src to dst, handing dst to flush
+// (when not nil) whenever it holds 64 KiB or more.
+func indent(dst, src []byte, flush func([]byte) ([]byte, error)) ([]byte, error) {
 	depth := 0
 	newline := func() {
 		dst = append(dst, '\n')
@@ -58,6 +85,12 @@ func Append(dst, src []byte) []byte {
 		}
 	}
 	for i := 0; i < len(src); i++ {
+		if flush != nil && len(dst) >= 64<<10 {
+			var err error
+			if dst, err = flush(dst); err != nil {
+				return dst, err
+			}
+		}
 		switch c := src[i]; c {
 		case '"':
 			end := stringEnd(src, i+1)
@@ -95,7 +128,7 @@ func Append(dst, src []byte) []byte {
 			i = j - 1
 		}
 	}
-	return dst
+	return dst, nil
 }
 
 // stringEnd is the index just past the quote that closes the string whose

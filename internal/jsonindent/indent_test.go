@@ -75,6 +75,42 @@ func TestEncodeMatchesEncoder(t *testing.T) {
 	}
 }
 
+// countWriter counts the writes it is given.
+type countWriter struct {
+	bytes.Buffer
+	writes int
+}
+
+func (w *countWriter) Write(p []byte) (int, error) {
+	w.writes++
+	return w.Buffer.Write(p)
+}
+
+type failWriter struct{}
+
+func (failWriter) Write([]byte) (int, error) { return 0, os.ErrClosed }
+
+// TestWrite: Write gives Append's bytes and a newline, in pieces of about
+// 64 KiB, and returns the writer's error.
+func TestWrite(t *testing.T) {
+	big := `[` + strings.Repeat(`{"path":"a/b/c.txt","line":12,"message":"x \"y\" z"},`, 4000) + `{}]`
+	for _, c := range append(cases, big) {
+		var w countWriter
+		if err := Write(&w, []byte(c)); err != nil {
+			t.Fatal(err)
+		}
+		if want := append(Append(nil, []byte(c)), '\n'); !bytes.Equal(w.Bytes(), want) {
+			t.Errorf("Write(%.40s...) differs from Append", c)
+		}
+		if n := 1 + w.Len()/(64<<10); w.writes > n {
+			t.Errorf("%d bytes in %d writes, want at most %d", w.Len(), w.writes, n)
+		}
+	}
+	if err := Write(failWriter{}, []byte(big)); err == nil {
+		t.Error("Write to a failing writer: no error")
+	}
+}
+
 func TestEncodeError(t *testing.T) {
 	if err := Encode(&bytes.Buffer{}, map[string]any{"f": func() {}}, true); err == nil {
 		t.Error("Encode of a func: no error")
@@ -105,6 +141,10 @@ func FuzzAppend(f *testing.F) {
 			got, w := Append(nil, compact.Bytes()), want(t, compact.Bytes())
 			if !bytes.Equal(got, w) {
 				t.Fatalf("Append(%q) = %q, want %q", compact.Bytes(), got, w)
+			}
+			var buf bytes.Buffer
+			if err := Write(&buf, compact.Bytes()); err != nil || !bytes.Equal(buf.Bytes(), append(got, '\n')) {
+				t.Fatalf("Write(%q) = %q, %v; want Append's bytes and a newline", compact.Bytes(), buf.Bytes(), err)
 			}
 		})
 	})

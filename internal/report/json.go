@@ -179,10 +179,7 @@ func writeJSON(w io.Writer, r *Report) error {
 		}
 	}
 	b = append(b, '}')
-	out := jsonindent.Append(make([]byte, 0, len(b)+len(b)/2+1), b)
-	out = append(out, '\n')
-	_, err := w.Write(out)
-	return err
+	return jsonindent.Write(w, b)
 }
 
 // findingFields appends a finding's members (without the braces, for a
