@@ -1,8 +1,8 @@
 package claimlog
 
 import (
-	"bufio"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -262,10 +262,6 @@ func (s *Server) hashReader(ctx context.Context) tlog.HashReader {
 	return tlog.HashReaderFunc(func(indexes []int64) ([]tlog.Hash, error) {
 		out := make([]tlog.Hash, len(indexes))
 		for i, idx := range indexes {
-			if h, ok := s.tiles.memo(idx); ok {
-				out[i] = h
-				continue
-			}
 			t := tlog.TileForIndex(c2sp.TileHeight, idx)
 			d, err := s.tileData(ctx, t.L, t.N, t.W*tlog.HashSize)
 			if err != nil {
@@ -274,13 +270,18 @@ func (s *Server) hashReader(ctx context.Context) tlog.HashReader {
 			if len(d) < t.W*tlog.HashSize {
 				return nil, fmt.Errorf("tile %s is not stored", c2sp.TilePath(t))
 			}
+			if len(d) == c2sp.TileWidth*tlog.HashSize {
+				// A full tile never changes: its node hashes are computed
+				// once, 255 of them, and read by every later proof (the
+				// hashing was most of a proof's cost while the cache
+				// filled).
+				level, n := tlog.SplitStoredHashIndex(idx)
+				k := level - t.L*c2sp.TileHeight
+				out[i] = s.tiles.tree(t.L, t.N, d)[k][n-t.N<<c2sp.TileHeight>>k]
+				continue
+			}
 			if out[i], err = tlog.HashFromTile(t, d, idx); err != nil {
 				return nil, err
-			}
-			if len(d) == c2sp.TileWidth*tlog.HashSize {
-				// A full tile never changes: remember the hashes computed
-				// from it (up to 255 node hashes for one stored hash).
-				s.tiles.remember(idx, out[i])
 			}
 		}
 		return out, nil
@@ -478,11 +479,13 @@ func queryInt(r *http.Request, name string) (int64, bool) {
 
 func writeHashes(w http.ResponseWriter, hs []tlog.Hash) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	bw := bufio.NewWriter(w)
+	// One write of one buffer: a proof is about 20 lines of 45 bytes.
+	b := make([]byte, 0, len(hs)*(base64.StdEncoding.EncodedLen(tlog.HashSize)+1))
 	for _, h := range hs {
-		bw.WriteString(c2sp.EncodeHash(h) + "\n")
+		b = base64.StdEncoding.AppendEncode(b, h[:])
+		b = append(b, '\n')
 	}
-	bw.Flush()
+	w.Write(b)
 }
 
 func (s *Server) consistency(w http.ResponseWriter, r *http.Request) {
@@ -800,18 +803,22 @@ func (l *limiter) allow(key string, now time.Time) bool {
 	return true
 }
 
-// tileCache keeps tile data, and the stored hashes computed from full
-// tiles; a full tile never changes, a partial one only grows, so a cached
+// tileCache keeps tile data and, for full tiles, the node hashes inside
+// them; a full tile never changes, a partial one only grows, so a cached
 // tile too short for a request is read again.
 type tileCache struct {
-	mu     sync.Mutex
-	max    int
-	m      map[tileKey][]byte
-	hashes map[int64]tlog.Hash
+	mu    sync.Mutex
+	max   int
+	m     map[tileKey][]byte
+	trees map[tileKey]*tileTree
 }
 
+// tileTree is a full tile's node hashes by height above the tile's own:
+// [0] its 256 stored hashes, [k] the 256>>k nodes k levels up.
+type tileTree [c2sp.TileHeight][]tlog.Hash
+
 func newTileCache(max int) *tileCache {
-	return &tileCache{max: max, m: map[tileKey][]byte{}, hashes: map[int64]tlog.Hash{}}
+	return &tileCache{max: max, m: map[tileKey][]byte{}, trees: map[tileKey]*tileTree{}}
 }
 
 func (c *tileCache) get(level int, n int64) ([]byte, bool) {
@@ -827,6 +834,7 @@ func (c *tileCache) put(level int, n int64, d []byte) {
 	if len(c.m) >= c.max {
 		for k := range c.m { // drop an arbitrary tenth
 			delete(c.m, k)
+			delete(c.trees, k)
 			if len(c.m) < c.max*9/10 {
 				break
 			}
@@ -835,18 +843,38 @@ func (c *tileCache) put(level int, n int64, d []byte) {
 	c.m[tileKey{level, n}] = d
 }
 
-func (c *tileCache) memo(idx int64) (tlog.Hash, bool) {
+// tree returns the node hashes of the full tile (level, n) whose data is
+// d, computing them the first time.
+func (c *tileCache) tree(level int, n int64, d []byte) *tileTree {
+	key := tileKey{level, n}
+	c.mu.Lock()
+	t := c.trees[key]
+	c.mu.Unlock()
+	if t != nil {
+		return t
+	}
+	t = newTileTree(d)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	h, ok := c.hashes[idx]
-	return h, ok
+	if len(c.trees) >= c.max {
+		clear(c.trees)
+	}
+	c.trees[key] = t
+	return t
 }
 
-func (c *tileCache) remember(idx int64, h tlog.Hash) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if len(c.hashes) >= 64*c.max {
-		clear(c.hashes)
+func newTileTree(d []byte) *tileTree {
+	var t tileTree
+	t[0] = make([]tlog.Hash, len(d)/tlog.HashSize)
+	for i := range t[0] {
+		copy(t[0][i][:], d[i*tlog.HashSize:])
 	}
-	c.hashes[idx] = h
+	for k := 1; k < len(t); k++ {
+		below := t[k-1]
+		t[k] = make([]tlog.Hash, len(below)/2)
+		for j := range t[k] {
+			t[k][j] = tlog.NodeHash(below[2*j], below[2*j+1])
+		}
+	}
+	return &t
 }
