@@ -277,7 +277,12 @@ func (s *Server) hashReader(ctx context.Context) tlog.HashReader {
 				// filled).
 				level, n := tlog.SplitStoredHashIndex(idx)
 				k := level - t.L*c2sp.TileHeight
-				out[i] = s.tiles.tree(t.L, t.N, d)[k][n-t.N<<c2sp.TileHeight>>k]
+				j := n - t.N<<c2sp.TileHeight>>k
+				if k == 0 {
+					copy(out[i][:], d[j*tlog.HashSize:])
+				} else {
+					out[i] = s.tiles.tree(t.L, t.N, d)[k-1][j]
+				}
 				continue
 			}
 			if out[i], err = tlog.HashFromTile(t, d, idx); err != nil {
@@ -813,9 +818,9 @@ type tileCache struct {
 	trees map[tileKey]*tileTree
 }
 
-// tileTree is a full tile's node hashes by height above the tile's own:
-// [0] its 256 stored hashes, [k] the 256>>k nodes k levels up.
-type tileTree [c2sp.TileHeight][]tlog.Hash
+// tileTree is a full tile's inner node hashes by height above the tile's
+// stored ones: [k-1] holds the 256>>k nodes k levels up (128, 64, … 2).
+type tileTree [c2sp.TileHeight - 1][]tlog.Hash
 
 func newTileCache(max int) *tileCache {
 	return &tileCache{max: max, m: map[tileKey][]byte{}, trees: map[tileKey]*tileTree{}}
@@ -865,16 +870,16 @@ func (c *tileCache) tree(level int, n int64, d []byte) *tileTree {
 
 func newTileTree(d []byte) *tileTree {
 	var t tileTree
-	t[0] = make([]tlog.Hash, len(d)/tlog.HashSize)
-	for i := range t[0] {
-		copy(t[0][i][:], d[i*tlog.HashSize:])
+	below := make([]tlog.Hash, len(d)/tlog.HashSize)
+	for i := range below {
+		copy(below[i][:], d[i*tlog.HashSize:])
 	}
-	for k := 1; k < len(t); k++ {
-		below := t[k-1]
+	for k := range t {
 		t[k] = make([]tlog.Hash, len(below)/2)
 		for j := range t[k] {
 			t[k][j] = tlog.NodeHash(below[2*j], below[2*j+1])
 		}
+		below = t[k]
 	}
 	return &t
 }
