@@ -250,6 +250,22 @@ func (d *differ) compareELF(a, b blob, depth int) (*Diff, []Cause, bool) {
 			filesB = append(filesB, u.files...)
 		}
 		decoded(".debug_line", filesA, filesB, "line table file names")
+		if !slices.Equal(filesA, filesB) {
+			// The code the line table describes: its bytes are the same,
+			// but the source files its lines come from differ, and so
+			// does its disassembly annotated with them (objdump -dl, what
+			// diffoscope shows of it).
+			oa, ob := onlyIn(filesA, filesB), onlyIn(filesB, filesA)
+			for _, s := range sa {
+				if s.s.Type != elf.SHT_PROGBITS || s.s.Flags&elf.SHF_EXECINSTR == 0 || s.s.Size == 0 || byName[s.name].s == nil ||
+					slices.ContainsFunc(diff.Members, func(c Change) bool { return c.Path == s.name }) {
+					continue
+				}
+				diff.Members = append(diff.Members, Change{Path: s.name, Kind: "decoded",
+					Content: &Diff{Format: "code", SizeA: -1, SizeB: -1, FirstDifference: -1, Header: []Field{{Name: "source files of its lines", A: first(oa, filesA), B: first(ob, filesB)}},
+						Note: "the same bytes; the line table gives this code other source files (.debug_line), so its disassembly with source lines differs"}})
+			}
+		}
 	}
 	if changedSections == 0 && len(diff.Header) == 0 {
 		// The sections agree: the difference is in the headers, the
