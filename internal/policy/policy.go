@@ -207,10 +207,15 @@ func namedChecks(data []byte, checks []*check.Check) []*check.Check {
 	if err := toml.Unmarshal(data, &doc); err != nil {
 		return checks
 	}
+	// go-toml matches a key to a field name regardless of case, as
+	// encoding/json does: so does this.
 	var named []*check.Check
 	for _, c := range checks {
-		if _, ok := doc.Checks[c.ID]; ok {
-			named = append(named, c)
+		for k := range doc.Checks {
+			if strings.EqualFold(k, c.ID) {
+				named = append(named, c)
+				break
+			}
 		}
 	}
 	return named
@@ -265,14 +270,19 @@ func checkType(c *check.Check) reflect.Type {
 
 // Parse decodes policy data; name is used in error positions.
 func Parse(name string, data []byte, checks []*check.Check) (*Policy, error) {
-	p := Default(checks)
-	p.Path = name
 	// The document's type has a table only for the checks the file names:
 	// building it for all of them (reflect.StructOf over every check's
 	// options) cost a millisecond, a tenth of a whole kconfig run. A name
 	// that is no check's is an unknown key all the same; the error is
 	// described against the full type (decodeError's suggestions).
-	named := namedChecks(data, checks)
+	// FuzzParse holds the result to the full type's.
+	return parse(name, data, checks, namedChecks(data, checks))
+}
+
+// parse is Parse with a document type holding the tables of named.
+func parse(name string, data []byte, checks, named []*check.Check) (*Policy, error) {
+	p := Default(checks)
+	p.Path = name
 	typ := docType(named)
 	doc := reflect.New(typ)
 	// Pre-fill each check's table with its defaults so that keys the

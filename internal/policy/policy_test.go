@@ -114,6 +114,8 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("[checks.beta-check]\nenabled = true\nseverity = \"low\"\n"))
 	f.Add([]byte("x = [\n"))
 	f.Add(Template(testChecks()))
+	f.Add([]byte("[checks.gamma]\nx = 1\n[checks.alpha-check]\ndays = \"x\"\n"))
+	f.Add([]byte("checks.beta-check.enabled = false\n[checks]\nalpha-check = { days = 9 }\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		p, err := Parse("fuzz.toml", data, testChecks())
 		if err == nil && p == nil {
@@ -121,6 +123,15 @@ func FuzzParse(f *testing.F) {
 		}
 		if err != nil && err.Error() == "" {
 			t.Fatal("empty error")
+		}
+		// The type with the named checks' tables only decodes as the
+		// type with every check's does.
+		full, ferr := parse("fuzz.toml", data, testChecks(), testChecks())
+		if (err == nil) != (ferr == nil) || err != nil && err.Error() != ferr.Error() {
+			t.Fatalf("named tables: %v; every table: %v", err, ferr)
+		}
+		if d := cmp.Diff(full, p, cmpopts.EquateEmpty()); err == nil && d != "" {
+			t.Fatalf("named tables differ from every table (-every +named):\n%s", d)
 		}
 	})
 }
