@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"fmt"
+	"reflect"
 	"testing"
 
 	"github.com/nixgate/nixgate/internal/check"
@@ -70,4 +71,44 @@ func FuzzJSON(f *testing.F) {
 				Extra: extraStruct{Name: msg, Items: []string{path}}})
 		})
 	})
+}
+
+// fillStruct sets every exported field of the struct v points to, nested
+// structs too: a field the hand-laid writer leaves out shows up as a
+// difference from encoding/json.
+func fillStruct(v reflect.Value, n int) {
+	v = v.Elem()
+	for i := range v.NumField() {
+		f := v.Field(i)
+		if !v.Type().Field(i).IsExported() {
+			continue
+		}
+		switch f.Kind() {
+		case reflect.String:
+			f.SetString(fmt.Sprintf("%s <%d> & \"x\"", v.Type().Field(i).Name, n))
+		case reflect.Int, reflect.Int64:
+			if f.Type() == reflect.TypeFor[check.Severity]() {
+				f.SetInt(int64(check.High))
+			} else {
+				f.SetInt(int64(n + i + 1))
+			}
+		case reflect.Struct:
+			fillStruct(f.Addr(), n+1)
+		}
+	}
+}
+
+// TestJSONEveryField: a finding, a suppressed finding and an error with
+// every field set are written as encoding/json writes them.
+func TestJSONEveryField(t *testing.T) {
+	var f check.Finding
+	fillStruct(reflect.ValueOf(&f), 1)
+	var s check.Suppressed
+	fillStruct(reflect.ValueOf(&s), 2)
+	var e check.Errored
+	fillStruct(reflect.ValueOf(&e), 3)
+	g := f
+	g.Location.Line++
+	sameJSON(t, &Report{Command: "check", FailOn: check.High, Result: &check.Result{
+		Findings: []check.Finding{f, g}, Suppressed: []check.Suppressed{s}, Errors: []check.Errored{e}}})
 }
