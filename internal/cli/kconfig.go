@@ -109,37 +109,20 @@ func (x kconfigExtra) AppendJSON(b []byte) []byte {
 		}
 	}
 	b = slices.Grow(b, n)
-	opt := func(key, v string) {
-		if v != "" {
-			b = append(b, `,"`+key+`":`...)
-			b = str(b, v)
-		}
-	}
 	b = append(b, `{"schemaVersion":`...)
 	b = jsonw.Int(b, int64(x.SchemaVersion))
 	b = append(b, `,"config":`...)
 	b = str(b, x.Config)
-	opt("cmdline", x.Cmdline)
-	opt("sysctl", x.Sysctl)
+	b = jsonw.OmitEmptyHTML(b, "cmdline", x.Cmdline)
+	b = jsonw.OmitEmptyHTML(b, "sysctl", x.Sysctl)
 	b = append(b, `,"arch":`...)
 	b = str(b, x.Arch)
 	b = append(b, `,"archSource":`...)
 	b = str(b, x.ArchSource)
-	opt("version", x.Version)
-	opt("versionSource", x.VersionSource)
+	b = jsonw.OmitEmptyHTML(b, "version", x.Version)
+	b = jsonw.OmitEmptyHTML(b, "versionSource", x.VersionSource)
 	b = append(b, `,"reports":`...)
-	if x.Reports == nil {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, '[')
-		for i, r := range x.Reports {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = r.AppendJSON(b)
-		}
-		b = append(b, ']')
-	}
+	b = jsonw.Array(b, x.Reports, func(b []byte, r kconfig.CheckReport) []byte { return r.AppendJSON(b) })
 	return append(b, '}')
 }
 

@@ -30,11 +30,7 @@ func Encode(w io.Writer, v any, escapeHTML bool) error {
 	if err := enc.Encode(v); err != nil {
 		return err
 	}
-	compact := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
-	out := Append(make([]byte, 0, len(compact)+len(compact)/2), compact)
-	out = append(out, '\n')
-	_, err := w.Write(out)
-	return err
+	return Write(w, bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
 }
 
 // Marshal is json.MarshalIndent(v, "", Indent).

@@ -99,16 +99,54 @@ func plain8(x uint64, html bool) bool {
 	return m == 0
 }
 
-// Strings appends ss as a JSON array of strings.
+// Strings appends ss as a JSON array of strings, [] when nil.
 func Strings(dst []byte, ss []string) []byte {
+	return appendStrings(dst, ss, false)
+}
+
+// StringsHTML is Strings with the strings written by StringHTML.
+func StringsHTML(dst []byte, ss []string) []byte {
+	return appendStrings(dst, ss, true)
+}
+
+func appendStrings(dst []byte, ss []string, html bool) []byte {
 	dst = append(dst, '[')
 	for i, s := range ss {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = String(dst, s)
+		dst = appendString(dst, s, html)
 	}
 	return append(dst, ']')
+}
+
+// Array appends items as a JSON array, each one written by each; a nil
+// slice is null, as encoding/json writes it.
+func Array[T any](dst []byte, items []T, each func([]byte, T) []byte) []byte {
+	if items == nil {
+		return append(dst, "null"...)
+	}
+	dst = append(dst, '[')
+	for i, it := range items {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = each(dst, it)
+	}
+	return append(dst, ']')
+}
+
+// OmitEmptyHTML appends ,"key":value (value by StringHTML) unless value
+// is empty, as encoding/json writes a field tagged omitempty that follows
+// another. key is written as it is.
+func OmitEmptyHTML(dst []byte, key, value string) []byte {
+	if value == "" {
+		return dst
+	}
+	dst = append(dst, ',', '"')
+	dst = append(dst, key...)
+	dst = append(dst, '"', ':')
+	return appendString(dst, value, true)
 }
 
 // Int appends n as a JSON number.

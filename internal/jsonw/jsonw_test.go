@@ -49,6 +49,24 @@ func TestString(t *testing.T) {
 	if got, want := Strings(nil, []string{}), []byte("[]"); !bytes.Equal(got, want) {
 		t.Errorf("Strings(empty) = %s", got)
 	}
+	if got, want := StringsHTML(nil, cases), marshalHTML(t, cases); !bytes.Equal(got, want) {
+		t.Errorf("StringsHTML = %s, json.Marshal says %s", got, want)
+	}
+	if got, want := Array(nil, cases, StringHTML), marshalHTML(t, cases); !bytes.Equal(got, want) {
+		t.Errorf("Array = %s, json.Marshal says %s", got, want)
+	}
+	if got, want := Array(nil, []string(nil), String), marshal(t, []string(nil)); !bytes.Equal(got, want) {
+		t.Errorf("Array(nil) = %s, encoding/json says %s", got, want)
+	}
+	if got := Array(nil, []int{}, func(b []byte, n int) []byte { return Int(b, int64(n)) }); string(got) != "[]" {
+		t.Errorf("Array(empty) = %s", got)
+	}
+	if got := OmitEmptyHTML([]byte("{\"a\":1"), "k", ""); string(got) != `{"a":1` {
+		t.Errorf("OmitEmptyHTML of an empty value = %s", got)
+	}
+	if got := OmitEmptyHTML([]byte("{\"a\":1"), "k", "<x>"); string(got) != `{"a":1,"k":"\u003cx\u003e"` {
+		t.Errorf("OmitEmptyHTML = %s", got)
+	}
 	if got := Int([]byte("x"), -42); string(got) != "x-42" {
 		t.Errorf("Int = %s", got)
 	}

@@ -504,40 +504,18 @@ func (r *Report) appendJSONFields(b []byte) []byte {
 	b = jsonw.Int(b, int64(r.SchemaVersion))
 	b = append(b, `,"config":`...)
 	b = str(b, r.Config)
-	b = optional(b, "cmdline", r.Cmdline)
-	b = optional(b, "sysctl", r.Sysctl)
+	b = jsonw.OmitEmptyHTML(b, "cmdline", r.Cmdline)
+	b = jsonw.OmitEmptyHTML(b, "sysctl", r.Sysctl)
 	b = append(b, `,"arch":`...)
 	b = str(b, r.Arch)
 	b = append(b, `,"archSource":`...)
 	b = str(b, r.ArchSource)
-	b = optional(b, "version", r.Version)
-	b = optional(b, "versionSource", r.VersionSource)
+	b = jsonw.OmitEmptyHTML(b, "version", r.Version)
+	b = jsonw.OmitEmptyHTML(b, "versionSource", r.VersionSource)
 	b = append(b, `,"profiles":`...)
-	if r.Profiles == nil {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, '[')
-		for i, p := range r.Profiles {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = str(b, p)
-		}
-		b = append(b, ']')
-	}
+	b = jsonw.Array(b, r.Profiles, jsonw.StringHTML)
 	b = append(b, `,"results":`...)
-	if r.Results == nil {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, '[')
-		for i := range r.Results {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = r.Results[i].AppendJSON(b)
-		}
-		b = append(b, ']')
-	}
+	b = jsonw.Array(b, r.Results, func(b []byte, res Result) []byte { return res.AppendJSON(b) })
 	s := r.Summary
 	b = append(b, `,"summary":{"pass":`...)
 	b = jsonw.Int(b, int64(s.Pass))
@@ -557,12 +535,12 @@ func (r *Result) AppendJSON(b []byte) []byte {
 	str := jsonw.StringHTML
 	b = append(b, `{"profile":`...)
 	b = str(b, r.Profile)
-	b = optional(b, "from", r.From)
+	b = jsonw.OmitEmptyHTML(b, "from", r.From)
 	b = append(b, `,"id":`...)
 	b = str(b, r.ID)
 	b = append(b, `,"kind":`...)
 	b = str(b, r.Kind)
-	b = optional(b, "category", r.Category)
+	b = jsonw.OmitEmptyHTML(b, "category", r.Category)
 	b = append(b, `,"option":`...)
 	b = str(b, r.Option)
 	b = append(b, `,"expected":`...)
@@ -573,12 +551,12 @@ func (r *Result) AppendJSON(b []byte) []byte {
 	b = str(b, string(r.Verdict))
 	b = append(b, `,"reason":`...)
 	b = str(b, r.Reason)
-	b = optional(b, "source", r.Source)
+	b = jsonw.OmitEmptyHTML(b, "source", r.Source)
 	b = append(b, `,"severity":`...)
 	b = str(b, r.Severity.String())
-	b = optional(b, "note", r.Note)
-	b = optional(b, "muteReason", r.MuteReason)
-	b = optional(b, "file", r.File)
+	b = jsonw.OmitEmptyHTML(b, "note", r.Note)
+	b = jsonw.OmitEmptyHTML(b, "muteReason", r.MuteReason)
+	b = jsonw.OmitEmptyHTML(b, "file", r.File)
 	if r.Line != 0 {
 		b = append(b, `,"line":`...)
 		b = jsonw.Int(b, int64(r.Line))
@@ -588,15 +566,4 @@ func (r *Result) AppendJSON(b []byte) []byte {
 		b = jsonw.Int(b, int64(r.Column))
 	}
 	return append(b, '}')
-}
-
-// optional appends ,"key":value unless value is empty (omitempty).
-func optional(b []byte, key, value string) []byte {
-	if value == "" {
-		return b
-	}
-	b = append(b, ',', '"')
-	b = append(b, key...)
-	b = append(b, '"', ':')
-	return jsonw.StringHTML(b, value)
 }

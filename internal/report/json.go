@@ -82,11 +82,8 @@ func writeJSON(w io.Writer, r *Report) error {
 	b = jsonw.Int(b, int64(len(res.Suppressed)))
 	b = append(b, `,"errors":`...)
 	b = jsonw.Int(b, int64(len(res.Errors)))
-	b = append(b, `},"checks":[`...)
-	for i, c := range res.Checks {
-		if i > 0 {
-			b = append(b, ',')
-		}
+	b = append(b, `},"checks":`...)
+	b = jsonw.Array(b, nonNil(res.Checks), func(b []byte, c *check.Check) []byte {
 		b = append(b, `{"id":`...)
 		b = str(b, c.ID)
 		b = append(b, `,"title":`...)
@@ -94,19 +91,16 @@ func writeJSON(w io.Writer, r *Report) error {
 		b = append(b, `,"severity":`...)
 		b = str(b, c.Severity.String())
 		b = append(b, `,"rules":`...)
-		b = stringArray(b, c.Rules)
-		b = append(b, '}')
-	}
-	b = append(b, `],"findings":[`...)
-	for i := range res.Findings {
-		if i > 0 {
-			b = append(b, ',')
-		}
+		b = jsonw.StringsHTML(b, c.Rules)
+		return append(b, '}')
+	})
+	b = append(b, `,"findings":`...)
+	b = jsonw.Array(b, nonNil(res.Findings), func(b []byte, f check.Finding) []byte {
 		b = append(b, '{')
-		b = findingFields(b, &res.Findings[i])
-		b = append(b, '}')
-	}
-	b = append(b, `],"groups":[`...)
+		b = findingFields(b, &f)
+		return append(b, '}')
+	})
+	b = append(b, `,"groups":[`...)
 	n := 0
 	for _, g := range groups {
 		if len(g.Findings) < 2 {
@@ -124,48 +118,30 @@ func writeJSON(w io.Writer, r *Report) error {
 		b = str(b, g.Severity.String())
 		b = append(b, `,"message":`...)
 		b = str(b, g.Message)
-		b = append(b, `,"locations":[`...)
-		for i, f := range g.Findings {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = location(b, f.Location)
-		}
-		b = append(b, `],"fingerprints":[`...)
-		for i, f := range g.Findings {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = str(b, f.Fingerprint)
-		}
-		b = append(b, "]}"...)
+		b = append(b, `,"locations":`...)
+		b = jsonw.Array(b, g.Findings, func(b []byte, f check.Finding) []byte { return location(b, f.Location) })
+		b = append(b, `,"fingerprints":`...)
+		b = jsonw.Array(b, g.Findings, func(b []byte, f check.Finding) []byte { return str(b, f.Fingerprint) })
+		b = append(b, '}')
 	}
-	b = append(b, `],"suppressed":[`...)
-	for i := range res.Suppressed {
-		s := &res.Suppressed[i]
-		if i > 0 {
-			b = append(b, ',')
-		}
+	b = append(b, `],"suppressed":`...)
+	b = jsonw.Array(b, nonNil(res.Suppressed), func(b []byte, s check.Suppressed) []byte {
 		b = append(b, '{')
 		b = findingFields(b, &s.Finding)
 		b = append(b, `,"via":`...)
 		b = str(b, s.Via)
 		b = append(b, `,"reason":`...)
 		b = str(b, s.Reason)
-		b = append(b, '}')
-	}
-	b = append(b, `],"errors":[`...)
-	for i, e := range res.Errors {
-		if i > 0 {
-			b = append(b, ',')
-		}
+		return append(b, '}')
+	})
+	b = append(b, `,"errors":`...)
+	b = jsonw.Array(b, nonNil(res.Errors), func(b []byte, e check.Errored) []byte {
 		b = append(b, `{"checkId":`...)
 		b = str(b, e.CheckID)
 		b = append(b, `,"error":`...)
 		b = str(b, e.Error)
-		b = append(b, '}')
-	}
-	b = append(b, ']')
+		return append(b, '}')
+	})
 	if r.Extra != nil {
 		b = append(b, `,"extra":`...)
 		if a, ok := r.Extra.(JSONAppender); ok {
@@ -224,15 +200,11 @@ func location(b []byte, l check.Location) []byte {
 	return append(b, '}')
 }
 
-// stringArray appends ss as an array of HTML-escaped strings ([] when
-// nil).
-func stringArray(b []byte, ss []string) []byte {
-	b = append(b, '[')
-	for i, s := range ss {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = jsonw.StringHTML(b, s)
+// nonNil is s, or an empty slice for nil: the report's lists are arrays
+// even when empty.
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
 	}
-	return append(b, ']')
+	return s
 }

@@ -88,10 +88,3 @@ func encodeJSON(w io.Writer, r *Report) error {
 	}
 	return jsonindent.Encode(w, out, true)
 }
-
-func nonNil[T any](s []T) []T {
-	if s == nil {
-		return []T{}
-	}
-	return s
-}
