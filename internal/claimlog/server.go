@@ -812,10 +812,16 @@ func (l *limiter) allow(key string, now time.Time) bool {
 // them; a full tile never changes, a partial one only grows, so a cached
 // tile too short for a request is read again.
 type tileCache struct {
-	mu    sync.Mutex
-	max   int
-	m     map[tileKey][]byte
-	trees map[tileKey]*tileTree
+	mu  sync.Mutex
+	max int
+	m   map[tileKey]*cachedTile
+}
+
+// cachedTile is a tile's data and, once a proof has needed it, the inner
+// node hashes of a full tile (dropped with the data).
+type cachedTile struct {
+	data []byte
+	tree *tileTree
 }
 
 // tileTree is a full tile's inner node hashes by height above the tile's
@@ -823,14 +829,17 @@ type tileCache struct {
 type tileTree [c2sp.TileHeight - 1][]tlog.Hash
 
 func newTileCache(max int) *tileCache {
-	return &tileCache{max: max, m: map[tileKey][]byte{}, trees: map[tileKey]*tileTree{}}
+	return &tileCache{max: max, m: map[tileKey]*cachedTile{}}
 }
 
 func (c *tileCache) get(level int, n int64) ([]byte, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	d, ok := c.m[tileKey{level, n}]
-	return d, ok
+	e, ok := c.m[tileKey{level, n}]
+	if !ok {
+		return nil, false
+	}
+	return e.data, true
 }
 
 func (c *tileCache) put(level int, n int64, d []byte) {
@@ -839,32 +848,30 @@ func (c *tileCache) put(level int, n int64, d []byte) {
 	if len(c.m) >= c.max {
 		for k := range c.m { // drop an arbitrary tenth
 			delete(c.m, k)
-			delete(c.trees, k)
 			if len(c.m) < c.max*9/10 {
 				break
 			}
 		}
 	}
-	c.m[tileKey{level, n}] = d
+	c.m[tileKey{level, n}] = &cachedTile{data: d}
 }
 
 // tree returns the node hashes of the full tile (level, n) whose data is
-// d, computing them the first time.
+// d, computing them the first time; they are kept while the tile is.
 func (c *tileCache) tree(level int, n int64, d []byte) *tileTree {
 	key := tileKey{level, n}
 	c.mu.Lock()
-	t := c.trees[key]
-	c.mu.Unlock()
-	if t != nil {
-		return t
+	if e := c.m[key]; e != nil && e.tree != nil {
+		c.mu.Unlock()
+		return e.tree
 	}
-	t = newTileTree(d)
+	c.mu.Unlock()
+	t := newTileTree(d)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if len(c.trees) >= c.max {
-		clear(c.trees)
+	if e := c.m[key]; e != nil && len(e.data) == len(d) {
+		e.tree = t
 	}
-	c.trees[key] = t
 	return t
 }
 
