@@ -232,8 +232,11 @@ func (d *differ) compareELF(a, b blob, depth int) (*Diff, []Cause, bool) {
 		// What the compile units and line tables say, decoded: their
 		// bytes may be equal (the strings live in .debug_str and
 		// .debug_line_str) while what they say differs.
+		named := func(section string) bool {
+			return slices.ContainsFunc(diff.Members, func(c Change) bool { return c.Path == section })
+		}
 		decoded := func(section string, fa, fb []string, what string) {
-			if slices.Equal(fa, fb) || slices.ContainsFunc(diff.Members, func(c Change) bool { return c.Path == section }) {
+			if slices.Equal(fa, fb) || named(section) {
 				return
 			}
 			oa, ob := onlyIn(fa, fb), onlyIn(fb, fa)
@@ -257,8 +260,7 @@ func (d *differ) compareELF(a, b blob, depth int) (*Diff, []Cause, bool) {
 			// diffoscope shows of it).
 			oa, ob := onlyIn(filesA, filesB), onlyIn(filesB, filesA)
 			for _, s := range sa {
-				if s.s.Type != elf.SHT_PROGBITS || s.s.Flags&elf.SHF_EXECINSTR == 0 || s.s.Size == 0 || byName[s.name].s == nil ||
-					slices.ContainsFunc(diff.Members, func(c Change) bool { return c.Path == s.name }) {
+				if s.s.Type != elf.SHT_PROGBITS || s.s.Flags&elf.SHF_EXECINSTR == 0 || s.s.Size == 0 || byName[s.name].s == nil || named(s.name) {
 					continue
 				}
 				diff.Members = append(diff.Members, Change{Path: s.name, Kind: "decoded",
