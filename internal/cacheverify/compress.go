@@ -10,10 +10,10 @@ import (
 	"github.com/andybalholm/brotli"
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
-	"github.com/ulikunitz/xz"
 	"github.com/ulikunitz/xz/lzma"
 
 	"github.com/nixgate/nixgate/internal/nar"
+	"github.com/nixgate/nixgate/internal/xzdec"
 	"github.com/nixgate/nixgate/internal/zstdframe"
 )
 
@@ -77,7 +77,7 @@ func decoder(label string, head []byte, r io.Reader, limit int64) (rd io.ReadClo
 	case "none":
 		return io.NopCloser(r), detected, "", nil
 	case "xz":
-		xr, err := xz.NewReader(r)
+		xr, err := xzdec.NewReader(r, xzdec.Config{})
 		if err != nil {
 			return nil, detected, "", err
 		}

@@ -17,7 +17,8 @@ import (
 	"time"
 
 	"github.com/klauspost/compress/zstd"
-	"github.com/ulikunitz/xz"
+
+	"github.com/nixgate/nixgate/internal/xzdec"
 )
 
 func fmtTime(t time.Time) string {
@@ -60,12 +61,12 @@ func decompressor(kind string, b blob) (io.Reader, func(), error) {
 		g.Multistream(true)
 		return g, nop, nil
 	case "xz":
-		patches, err := checkXZ(b)
+		size, err := checkXZ(b)
 		if err != nil {
 			return nil, nop, err
 		}
-		x, err := xz.ReaderConfig{DictCap: 4096}.NewReader(bufio.NewReaderSize(patched{b, patches}.reader(), 64<<10))
-		return x, nop, err
+		x, err := xzdec.NewReader(in, xzdec.Config{MaxDict: maxXZDict})
+		return sizedReader{x, size}, nop, err
 	case "bzip2":
 		return bzip2.NewReader(in), nop, nil
 	case "zstd":
@@ -84,6 +85,13 @@ func decompressor(kind string, b blob) (io.Reader, func(), error) {
 		return z, z.Close, nil
 	}
 	return nil, nop, fmt.Errorf("unknown compression %s", kind)
+}
+
+// sizedReader is a decompressed stream whose size the container's index
+// gives (an xz file's): the buffer it is spooled into is allocated once.
+type sizedReader struct {
+	io.Reader
+	size int64
 }
 
 // memberName is the name of the one member of a compressed file.

@@ -147,6 +147,9 @@ var errExpand = errors.New("expansion limit reached")
 // to side's expansion budget. On errExpand or an error of r, the blob
 // holds what was read before it.
 func (d *differ) spool(r io.Reader, side int) (blob, error) {
+	if s, ok := r.(sizedReader); ok {
+		return d.spoolN(s.Reader, side, s.size, true)
+	}
 	return d.spoolN(r, side, -1, true)
 }
 

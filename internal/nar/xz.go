@@ -9,31 +9,21 @@ import (
 
 // checkXZ walks the index of every stream of an xz file (from its end:
 // stream footer, index, then each block header) and refuses a file whose
-// LZMA2 dictionary is larger than maxXZDict: the decoder allocates the
-// dictionary a block header asks for before it decodes a byte, so a
-// 100-byte file can ask for 4 GiB. It also refuses what is not a
-// well-formed xz file.
-//
-// It returns the block headers rewritten to ask for no larger a
-// dictionary than the block's uncompressed size (from the index): a
-// block is decoded on its own, and no match reaches farther back than
-// what was decoded, so the smaller dictionary decodes the same bytes.
-// xz -6 asks for 8 MiB whatever the file's size; the decoder zeroes what
-// it allocates.
-func checkXZ(b blob) ([]patch, error) {
-	var patches []patch
+// LZMA2 dictionary is larger than maxXZDict, or that is not a
+// well-formed xz file, before a byte is decoded. It returns the
+// uncompressed size the index gives, to size the buffer the decoded
+// member is read into.
+func checkXZ(b blob) (int64, error) {
+	var total int64
 	err := walkXZ(b, func(off, uncompressed int64) error {
-		p, err := checkXZBlock(b, off, uncompressed)
-		if p != nil {
-			patches = append(patches, *p)
-		}
-		return err
+		total += uncompressed
+		return checkXZBlock(b, off)
 	})
-	return patches, err
+	return total, err
 }
 
-// patch is rewritten header bytes at an offset (an xz block header, a
-// zstd window descriptor).
+// patch is rewritten header bytes at an offset (a zstd window
+// descriptor).
 type patch struct {
 	off  int64
 	data []byte
@@ -136,66 +126,53 @@ func walkXZ(b blob, block func(off, uncompressed int64) error) error {
 }
 
 // checkXZBlock reads the block header at off and checks its filters'
-// dictionary sizes; it returns the header rewritten for a dictionary of
-// the block's uncompressed size when that is smaller.
-func checkXZBlock(b blob, off, uncompressed int64) (*patch, error) {
+// dictionary sizes.
+func checkXZBlock(b blob, off int64) error {
 	hs := make([]byte, 1)
 	if err := readAt(b, hs, off); err != nil {
-		return nil, err
+		return err
 	}
 	size := (int64(hs[0]) + 1) * 4
 	if hs[0] == 0 || off+size > b.size {
-		return nil, fmt.Errorf("xz: bad block header at byte %d", off)
+		return fmt.Errorf("xz: bad block header at byte %d", off)
 	}
 	h := make([]byte, size)
 	if err := readAt(b, h, off); err != nil {
-		return nil, err
+		return err
 	}
 	if crc32.ChecksumIEEE(h[:size-4]) != binary.LittleEndian.Uint32(h[size-4:]) {
-		return nil, fmt.Errorf("xz: block header checksum at byte %d", off)
+		return fmt.Errorf("xz: block header checksum at byte %d", off)
 	}
-	var fix *patch
 	flags := h[1]
 	p := h[2 : size-4]
 	if flags&0x40 != 0 {
 		if _, ok := uvarint(&p); !ok {
-			return nil, fmt.Errorf("xz: bad block header at byte %d", off)
+			return fmt.Errorf("xz: bad block header at byte %d", off)
 		}
 	}
 	if flags&0x80 != 0 {
 		if _, ok := uvarint(&p); !ok {
-			return nil, fmt.Errorf("xz: bad block header at byte %d", off)
+			return fmt.Errorf("xz: bad block header at byte %d", off)
 		}
 	}
 	for range int(flags&3) + 1 {
 		id, ok1 := uvarint(&p)
 		psize, ok2 := uvarint(&p)
 		if !ok1 || !ok2 || psize > uint64(len(p)) {
-			return nil, fmt.Errorf("xz: bad filter flags at byte %d", off)
+			return fmt.Errorf("xz: bad filter flags at byte %d", off)
 		}
 		props := p[:psize]
 		p = p[psize:]
 		if id == 0x21 { // LZMA2
 			if len(props) != 1 || props[0] > 40 {
-				return nil, fmt.Errorf("xz: bad LZMA2 properties at byte %d", off)
+				return fmt.Errorf("xz: bad LZMA2 properties at byte %d", off)
 			}
-			c := props[0]
-			if lzma2Dict(c) > maxXZDict {
-				return nil, fmt.Errorf("xz: a %d MiB dictionary, over the limit of %d MiB", lzma2Dict(c)>>20, maxXZDict>>20)
-			}
-			small := byte(0)
-			for small < c && lzma2Dict(small) < uint64(max(uncompressed, 0)) {
-				small++
-			}
-			if small < c {
-				// props aliases h: rewrite the byte, then the checksum.
-				props[0] = small
-				binary.LittleEndian.PutUint32(h[size-4:], crc32.ChecksumIEEE(h[:size-4]))
-				fix = &patch{off: off, data: h}
+			if lzma2Dict(props[0]) > maxXZDict {
+				return fmt.Errorf("xz: a %d MiB dictionary, over the limit of %d MiB", lzma2Dict(props[0])>>20, maxXZDict>>20)
 			}
 		}
 	}
-	return fix, nil
+	return nil
 }
 
 // lzma2Dict is the dictionary size an LZMA2 properties byte encodes.
