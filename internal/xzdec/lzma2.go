@@ -83,23 +83,61 @@ func (rc *rangeDec) finish() bool {
 }
 
 // tree decodes a bits-wide symbol from a bit tree (probs[1:1<<bits]).
+// It and reverse hold the range coder in locals, the bit decoding
+// written out: rangeDec.bit is over the inlining budget, and a call per
+// bit was a third of the decoding time.
 func (rc *rangeDec) tree(probs []prob, bits uint) uint32 {
+	rng, code, i, in := rc.rng, rc.code, rc.i, rc.in
 	m := uint32(1)
 	for range bits {
-		m = m<<1 | rc.bit(&probs[m])
+		if rng < 1<<24 {
+			rng <<= 8
+			code = code<<8 | uint32(in[i&(inSize-1)])
+			i++
+		}
+		p := &probs[m]
+		bound := (rng >> 11) * uint32(*p)
+		if code < bound {
+			rng = bound
+			*p += (1<<11 - *p) >> 5
+			m <<= 1
+		} else {
+			rng -= bound
+			code -= bound
+			*p -= *p >> 5
+			m = m<<1 | 1
+		}
 	}
+	rc.rng, rc.code, rc.i = rng, code, i
 	return m - 1<<bits
 }
 
 // reverse decodes a bits-wide symbol from a bit tree read lowest bit
 // first, whose node m is probs[base+m].
 func (rc *rangeDec) reverse(probs []prob, base int, bits uint) uint32 {
+	rng, code, i, in := rc.rng, rc.code, rc.i, rc.in
 	m, s := uint32(1), uint32(0)
-	for i := range bits {
-		b := rc.bit(&probs[base+int(m)])
-		m = m<<1 | b
-		s |= b << i
+	for k := range bits {
+		if rng < 1<<24 {
+			rng <<= 8
+			code = code<<8 | uint32(in[i&(inSize-1)])
+			i++
+		}
+		p := &probs[base+int(m)]
+		bound := (rng >> 11) * uint32(*p)
+		if code < bound {
+			rng = bound
+			*p += (1<<11 - *p) >> 5
+			m <<= 1
+		} else {
+			rng -= bound
+			code -= bound
+			*p -= *p >> 5
+			m = m<<1 | 1
+			s |= 1 << k
+		}
 	}
+	rc.rng, rc.code, rc.i = rng, code, i
 	return s
 }
 
