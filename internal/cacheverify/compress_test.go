@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/binary"
+	"hash/crc32"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/klauspost/compress/zstd"
+	"github.com/ulikunitz/xz"
 	"github.com/nix-community/go-nix/pkg/nixbase32"
 
 	"github.com/nixgate/nixgate/internal/cacheverify"
@@ -123,6 +125,14 @@ func zstdBomb(prefix []byte, n int64) []byte {
 // by both fixture keys, with a NarSize of 1,024 bytes.
 func zstdCache(t *testing.T, f *fixture, name string, file []byte) string {
 	t.Helper()
+	return smallCache(t, f, name, file, "zstd", ".nar.zst")
+}
+
+// smallCache is a file:// cache of one path whose NAR file (compressed
+// as label says, named with ext) is file, signed by both fixture keys,
+// with a NarSize of 1,024 bytes.
+func smallCache(t *testing.T, f *fixture, name string, file []byte, label, ext string) string {
+	t.Helper()
 	dir := filepath.Join(f.root, name)
 	if err := os.MkdirAll(filepath.Join(dir, "nar"), 0o755); err != nil {
 		t.Fatal(err)
@@ -133,8 +143,8 @@ func zstdCache(t *testing.T, f *fixture, name string, file []byte) string {
 	storePath := "/nix/store/" + nixbase32.EncodeToString(h) + "-" + name
 	n := &narinfoFile{path: filepath.Join(dir, hashOf(storePath)+".narinfo")}
 	n.add("StorePath", storePath)
-	putFile(t, dir, n, file, ".nar.zst")
-	n.set("Compression", "zstd")
+	putFile(t, dir, n, file, ext)
+	n.set("Compression", label)
 	n.set("NarHash", base32Hash(make([]byte, 1024)))
 	n.set("NarSize", "1024")
 	n.set("References", "")
@@ -173,6 +183,44 @@ func TestZstdWindowBomb(t *testing.T) {
 				t.Errorf("%s: allocated %d MiB for a %d-byte file", name, alloc>>20, len(file))
 			}
 		})
+	}
+}
+
+// TestXZDictionary: an xz file of a few hundred bytes whose block header
+// asks for a 4 GiB dictionary, behind a NarSize of 1 KiB: the window
+// grows with the output, so it costs kilobytes (a decoder that allocates
+// the dictionary first would take 4 GiB); the path fails on its hash.
+func TestXZDictionary(t *testing.T) {
+	f := getFixture(t)
+	var buf bytes.Buffer
+	w, err := xz.WriterConfig{DictCap: 4096, CheckSum: xz.CRC32}.NewWriter(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write([]byte(strings.Repeat("a", 1024)))
+	w.Close()
+	file := buf.Bytes()
+	// The first block header follows the 12-byte stream header: size,
+	// flags, the LZMA2 filter (id 0x21, one byte of properties), padding,
+	// CRC32.
+	h := file[12 : 12+(int(file[12])+1)*4]
+	i := bytes.Index(h, []byte{0x21, 0x01})
+	if i < 0 {
+		t.Fatalf("no LZMA2 filter in the block header % x", h)
+	}
+	h[i+2] = 40 // 4 GiB - 1
+	binary.LittleEndian.PutUint32(h[len(h)-4:], crc32.ChecksumIEEE(h[:len(h)-4]))
+	dir := smallCache(t, f, "xz-dictionary", file, "xz", ".nar.xz")
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	res := verify(t, f, "file://"+dir, cacheverify.Config{All: true})
+	runtime.ReadMemStats(&after)
+	if len(res.Paths) != 1 || res.Paths[0].Verdict != cacheverify.NarHashMismatch {
+		t.Fatalf("%+v", res.Paths)
+	}
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 16<<20 {
+		t.Errorf("allocated %d MiB for a %d-byte file", alloc>>20, len(file))
 	}
 }
 
