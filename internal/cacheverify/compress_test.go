@@ -16,8 +16,8 @@ import (
 	"time"
 
 	"github.com/klauspost/compress/zstd"
-	"github.com/ulikunitz/xz"
 	"github.com/nix-community/go-nix/pkg/nixbase32"
+	"github.com/ulikunitz/xz"
 
 	"github.com/nixgate/nixgate/internal/cacheverify"
 	"github.com/nixgate/nixgate/internal/narinfo"
