@@ -11,8 +11,9 @@ import (
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 	"github.com/pierrec/lz4/v4"
-	"github.com/ulikunitz/xz"
 	"github.com/ulikunitz/xz/lzma"
+
+	"github.com/nixgate/nixgate/internal/xzdec"
 )
 
 // Compression names, as the kernel's decompressors know them.
@@ -90,7 +91,9 @@ func decompressor(kind string, br *bufio.Reader) (io.Reader, func(), error) {
 		zr.Multistream(false)
 		return zr, nop, nil
 	case XZ:
-		zr, err := xz.ReaderConfig{SingleStream: true}.NewReader(br)
+		// xzdec's window grows with the output: a header asking for a
+		// 4 GiB dictionary costs what the output needs.
+		zr, err := xzdec.NewReader(br, xzdec.Config{SingleStream: true})
 		return zr, nop, err
 	case Zstd:
 		zr, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(1<<30))
