@@ -1,6 +1,7 @@
 package xzdec
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"io"
@@ -180,6 +181,28 @@ func TestCorrupt(t *testing.T) {
 	}
 	if got, err := decodeAll(append(bytes.Clone(data), "junk"...), Config{SingleStream: true}, 1<<30); err != nil || !bytes.Equal(got, want) {
 		t.Errorf("trailing junk, one stream: %v", err)
+	}
+}
+
+// TestSingleStreamLeavesTheRest: with SingleStream, the bufio.Reader
+// given is read to the end of the stream and no further (the uki package
+// reads what follows a kernel's payload).
+func TestSingleStreamLeavesTheRest(t *testing.T) {
+	data, err := os.ReadFile("testdata/text-6.xz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReaderSize(bytes.NewReader(append(bytes.Clone(data), "what follows"...)), 4096)
+	r, err := NewReader(br, Config{SingleStream: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.Copy(io.Discard, r); err != nil {
+		t.Fatal(err)
+	}
+	rest, _ := io.ReadAll(br)
+	if string(rest) != "what follows" {
+		t.Fatalf("after the stream: %q", rest)
 	}
 }
 
