@@ -6,11 +6,9 @@ import (
 	"time"
 
 	"github.com/nixgate/nixgate/internal/cli"
-	"github.com/nixgate/nixgate/internal/gctune"
 )
 
 func main() {
-	gctune.Start()
 	ctx, stop := cli.SignalContext(3 * time.Second)
 	code := cli.Run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()

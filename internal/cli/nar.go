@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/nixgate/nixgate/internal/gctune"
 	"github.com/nixgate/nixgate/internal/nar"
 )
 
@@ -52,6 +53,7 @@ Exit 0 when identical, 1 when they differ.`,
 			if diffoscope {
 				return runDiffoscope(cmd, e, args[0], args[1])
 			}
+			gctune.Start()
 			out, err := out.open(e)
 			if err != nil {
 				return err
