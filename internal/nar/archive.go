@@ -61,7 +61,7 @@ func decompressor(kind string, b blob) (io.Reader, func(), error) {
 		g.Multistream(true)
 		return g, nop, nil
 	case "xz":
-		size, err := checkXZ(b)
+		size, err := xzdec.Size(b.ra, b.size, maxXZDict)
 		if err != nil {
 			return nil, nop, err
 		}

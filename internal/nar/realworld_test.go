@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/nixgate/nixgate/internal/xzdec"
 )
 
 // The real-world pairs of issue 15, made at test time with the real tools
@@ -334,9 +336,9 @@ func TestXZSmallDictionary(t *testing.T) {
 		t.Fatal(err)
 	}
 	b := memBlob(data)
-	size, err := checkXZ(b)
+	size, err := xzdec.Size(b.ra, b.size, maxXZDict)
 	if err != nil || size != int64(len(body)) {
-		t.Fatalf("checkXZ = %d, %v; want %d", size, err, len(body))
+		t.Fatalf("xzdec.Size = %d, %v; want %d", size, err, len(body))
 	}
 	r, done, err := decompressor("xz", b)
 	if err != nil {

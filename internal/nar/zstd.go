@@ -148,3 +148,29 @@ func (r *frameReader) skip(n int64) error {
 	r.off += n
 	return nil
 }
+
+// patch is rewritten header bytes at an offset (a zstd window
+// descriptor).
+type patch struct {
+	off  int64
+	data []byte
+}
+
+// patched reads b with the patches applied.
+type patched struct {
+	b       blob
+	patches []patch
+}
+
+func (p patched) ReadAt(q []byte, off int64) (int, error) {
+	n, err := p.b.ra.ReadAt(q, off)
+	for _, x := range p.patches {
+		lo, hi := max(off, x.off), min(off+int64(n), x.off+int64(len(x.data)))
+		if lo < hi {
+			copy(q[lo-off:hi-off], x.data[lo-x.off:hi-x.off])
+		}
+	}
+	return n, err
+}
+
+func (p patched) reader() io.Reader { return io.NewSectionReader(p, 0, p.b.size) }

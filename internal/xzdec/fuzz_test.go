@@ -49,3 +49,27 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// FuzzSize: reading the indexes never panics, and where both it and the
+// decoder take a file, they agree on its size.
+func FuzzSize(f *testing.F) {
+	data, err := os.ReadFile("testdata/empty.xz")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(data)
+	// Small seeds: a fuzzer decodes each input it tries.
+	blocks := encode(f, []byte(strings.Repeat("nix ", 300)), xz.WriterConfig{BlockSize: 256})
+	f.Add(blocks)
+	f.Add(append(append(bytes.Clone(blocks), 0, 0, 0, 0), encode(f, []byte("abc"), xz.WriterConfig{CheckSum: xz.None})...))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		n, err := Size(bytes.NewReader(data), int64(len(data)), 64<<20)
+		if err != nil {
+			return
+		}
+		got, err := decodeAll(data, Config{MaxDict: 64 << 20}, 1<<20)
+		if err == nil && int64(len(got)) != n && len(got) < 1<<20 {
+			t.Fatalf("Size %d, decoded %d bytes", n, len(got))
+		}
+	})
+}

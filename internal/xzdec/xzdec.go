@@ -223,10 +223,7 @@ func (x *Reader) nextBlock() error {
 	if psize != 1 || p[0] > 40 {
 		return x.fail("bad LZMA2 properties")
 	}
-	dict := int64(2|p[0]&1) << (p[0]/2 + 11)
-	if p[0] == 40 {
-		dict = 0xFFFFFFFF
-	}
+	dict := dictSize(p[0])
 	if x.cfg.MaxDict > 0 && dict > x.cfg.MaxDict {
 		return x.fail("a %d MiB dictionary, over the limit of %d MiB", dict>>20, x.cfg.MaxDict>>20)
 	}

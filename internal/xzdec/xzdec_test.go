@@ -264,3 +264,36 @@ func BenchmarkDecode(b *testing.B) {
 		}
 	})
 }
+
+// TestSize: the indexes give the decoded size of every file made by xz,
+// without decoding; a cut or a changed byte in the index is an error,
+// and so is a dictionary over the bound.
+func TestSize(t *testing.T) {
+	files, _ := filepath.Glob("testdata/*.xz")
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := reference(data, false, 1<<30)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := Size(bytes.NewReader(data), int64(len(data)), 64<<20)
+		if err != nil || n != int64(len(want)) {
+			t.Errorf("%s: Size = %d, %v; want %d", f, n, err, len(want))
+		}
+		if _, err := Size(bytes.NewReader(data[:len(data)-1]), int64(len(data)-1), 0); err == nil {
+			t.Errorf("%s: cut by a byte: no error", f)
+		}
+		bad := bytes.Clone(data)
+		bad[len(bad)-14] ^= 0x40 // the last index's CRC32
+		if _, err := Size(bytes.NewReader(bad), int64(len(bad)), 0); err == nil && !strings.Contains(f, "empty") {
+			t.Errorf("%s: a changed index: no error", f)
+		}
+	}
+	data, _ := os.ReadFile("testdata/text-6.xz")
+	if _, err := Size(bytes.NewReader(data), int64(len(data)), 1<<20); err == nil || !strings.Contains(err.Error(), "8 MiB dictionary") {
+		t.Errorf("a 1 MiB bound on xz -6: %v", err)
+	}
+}
