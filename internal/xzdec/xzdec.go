@@ -24,6 +24,7 @@ import (
 	"hash/crc32"
 	"hash/crc64"
 	"io"
+	"math"
 )
 
 // Config bounds a Reader.
@@ -230,7 +231,9 @@ func (x *Reader) nextBlock() error {
 	if !allZero(p[1:]) {
 		return x.fail("non-zero block header padding")
 	}
-	x.z.start(int(min(dict, 1<<40)))
+	// The window only grows to this with the output; on a 32-bit int the
+	// bound keeps it in range.
+	x.z.start(int(min(dict, math.MaxInt32&^15)))
 	x.headSize = int64(size)
 	x.out = 0
 	x.inBlock = true
