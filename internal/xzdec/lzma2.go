@@ -50,8 +50,9 @@ func (rc *rangeDec) next() uint32 {
 }
 
 // bit decodes one bit with probability *p and adapts *p. The range is
-// normalized before a bit, not after it (small enough to inline), so
-// the chunk's end normalizes once more (finish).
+// normalized before a bit rather than after it, so the chunk's end
+// normalizes once more (finish). It is over the inlining budget: the hot
+// loops (literals, bit trees) write it out with the coder in locals.
 func (rc *rangeDec) bit(p *prob) uint32 {
 	if rc.rng < 1<<24 {
 		rc.normalize()
