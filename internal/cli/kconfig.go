@@ -84,22 +84,14 @@ Built-in profiles: ` + strings.Join(kconfig.Builtins(), ", ") + `.
 // kconfigExtra is the "extra" section of the JSON report: every rule's
 // verdict, per check.
 type kconfigExtra struct {
-	SchemaVersion int                   `json:"schemaVersion"`
-	Config        string                `json:"config"`
-	Cmdline       string                `json:"cmdline,omitempty"`
-	Sysctl        string                `json:"sysctl,omitempty"`
-	Arch          string                `json:"arch"`
-	ArchSource    string                `json:"archSource"`
-	Version       string                `json:"version,omitempty"`
-	VersionSource string                `json:"versionSource,omitempty"`
-	Reports       []kconfig.CheckReport `json:"reports"`
+	kconfig.Inputs
+	Reports []kconfig.CheckReport `json:"reports"`
 }
 
 // AppendJSON appends the section as json.Marshal writes it
 // (report.JSONAppender: the verdict tables are most of the report, and
 // reflection over them was most of writing it).
 func (x kconfigExtra) AppendJSON(b []byte) []byte {
-	str := jsonw.StringHTML
 	// About 520 bytes a result: grown once rather than by append's quarters
 	// (a third of the writing was copying the half-written report).
 	n := 1024
@@ -109,18 +101,8 @@ func (x kconfigExtra) AppendJSON(b []byte) []byte {
 		}
 	}
 	b = slices.Grow(b, n)
-	b = append(b, `{"schemaVersion":`...)
-	b = jsonw.Int(b, int64(x.SchemaVersion))
-	b = append(b, `,"config":`...)
-	b = str(b, x.Config)
-	b = jsonw.OmitEmptyHTML(b, "cmdline", x.Cmdline)
-	b = jsonw.OmitEmptyHTML(b, "sysctl", x.Sysctl)
-	b = append(b, `,"arch":`...)
-	b = str(b, x.Arch)
-	b = append(b, `,"archSource":`...)
-	b = str(b, x.ArchSource)
-	b = jsonw.OmitEmptyHTML(b, "version", x.Version)
-	b = jsonw.OmitEmptyHTML(b, "versionSource", x.VersionSource)
+	b = append(b, '{')
+	b = x.Inputs.AppendJSONFields(b)
 	b = append(b, `,"reports":`...)
 	b = jsonw.Array(b, x.Reports, func(b []byte, r kconfig.CheckReport) []byte { return r.AppendJSON(b) })
 	return append(b, '}')
@@ -240,8 +222,8 @@ func runKconfigCmd(cmd *cobra.Command, e *env, f *kconfigFlags, configPath strin
 		fmt.Fprintf(e.stderr, "nixgate: warning: %s\n", report.SafeText(w))
 	}
 	reps := sub.Reports()
-	extra := kconfigExtra{SchemaVersion: kconfig.SchemaVersion, Config: configPath, Cmdline: f.cmdline, Sysctl: f.sysctl,
-		Arch: in.EffectiveArch(), ArchSource: in.Config.ArchSource, Reports: reps}
+	extra := kconfigExtra{Inputs: kconfig.Inputs{SchemaVersion: kconfig.SchemaVersion, Config: configPath, Cmdline: f.cmdline, Sysctl: f.sysctl,
+		Arch: in.EffectiveArch(), ArchSource: in.Config.ArchSource}, Reports: reps}
 	if len(reps) > 0 {
 		extra.ArchSource, extra.Version, extra.VersionSource = reps[0].ArchSource, reps[0].Version, reps[0].VersionSource
 	}

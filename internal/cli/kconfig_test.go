@@ -180,14 +180,20 @@ func TestKconfigBaseline(t *testing.T) {
 // The kconfig section of the JSON report is written by hand: it must be
 // what json.Marshal writes.
 func TestKconfigExtraJSON(t *testing.T) {
-	if n := reflect.TypeFor[kconfigExtra]().NumField(); n != 9 {
+	n := 0 // fields, those of kconfig.Inputs counted one by one
+	for _, f := range reflect.VisibleFields(reflect.TypeFor[kconfigExtra]()) {
+		if !f.Anonymous {
+			n++
+		}
+	}
+	if n != 9 {
 		t.Fatalf("kconfigExtra has %d fields: write the new ones in its AppendJSON and here", n)
 	}
 	odd := `<b>&"x"` + "\u2028\xff"
-	r := &kconfig.Report{SchemaVersion: 2, Config: odd, Arch: "x86_64", Profiles: []string{"khc"}, Results: []kconfig.Result{{ID: odd, Line: 3}}}
+	r := &kconfig.Report{Inputs: kconfig.Inputs{SchemaVersion: 2, Config: odd, Arch: "x86_64"}, Profiles: []string{"khc"}, Results: []kconfig.Result{{ID: odd, Line: 3}}}
 	for _, x := range []kconfigExtra{
 		{},
-		{SchemaVersion: 2, Config: odd, Cmdline: odd, Sysctl: odd, Arch: odd, ArchSource: odd, Version: odd, VersionSource: odd,
+		{Inputs: kconfig.Inputs{SchemaVersion: 2, Config: odd, Cmdline: odd, Sysctl: odd, Arch: odd, ArchSource: odd, Version: odd, VersionSource: odd},
 			Reports: []kconfig.CheckReport{{Check: odd, Report: r}, {Check: "empty"}}},
 	} {
 		want, err := json.Marshal(x)

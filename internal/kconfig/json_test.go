@@ -43,6 +43,10 @@ func fill(v reflect.Value) {
 			if f.Type().Elem().Kind() == reflect.String {
 				f.Set(reflect.ValueOf([]string{"a<b", ""}))
 			}
+		case reflect.Struct:
+			if v.Type().Field(i).Anonymous { // Report's Inputs
+				fill(f.Addr())
+			}
 		}
 	}
 }

@@ -18,6 +18,20 @@ const SchemaVersion = 2
 // Report is the outcome of checking one configuration against profiles:
 // every rule's verdict, the n/a and skipped ones included.
 type Report struct {
+	Inputs
+	Profiles []string `json:"profiles"`
+	Results  []Result `json:"results"`
+	Summary  Summary  `json:"summary"`
+	// NoHeader leaves the header lines out of WriteTable and
+	// WriteMarkdown (a command writing several reports on one input).
+	NoHeader bool `json:"-"`
+}
+
+// Inputs is what a report says of what it checked: the files, and the
+// architecture and kernel version the rules were evaluated for. The
+// kconfig command's JSON section, several reports on one input, starts
+// with the same fields.
+type Inputs struct {
 	SchemaVersion int    `json:"schemaVersion"`
 	Config        string `json:"config"`
 	Cmdline       string `json:"cmdline,omitempty"`
@@ -30,14 +44,26 @@ type Report struct {
 	// VersionSource where it came from ("header", "options" when the
 	// header claims an older kernel than the options prove,
 	// "--kernel-version", or "" when unknown).
-	Version       string   `json:"version,omitempty"`
-	VersionSource string   `json:"versionSource,omitempty"`
-	Profiles      []string `json:"profiles"`
-	Results       []Result `json:"results"`
-	Summary       Summary  `json:"summary"`
-	// NoHeader leaves the header lines out of WriteTable and
-	// WriteMarkdown (a command writing several reports on one input).
-	NoHeader bool `json:"-"`
+	Version       string `json:"version,omitempty"`
+	VersionSource string `json:"versionSource,omitempty"`
+}
+
+// AppendJSONFields appends the fields as json.Marshal writes them, with
+// no braces around them.
+func (in *Inputs) AppendJSONFields(b []byte) []byte {
+	str := jsonw.StringHTML
+	b = append(b, `"schemaVersion":`...)
+	b = jsonw.Int(b, int64(in.SchemaVersion))
+	b = append(b, `,"config":`...)
+	b = str(b, in.Config)
+	b = jsonw.OmitEmptyHTML(b, "cmdline", in.Cmdline)
+	b = jsonw.OmitEmptyHTML(b, "sysctl", in.Sysctl)
+	b = append(b, `,"arch":`...)
+	b = str(b, in.Arch)
+	b = append(b, `,"archSource":`...)
+	b = str(b, in.ArchSource)
+	b = jsonw.OmitEmptyHTML(b, "version", in.Version)
+	return jsonw.OmitEmptyHTML(b, "versionSource", in.VersionSource)
 }
 
 // Summary counts results by verdict.
@@ -79,14 +105,16 @@ func Evaluate(in *Input, profiles []*Profile) *Report {
 // EvaluateWith checks the input against each profile, in order.
 func EvaluateWith(in *Input, profiles []*Profile, opts EvalOptions) *Report {
 	rep := &Report{
-		SchemaVersion: SchemaVersion,
-		Config:        in.ConfigPath,
-		Cmdline:       in.CmdlinePath,
-		Sysctl:        in.SysctlPath,
-		Arch:          in.EffectiveArch(),
-		ArchSource:    in.Config.ArchSource,
-		Profiles:      []string{},
-		Results:       []Result{},
+		Inputs: Inputs{
+			SchemaVersion: SchemaVersion,
+			Config:        in.ConfigPath,
+			Cmdline:       in.CmdlinePath,
+			Sysctl:        in.SysctlPath,
+			Arch:          in.EffectiveArch(),
+			ArchSource:    in.Config.ArchSource,
+		},
+		Profiles: []string{},
+		Results:  []Result{},
 	}
 	if in.Arch != "" {
 		rep.ArchSource = "--arch"
@@ -499,19 +527,7 @@ func (c CheckReport) AppendJSON(b []byte) []byte {
 }
 
 func (r *Report) appendJSONFields(b []byte) []byte {
-	str := jsonw.StringHTML
-	b = append(b, `"schemaVersion":`...)
-	b = jsonw.Int(b, int64(r.SchemaVersion))
-	b = append(b, `,"config":`...)
-	b = str(b, r.Config)
-	b = jsonw.OmitEmptyHTML(b, "cmdline", r.Cmdline)
-	b = jsonw.OmitEmptyHTML(b, "sysctl", r.Sysctl)
-	b = append(b, `,"arch":`...)
-	b = str(b, r.Arch)
-	b = append(b, `,"archSource":`...)
-	b = str(b, r.ArchSource)
-	b = jsonw.OmitEmptyHTML(b, "version", r.Version)
-	b = jsonw.OmitEmptyHTML(b, "versionSource", r.VersionSource)
+	b = r.Inputs.AppendJSONFields(b)
 	b = append(b, `,"profiles":`...)
 	b = jsonw.Array(b, r.Profiles, jsonw.StringHTML)
 	b = append(b, `,"results":`...)
