@@ -2,7 +2,6 @@ package xzdec
 
 import (
 	"bytes"
-	"os"
 	"strings"
 	"testing"
 
@@ -28,11 +27,7 @@ func FuzzDecode(f *testing.F) {
 		}
 	}
 	for _, name := range []string{"empty.xz", "random.xz"} {
-		data, err := os.ReadFile("testdata/" + name)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(data)
+		f.Add(testdata(f, name))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		const limit = 1 << 20
@@ -53,11 +48,7 @@ func FuzzDecode(f *testing.F) {
 // FuzzSize: reading the indexes never panics, and where both it and the
 // decoder take a file, they agree on its size.
 func FuzzSize(f *testing.F) {
-	data, err := os.ReadFile("testdata/empty.xz")
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Add(data)
+	f.Add(testdata(f, "empty.xz"))
 	// Small seeds: a fuzzer decodes each input it tries.
 	blocks := encode(f, []byte(strings.Repeat("nix ", 300)), xz.WriterConfig{BlockSize: 256})
 	f.Add(blocks)
