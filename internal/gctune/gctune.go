@@ -22,6 +22,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
+	"sync"
 )
 
 const (
@@ -31,8 +32,14 @@ const (
 	LiveLimit = 4 << 20
 )
 
-// Start raises GOGC until a collection finds LiveLimit bytes live.
-func Start() {
+var once sync.Once
+
+// Start raises GOGC until a collection finds LiveLimit bytes live, once
+// per process: a later call (commands run in one process, as the tests
+// do) leaves the setting alone and starts no second chain of checks.
+func Start() { once.Do(start) }
+
+func start() {
 	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
 		return
 	}

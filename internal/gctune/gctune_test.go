@@ -36,13 +36,17 @@ func TestStart(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 	runtime.KeepAlive(keep)
+	Start()
+	if p := percent(); p != 100 {
+		t.Fatalf("GOGC %d after a second Start, want 100", p)
+	}
 }
 
 // TestEnvironment: a GOGC from the environment is left alone.
 func TestEnvironment(t *testing.T) {
 	t.Setenv("GOGC", "100")
 	defer debug.SetGCPercent(100)
-	Start()
+	start()
 	if p := percent(); p != 100 {
 		t.Fatalf("GOGC %d, want the environment's 100", p)
 	}
