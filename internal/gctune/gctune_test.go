@@ -3,6 +3,7 @@ package gctune
 import (
 	"runtime"
 	"runtime/debug"
+	"sync"
 	"testing"
 	"time"
 )
@@ -20,6 +21,7 @@ func TestStart(t *testing.T) {
 	t.Setenv("GOGC", "")
 	t.Setenv("GOMEMLIMIT", "")
 	defer debug.SetGCPercent(100)
+	once = sync.Once{} // a fresh process's (-count=N runs this again)
 	Start()
 	runtime.GC()
 	time.Sleep(10 * time.Millisecond)
