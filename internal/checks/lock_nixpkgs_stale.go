@@ -17,6 +17,17 @@ type LockNixpkgsStaleOptions struct {
 // timeNow is the clock of the time-dependent lock checks.
 var timeNow = time.Now
 
+// SetClock sets the clock of the time-dependent lock checks (stale
+// nixpkgs, branch support, conditions) and returns a function that puts
+// the previous one back: a test of another package whose golden reports
+// hold their verdicts ("is 399 days old") must not age with the
+// calendar. Not safe to call while checks run.
+func SetClock(now func() time.Time) (restore func()) {
+	prev := timeNow
+	timeNow = now
+	return func() { timeNow = prev }
+}
+
 // LockNixpkgsStale enforces R5: pinned is not frozen.
 var LockNixpkgsStale = &check.Check{
 	ID:       "lock-nixpkgs-stale",
