@@ -141,6 +141,10 @@ func Run(ctx context.Context, checks []*Check, settings map[string]Settings, t T
 				}
 			}()
 			err := c.Run(ctx, p)
+			if err == nil && t.Repo != nil {
+				// A tree read in the background failed: the check saw none.
+				err = t.Repo.Err()
+			}
 			var kept []Finding
 			for _, f := range p.findings {
 				if f.Location.Path != "" && p.Skip(f.Location.Path) {

@@ -3,11 +3,14 @@ package check
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/nixgate/nixgate/internal/repo"
 )
@@ -144,5 +147,35 @@ func init() {
 	// Tests that open git repositories need git.
 	if _, err := exec.LookPath("git"); err != nil {
 		panic("git is required")
+	}
+}
+
+// TestPrepare: each enabled check's Prepare runs once with the options the
+// run will use; a disabled check's does not run.
+func TestPrepare(t *testing.T) {
+	type opts struct{ N int }
+	got := make(chan string, 4)
+	mk := func(id string, disabled bool) *Check {
+		return &Check{ID: id, Disabled: disabled, Options: &opts{N: 1},
+			Prepare: func(o any) { got <- fmt.Sprintf("%s:%d", id, o.(*opts).N) }}
+	}
+	checks := []*Check{mk("on-by-default", false), mk("off-by-default", true), mk("turned-off", false), mk("turned-on", true),
+		{ID: "no-prepare"}}
+	Prepare(checks, map[string]Settings{
+		"turned-off": {Enabled: false},
+		"turned-on":  {Enabled: true, Options: &opts{N: 7}},
+	})
+	var seen []string
+	for range 2 {
+		seen = append(seen, <-got)
+	}
+	slices.Sort(seen)
+	if want := []string{"on-by-default:1", "turned-on:7"}; !slices.Equal(seen, want) {
+		t.Errorf("prepared %v, want %v", seen, want)
+	}
+	select {
+	case extra := <-got:
+		t.Errorf("also prepared %s", extra)
+	case <-time.After(50 * time.Millisecond):
 	}
 }

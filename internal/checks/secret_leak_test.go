@@ -117,3 +117,30 @@ func TestRealRepositories(t *testing.T) {
 	}
 	t.Logf("%d excerpt files, %d findings, none at or above high", total, findings)
 }
+
+// TestSecretRulesetShared: default options share the rules compiled once
+// (with their own decode depth); disabling a rule builds a set of its own
+// and leaves the shared one whole.
+func TestSecretRulesetShared(t *testing.T) {
+	def := *SecretLeak.Options.(*SecretLeakOptions)
+	a, _, err := SecretRuleset(nil, &def)
+	if err != nil {
+		t.Fatal(err)
+	}
+	def.MaxDecodeDepth = 0
+	b, _, err := SecretRuleset(nil, &def)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(a.Rules) == 0 || &a.Rules[0] != &b.Rules[0] || a.MaxDecodeDepth != 3 || b.MaxDecodeDepth != 0 {
+		t.Errorf("default options: shared %v, depths %d and %d", &a.Rules[0] == &b.Rules[0], a.MaxDecodeDepth, b.MaxDecodeDepth)
+	}
+	def.DisableRules = []string{"github-pat"}
+	c, _, err := SecretRuleset(nil, &def)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Rule("github-pat") != nil || a.Rule("github-pat") == nil || len(c.Rules) != len(a.Rules)-1 {
+		t.Errorf("disable-rules: own set has github-pat %v, shared has it %v", c.Rule("github-pat") != nil, a.Rule("github-pat") != nil)
+	}
+}

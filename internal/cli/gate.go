@@ -92,6 +92,7 @@ func (g *gateFlags) resolve(dir string) (*gate, error) {
 	if r.baseline, err = loadBaseline(dir, p, g.baseline); err != nil {
 		return nil, err
 	}
+	check.Prepare(r.checks, r.settings)
 	return r, nil
 }
 

@@ -498,3 +498,29 @@ func emptyGitConfig(t *testing.T) string {
 	}
 	return p
 }
+
+// TestMissingTreeObject: a change whose head tree cannot be read in full
+// (an object is missing, though the diff of the change can be made) does
+// not pass as a clean run: pr and secrets scan --since exit 3 and name the
+// tree.
+func TestMissingTreeObject(t *testing.T) {
+	dir := hostileRepo(t, map[string]string{"a.txt": "a\n", "same/deeper/x.txt": "x\n"})
+	gitIn(t, dir, "branch", "-M", "main")
+	gitIn(t, dir, "checkout", "-q", "-b", "feature")
+	os.WriteFile(filepath.Join(dir, "a.txt"), []byte("a\nb\n"), 0o644)
+	gitIn(t, dir, "commit", "-q", "-am", "change")
+	out, err := exec.Command("git", "-C", dir, "rev-parse", "feature:same/deeper").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	oid := strings.TrimSpace(string(out))
+	if err := os.Remove(filepath.Join(dir, ".git", "objects", oid[:2], oid[2:])); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"secrets", "scan", "--since", "main", dir}, {"pr", "--base", "main", dir}} {
+		out, errOut, code := runBounded(t, 20*time.Second, args...)
+		if code != ExitIncomplete || !strings.Contains(out+errOut, "read the tree of") {
+			t.Errorf("nixgate %s: exit %d, want %d naming the tree\n%s%s", strings.Join(args, " "), code, ExitIncomplete, out, errOut)
+		}
+	}
+}

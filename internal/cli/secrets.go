@@ -95,7 +95,7 @@ identify each one.
 
 func loadRuleset(file string) (*secrets.Ruleset, []string, error) {
 	if file == "" {
-		rs, err := secrets.NewRuleset(secrets.DefaultRules(), secrets.DefaultAllowlists())
+		rs, err := secrets.Default()
 		return rs, nil, err
 	}
 	data, err := repo.ReadRegular(file, policyLimit)

@@ -154,10 +154,38 @@ func Command(ctx context.Context, dir string, args ...string) *exec.Cmd {
 	all := []string{"-C", dir}
 	all = append(all, hardening...)
 	all = append(all, safeDirs()...)
-	all = append(all, filterArgs(ctx, dir)...)
+	if !objectsOnly(args) {
+		all = append(all, filterArgs(ctx, dir)...)
+	}
 	cmd := exec.CommandContext(ctx, "git", append(all, args...)...)
 	cmd.Env = gitEnv()
 	return cmd
+}
+
+// objectsOnly reports whether git args read only objects and refs, never
+// converting between the work tree and the index: such a command runs no
+// clean or smudge filter, so it needs no filterArgs (whose
+// `git config --list` would be one more start-up before it).
+func objectsOnly(args []string) bool {
+	i := 0
+	for i+1 < len(args) && args[i] == "-c" {
+		i += 2
+	}
+	if i >= len(args) {
+		return false
+	}
+	switch args[i] {
+	case "rev-parse", "merge-base", "rev-list", "ls-tree", "diff-tree", "log":
+		return true
+	case "cat-file":
+		for _, a := range args[i+1:] {
+			if a == "--filters" || a == "--textconv" || strings.HasPrefix(a, "--path") {
+				return false
+			}
+		}
+		return true
+	}
+	return false
 }
 
 // Git runs git in dir (see Command) and returns its standard output.

@@ -53,6 +53,14 @@ type Repo struct {
 	modes     map[string]string
 	entries   map[string]treeEntry // revision view
 	cat       *catFile
+	// treeDone, when not nil, is closed once a tree read in the
+	// background is in entries, modes, tracked and all (see wait);
+	// treeErr is its error.
+	treeDone chan struct{}
+	treeErr  error
+	// sizes holds the sizes of entries listed without one (see sized).
+	sizeMu sync.Mutex
+	sizes  map[string]int64
 }
 
 // File is an open file of the repository.
@@ -105,6 +113,7 @@ func Open(ctx context.Context, dir string) (*Repo, error) {
 
 // Close releases the root and the object reader.
 func (r *Repo) Close() error {
+	r.wait()
 	if r.cat != nil {
 		r.cat.close()
 	}
@@ -194,10 +203,11 @@ func (r *Repo) Files() []string { return slices.Clone(r.scope) }
 
 // AllFiles lists every file of the tree, sorted, for lookups of context
 // (a sibling flake.nix, a sealed twin) beyond the checked scope.
-func (r *Repo) AllFiles() []string { return slices.Clone(r.all) }
+func (r *Repo) AllFiles() []string { r.wait(); return slices.Clone(r.all) }
 
 // Exists reports whether the tree has a file name (in or out of scope).
 func (r *Repo) Exists(name string) bool {
+	r.wait()
 	_, ok := slices.BinarySearch(r.all, name)
 	return ok
 }
@@ -210,7 +220,7 @@ func (r *Repo) InScope(name string) bool {
 
 // Tracked lists the files git tracks (nil outside git). In a revision
 // view every file of the tree is tracked.
-func (r *Repo) Tracked() []string { return r.tracked }
+func (r *Repo) Tracked() []string { r.wait(); return r.tracked }
 
 // Untracked lists files that are neither tracked nor ignored; outside git,
 // every file.
@@ -222,20 +232,26 @@ func (r *Repo) Nested() []string { return r.nested }
 
 // IsTracked reports whether git tracks name.
 func (r *Repo) IsTracked(name string) bool {
+	r.wait()
 	_, ok := slices.BinarySearch(r.tracked, name)
 	return ok
 }
 
 // Mode is git's mode of a tracked path ("100644", "100755", "120000" for
 // a symlink, "160000" for a submodule), or "" when untracked.
-func (r *Repo) Mode(name string) string { return r.modes[name] }
+func (r *Repo) Mode(name string) string { r.wait(); return r.modes[name] }
 
 // Lstat describes name without following a final symlink.
 func (r *Repo) Lstat(name string) (fs.FileInfo, error) {
+	r.wait()
 	if r.entries != nil {
 		e, ok := r.entries[name]
 		if !ok {
 			return nil, &fs.PathError{Op: "lstat", Path: name, Err: fs.ErrNotExist}
+		}
+		e, err := r.sized(name, e)
+		if err != nil {
+			return nil, err
 		}
 		return e.info(name), nil
 	}
@@ -256,6 +272,7 @@ type lstatResult struct {
 
 // Readlink reads the target of a symlink.
 func (r *Repo) Readlink(name string) (string, error) {
+	r.wait()
 	if r.entries != nil {
 		e, ok := r.entries[name]
 		if !ok || e.mode != "120000" {
@@ -279,8 +296,9 @@ func (r *Repo) Open(name string) (File, error) {
 // open is Open; sized false skips the size limit, for readers that read
 // a bounded head of the file themselves.
 func (r *Repo) open(name string, sized bool) (File, error) {
+	r.wait()
 	if r.entries != nil {
-		return r.openBlob(name)
+		return r.openBlob(name, sized)
 	}
 	// O_NONBLOCK: opening a FIFO must not wait for a writer. It has no
 	// effect on the regular files that are then read.

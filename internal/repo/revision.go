@@ -85,10 +85,9 @@ func OpenChange(ctx context.Context, dir, base, head string) (*Repo, error) {
 		head = "HEAD"
 	}
 	// The git calls run in three rounds of concurrent ones (resolve both
-	// ends; the merge base and the head's tree; the count and the diff),
-	// not eight in a row: each costs a git start-up. The repository's
-	// filter configuration is read once, first.
-	filterArgs(ctx, abs)
+	// ends; the merge base; the count and the diff), not seven in a row:
+	// each costs a git start-up. They read objects only, so none needs the
+	// repository's filter configuration (objectsOnly).
 	var bh, hh string
 	var berr, herr error
 	var wg sync.WaitGroup
@@ -101,15 +100,19 @@ func OpenChange(ctx context.Context, dir, base, head string) (*Repo, error) {
 	if herr != nil {
 		return nil, fmt.Errorf("head: %w", herr)
 	}
-	var r *Repo
-	var terr error
-	wg.Go(func() { r, terr = openTree(ctx, abs, hh) })
+	// The head's tree is read in the background: a history scan, which
+	// needs only the change's ends, starts before it is done; readers of
+	// the tree wait for it.
+	r := &Repo{Dir: abs, IsGit: true, Rev: hh, Limits: DefaultLimits(), cat: &catFile{dir: abs}, treeDone: make(chan struct{})}
+	go func() {
+		defer close(r.treeDone)
+		if err := r.listTree(ctx); err != nil {
+			r.treeErr = fmt.Errorf("read the tree of %s: %w", head, err)
+		}
+	}()
 	mbOut, err := Git(ctx, abs, "merge-base", "--end-of-options", bh, hh)
 	if err != nil || len(bytes.TrimSpace(mbOut)) == 0 {
-		wg.Wait()
-		if r != nil {
-			r.Close()
-		}
+		r.Close()
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
@@ -129,9 +132,6 @@ func OpenChange(ctx context.Context, dir, base, head string) (*Repo, error) {
 	})
 	raw, err := Git(ctx, abs, "diff-tree", "-r", "-z", "--raw", "--no-renames", "--no-abbrev", "--no-ext-diff", "--no-textconv", "--end-of-options", mb, hh)
 	wg.Wait()
-	if terr != nil {
-		return nil, terr
-	}
 	if err != nil {
 		r.Close()
 		return nil, err
@@ -186,25 +186,53 @@ func OpenRevision(ctx context.Context, dir, rev string) (*Repo, error) {
 }
 
 func openTree(ctx context.Context, abs, commit string) (*Repo, error) {
-	out, err := Git(ctx, abs, "ls-tree", "-r", "-z", "--full-tree", "-l", "--end-of-options", commit)
-	if err != nil {
+	r := &Repo{Dir: abs, IsGit: true, Rev: commit, Limits: DefaultLimits(), cat: &catFile{dir: abs}}
+	if err := r.listTree(ctx); err != nil {
 		return nil, err
 	}
-	r := &Repo{Dir: abs, IsGit: true, Rev: commit, modes: map[string]string{}, entries: parseLsTree(out), Limits: DefaultLimits()}
+	r.scope = r.all
+	return r, nil
+}
+
+// listTree reads the tree of the view's commit. Sizes are read when asked
+// for (see sized): `ls-tree -l` would look up every blob of the tree.
+func (r *Repo) listTree(ctx context.Context) error {
+	out, err := Git(ctx, r.Dir, "ls-tree", "-r", "-z", "--full-tree", "--end-of-options", r.Rev)
+	if err != nil {
+		r.entries, r.modes = map[string]treeEntry{}, map[string]string{}
+		return err
+	}
+	r.entries = parseLsTree(out)
+	r.modes = make(map[string]string, len(r.entries))
+	r.tracked = make([]string, 0, len(r.entries))
 	for name, e := range r.entries {
 		r.modes[name] = e.mode
 		r.tracked = append(r.tracked, name)
 	}
 	slices.Sort(r.tracked)
 	r.all = r.tracked
-	r.scope = r.all
-	r.cat = &catFile{dir: abs}
-	return r, nil
+	return nil
+}
+
+// wait waits for a tree read in the background (OpenChange).
+func (r *Repo) wait() {
+	if r.treeDone != nil {
+		<-r.treeDone
+	}
+}
+
+// Err is the error of reading the tree in the background, if any: the
+// checks that ran saw an empty tree, and their results do not count
+// (check.Run reports each as errored).
+func (r *Repo) Err() error {
+	r.wait()
+	return r.treeErr
 }
 
 // openBlob opens a file of a revision view, following symlinks inside the
-// tree.
-func (r *Repo) openBlob(name string) (File, error) {
+// tree. Unless sized, a file over its kind's limit opens with its first
+// limit bytes (a head, as for the work tree).
+func (r *Repo) openBlob(name string, sized bool) (File, error) {
 	cur := name
 	for hops := 0; ; hops++ {
 		e, ok := r.entries[cur]
@@ -233,10 +261,20 @@ func (r *Repo) openBlob(name string) (File, error) {
 		case "160000":
 			return nil, &NotRegularError{Path: name, What: "a submodule"}
 		}
-		if lim := r.Limits.For(name); e.size > lim {
+		e, err := r.sized(cur, e)
+		if err != nil {
+			return nil, err
+		}
+		lim := r.Limits.For(name)
+		if sized && e.size > lim {
 			return nil, &TooLargeError{Path: name, Size: e.size, Limit: lim, Kind: KindOf(name)}
 		}
-		data, err := r.blob(e, r.Limits.For(name))
+		var data []byte
+		if sized {
+			data, err = r.blob(e, lim)
+		} else {
+			data, err = r.cat.readPrefix(e.oid, lim)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -268,6 +306,17 @@ type catFile struct {
 }
 
 func (c *catFile) read(oid string, limit int64) ([]byte, error) {
+	return c.get(oid, limit, false)
+}
+
+// readPrefix reads at most the first limit bytes of an object.
+func (c *catFile) readPrefix(oid string, limit int64) ([]byte, error) {
+	return c.get(oid, limit, true)
+}
+
+// get reads an object: whole when it is at most limit bytes; else its
+// first limit bytes when prefix is set, or a *TooLargeError.
+func (c *catFile) get(oid string, limit int64, prefix bool) ([]byte, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.cmd == nil && c.start == nil {
@@ -303,9 +352,19 @@ func (c *catFile) read(oid string, limit int64) ([]byte, error) {
 		return nil, fmt.Errorf("git cat-file %s: bad size %q", oid, f[2])
 	}
 	if size > limit {
-		// Skip the content without keeping it.
-		if _, err := io.CopyN(io.Discard, c.out, size+1); err != nil {
+		var head []byte
+		if prefix {
+			head = make([]byte, limit)
+			if _, err := io.ReadFull(c.out, head); err != nil {
+				return nil, fmt.Errorf("git cat-file: %w", err)
+			}
+		}
+		// Skip the rest without keeping it.
+		if _, err := io.CopyN(io.Discard, c.out, size-int64(len(head))+1); err != nil {
 			return nil, fmt.Errorf("git cat-file: %w", err)
+		}
+		if prefix {
+			return head, nil
 		}
 		return nil, &TooLargeError{Path: oid, Size: size, Limit: limit, Kind: KindText}
 	}
@@ -411,26 +470,67 @@ func parseNumstat(num []byte) map[string][3]int {
 	return counts
 }
 
-// parseLsTree reads `git ls-tree -r -z -l`: every entry of a tree.
+// parseLsTree reads `git ls-tree -r -z`, with or without -l: every entry
+// of a tree. An entry listed without its size has size -1.
 func parseLsTree(out []byte) map[string]treeEntry {
-	entries := map[string]treeEntry{}
-	for _, rec := range bytes.Split(out, []byte{0}) {
-		// <mode> SP <type> SP <object> SP* <size> TAB <path>
+	entries := make(map[string]treeEntry, bytes.Count(out, []byte{0}))
+	for len(out) > 0 {
+		rec := out
+		if i := bytes.IndexByte(out, 0); i >= 0 {
+			rec, out = out[:i], out[i+1:]
+		} else {
+			out = nil
+		}
+		// <mode> SP <type> SP <object> [SP+ <size>] TAB <path>
 		meta, p, ok := bytes.Cut(rec, []byte{'\t'})
 		if !ok || len(p) == 0 {
 			continue
 		}
-		fs := strings.Fields(string(meta))
-		if len(fs) != 4 {
+		mode, rest, ok1 := bytes.Cut(meta, []byte{' '})
+		_, rest, ok2 := bytes.Cut(rest, []byte{' '})
+		oid, size, sized := bytes.Cut(rest, []byte{' '})
+		size = bytes.TrimLeft(size, " ")
+		if !ok1 || !ok2 || len(mode) == 0 || len(oid) == 0 || sized && (len(size) == 0 || bytes.IndexByte(size, ' ') >= 0) {
 			continue
 		}
-		size, err := strconv.ParseInt(fs[3], 10, 64) // "-" for submodules
-		if err != nil || size < 0 {
-			size = 0
+		n := int64(-1)
+		if sized {
+			n = parseSize(size)
 		}
-		entries[string(p)] = treeEntry{mode: fs[0], oid: fs[2], size: size}
+		entries[string(p)] = treeEntry{mode: internMode(mode), oid: string(oid), size: n}
 	}
 	return entries
+}
+
+// internMode returns git's common modes without allocating.
+func internMode(m []byte) string {
+	switch string(m) {
+	case "100644":
+		return "100644"
+	case "100755":
+		return "100755"
+	case "120000":
+		return "120000"
+	case "160000":
+		return "160000"
+	}
+	return string(m)
+}
+
+// parseSize reads ls-tree's decimal size; "-" (a submodule) and anything
+// else that is not a size is 0.
+func parseSize(b []byte) int64 {
+	if len(b) > 18 {
+		return 0
+	}
+	var n int64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n
 }
 
 // OpenStaged opens what is about to be committed in the git work tree dir
@@ -489,44 +589,59 @@ func OpenStaged(ctx context.Context, dir string) (*Repo, error) {
 	} else {
 		r.scope = r.all
 	}
-	// Sizes come from the objects, so that limits apply before a read.
-	if err := r.fillSizes(ctx); err != nil {
-		r.Close()
-		return nil, err
-	}
 	return r, nil
 }
 
-// fillSizes reads the size of every entry without a known size with one
-// `git cat-file --batch-check`.
-func (r *Repo) fillSizes(ctx context.Context) error {
+// sized returns a tree entry with its size. The sizes of a tree listed
+// without them are read with one `git cat-file --batch-check`, so that
+// limits apply before a read: first those of the scope's files (what
+// checks ask for), then, when a file outside it is asked for, the rest.
+func (r *Repo) sized(name string, e treeEntry) (treeEntry, error) {
+	if e.size >= 0 {
+		return e, nil
+	}
+	if e.mode == "160000" {
+		e.size = 0
+		return e, nil
+	}
+	r.sizeMu.Lock()
+	defer r.sizeMu.Unlock()
+	if n, ok := r.sizes[name]; ok {
+		e.size = n
+		return e, nil
+	}
+	names := r.scope
+	if _, in := slices.BinarySearch(r.scope, name); !in || r.sizes != nil {
+		names = r.tracked
+	}
+	if r.sizes == nil {
+		r.sizes = map[string]int64{}
+	}
 	var in bytes.Buffer
-	var names []string
-	for _, n := range r.tracked {
-		if e := r.entries[n]; e.size < 0 && e.mode != "160000" {
-			in.WriteString(e.oid + "\n")
-			names = append(names, n)
+	var asked []string
+	for _, n := range names {
+		if x, ok := r.entries[n]; ok && x.size < 0 && x.mode != "160000" {
+			if _, done := r.sizes[n]; !done {
+				in.WriteString(x.oid + "\n")
+				asked = append(asked, n)
+			}
 		}
 	}
-	if len(names) == 0 {
-		return nil
-	}
-	cmd := Command(ctx, r.Dir, "cat-file", "--batch-check=%(objectsize)")
+	cmd := Command(context.Background(), r.Dir, "cat-file", "--batch-check=%(objectsize)")
 	cmd.Stdin = &in
 	out, err := cmd.Output()
 	if err != nil {
-		return fmt.Errorf("git cat-file --batch-check: %w", err)
+		return e, fmt.Errorf("git cat-file --batch-check: %w", err)
 	}
 	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-	for i, n := range names {
-		e := r.entries[n]
-		e.size = 0
+	for i, n := range asked {
+		r.sizes[n] = 0 // a missing object reads as empty, and fails when read
 		if i < len(lines) {
 			if s, err := strconv.ParseInt(strings.TrimSpace(lines[i]), 10, 64); err == nil && s >= 0 {
-				e.size = s
+				r.sizes[n] = s
 			}
 		}
-		r.entries[n] = e
 	}
-	return nil
+	e.size = r.sizes[name]
+	return e, nil
 }

@@ -60,6 +60,21 @@ func TestDecoding(t *testing.T) {
 	if fs := scanString(t, off, "f.txt", cases[0].content); len(fs) != 0 {
 		t.Errorf("decoding off: %v", ids(fs))
 	}
+	// The shared default set: a copy turns decoding off, the set stays as
+	// it was for every other caller.
+	shared, err := Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := Default(); again != shared {
+		t.Error("Default compiled the rules twice")
+	}
+	if fs := scanString(t, shared.WithDecodeDepth(0), "f.txt", cases[0].content); len(fs) != 0 {
+		t.Errorf("shared, decoding off: %v", ids(fs))
+	}
+	if shared.MaxDecodeDepth != DefaultDecodeDepth || len(scanString(t, shared, "f.txt", cases[0].content)) == 0 {
+		t.Errorf("WithDecodeDepth changed the shared set (depth %d)", shared.MaxDecodeDepth)
+	}
 	// Binary behind base64 (ciphertext, images) is not text: nothing.
 	if fs := scanString(t, rs, "f.txt", "data: "+b64(g.bytes(300))+"\n"); len(fs) != 0 {
 		t.Errorf("binary: %v", ids(fs))

@@ -21,6 +21,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/nixgate/nixgate/internal/check"
@@ -192,6 +193,24 @@ func NewRuleset(rules []*Rule, global []Allowlist) (*Ruleset, error) {
 		}
 	}
 	return rs, nil
+}
+
+// compiledDefault is nixgate's own rules, compiled once per process.
+var compiledDefault = sync.OnceValues(func() (*Ruleset, error) {
+	return NewRuleset(DefaultRules(), DefaultAllowlists())
+})
+
+// Default returns nixgate's own rules and allowlists, compiled once per
+// process and shared by every caller: it must not be changed (see
+// WithDecodeDepth). The first call compiles them.
+func Default() (*Ruleset, error) { return compiledDefault() }
+
+// WithDecodeDepth returns a copy of rs that decodes to depth n. The copy
+// shares the compiled rules.
+func (rs *Ruleset) WithDecodeDepth(n int) *Ruleset {
+	c := *rs
+	c.MaxDecodeDepth = n
+	return &c
 }
 
 // Rule returns the rule with an ID, or nil.
