@@ -14,6 +14,7 @@ import (
 
 	"github.com/nixgate/nixgate/internal/check"
 	"github.com/nixgate/nixgate/internal/checks"
+	"github.com/nixgate/nixgate/internal/gctune"
 	"github.com/nixgate/nixgate/internal/repo"
 	"github.com/nixgate/nixgate/internal/report"
 	"github.com/nixgate/nixgate/internal/secrets"
@@ -126,6 +127,7 @@ func runSecretsScan(cmd *cobra.Command, e *env, f *secretsFlags, o *outputFlags,
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(secretsMemoryLimit)
 	}
+	gctune.Start()
 	out, err := o.open(e)
 	if err != nil {
 		return err

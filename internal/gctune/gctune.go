@@ -10,7 +10,11 @@
 // the live heap is under LiveLimit, GOGC is Percent (the minimum heap
 // becomes 16 MiB); at the first collection that finds more live, it goes
 // back to 100 for the rest of the process, so the peak memory of large
-// diffs is the runtime's default. It is not for every command: where the
+// diffs is the runtime's default. secrets scan starts it too: it compiles
+// its rules (8 MiB of short-lived garbage) while git starts, and a short
+// history range or a small tree is done before the heap is large (a
+// 100-commit range: 61 -> 59 ms wall, 87 -> 78 ms CPU; home-manager's
+// tree: 135 -> 130 ms). It is not for every command: where the
 // garbage is small objects (kconfig's 9 ms run), collecting at 4 MiB
 // reuses warm pages, and 16 MiB of fresh heap costs more in page faults
 // (+0.5 ms) than the collections it saves. A GOGC or GOMEMLIMIT from the
