@@ -8,6 +8,7 @@ package pr
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/nixgate/nixgate/internal/lockdiff"
 	"github.com/nixgate/nixgate/internal/repo"
@@ -149,7 +151,12 @@ type Summary struct {
 // each file gains and loses.
 func Summarize(ctx context.Context, r *repo.Repo, in *Input) (*Summary, error) {
 	c := r.Change
-	if err := c.CountLines(ctx, r.Dir); err != nil {
+	var wg sync.WaitGroup
+	var cerr error
+	wg.Go(func() { cerr = c.CountCommits(ctx, r.Dir) })
+	err := c.CountLines(ctx, r.Dir)
+	wg.Wait()
+	if err = cmp.Or(err, cerr); err != nil {
 		return nil, err
 	}
 	s := &Summary{Base: c.Base, Head: c.Head, MergeBase: c.MB, Commits: c.Commits,

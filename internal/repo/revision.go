@@ -22,7 +22,8 @@ type Change struct {
 	// Base and Head as given; their full hashes; the merge base.
 	Base, Head             string
 	BaseHash, HeadHash, MB string
-	// Commits is the number of commits from the merge base to Head.
+	// Commits is the number of commits from the merge base to Head, once
+	// CountCommits has run.
 	Commits int
 	// Entries are the changed paths, sorted.
 	Entries []ChangeEntry
@@ -84,21 +85,13 @@ func OpenChange(ctx context.Context, dir, base, head string) (*Repo, error) {
 	if head == "" {
 		head = "HEAD"
 	}
-	// The git calls run in three rounds of concurrent ones (resolve both
-	// ends; the merge base; the count and the diff), not seven in a row:
-	// each costs a git start-up. They read objects only, so none needs the
-	// repository's filter configuration (objectsOnly).
-	var bh, hh string
-	var berr, herr error
-	var wg sync.WaitGroup
-	wg.Go(func() { bh, berr = ResolveCommit(ctx, abs, base) })
-	hh, herr = ResolveCommit(ctx, abs, head)
-	wg.Wait()
-	if berr != nil {
-		return nil, fmt.Errorf("base: %w", berr)
-	}
-	if herr != nil {
-		return nil, fmt.Errorf("head: %w", herr)
+	// Three git calls in a row (both ends, the merge base, the diff), each
+	// a git start-up, with the head's tree read beside them. They read
+	// objects only, so none needs the repository's filter configuration
+	// (objectsOnly).
+	bh, hh, err := resolvePair(ctx, abs, base, head)
+	if err != nil {
+		return nil, err
 	}
 	// The head's tree is read in the background: a history scan, which
 	// needs only the change's ends, starts before it is done; readers of
@@ -125,13 +118,7 @@ func OpenChange(ctx context.Context, dir, base, head string) (*Repo, error) {
 	}
 	mb := strings.TrimSpace(string(mbOut))
 	c := &Change{Base: base, Head: head, BaseHash: bh, HeadHash: hh, MB: mb}
-	wg.Go(func() {
-		if n, err := Git(ctx, abs, "rev-list", "--count", "--end-of-options", mb+".."+hh); err == nil {
-			c.Commits, _ = strconv.Atoi(strings.TrimSpace(string(n)))
-		}
-	})
 	raw, err := Git(ctx, abs, "diff-tree", "-r", "-z", "--raw", "--no-renames", "--no-abbrev", "--no-ext-diff", "--no-textconv", "--end-of-options", mb, hh)
-	wg.Wait()
 	if err != nil {
 		r.Close()
 		return nil, err
@@ -146,6 +133,48 @@ func OpenChange(ctx context.Context, dir, base, head string) (*Repo, error) {
 	}
 	r.scope = scope
 	return r, nil
+}
+
+// resolvePair resolves a change's two ends to commits with one
+// `git cat-file --batch-check` (one start-up instead of two rev-parse).
+// When either is not a commit, ResolveCommit says which and why.
+func resolvePair(ctx context.Context, abs, base, head string) (string, string, error) {
+	if ValidRevision(base) == nil && ValidRevision(head) == nil && !strings.ContainsAny(base+head, "\n\r") {
+		cmd := Command(ctx, abs, "cat-file", "--batch-check=%(objectname) %(objecttype)")
+		cmd.Stdin = strings.NewReader(base + "^{commit}\n" + head + "^{commit}\n")
+		if out, err := cmd.Output(); err == nil {
+			lines := strings.Split(strings.TrimSuffix(string(out), "\n"), "\n")
+			var hashes []string
+			for _, l := range lines {
+				if h, typ, ok := strings.Cut(l, " "); ok && typ == "commit" && len(h) >= 40 && strings.Trim(h, "0123456789abcdef") == "" {
+					hashes = append(hashes, h)
+				}
+			}
+			if len(lines) == 2 && len(hashes) == 2 {
+				return hashes[0], hashes[1], nil
+			}
+		}
+	}
+	bh, err := ResolveCommit(ctx, abs, base)
+	if err != nil {
+		return "", "", fmt.Errorf("base: %w", err)
+	}
+	hh, err := ResolveCommit(ctx, abs, head)
+	if err != nil {
+		return "", "", fmt.Errorf("head: %w", err)
+	}
+	return bh, hh, nil
+}
+
+// CountCommits fills Commits, the number of commits from the merge base to
+// Head. It is not part of OpenChange: only the pr report shows it.
+func (c *Change) CountCommits(ctx context.Context, dir string) error {
+	n, err := Git(ctx, dir, "rev-list", "--count", "--end-of-options", c.MB+".."+c.HeadHash)
+	if err != nil {
+		return err
+	}
+	c.Commits, err = strconv.Atoi(strings.TrimSpace(string(n)))
+	return err
 }
 
 // CountLines fills the entries' Added, Removed and Binary. It is not part

@@ -50,8 +50,11 @@ func TestOpenChangeView(t *testing.T) {
 	if got, want := strings.Join(r.AllFiles(), " "), "a.txt new/b.txt new/link same/deeper/x.txt same/kept.txt"; got != want {
 		t.Errorf("AllFiles = %q, want %q", got, want)
 	}
-	if r.Change.Commits != 1 || len(r.Change.Entries) != 3 {
-		t.Errorf("change: %d commits, %d entries", r.Change.Commits, len(r.Change.Entries))
+	if err := r.Change.CountCommits(context.Background(), dir); err != nil || r.Change.Commits != 1 || len(r.Change.Entries) != 3 {
+		t.Errorf("change: %d commits (%v), %d entries", r.Change.Commits, err, len(r.Change.Entries))
+	}
+	if r.Change.BaseHash == r.Change.HeadHash || r.Change.MB != r.Change.BaseHash || len(r.Change.HeadHash) != 40 {
+		t.Errorf("ends: base %s head %s merge base %s", r.Change.BaseHash, r.Change.HeadHash, r.Change.MB)
 	}
 	for name, size := range map[string]int64{"a.txt": 7, "new/b.txt": 5000, "same/kept.txt": 1000, "same/deeper/x.txt": 1, "new/link": 8} {
 		fi, err := r.Lstat(name)
@@ -193,5 +196,37 @@ func TestObjectsOnly(t *testing.T) {
 		if got := objectsOnly(tt.args); got != tt.want {
 			t.Errorf("objectsOnly(%q) = %v, want %v", tt.args, got, tt.want)
 		}
+	}
+}
+
+// TestOpenChangeEnds: each end that is not a commit is named, whichever
+// way it fails.
+func TestOpenChangeEnds(t *testing.T) {
+	dir := changeRepo(t)
+	for _, tt := range []struct{ base, head, want string }{
+		{"nope", "feature", "base: "},
+		{"main", "nope", "head: "},
+		{"main", "feature^{tree}", "head: "},
+		{"main", "feature:a.txt", "head: "},
+		{"main\nfeature", "feature", "base: "},
+	} {
+		r, err := OpenChange(context.Background(), dir, tt.base, tt.head)
+		if err == nil {
+			r.Close()
+			t.Errorf("OpenChange(%q, %q) succeeded", tt.base, tt.head)
+			continue
+		}
+		if !errors.Is(err, ErrUnknownRevision) || !strings.HasPrefix(err.Error(), tt.want) {
+			t.Errorf("OpenChange(%q, %q) = %v, want %q... wrapping ErrUnknownRevision", tt.base, tt.head, err, tt.want)
+		}
+	}
+	// Any revision syntax rev-parse takes.
+	r, err := OpenChange(context.Background(), dir, "feature~1", "HEAD")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if got := strings.Join(r.Files(), " "); got != "a.txt new/b.txt new/link" {
+		t.Errorf("feature~1..HEAD: Files = %q", got)
 	}
 }
