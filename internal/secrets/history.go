@@ -304,13 +304,21 @@ func parseRawMeta(meta []byte) (change, bool) {
 // previous version of a file is usually the new version of an earlier
 // commit of the scan, so most blobs are read from git once).
 type differ struct {
-	blobs  *blobReader
-	seed   maphash.Seed
-	cache  map[string][]byte // blob ID -> content (nil: binary or empty)
-	order  []string          // FIFO of cached IDs
-	held   int               // bytes held
-	pool   *sync.Pool        // of *Added, or nil
-	counts lineCounts
+	blobs *blobReader
+	seed  maphash.Seed
+	cache map[string][]byte // blob ID -> content (nil: binary or empty)
+	gen   map[string]uint64 // blob ID -> when it was cached
+	// fresh holds the cached blobs in the order they were cached; used,
+	// those that have since been the old version of a change, in the order
+	// of that use. A version that has been compared against is rarely
+	// needed again (only where branches fork from it), so used blobs
+	// leave the cache first. Entries whose generation no longer matches
+	// are stale and skipped.
+	fresh, used []cacheRef
+	next        uint64
+	held        int        // bytes held
+	pool        *sync.Pool // of *Added, or nil
+	counts      lineCounts
 }
 
 // lineCounts is a multiset of line hashes: an open-addressing table,
@@ -373,6 +381,12 @@ func (t *lineCounts) take(h uint64) bool {
 	}
 }
 
+// cacheRef names one caching of a blob.
+type cacheRef struct {
+	id  string
+	gen uint64
+}
+
 // cacheBytes bounds the blob bytes held; cacheEntry is the largest blob
 // worth keeping.
 const (
@@ -381,7 +395,7 @@ const (
 )
 
 func newDiffer(b *blobReader) *differ {
-	return &differ{blobs: b, seed: maphash.MakeSeed(), cache: map[string][]byte{}}
+	return &differ{blobs: b, seed: maphash.MakeSeed(), cache: map[string][]byte{}, gen: map[string]uint64{}}
 }
 
 func (d *differ) newAdded(c change) *Added {
@@ -406,20 +420,47 @@ func (d *differ) put(id string, b []byte) bool {
 	if len(b) > cacheEntry {
 		return false
 	}
-	for d.held+cap(b) > cacheBytes && len(d.order) > 0 {
-		old := d.order[0]
-		d.order = d.order[1:]
-		d.held -= cap(d.cache[old])
-		d.blobs.recycle(d.cache[old])
-		delete(d.cache, old)
+	for d.held+cap(b) > cacheBytes && d.evict() {
 	}
 	if b != nil {
 		d.blobs.release(b)
 	}
-	d.cache[id] = b
-	d.order = append(d.order, id)
+	d.next++
+	d.cache[id], d.gen[id] = b, d.next
+	d.fresh = append(d.fresh, cacheRef{id, d.next})
 	d.held += cap(b)
 	return true
+}
+
+// evict drops the blob that is least likely to be needed again, and
+// reports whether there was one.
+func (d *differ) evict() bool {
+	for _, q := range []*[]cacheRef{&d.used, &d.fresh} {
+		for len(*q) > 0 {
+			r := (*q)[0]
+			*q = (*q)[1:]
+			if g, ok := d.gen[r.id]; !ok || g != r.gen {
+				continue // evicted already, or cached again since
+			}
+			b := d.cache[r.id]
+			d.held -= cap(b)
+			d.blobs.recycle(b)
+			delete(d.cache, r.id)
+			delete(d.gen, r.id)
+			return true
+		}
+	}
+	return false
+}
+
+// old returns a cached blob as the old version of a change, which moves it
+// to the front of the eviction order.
+func (d *differ) old(id string) ([]byte, bool) {
+	b, ok := d.cache[id]
+	if ok {
+		d.used = append(d.used, cacheRef{id, d.gen[id]})
+	}
+	return b, ok
 }
 
 // batchSize is how many changes' blobs are asked of git cat-file at once:
@@ -471,10 +512,10 @@ func (d *differ) batch(cs []change, emit func(*Added) error, large func(change) 
 				oldCopy = append(oldCopy[:0], old...)
 				old = oldCopy
 			} else {
-				old = d.cache[c.oldID]
+				old, _ = d.old(c.oldID)
 			}
 		} else if c.oldID != zeroID {
-			old, haveOld = d.cache[c.oldID]
+			old, haveOld = d.old(c.oldID)
 		}
 		nb, size, err := pending.next(maxBlob)
 		if err != nil {

@@ -174,3 +174,48 @@ func TestAddedLines(t *testing.T) {
 		}
 	}
 }
+
+// TestDifferEviction: a blob that has served as a change's old version
+// leaves the cache before blobs not yet compared against, whatever their
+// age; otherwise the oldest goes first, and a blob cached again is a new
+// entry.
+func TestDifferEviction(t *testing.T) {
+	d := newDiffer(&blobReader{})
+	blob := func() []byte { return make([]byte, 1<<20) }
+	for _, id := range []string{"a", "b", "c", "d"} {
+		d.put(id, blob())
+	}
+	if _, ok := d.old("b"); !ok {
+		t.Fatal("b is not cached")
+	}
+	cached := func() string {
+		var ids []string
+		for id := range d.cache {
+			ids = append(ids, id)
+		}
+		slices.Sort(ids)
+		return strings.Join(ids, "")
+	}
+	d.put("e", blob())
+	if got := cached(); got != "acde" {
+		t.Errorf("after e: cached %q, want the used b gone first", got)
+	}
+	d.put("f", blob())
+	if got := cached(); got != "cdef" {
+		t.Errorf("after f: cached %q, want the oldest, a, gone", got)
+	}
+	// b again: a new entry (its stale "used" mark does not count), and c,
+	// the oldest, makes room for it.
+	d.put("b", blob())
+	if got := cached(); got != "bdef" {
+		t.Errorf("after b again: cached %q, want c gone", got)
+	}
+	d.old("e")
+	d.put("g", blob())
+	if got := cached(); got != "bdfg" {
+		t.Errorf("after g: cached %q, want the used e gone before the older d", got)
+	}
+	if d.held > cacheBytes {
+		t.Errorf("held %d bytes, over %d", d.held, cacheBytes)
+	}
+}
