@@ -141,17 +141,19 @@ type Check struct {
 	// Run reports findings through the pass. An error means the check
 	// could not complete: it is reported as errored and the run continues.
 	Run func(ctx context.Context, p *Pass) error
-	// Prepare, when set, does work that needs only the check's options
-	// (compiling its rules), so that it overlaps opening the target: see
-	// Prepare. It must leave Run correct whether or not it ran.
-	Prepare func(options any)
+	// Prepare, when set, does work that needs only the check's options and
+	// the run's Input (compiling its rules), so that it overlaps opening
+	// the target: see Prepare. It must leave Run correct whether or not it
+	// ran, and do nothing that Run will not use (what it makes may stay
+	// live to the end of the process).
+	Prepare func(options, input any)
 }
 
 // Prepare starts, in the background, the Prepare of each enabled check.
-// A command calls it once its checks and settings are known and before it
-// opens the target (git calls, a download), which then costs no wall time
-// of the checks' own set-up.
-func Prepare(checks []*Check, settings map[string]Settings) {
+// A command calls it once its checks, settings and the Input it will run
+// them on are known, and before it opens the target (git calls, a
+// download), which then costs no wall time of the checks' own set-up.
+func Prepare(checks []*Check, settings map[string]Settings, input any) {
 	for _, c := range checks {
 		if c.Prepare == nil {
 			continue
@@ -161,7 +163,7 @@ func Prepare(checks []*Check, settings map[string]Settings) {
 			s = Settings{Enabled: !c.Disabled, Options: c.Options}
 		}
 		if s.Enabled {
-			go c.Prepare(s.Options)
+			go c.Prepare(s.Options, input)
 		}
 	}
 }

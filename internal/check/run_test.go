@@ -150,27 +150,27 @@ func init() {
 	}
 }
 
-// TestPrepare: each enabled check's Prepare runs once with the options the
-// run will use; a disabled check's does not run.
+// TestPrepare: each enabled check's Prepare runs once with the options and
+// the input the run will use; a disabled check's does not run.
 func TestPrepare(t *testing.T) {
 	type opts struct{ N int }
 	got := make(chan string, 4)
 	mk := func(id string, disabled bool) *Check {
 		return &Check{ID: id, Disabled: disabled, Options: &opts{N: 1},
-			Prepare: func(o any) { got <- fmt.Sprintf("%s:%d", id, o.(*opts).N) }}
+			Prepare: func(o, in any) { got <- fmt.Sprintf("%s:%d:%v", id, o.(*opts).N, in) }}
 	}
 	checks := []*Check{mk("on-by-default", false), mk("off-by-default", true), mk("turned-off", false), mk("turned-on", true),
 		{ID: "no-prepare"}}
 	Prepare(checks, map[string]Settings{
 		"turned-off": {Enabled: false},
 		"turned-on":  {Enabled: true, Options: &opts{N: 7}},
-	})
+	}, "in")
 	var seen []string
 	for range 2 {
 		seen = append(seen, <-got)
 	}
 	slices.Sort(seen)
-	if want := []string{"on-by-default:1", "turned-on:7"}; !slices.Equal(seen, want) {
+	if want := []string{"on-by-default:1:in", "turned-on:7:in"}; !slices.Equal(seen, want) {
 		t.Errorf("prepared %v, want %v", seen, want)
 	}
 	select {

@@ -79,8 +79,11 @@ var SecretLeak = &check.Check{
 		TestPathSeverity: "low"},
 	Run: runSecretLeak,
 	// The default rules take 7 ms to compile: they are compiled while the
-	// repository is opened.
-	Prepare: func(o any) {
+	// repository is opened, unless the run brings its own.
+	Prepare: func(o, input any) {
+		if in, ok := input.(RulesetInput); ok && in.SecretRuleset() != nil {
+			return
+		}
 		if opts, ok := o.(*SecretLeakOptions); ok && usesDefaultRules(opts) {
 			secrets.Default()
 		}

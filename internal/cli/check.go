@@ -95,6 +95,7 @@ func runCheck(cmd *cobra.Command, e *env, f *checkFlags, o *outputFlags, dir str
 		}
 		baseline = nil // write every current finding
 	}
+	g.prepare(nil)
 	var r *repo.Repo
 	if f.staged {
 		if r, err = repo.OpenStaged(ctx, dir); err != nil {

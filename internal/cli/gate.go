@@ -92,9 +92,11 @@ func (g *gateFlags) resolve(dir string) (*gate, error) {
 	if r.baseline, err = loadBaseline(dir, p, g.baseline); err != nil {
 		return nil, err
 	}
-	check.Prepare(r.checks, r.settings)
 	return r, nil
 }
+
+// prepare starts the checks' own set-up (check.Prepare) for a run on input.
+func (g *gate) prepare(input any) { check.Prepare(g.checks, g.settings, input) }
 
 // selectChecks applies --only and --skip to the checks of the scopes.
 func selectChecks(scopes []check.Scope, only, skip []string) ([]*check.Check, error) {

@@ -123,6 +123,7 @@ func runPR(cmd *cobra.Command, e *env, f *prFlags, o *outputFlags, dir string) e
 		}
 		in.Rules = rs
 	}
+	g.prepare(in)
 	r, err := repo.OpenChange(ctx, dir, f.base, f.head)
 	if err != nil {
 		return revisionError(err)

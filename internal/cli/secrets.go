@@ -127,7 +127,9 @@ func runSecretsScan(cmd *cobra.Command, e *env, f *secretsFlags, o *outputFlags,
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(secretsMemoryLimit)
 	}
-	gctune.Start()
+	if f.since != "" || f.history {
+		gctune.Start()
+	}
 	out, err := o.open(e)
 	if err != nil {
 		return err
@@ -165,6 +167,7 @@ func runSecretsScan(cmd *cobra.Command, e *env, f *secretsFlags, o *outputFlags,
 		}
 		in.Rules = rs
 	}
+	g.prepare(in)
 	start := time.Now()
 	var r *repo.Repo
 	target := dir
