@@ -62,10 +62,11 @@ type Rule struct {
 	// maxWin is the largest window that Go's regexp still searches with its
 	// backtracker (much faster than its NFA) for this rule's program.
 	maxWin int
-	// gateSrc, when set, is the source of the rule's gate (see
-	// buildGate), compiled on first use: most rules of a set never see
-	// their keyword in a given scan, and compiling every gate would double
-	// the cost of starting one.
+	// gateSrc is set (by buildGate, in prepare) when the rule has a gate:
+	// gateSubs, printed and compiled on first use, since most rules of a
+	// set never see their keyword in a given scan, and compiling every
+	// gate would double the cost of starting one. It does not change
+	// after prepare: scanners read it concurrently.
 	gateSrc  string
 	gateSubs []*syntax.Regexp
 	gateOnce sync.Once
@@ -354,13 +355,15 @@ func (r *Rule) getGate() *regexp.Regexp {
 			b.WriteString(source(s))
 		}
 		b.WriteString(")")
-		r.gateSrc = b.String()
-		g, err := regexp.Compile(r.gateSrc)
+		// gateSrc stays as prepare left it: scanners read it without
+		// the Once.
+		src := b.String()
+		g, err := regexp.Compile(src)
 		if err != nil {
 			return
 		}
 		r.gateWin = gateSpan
-		if t, err := syntax.Parse(r.gateSrc, syntax.Perl); err == nil {
+		if t, err := syntax.Parse(src, syntax.Perl); err == nil {
 			if prog, err := syntax.Compile(t.Simplify()); err == nil && len(prog.Inst) > 0 {
 				r.gateWin = max(160, min(gateSpan, 256*1024/len(prog.Inst)-1))
 			}
