@@ -254,14 +254,8 @@ func (x *Reader) endBlock() error {
 		return x.fail("the block's uncompressed size is %d, its header says %d", x.out, x.declOut)
 	}
 	unpadded := x.headSize + comp
-	var pad [3]byte
-	if n := (4 - unpadded%4) % 4; n > 0 {
-		if err := x.read(pad[:n]); err != nil {
-			return err
-		}
-		if !allZero(pad[:n]) {
-			return x.fail("non-zero block padding")
-		}
+	if _, err := x.padding(unpadded, "block", nil); err != nil {
+		return err
 	}
 	if x.sumSize > 0 {
 		sum := make([]byte, x.sumSize)
@@ -286,6 +280,27 @@ func (x *Reader) sum() []byte {
 		return binary.LittleEndian.AppendUint64(nil, h.Sum64())
 	}
 	return x.check.Sum(nil)
+}
+
+// padding reads the zero bytes that make what (a block, the index) of
+// size bytes a multiple of four long, adds them to crc unless it is nil,
+// and returns how many there were.
+func (x *Reader) padding(size int64, what string, crc hash.Hash32) (int64, error) {
+	k := (4 - size%4) % 4
+	if k == 0 {
+		return 0, nil
+	}
+	var pad [3]byte
+	if err := x.read(pad[:k]); err != nil {
+		return 0, err
+	}
+	if !allZero(pad[:k]) {
+		return 0, x.fail("non-zero %s padding", what)
+	}
+	if crc != nil {
+		crc.Write(pad[:k])
+	}
+	return k, nil
 }
 
 // index reads the index (its indicator byte read) and the stream footer.
@@ -332,17 +347,11 @@ func (x *Reader) index() error {
 			return x.fail("an index record does not match its block")
 		}
 	}
-	var pad [3]byte
-	if k := (4 - size%4) % 4; k > 0 {
-		if err := x.read(pad[:k]); err != nil {
-			return err
-		}
-		if !allZero(pad[:k]) {
-			return x.fail("non-zero index padding")
-		}
-		crc.Write(pad[:k])
-		size += k
+	k, err := x.padding(size, "index", crc)
+	if err != nil {
+		return err
 	}
+	size += k
 	var sum [4]byte
 	if err := x.read(sum[:]); err != nil {
 		return err
