@@ -44,17 +44,17 @@ type Repo struct {
 	dirs *dirRoots // roots of the directories read in (work trees)
 	// lstats remembers each Lstat of the work tree: the secret scan and
 	// unchecked-file both ask for every file.
-	lstats    sync.Map // string -> lstatResult
-	scope     []string // what checks look at, sorted
-	all       []string // every file, sorted (the scope is a subset)
-	tracked   []string // sorted, slash-separated, relative to Dir
-	untracked []string // untracked and not ignored, sorted
-	nested    []string // nested repositories git lists as untracked directories
-	modes     map[string]string
+	lstats    sync.Map             // string -> lstatResult
+	scope     []string             // what checks look at, sorted
+	all       []string             // every file, sorted (the scope is a subset)
+	tracked   []string             // sorted, slash-separated, relative to Dir
+	untracked []string             // untracked and not ignored, sorted
+	nested    []string             // nested repositories git lists as untracked directories
+	modes     map[string]string    // work tree; a revision view's are in entries
 	entries   map[string]treeEntry // revision view
 	cat       *catFile
 	// treeDone, when not nil, is closed once a tree read in the
-	// background is in entries, modes, tracked and all (see wait);
+	// background is in entries, tracked and all (see wait);
 	// treeErr is its error.
 	treeDone chan struct{}
 	treeErr  error
@@ -239,7 +239,13 @@ func (r *Repo) IsTracked(name string) bool {
 
 // Mode is git's mode of a tracked path ("100644", "100755", "120000" for
 // a symlink, "160000" for a submodule), or "" when untracked.
-func (r *Repo) Mode(name string) string { r.wait(); return r.modes[name] }
+func (r *Repo) Mode(name string) string {
+	r.wait()
+	if r.entries != nil {
+		return r.entries[name].mode
+	}
+	return r.modes[name]
+}
 
 // Lstat describes name without following a final symlink.
 func (r *Repo) Lstat(name string) (fs.FileInfo, error) {

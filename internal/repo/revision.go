@@ -228,14 +228,12 @@ func openTree(ctx context.Context, abs, commit string) (*Repo, error) {
 func (r *Repo) listTree(ctx context.Context) error {
 	out, err := Git(ctx, r.Dir, "ls-tree", "-r", "-z", "--full-tree", "--end-of-options", r.Rev)
 	if err != nil {
-		r.entries, r.modes = map[string]treeEntry{}, map[string]string{}
+		r.entries = map[string]treeEntry{}
 		return err
 	}
 	r.entries = parseLsTree(out)
-	r.modes = make(map[string]string, len(r.entries))
 	r.tracked = make([]string, 0, len(r.entries))
-	for name, e := range r.entries {
-		r.modes[name] = e.mode
+	for name := range r.entries {
 		r.tracked = append(r.tracked, name)
 	}
 	slices.Sort(r.tracked)
@@ -583,7 +581,7 @@ func OpenStaged(ctx context.Context, dir string) (*Repo, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Repo{Dir: abs, IsGit: true, Rev: "index", modes: map[string]string{}, entries: map[string]treeEntry{}, Limits: DefaultLimits()}
+	r := &Repo{Dir: abs, IsGit: true, Rev: "index", entries: map[string]treeEntry{}, Limits: DefaultLimits()}
 	for _, rec := range bytes.Split(out, []byte{0}) {
 		meta, p, ok := bytes.Cut(rec, []byte{'\t'})
 		if !ok || len(p) == 0 {
@@ -595,7 +593,6 @@ func OpenStaged(ctx context.Context, dir string) (*Repo, error) {
 		}
 		name := string(p)
 		r.entries[name] = treeEntry{mode: f[0], oid: f[1], size: -1}
-		r.modes[name] = f[0]
 		r.tracked = append(r.tracked, name)
 	}
 	slices.Sort(r.tracked)
