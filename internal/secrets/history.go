@@ -306,8 +306,7 @@ func parseRawMeta(meta []byte) (change, bool) {
 type differ struct {
 	blobs *blobReader
 	seed  maphash.Seed
-	cache map[string][]byte // blob ID -> content (nil: binary or empty)
-	gen   map[string]uint64 // blob ID -> when it was cached
+	cache map[string]cached // by blob ID
 	// fresh holds the cached blobs in the order they were cached; used,
 	// those that have since been the old version of a change, in the order
 	// of that use. A version that has been compared against is rarely
@@ -381,6 +380,13 @@ func (t *lineCounts) take(h uint64) bool {
 	}
 }
 
+// cached is a blob in the cache: its content (nil: binary or empty) and
+// when it was cached.
+type cached struct {
+	b   []byte
+	gen uint64
+}
+
 // cacheRef names one caching of a blob.
 type cacheRef struct {
 	id  string
@@ -395,7 +401,7 @@ const (
 )
 
 func newDiffer(b *blobReader) *differ {
-	return &differ{blobs: b, seed: maphash.MakeSeed(), cache: map[string][]byte{}, gen: map[string]uint64{}}
+	return &differ{blobs: b, seed: maphash.MakeSeed(), cache: map[string]cached{}}
 }
 
 func (d *differ) newAdded(c change) *Added {
@@ -426,7 +432,7 @@ func (d *differ) put(id string, b []byte) bool {
 		d.blobs.release(b)
 	}
 	d.next++
-	d.cache[id], d.gen[id] = b, d.next
+	d.cache[id] = cached{b, d.next}
 	d.fresh = append(d.fresh, cacheRef{id, d.next})
 	d.held += cap(b)
 	return true
@@ -439,14 +445,13 @@ func (d *differ) evict() bool {
 		for len(*q) > 0 {
 			r := (*q)[0]
 			*q = (*q)[1:]
-			if g, ok := d.gen[r.id]; !ok || g != r.gen {
+			c, ok := d.cache[r.id]
+			if !ok || c.gen != r.gen {
 				continue // evicted already, or cached again since
 			}
-			b := d.cache[r.id]
-			d.held -= cap(b)
-			d.blobs.recycle(b)
+			d.held -= cap(c.b)
+			d.blobs.recycle(c.b)
 			delete(d.cache, r.id)
-			delete(d.gen, r.id)
 			return true
 		}
 	}
@@ -456,11 +461,11 @@ func (d *differ) evict() bool {
 // old returns a cached blob as the old version of a change, which moves it
 // to the front of the eviction order.
 func (d *differ) old(id string) ([]byte, bool) {
-	b, ok := d.cache[id]
+	c, ok := d.cache[id]
 	if ok {
-		d.used = append(d.used, cacheRef{id, d.gen[id]})
+		d.used = append(d.used, cacheRef{id, c.gen})
 	}
-	return b, ok
+	return c.b, ok
 }
 
 // batchSize is how many changes' blobs are asked of git cat-file at once:
