@@ -128,34 +128,23 @@ func checkBlock(r io.ReaderAt, size, off, maxDict int64) error {
 	if crc32.ChecksumIEEE(h[:hsize-4]) != binary.LittleEndian.Uint32(h[hsize-4:]) {
 		return fmt.Errorf("xz: block header checksum at byte %d", off)
 	}
-	flags := h[1]
-	p := h[2 : hsize-4]
-	if flags&0x40 != 0 {
-		if _, ok := uvarint(&p); !ok {
-			return fmt.Errorf("xz: bad block header at byte %d", off)
-		}
+	bh := parseBlockHeader(h)
+	if !bh.compOK || !bh.outOK {
+		return fmt.Errorf("xz: bad block header at byte %d", off)
 	}
-	if flags&0x80 != 0 {
-		if _, ok := uvarint(&p); !ok {
-			return fmt.Errorf("xz: bad block header at byte %d", off)
-		}
-	}
-	for range int(flags&3) + 1 {
-		id, ok1 := uvarint(&p)
-		psize, ok2 := uvarint(&p)
-		if !ok1 || !ok2 || psize > uint64(len(p)) {
-			return fmt.Errorf("xz: bad filter flags at byte %d", off)
-		}
-		props := p[:psize]
-		p = p[psize:]
-		if id == 0x21 { // LZMA2
-			if len(props) != 1 || props[0] > 40 {
+	// Each filter read is judged before an unreadable one is reported.
+	for _, f := range bh.filters {
+		if f.id == 0x21 { // LZMA2
+			if len(f.props) != 1 || f.props[0] > 40 {
 				return fmt.Errorf("xz: bad LZMA2 properties at byte %d", off)
 			}
-			if d := dictSize(props[0]); maxDict > 0 && d > maxDict {
+			if d := dictSize(f.props[0]); maxDict > 0 && d > maxDict {
 				return fmt.Errorf("xz: a %d MiB dictionary, over the limit of %d MiB", d>>20, maxDict>>20)
 			}
 		}
+	}
+	if !bh.filtersOK {
+		return fmt.Errorf("xz: bad filter flags at byte %d", off)
 	}
 	return nil
 }

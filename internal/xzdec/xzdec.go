@@ -190,45 +190,35 @@ func (x *Reader) nextBlock() error {
 	if crc32.ChecksumIEEE(h[:size-4]) != binary.LittleEndian.Uint32(h[size-4:]) {
 		return x.fail("block header checksum")
 	}
-	flags := h[1]
-	if flags&0x3C != 0 {
-		return x.fail("unsupported block flags %#x", flags)
+	bh := parseBlockHeader(h)
+	if bh.flags&0x3C != 0 {
+		return x.fail("unsupported block flags %#x", bh.flags)
 	}
-	p := h[2 : size-4]
-	x.declComp, x.declOut = -1, -1
-	if flags&0x40 != 0 {
-		v, ok := uvarint(&p)
-		if !ok || v == 0 || v > 1<<62 {
-			return x.fail("bad compressed size in the block header")
-		}
-		x.declComp = int64(v)
+	if !bh.compOK || bh.comp == 0 || bh.comp > 1<<62 {
+		return x.fail("bad compressed size in the block header")
 	}
-	if flags&0x80 != 0 {
-		v, ok := uvarint(&p)
-		if !ok || v > 1<<62 {
-			return x.fail("bad uncompressed size in the block header")
-		}
-		x.declOut = int64(v)
+	if !bh.outOK || bh.out > 1<<62 {
+		return x.fail("bad uncompressed size in the block header")
 	}
-	if flags&3 != 0 {
-		return x.fail("a filter chain of %d filters: only LZMA2 alone is supported", flags&3+1)
+	x.declComp, x.declOut = bh.comp, bh.out
+	if bh.flags&3 != 0 {
+		return x.fail("a filter chain of %d filters: only LZMA2 alone is supported", bh.flags&3+1)
 	}
-	id, ok1 := uvarint(&p)
-	psize, ok2 := uvarint(&p)
-	if !ok1 || !ok2 || psize > uint64(len(p)) {
+	if !bh.filtersOK {
 		return x.fail("bad filter flags")
 	}
-	if id != 0x21 {
-		return x.fail("unsupported filter %#x: only LZMA2 (0x21) is", id)
+	f := bh.filters[0]
+	if f.id != 0x21 {
+		return x.fail("unsupported filter %#x: only LZMA2 (0x21) is", f.id)
 	}
-	if psize != 1 || p[0] > 40 {
+	if len(f.props) != 1 || f.props[0] > 40 {
 		return x.fail("bad LZMA2 properties")
 	}
-	dict := dictSize(p[0])
+	dict := dictSize(f.props[0])
 	if x.cfg.MaxDict > 0 && dict > x.cfg.MaxDict {
 		return x.fail("a %d MiB dictionary, over the limit of %d MiB", dict>>20, x.cfg.MaxDict>>20)
 	}
-	if !allZero(p[1:]) {
+	if !allZero(bh.rest) {
 		return x.fail("non-zero block header padding")
 	}
 	// The window only grows to this with the output; on a 32-bit int the
@@ -409,6 +399,61 @@ func (x *Reader) nextStream() error {
 }
 
 // uvarint reads an xz multibyte integer (at most 9 bytes) from *p.
+// blockHeader is what a block header says, read without judging it: each
+// reader (the decoder, Size) applies its own rules, in header order.
+type blockHeader struct {
+	flags byte
+	// comp and out are the sizes the header declares, -1 when absent;
+	// compOK and outOK are false when the size is there but unreadable.
+	comp, out     int64
+	compOK, outOK bool
+	// filters are the filter flags read, up to the first unreadable one
+	// (filtersOK false).
+	filters   []filter
+	filtersOK bool
+	// rest is what follows the filter flags (padding, when all are read).
+	rest []byte
+}
+
+type filter struct {
+	id    uint64
+	props []byte
+}
+
+// parseBlockHeader reads a whole block header h, its size byte first; its
+// CRC32, the last four bytes, is the caller's to check.
+func parseBlockHeader(h []byte) blockHeader {
+	bh := blockHeader{flags: h[1], comp: -1, out: -1}
+	p := h[2 : len(h)-4]
+	if bh.flags&0x40 != 0 {
+		v, ok := uvarint(&p)
+		if !ok {
+			return bh
+		}
+		bh.comp = int64(min(v, 1<<62+1))
+	}
+	bh.compOK = true
+	if bh.flags&0x80 != 0 {
+		v, ok := uvarint(&p)
+		if !ok {
+			return bh
+		}
+		bh.out = int64(min(v, 1<<62+1))
+	}
+	bh.outOK = true
+	for range int(bh.flags&3) + 1 {
+		id, ok1 := uvarint(&p)
+		psize, ok2 := uvarint(&p)
+		if !ok1 || !ok2 || psize > uint64(len(p)) {
+			return bh
+		}
+		bh.filters = append(bh.filters, filter{id, p[:psize]})
+		p = p[psize:]
+	}
+	bh.filtersOK, bh.rest = true, p
+	return bh
+}
+
 func uvarint(p *[]byte) (uint64, bool) {
 	var v uint64
 	for i := 0; i < 9 && i < len(*p); i++ {
