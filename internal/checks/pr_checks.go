@@ -65,7 +65,7 @@ func runPRReviewPath(ctx context.Context, p *check.Pass) error {
 	if globs == nil {
 		globs = pr.DefaultSensitive
 	}
-	for _, e := range p.Repo.Change.Entries {
+	for _, e := range p.Repo.Change.Entries() {
 		for _, g := range globs {
 			if repo.Match(g, e.Path) {
 				what := map[string]string{"A": "adds", "D": "deletes", "T": "changes the type of"}[e.Status]

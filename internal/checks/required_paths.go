@@ -73,7 +73,7 @@ func runRequiredPaths(ctx context.Context, p *check.Pass) error {
 		if c := r.Change; c != nil {
 			// On a change, report what the change removes.
 			if len(found) == 0 {
-				for _, e := range c.Entries {
+				for _, e := range c.Entries() {
 					if e.Status == "D" && match(e.Path) {
 						p.Reportf(loc, "missing:"+want, "the change removes %s, which the layout requires (%s)", e.Path, what)
 						break

@@ -78,8 +78,9 @@ var SecretLeak = &check.Check{
 	Options: &SecretLeakOptions{MaxDecodeDepth: secrets.DefaultDecodeDepth, TestPaths: DefaultTestPaths,
 		TestPathSeverity: "low"},
 	Run: runSecretLeak,
-	// The default rules take 7 ms to compile: they are compiled while the
-	// repository is opened, unless the run brings its own.
+	// The default rule set (its keyword automaton; each rule's regexp
+	// compiles when its keyword first occurs) is built while the
+	// repository is opened, unless the run brings its own rules.
 	Prepare: func(o, input any) {
 		if in, ok := input.(RulesetInput); ok && in.SecretRuleset() != nil {
 			return
@@ -151,6 +152,23 @@ func scanFiles(p *check.Pass) []string {
 
 func runSecretLeak(ctx context.Context, p *check.Pass) error {
 	opts := p.Options.(*SecretLeakOptions)
+	var rg *secrets.Range
+	if in, ok := p.Input.(HistoryInput); ok && in.SecretHistory() != nil {
+		rg = in.SecretHistory()
+	} else if c := p.Repo.Change; c != nil {
+		// A change: the lines each of its commits added, also those a later
+		// commit removed again (they stay in the history that is merged).
+		rg = &secrets.Range{Since: c.MB, Until: c.HeadHash}
+	}
+	var hist *secrets.History
+	if rg != nil {
+		// git starts reading the history while the rules get ready.
+		var err error
+		if hist, err = secrets.OpenHistory(ctx, p.Repo.Dir, *rg); err != nil {
+			return fmt.Errorf("scan history: %w", err)
+		}
+		defer hist.Close()
+	}
 	var rs *secrets.Ruleset
 	if in, ok := p.Input.(RulesetInput); ok && in.SecretRuleset() != nil {
 		rs = in.SecretRuleset()
@@ -179,16 +197,8 @@ func runSecretLeak(ctx context.Context, p *check.Pass) error {
 		}
 		p.ReportSeverity(sev, SecretFinding(f))
 	}
-	var rg *secrets.Range
-	if in, ok := p.Input.(HistoryInput); ok && in.SecretHistory() != nil {
-		rg = in.SecretHistory()
-	} else if c := p.Repo.Change; c != nil {
-		// A change: the lines each of its commits added, also those a later
-		// commit removed again (they stay in the history that is merged).
-		rg = &secrets.Range{Since: c.MB, Until: c.HeadHash}
-	}
-	if rg != nil {
-		if err := rs.ScanHistory(ctx, p.Repo.Dir, *rg, secrets.Sink{Finding: sink}); err != nil {
+	if hist != nil {
+		if err := hist.Scan(rs, secrets.Sink{Finding: sink}); err != nil {
 			return fmt.Errorf("scan history: %w", err)
 		}
 		return ctx.Err()

@@ -83,7 +83,7 @@ const emptyLock = `{"nodes":{"root":{}},"root":"root","version":7}`
 // from the merge base to the head.
 func LockDeltas(ctx context.Context, r *repo.Repo) []lockdiff.FileDelta {
 	var out []lockdiff.FileDelta
-	for _, e := range r.Change.Entries {
+	for _, e := range r.Change.Entries() {
 		if path.Base(e.Path) != "flake.lock" {
 			continue
 		}
@@ -167,7 +167,7 @@ func Summarize(ctx context.Context, r *repo.Repo, in *Input) (*Summary, error) {
 	if s.Locks == nil {
 		s.Locks = []lockdiff.FileDelta{}
 	}
-	for _, e := range c.Entries {
+	for _, e := range c.Entries() {
 		s.Files = append(s.Files, File{Path: e.Path, Status: e.Status, Added: e.Added, Removed: e.Removed, Binary: e.Binary})
 	}
 	return s, nil

@@ -199,7 +199,7 @@ func parseLsFilesOthers(out []byte) (untracked, nested []string) {
 // Files lists the files checks look at, sorted: in a work tree the
 // tracked and untracked-not-ignored files; in a change's view, the files
 // the change adds or modifies. The slice is the caller's.
-func (r *Repo) Files() []string { return slices.Clone(r.scope) }
+func (r *Repo) Files() []string { r.wait(); return slices.Clone(r.scope) }
 
 // AllFiles lists every file of the tree, sorted, for lookups of context
 // (a sibling flake.nix, a sealed twin) beyond the checked scope.
@@ -214,6 +214,7 @@ func (r *Repo) Exists(name string) bool {
 
 // InScope reports whether name is one of Files.
 func (r *Repo) InScope(name string) bool {
+	r.wait()
 	_, ok := slices.BinarySearch(r.scope, name)
 	return ok
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -25,9 +26,21 @@ type Change struct {
 	// Commits is the number of commits from the merge base to Head, once
 	// CountCommits has run.
 	Commits int
-	// Entries are the changed paths, sorted.
-	Entries []ChangeEntry
+	entries []ChangeEntry
+	// ready, when not nil, is closed once entries are read (in the
+	// background: see OpenChange).
+	ready   <-chan struct{}
 	counted bool
+}
+
+// Entries are the changed paths, sorted. They are read in the background
+// while the view opens; Entries waits for them (when that read failed,
+// the view's Err says so and Entries is empty).
+func (c *Change) Entries() []ChangeEntry {
+	if c.ready != nil {
+		<-c.ready
+	}
+	return c.entries
 }
 
 // ChangeEntry is one path a change touches.
@@ -45,11 +58,12 @@ type ChangeEntry struct {
 
 // Entry returns the change's entry for path.
 func (c *Change) Entry(p string) (ChangeEntry, bool) {
-	i, ok := slices.BinarySearchFunc(c.Entries, p, func(e ChangeEntry, p string) int { return strings.Compare(e.Path, p) })
+	entries := c.Entries()
+	i, ok := slices.BinarySearchFunc(entries, p, func(e ChangeEntry, p string) int { return strings.Compare(e.Path, p) })
 	if !ok {
 		return ChangeEntry{}, false
 	}
-	return c.Entries[i], true
+	return entries[i], true
 }
 
 type treeEntry struct {
@@ -85,27 +99,30 @@ func OpenChange(ctx context.Context, dir, base, head string) (*Repo, error) {
 	if head == "" {
 		head = "HEAD"
 	}
-	// Three git calls in a row (both ends, the merge base, the diff), each
-	// a git start-up, with the head's tree read beside them. They read
-	// objects only, so none needs the repository's filter configuration
+	// Both ends and the merge base are asked of git at once (the merge
+	// base is taken of the revisions as given, so that it need not wait for
+	// them); then the diff and the head's tree are read in the background:
+	// a history scan, which needs only the change's ends, starts before they
+	// are done, and readers of the tree or the diff wait for them. None of
+	// these git calls needs the repository's filter configuration
 	// (objectsOnly).
+	var mbOut []byte
+	var mbErr error
+	mbDone := make(chan struct{})
+	if ValidRevision(base) == nil && ValidRevision(head) == nil {
+		go func() {
+			defer close(mbDone)
+			mbOut, mbErr = Git(ctx, abs, "merge-base", "--end-of-options", base, head)
+		}()
+	} else {
+		close(mbDone)
+	}
 	bh, hh, err := resolvePair(ctx, abs, base, head)
+	<-mbDone
 	if err != nil {
 		return nil, err
 	}
-	// The head's tree is read in the background: a history scan, which
-	// needs only the change's ends, starts before it is done; readers of
-	// the tree wait for it.
-	r := &Repo{Dir: abs, IsGit: true, Rev: hh, Limits: DefaultLimits(), cat: &catFile{dir: abs}, treeDone: make(chan struct{})}
-	go func() {
-		defer close(r.treeDone)
-		if err := r.listTree(ctx); err != nil {
-			r.treeErr = fmt.Errorf("read the tree of %s: %w", head, err)
-		}
-	}()
-	mbOut, err := Git(ctx, abs, "merge-base", "--end-of-options", bh, hh)
-	if err != nil || len(bytes.TrimSpace(mbOut)) == 0 {
-		r.Close()
+	if mbErr != nil || len(bytes.TrimSpace(mbOut)) == 0 {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
@@ -117,21 +134,37 @@ func OpenChange(ctx context.Context, dir, base, head string) (*Repo, error) {
 		return nil, &MergeBaseError{Base: base, Head: head, Why: why}
 	}
 	mb := strings.TrimSpace(string(mbOut))
-	c := &Change{Base: base, Head: head, BaseHash: bh, HeadHash: hh, MB: mb}
-	raw, err := Git(ctx, abs, "diff-tree", "-r", "-z", "--raw", "--no-renames", "--no-abbrev", "--no-ext-diff", "--no-textconv", "--end-of-options", mb, hh)
-	if err != nil {
-		r.Close()
-		return nil, err
-	}
-	c.Entries = parseDiffTree(raw)
-	r.Change = c
-	var scope []string
-	for _, e := range c.Entries {
-		if e.Status != "D" {
-			scope = append(scope, e.Path)
+	done := make(chan struct{})
+	c := &Change{Base: base, Head: head, BaseHash: bh, HeadHash: hh, MB: mb, ready: done}
+	r := &Repo{Dir: abs, IsGit: true, Rev: hh, Limits: DefaultLimits(), cat: &catFile{dir: abs}, treeDone: done, Change: c}
+	var wg sync.WaitGroup
+	var treeErr, diffErr error
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		if err := r.listTree(ctx); err != nil {
+			treeErr = fmt.Errorf("read the tree of %s: %w", head, err)
 		}
-	}
-	r.scope = scope
+	}()
+	go func() {
+		defer wg.Done()
+		raw, err := Git(ctx, abs, "diff-tree", "-r", "-z", "--raw", "--no-renames", "--no-abbrev", "--no-ext-diff", "--no-textconv", "--end-of-options", mb, hh)
+		if err != nil {
+			diffErr = fmt.Errorf("diff %s..%s: %w", base, head, err)
+			return
+		}
+		c.entries = parseDiffTree(raw)
+		for _, e := range c.entries {
+			if e.Status != "D" {
+				r.scope = append(r.scope, e.Path)
+			}
+		}
+	}()
+	go func() {
+		wg.Wait()
+		r.treeErr = errors.Join(diffErr, treeErr)
+		close(done)
+	}()
 	return r, nil
 }
 
@@ -189,7 +222,7 @@ func (c *Change) CountLines(ctx context.Context, dir string) error {
 	if err != nil {
 		return err
 	}
-	setCounts(c.Entries, num)
+	setCounts(c.Entries(), num)
 	c.counted = true
 	return nil
 }

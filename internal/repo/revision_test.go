@@ -50,8 +50,8 @@ func TestOpenChangeView(t *testing.T) {
 	if got, want := strings.Join(r.AllFiles(), " "), "a.txt new/b.txt new/link same/deeper/x.txt same/kept.txt"; got != want {
 		t.Errorf("AllFiles = %q, want %q", got, want)
 	}
-	if err := r.Change.CountCommits(context.Background(), dir); err != nil || r.Change.Commits != 1 || len(r.Change.Entries) != 3 {
-		t.Errorf("change: %d commits (%v), %d entries", r.Change.Commits, err, len(r.Change.Entries))
+	if err := r.Change.CountCommits(context.Background(), dir); err != nil || r.Change.Commits != 1 || len(r.Change.Entries()) != 3 {
+		t.Errorf("change: %d commits (%v), %d entries", r.Change.Commits, err, len(r.Change.Entries()))
 	}
 	if r.Change.BaseHash == r.Change.HeadHash || r.Change.MB != r.Change.BaseHash || len(r.Change.HeadHash) != 40 {
 		t.Errorf("ends: base %s head %s merge base %s", r.Change.BaseHash, r.Change.HeadHash, r.Change.MB)

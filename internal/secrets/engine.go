@@ -160,12 +160,12 @@ func NewRuleset(rules []*Rule, global []Allowlist) (*Ruleset, error) {
 		r.index = i
 		seen[r.ID] = true
 		switch {
-		case r.Regex == nil:
+		case !r.hasRegex():
 			rs.pathOnly = append(rs.pathOnly, int32(i))
 		case len(r.Keywords) == 0:
 			rs.always = append(rs.always, int32(i))
 		}
-		if r.Regex == nil {
+		if !r.hasRegex() {
 			continue
 		}
 		for _, k := range r.Keywords {
@@ -488,7 +488,7 @@ func (s *Scanner) match(in Input, data []byte, from, to int, lineRulesOnly bool)
 		}
 		lastLo, lastHi := cLo, cHi
 		for _, ri := range rs.kwRules[kw] {
-			rule := rs.Rules[ri]
+			rule := rs.Rules[ri].analyzed()
 			if lineRulesOnly && rule.span == spanBlock || !s.ruleApplies(ri, in) {
 				continue
 			}
@@ -549,7 +549,7 @@ func (s *Scanner) match(in Input, data []byte, from, to int, lineRulesOnly bool)
 		}
 	})
 	for _, ri := range rs.always {
-		if (!lineRulesOnly || rs.Rules[ri].span != spanBlock) && s.ruleApplies(ri, in) {
+		if (!lineRulesOnly || rs.Rules[ri].analyzed().span != spanBlock) && s.ruleApplies(ri, in) {
 			add(ri, window{0, len(data)})
 		}
 	}
@@ -567,7 +567,7 @@ func (s *Scanner) match(in Input, data []byte, from, to int, lineRulesOnly bool)
 				ws[i+1].lo, ws[i+1].hi = w.lo, max(w.hi, ws[i+1].hi)
 				continue
 			}
-			for _, m := range rule.Regex.FindAllSubmatchIndex(data[w.lo:w.hi], -1) {
+			for _, m := range rule.regex().FindAllSubmatchIndex(data[w.lo:w.hi], -1) {
 				ms, me := w.lo+m[0], w.lo+m[1]
 				if ms < from || ms >= to || ms == me {
 					continue

@@ -63,11 +63,78 @@ type Added struct {
 var gitLowMemory = []string{"-c", "core.deltaBaseCacheLimit=12m", "-c", "core.packedGitWindowSize=1m", "-c", "core.packedGitLimit=16m"}
 
 // ScanHistory scans the lines each commit of a range added, reporting the
-// commit and author of each finding.
+// commit and author of each finding: OpenHistory, then History.Scan.
+func (rs *Ruleset) ScanHistory(ctx context.Context, dir string, rg Range, sink Sink) error {
+	h, err := OpenHistory(ctx, dir, rg)
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+	return h.Scan(rs, sink)
+}
+
+// History is a range of commits being read for a scan: its `git log`
+// stream and the `git cat-file --batch` that serves its blobs, both
+// started by OpenHistory so that git works while the caller gets its
+// rules ready.
+type History struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+	spec   string
+	cmd    *exec.Cmd
+	out    io.ReadCloser
+	stderr bytes.Buffer
+	blobs  *blobReader
+	done   bool
+}
+
+// OpenHistory starts reading the commits of rg in the repository at dir.
+// The caller scans them with Scan and closes the History either way.
 //
 // The history is read as one `git log --raw` stream (each commit's
 // changed files with their old and new blobs) and one `git cat-file
 // --batch` that serves the blobs; no process is started per commit.
+func OpenHistory(ctx context.Context, dir string, rg Range) (*History, error) {
+	if err := rg.validate(); err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	h := &History{ctx: ctx, cancel: cancel, spec: rg.spec(), blobs: &blobReader{ctx: ctx, dir: dir}}
+	args := append(append([]string{}, gitLowMemory...), "log", "--reverse", "--raw", "--root", "--no-renames", "--no-abbrev", "-z",
+		"--no-ext-diff", "--no-textconv", "--format=%x01%H%x02%an <%ae>", "--end-of-options", h.spec, "--")
+	h.cmd = repo.Command(ctx, dir, args...)
+	h.cmd.Stderr = &limitedBuffer{b: &h.stderr, n: 64 << 10}
+	out, err := h.cmd.StdoutPipe()
+	if err == nil {
+		err = h.cmd.Start()
+	}
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	growPipe(out)
+	h.out = out
+	// git cat-file starts now too: its start-up overlaps the log's first
+	// commits. A failure to start shows at the first blob read.
+	h.blobs.mu.Lock()
+	h.blobs.start()
+	h.blobs.mu.Unlock()
+	return h, nil
+}
+
+// Close stops git if the scan did not finish, and waits for it.
+func (h *History) Close() {
+	h.cancel()
+	if !h.done {
+		io.Copy(io.Discard, h.out)
+		h.cmd.Wait()
+		h.done = true
+	}
+	h.blobs.close()
+}
+
+// Scan scans the lines each commit of the history added.
+//
 // Rather than have git compute diffs, the lines a commit added are the
 // lines of the new blob that the old blob does not hold (compared by
 // hash, counting repeats): a line moved within a file is not added, a
@@ -77,28 +144,8 @@ var gitLowMemory = []string{"-c", "core.deltaBaseCacheLimit=12m", "-c", "core.pa
 // every CPU. A Kubernetes manifest is parsed from the new blob, so that
 // its encoded values are decoded; only findings on added lines are
 // reported, and manifests whose kind line was added go to sink.Manifest.
-func (rs *Ruleset) ScanHistory(ctx context.Context, dir string, rg Range, sink Sink) error {
-	if err := rg.validate(); err != nil {
-		return err
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	args := append(append([]string{}, gitLowMemory...), "log", "--reverse", "--raw", "--root", "--no-renames", "--no-abbrev", "-z",
-		"--no-ext-diff", "--no-textconv", "--format=%x01%H%x02%an <%ae>", "--end-of-options", rg.spec(), "--")
-	cmd := repo.Command(ctx, dir, args...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &limitedBuffer{b: &stderr, n: 64 << 10}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return err
-	}
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	growPipe(out)
-	blobs := &blobReader{ctx: ctx, dir: dir}
-	defer blobs.close()
-
+func (h *History) Scan(rs *Ruleset, sink Sink) error {
+	ctx, cancel, out, blobs := h.ctx, h.cancel, h.out, h.blobs
 	var mu sync.Mutex // serialises sink calls
 	locked := Sink{Stats: sink.Stats}
 	if sink.Finding != nil {
@@ -169,19 +216,17 @@ func (rs *Ruleset) ScanHistory(ctx context.Context, dir string, rg Range, sink S
 	close(work)
 	wg.Wait()
 	if perr != nil || scanErr != nil {
-		cancel()
-		io.Copy(io.Discard, out)
-		cmd.Wait()
 		if scanErr != nil {
 			return scanErr
 		}
 		return perr
 	}
-	if err := cmd.Wait(); err != nil {
+	h.done = true
+	if err := h.cmd.Wait(); err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		return fmt.Errorf("git log %s: %s", rg.spec(), oneLine(stderr.String()))
+		return fmt.Errorf("git log %s: %s", h.spec, oneLine(h.stderr.String()))
 	}
 	return ctx.Err()
 }

@@ -14,8 +14,8 @@ import (
 func TestSourceMatchesString(t *testing.T) {
 	var exprs []string
 	for _, r := range DefaultRules() {
-		if r.Regex != nil {
-			exprs = append(exprs, r.Regex.String())
+		if r.hasRegex() {
+			exprs = append(exprs, r.regex().String())
 		}
 		if r.Path != nil {
 			exprs = append(exprs, r.Path.String())

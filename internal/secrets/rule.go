@@ -7,6 +7,8 @@ import (
 	"regexp/syntax"
 	"strings"
 	"sync"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/nixgate/nixgate/internal/check"
 )
@@ -17,6 +19,8 @@ type Rule struct {
 	Description string
 	// Regex finds candidates. When it has capture groups, the secret is
 	// group SecretGroup, or the first non-empty group when SecretGroup is 0.
+	// nixgate's own rules leave it nil and give the expression's source
+	// (expr) instead: see analyzed.
 	Regex       *regexp.Regexp
 	SecretGroup int
 	// Entropy, when not zero, is the Shannon entropy (bits per byte) the
@@ -44,6 +48,16 @@ type Rule struct {
 	// package test); never literal tokens.
 	TP, FP []string
 
+	// expr is the source of a regexp compiled on first use (nixgate's own
+	// rules); exprOnce guards the compilation.
+	expr     string
+	exprOnce sync.Once
+	// ready guards what analyze derives from the regexp (span, gate,
+	// windows, the name group): done on first use, since most rules of a
+	// set never see their keyword in a given scan, and their regexps and
+	// analyses are most of the cost of starting one.
+	ready sync.Once
+
 	span span
 	// index is the rule's place in its rule set: of two rules that find
 	// the same text, the first one listed reports it.
@@ -62,11 +76,11 @@ type Rule struct {
 	// maxWin is the largest window that Go's regexp still searches with its
 	// backtracker (much faster than its NFA) for this rule's program.
 	maxWin int
-	// gateSrc is set (by buildGate, in prepare) when the rule has a gate:
+	// gateSrc is set (by buildGate, in analyzed) when the rule has a gate:
 	// gateSubs, printed and compiled on first use, since most rules of a
 	// set never see their keyword in a given scan, and compiling every
 	// gate would double the cost of starting one. It does not change
-	// after prepare: scanners read it concurrently.
+	// after analyzed: scanners read it concurrently.
 	gateSrc  string
 	gateSubs []*syntax.Regexp
 	gateOnce sync.Once
@@ -163,30 +177,55 @@ func (r *Rule) prepare() error {
 	if r.ID == "" {
 		return fmt.Errorf("rule without id")
 	}
-	if r.Regex == nil && r.Path == nil {
+	if !r.hasRegex() && r.Path == nil {
 		return fmt.Errorf("rule %s: neither regex nor path", r.ID)
 	}
 	if r.Severity == check.Info {
 		r.Severity = check.High
 	}
-	if r.Regex != nil {
-		if r.SecretGroup > r.Regex.NumSubexp() {
-			return fmt.Errorf("rule %s: secretGroup %d but the regex has %d groups", r.ID, r.SecretGroup, r.Regex.NumSubexp())
+	if r.Regex != nil && r.SecretGroup > r.Regex.NumSubexp() {
+		return fmt.Errorf("rule %s: secretGroup %d but the regex has %d groups", r.ID, r.SecretGroup, r.Regex.NumSubexp())
+	}
+	for i, k := range r.Keywords {
+		r.Keywords[i] = strings.ToLower(k)
+	}
+	return nil
+}
+
+// hasRegex reports whether the rule searches content (rather than only
+// naming files by their path).
+func (r *Rule) hasRegex() bool { return r.Regex != nil || r.expr != "" }
+
+// regex returns the rule's regexp, compiling a built-in rule's on first
+// use (its expression is checked by the package's tests).
+func (r *Rule) regex() *regexp.Regexp {
+	if r.expr != "" {
+		r.exprOnce.Do(func() { r.Regex = regexp.MustCompile(r.expr) })
+	}
+	return r.Regex
+}
+
+// analyzed derives, once, what the scanner needs of the rule's regexp
+// beyond the regexp itself: how far it reaches across lines, its gate
+// (buildGate), the window its program is searched in, and its name
+// group. A scanner calls it before it reads any of these.
+func (r *Rule) analyzed() *Rule {
+	r.ready.Do(func() {
+		re := r.regex()
+		if re == nil {
+			return
 		}
-		r.nameGroup = max(0, r.Regex.SubexpIndex("name"))
+		r.nameGroup = max(0, re.SubexpIndex("name"))
 		r.span, r.maxWin = spanBlock, 1024
-		if t, err := syntax.Parse(r.Regex.String(), syntax.Perl); err == nil {
+		if t, err := syntax.Parse(re.String(), syntax.Perl); err == nil {
 			r.span = analyze(t)
 			r.gateSrc = buildGate(r, t)
 			if prog, err := syntax.Compile(t.Simplify()); err == nil && len(prog.Inst) > 0 {
 				r.maxWin = max(256, 256*1024/len(prog.Inst)-1)
 			}
 		}
-	}
-	for i, k := range r.Keywords {
-		r.Keywords[i] = strings.ToLower(k)
-	}
-	return nil
+	})
+	return r
 }
 
 // entropy is the Shannon entropy of s in bits per byte.
@@ -371,4 +410,54 @@ func (r *Rule) getGate() *regexp.Regexp {
 		r.gate = g
 	})
 	return r.gate
+}
+
+// literalPrefix is the literal text every match of expr starts with, as
+// regexp's LiteralPrefix gives it, read from the parsed expression
+// without compiling it: runes matched exactly (through groups), up to
+// the first operator that is not a plain literal. expr must be valid.
+func literalPrefix(expr string) string {
+	t, err := syntax.Parse(expr, syntax.Perl)
+	if err != nil {
+		return ""
+	}
+	var b strings.Builder
+	var walk func(t *syntax.Regexp) bool // false: the prefix ends here
+	walk = func(t *syntax.Regexp) bool {
+		switch t.Op {
+		case syntax.OpEmptyMatch:
+			return true
+		case syntax.OpLiteral:
+			for _, r := range t.Rune {
+				if t.Flags&syntax.FoldCase != 0 && unicode.SimpleFold(r) != r || r == utf8.RuneError {
+					return false
+				}
+				b.WriteRune(r)
+			}
+			return true
+		case syntax.OpCapture:
+			return walk(t.Sub[0])
+		case syntax.OpPlus:
+			// One repetition comes before the loop.
+			walk(t.Sub[0])
+			return false
+		case syntax.OpConcat:
+			for _, s := range t.Sub {
+				if !walk(s) {
+					return false
+				}
+			}
+			return true
+		}
+		return false
+	}
+	t = t.Simplify()
+	if t.Op == syntax.OpBeginText || t.Op == syntax.OpConcat && t.Sub[0].Op == syntax.OpBeginText {
+		// Anchored: regexp may run it one-pass, whose prefix it reads
+		// differently. No built-in rule is; compiling costs only these.
+		p, _ := regexp.MustCompile(expr).LiteralPrefix()
+		return p
+	}
+	walk(t)
+	return b.String()
 }

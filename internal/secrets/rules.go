@@ -59,13 +59,13 @@ func allowSecret(res ...string) opt {
 }
 
 func rule(id, desc, re string, opts ...opt) *Rule {
-	r := &Rule{ID: id, Description: desc, Regex: regexp.MustCompile(re)}
+	r := &Rule{ID: id, Description: desc, expr: re}
 	for _, o := range opts {
 		o(r)
 	}
 	if r.Keywords == nil {
 		// The literal prefix of the regexp is the natural keyword.
-		if p, _ := regexp.MustCompile(strings.TrimPrefix(re, `\b`)).LiteralPrefix(); len(p) >= 3 {
+		if p := literalPrefix(strings.TrimPrefix(re, `\b`)); len(p) >= 3 {
 			r.Keywords = []string{p}
 		}
 	}

@@ -109,3 +109,46 @@ func TestDocExampleKey(t *testing.T) {
 		}
 	}
 }
+
+// TestBuiltinRulesCompile: nixgate's own rules compile their regexps on
+// first use, so their expressions are checked here: each compiles, its
+// secret group exists, and the keyword read from the parsed expression is
+// the compiled regexp's literal prefix.
+func TestBuiltinRulesCompile(t *testing.T) {
+	n := 0
+	for _, r := range DefaultRules() {
+		if r.expr == "" {
+			continue
+		}
+		n++
+		re, err := regexp.Compile(r.expr)
+		if err != nil {
+			t.Errorf("%s: %v", r.ID, err)
+			continue
+		}
+		if r.SecretGroup > re.NumSubexp() {
+			t.Errorf("%s: secretGroup %d but the regex has %d groups", r.ID, r.SecretGroup, re.NumSubexp())
+		}
+		trimmed := strings.TrimPrefix(r.expr, `\b`)
+		want, _ := regexp.MustCompile(trimmed).LiteralPrefix()
+		if got := literalPrefix(trimmed); got != want {
+			t.Errorf("%s: literal prefix %q, regexp says %q", r.ID, got, want)
+		}
+	}
+	if n < 100 {
+		t.Errorf("%d rules with expressions; want the built-in set (100+)", n)
+	}
+}
+
+func TestLiteralPrefix(t *testing.T) {
+	for _, expr := range []string{
+		`ghp_[0-9a-zA-Z]{36}`, `(ghp_)x`, `(?:xox)[baprs]-`, `(?i)abc`, `(?i)_-1abc`, `abc(?i)def`,
+		`a{3}b`, `a{2,}b`, `a{2,4}b`, `(ab)+c`, `\Aab(c)`, `^(ab)c`, `a?b`, `a|b`, `abc|abd`, `\babc`, `^abc`, `(?m)^abc`, `(a)(b)(c+)`, `((ab)c)d*`, ``, `x*`,
+		`AKIA[A-Z2-7]{16}`, `-----BEGIN[ A-Z]*PRIVATE KEY-----`, `\x{FFFD}a`, `é(?i:é)`, `[a]bc`,
+	} {
+		want, _ := regexp.MustCompile(expr).LiteralPrefix()
+		if got := literalPrefix(expr); got != want {
+			t.Errorf("%q: %q, regexp says %q", expr, got, want)
+		}
+	}
+}
