@@ -501,26 +501,38 @@ func emptyGitConfig(t *testing.T) string {
 
 // TestMissingTreeObject: a change whose head tree cannot be read in full
 // (an object is missing, though the diff of the change can be made) does
-// not pass as a clean run: pr and secrets scan --since exit 3 and name the
-// tree.
+// not pass as a clean run where the run needs that tree: pr exits 3 and
+// names the tree. secrets scan --since reads only the change's commits and
+// files, none of which is missing, so it completes; once an object it
+// needs is missing (the blob the change added), it exits 3 too.
 func TestMissingTreeObject(t *testing.T) {
 	dir := hostileRepo(t, map[string]string{"a.txt": "a\n", "same/deeper/x.txt": "x\n"})
 	gitIn(t, dir, "branch", "-M", "main")
 	gitIn(t, dir, "checkout", "-q", "-b", "feature")
 	os.WriteFile(filepath.Join(dir, "a.txt"), []byte("a\nb\n"), 0o644)
 	gitIn(t, dir, "commit", "-q", "-am", "change")
-	out, err := exec.Command("git", "-C", dir, "rev-parse", "feature:same/deeper").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	oid := strings.TrimSpace(string(out))
-	if err := os.Remove(filepath.Join(dir, ".git", "objects", oid[:2], oid[2:])); err != nil {
-		t.Fatal(err)
-	}
-	for _, args := range [][]string{{"secrets", "scan", "--since", "main", dir}, {"pr", "--base", "main", dir}} {
-		out, errOut, code := runBounded(t, 20*time.Second, args...)
-		if code != ExitIncomplete || !strings.Contains(out+errOut, "read the tree of") {
-			t.Errorf("nixgate %s: exit %d, want %d naming the tree\n%s%s", strings.Join(args, " "), code, ExitIncomplete, out, errOut)
+	remove := func(rev string) {
+		out, err := exec.Command("git", "-C", dir, "rev-parse", rev).Output()
+		if err != nil {
+			t.Fatal(err)
 		}
+		oid := strings.TrimSpace(string(out))
+		if err := os.Remove(filepath.Join(dir, ".git", "objects", oid[:2], oid[2:])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	remove("feature:same/deeper")
+	out, errOut, code := runBounded(t, 20*time.Second, "pr", "--base", "main", dir)
+	if code != ExitIncomplete || !strings.Contains(out+errOut, "read the tree of") {
+		t.Errorf("nixgate pr: exit %d, want %d naming the tree\n%s%s", code, ExitIncomplete, out, errOut)
+	}
+	out, errOut, code = runBounded(t, 20*time.Second, "secrets", "scan", "--since", "main", dir)
+	if code != ExitClean {
+		t.Errorf("nixgate secrets scan --since main, a subtree outside the change missing: exit %d, want %d\n%s%s", code, ExitClean, out, errOut)
+	}
+	remove("feature:a.txt")
+	out, errOut, code = runBounded(t, 20*time.Second, "secrets", "scan", "--since", "main", dir)
+	if code != ExitIncomplete {
+		t.Errorf("nixgate secrets scan --since main, the added blob missing: exit %d, want %d\n%s%s", code, ExitIncomplete, out, errOut)
 	}
 }

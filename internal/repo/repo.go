@@ -52,9 +52,17 @@ type Repo struct {
 	nested    []string             // nested repositories git lists as untracked directories
 	modes     map[string]string    // work tree; a revision view's are in entries
 	entries   map[string]treeEntry // revision view
-	cat       *catFile
-	// treeDone, when not nil, is closed once a tree read in the
-	// background is in entries, tracked and all (see wait);
+	// changed, in a change view, holds the change's files (from its diff)
+	// until the whole tree is needed (see full): most runs ask only for
+	// those, and listing a large tree costs more than the diff.
+	changed  map[string]treeEntry
+	fullOnce sync.Once
+	fullMu   sync.Mutex
+	fullErr  error
+	treeCtx  context.Context
+	cat      *catFile
+	// treeDone, when not nil, is closed once what a change view reads in
+	// the background (its diff: scope and changed) is there (see wait);
 	// treeErr is its error.
 	treeDone chan struct{}
 	treeErr  error
@@ -203,11 +211,14 @@ func (r *Repo) Files() []string { r.wait(); return slices.Clone(r.scope) }
 
 // AllFiles lists every file of the tree, sorted, for lookups of context
 // (a sibling flake.nix, a sealed twin) beyond the checked scope.
-func (r *Repo) AllFiles() []string { r.wait(); return slices.Clone(r.all) }
+func (r *Repo) AllFiles() []string { r.full(); return slices.Clone(r.all) }
 
 // Exists reports whether the tree has a file name (in or out of scope).
 func (r *Repo) Exists(name string) bool {
-	r.wait()
+	if _, ok := r.changedEntry(name); ok {
+		return true
+	}
+	r.full()
 	_, ok := slices.BinarySearch(r.all, name)
 	return ok
 }
@@ -221,7 +232,7 @@ func (r *Repo) InScope(name string) bool {
 
 // Tracked lists the files git tracks (nil outside git). In a revision
 // view every file of the tree is tracked.
-func (r *Repo) Tracked() []string { r.wait(); return r.tracked }
+func (r *Repo) Tracked() []string { r.full(); return r.tracked }
 
 // Untracked lists files that are neither tracked nor ignored; outside git,
 // every file.
@@ -233,7 +244,10 @@ func (r *Repo) Nested() []string { return r.nested }
 
 // IsTracked reports whether git tracks name.
 func (r *Repo) IsTracked(name string) bool {
-	r.wait()
+	if _, ok := r.changedEntry(name); ok {
+		return true
+	}
+	r.full()
 	_, ok := slices.BinarySearch(r.tracked, name)
 	return ok
 }
@@ -241,18 +255,17 @@ func (r *Repo) IsTracked(name string) bool {
 // Mode is git's mode of a tracked path ("100644", "100755", "120000" for
 // a symlink, "160000" for a submodule), or "" when untracked.
 func (r *Repo) Mode(name string) string {
-	r.wait()
-	if r.entries != nil {
-		return r.entries[name].mode
+	if r.isView() {
+		e, _ := r.entry(name)
+		return e.mode
 	}
 	return r.modes[name]
 }
 
 // Lstat describes name without following a final symlink.
 func (r *Repo) Lstat(name string) (fs.FileInfo, error) {
-	r.wait()
-	if r.entries != nil {
-		e, ok := r.entries[name]
+	if r.isView() {
+		e, ok := r.entry(name)
 		if !ok {
 			return nil, &fs.PathError{Op: "lstat", Path: name, Err: fs.ErrNotExist}
 		}
@@ -279,9 +292,8 @@ type lstatResult struct {
 
 // Readlink reads the target of a symlink.
 func (r *Repo) Readlink(name string) (string, error) {
-	r.wait()
-	if r.entries != nil {
-		e, ok := r.entries[name]
+	if r.isView() {
+		e, ok := r.entry(name)
 		if !ok || e.mode != "120000" {
 			return "", &fs.PathError{Op: "readlink", Path: name, Err: fs.ErrInvalid}
 		}
@@ -303,8 +315,7 @@ func (r *Repo) Open(name string) (File, error) {
 // open is Open; sized false skips the size limit, for readers that read
 // a bounded head of the file themselves.
 func (r *Repo) open(name string, sized bool) (File, error) {
-	r.wait()
-	if r.entries != nil {
+	if r.isView() {
 		return r.openBlob(name, sized)
 	}
 	// O_NONBLOCK: opening a FIFO must not wait for a writer. It has no

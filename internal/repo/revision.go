@@ -101,9 +101,10 @@ func OpenChange(ctx context.Context, dir, base, head string) (*Repo, error) {
 	}
 	// Both ends and the merge base are asked of git at once (the merge
 	// base is taken of the revisions as given, so that it need not wait for
-	// them); then the diff and the head's tree are read in the background:
-	// a history scan, which needs only the change's ends, starts before they
-	// are done, and readers of the tree or the diff wait for them. None of
+	// them); then the diff is read in the background: a history scan, which
+	// needs only the change's ends, starts before it is done, and readers of
+	// the diff wait for it. The head's whole tree is listed only if a reader
+	// asks for a file outside the change (full). None of
 	// these git calls needs the repository's filter configuration
 	// (objectsOnly).
 	var mbOut []byte
@@ -137,33 +138,22 @@ func OpenChange(ctx context.Context, dir, base, head string) (*Repo, error) {
 	done := make(chan struct{})
 	c := &Change{Base: base, Head: head, BaseHash: bh, HeadHash: hh, MB: mb, ready: done}
 	r := &Repo{Dir: abs, IsGit: true, Rev: hh, Limits: DefaultLimits(), cat: &catFile{dir: abs}, treeDone: done, Change: c}
-	var wg sync.WaitGroup
-	var treeErr, diffErr error
-	wg.Add(2)
+	r.changed = map[string]treeEntry{}
+	r.treeCtx = ctx
 	go func() {
-		defer wg.Done()
-		if err := r.listTree(ctx); err != nil {
-			treeErr = fmt.Errorf("read the tree of %s: %w", head, err)
-		}
-	}()
-	go func() {
-		defer wg.Done()
+		defer close(done)
 		raw, err := Git(ctx, abs, "diff-tree", "-r", "-z", "--raw", "--no-renames", "--no-abbrev", "--no-ext-diff", "--no-textconv", "--end-of-options", mb, hh)
 		if err != nil {
-			diffErr = fmt.Errorf("diff %s..%s: %w", base, head, err)
+			r.treeErr = fmt.Errorf("diff %s..%s: %w", base, head, err)
 			return
 		}
 		c.entries = parseDiffTree(raw)
 		for _, e := range c.entries {
 			if e.Status != "D" {
 				r.scope = append(r.scope, e.Path)
+				r.changed[e.Path] = treeEntry{mode: e.NewMode, oid: e.NewBlob, size: -1}
 			}
 		}
-	}()
-	go func() {
-		wg.Wait()
-		r.treeErr = errors.Join(diffErr, treeErr)
-		close(done)
 	}()
 	return r, nil
 }
@@ -281,12 +271,52 @@ func (r *Repo) wait() {
 	}
 }
 
+// isView reports whether the repository is a revision view (its files
+// come from git's objects).
+func (r *Repo) isView() bool { return r.entries != nil || r.changed != nil }
+
+// changedEntry looks name up among a change view's files.
+func (r *Repo) changedEntry(name string) (treeEntry, bool) {
+	r.wait()
+	e, ok := r.changed[name]
+	return e, ok
+}
+
+// entry looks name up in a revision view: among the change's files, then
+// in the whole tree.
+func (r *Repo) entry(name string) (treeEntry, bool) {
+	if e, ok := r.changedEntry(name); ok {
+		return e, true
+	}
+	r.full()
+	e, ok := r.entries[name]
+	return e, ok
+}
+
+// full makes sure entries, tracked and all hold the whole tree: a change
+// view lists it on the first call.
+func (r *Repo) full() {
+	r.wait()
+	if r.changed == nil {
+		return
+	}
+	r.fullOnce.Do(func() {
+		if err := r.listTree(r.treeCtx); err != nil {
+			r.fullMu.Lock()
+			r.fullErr = fmt.Errorf("read the tree of %s: %w", r.Change.Head, err)
+			r.fullMu.Unlock()
+		}
+	})
+}
+
 // Err is the error of reading the tree in the background, if any: the
 // checks that ran saw an empty tree, and their results do not count
 // (check.Run reports each as errored).
 func (r *Repo) Err() error {
 	r.wait()
-	return r.treeErr
+	r.fullMu.Lock()
+	defer r.fullMu.Unlock()
+	return errors.Join(r.treeErr, r.fullErr)
 }
 
 // openBlob opens a file of a revision view, following symlinks inside the
@@ -295,7 +325,7 @@ func (r *Repo) Err() error {
 func (r *Repo) openBlob(name string, sized bool) (File, error) {
 	cur := name
 	for hops := 0; ; hops++ {
-		e, ok := r.entries[cur]
+		e, ok := r.entry(cur)
 		if !ok {
 			return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
 		}
@@ -671,6 +701,7 @@ func (r *Repo) sized(name string, e treeEntry) (treeEntry, error) {
 	}
 	names := r.scope
 	if _, in := slices.BinarySearch(r.scope, name); !in || r.sizes != nil {
+		r.full()
 		names = r.tracked
 	}
 	if r.sizes == nil {
@@ -679,7 +710,7 @@ func (r *Repo) sized(name string, e treeEntry) (treeEntry, error) {
 	var in bytes.Buffer
 	var asked []string
 	for _, n := range names {
-		if x, ok := r.entries[n]; ok && x.size < 0 && x.mode != "160000" {
+		if x, ok := r.entry(n); ok && x.size < 0 && x.mode != "160000" {
 			if _, done := r.sizes[n]; !done {
 				in.WriteString(x.oid + "\n")
 				asked = append(asked, n)

@@ -94,8 +94,10 @@ func TestOpenChangeView(t *testing.T) {
 }
 
 // TestOpenChangeTreeError: when the head's tree cannot be read (an object
-// is missing) although the change's diff can, the view says so in Err and
-// reads fail, rather than showing an empty tree as if it were the truth.
+// is missing) although the change's diff can, the change's own files still
+// read (the tree is listed only for files outside the change); a lookup
+// outside it lists the tree, fails, and the view says so in Err rather
+// than showing an empty tree as if it were the truth.
 func TestOpenChangeTreeError(t *testing.T) {
 	dir := changeRepo(t)
 	out, err := exec.Command("git", "-C", dir, "rev-parse", "feature:same/deeper").Output()
@@ -113,14 +115,26 @@ func TestOpenChangeTreeError(t *testing.T) {
 		t.Fatalf("OpenChange: %v", err)
 	}
 	defer r.Close()
-	if err := r.Err(); err == nil || !strings.Contains(err.Error(), "read the tree of feature") {
-		t.Fatalf("Err = %v, want the tree's error", err)
-	}
 	if got := strings.Join(r.Files(), " "); got != "a.txt new/b.txt new/link" {
 		t.Errorf("Files = %q: the scope comes from the diff", got)
 	}
-	if _, err := r.ReadFile("a.txt"); err == nil {
-		t.Error("ReadFile succeeded on a view whose tree failed")
+	if b, err := r.ReadFile("new/link"); err != nil || string(b) != "a\nmore\n" {
+		t.Errorf("ReadFile(new/link) = %q, %v: the change's files need no tree listing", b, err)
+	}
+	if err := r.Err(); err != nil {
+		t.Fatalf("Err = %v before anything outside the change was asked for", err)
+	}
+	if r.entries != nil {
+		t.Error("the whole tree was listed for the change's own files")
+	}
+	if r.Exists("same/kept.txt") {
+		t.Error("Exists(same/kept.txt) on a tree that could not be listed")
+	}
+	if err := r.Err(); err == nil || !strings.Contains(err.Error(), "read the tree of feature") {
+		t.Fatalf("Err = %v, want the tree's error", err)
+	}
+	if _, err := r.ReadFile("same/kept.txt"); err == nil {
+		t.Error("ReadFile outside the change succeeded on a view whose tree failed")
 	}
 }
 

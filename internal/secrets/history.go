@@ -837,8 +837,8 @@ func (b *blobReader) start() error {
 	return nil
 }
 
-// header asks for an object and reads its header: its size, or -1 when it
-// is missing.
+// header asks for an object and reads its header: its size, or an error
+// when it is missing.
 func (b *blobReader) header(spec string) (int64, error) {
 	if strings.ContainsAny(spec, "\n\r") || spec == "" {
 		return -1, fmt.Errorf("bad object name %q", spec)
@@ -865,8 +865,14 @@ func (b *blobReader) readHeader() (int64, error) {
 	}
 	f := strings.Fields(hdr)
 	b.size = -1
+	if len(f) == 2 && (f[1] == "missing" || f[1] == "ambiguous") {
+		// Content the range holds cannot be read (a damaged or partial
+		// clone): the scan would be incomplete, so it fails.
+		return -1, fmt.Errorf("git cat-file: object %s is %s", f[0], f[1])
+	}
 	if len(f) != 3 {
-		return -1, nil // missing
+		b.dead = true
+		return -1, fmt.Errorf("git cat-file: bad header %q", strings.TrimSpace(hdr))
 	}
 	size, err := strconv.ParseInt(f[2], 10, 64)
 	if err != nil || size < 0 {
