@@ -125,12 +125,16 @@ func (r *Repo) walk(ctx context.Context) error {
 		if err != nil {
 			return pathError(err, rel)
 		}
-		ents, err := f.ReadDir(-1)
+		// Readdir stats each entry relative to the directory (fstatat,
+		// confined like the root): the checks' Lstat of every file is then
+		// answered from r.lstats. ReadDir would stat them too where the
+		// file system does not type its directory entries.
+		ents, err := f.Readdir(-1)
 		f.Close()
 		if err != nil {
 			return pathError(err, rel)
 		}
-		slices.SortFunc(ents, func(a, b fs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
+		slices.SortFunc(ents, func(a, b fs.FileInfo) int { return strings.Compare(a.Name(), b.Name()) })
 		for _, e := range ents {
 			p := e.Name()
 			if rel != "" {
@@ -138,6 +142,7 @@ func (r *Repo) walk(ctx context.Context) error {
 			}
 			if !e.IsDir() {
 				r.untracked = append(r.untracked, p)
+				r.lstats.Store(p, lstatResult{e, nil})
 				continue
 			}
 			if e.Name() == ".git" {
