@@ -224,7 +224,11 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	plans := makePlans(ctx, builders, vary, ws)
 
 	// Build on every builder at once: each is its own store, so Nix's
-	// locks do not serialise them. Varied builders start later.
+	// locks do not serialise them. A builder whose time is varied starts
+	// when the one before it has finished, past a second boundary: every
+	// clock reading of its builds is then in a later second than any of
+	// the other's (builders started a fixed delay apart still build a
+	// derivation in the same second when the first falls behind).
 	runs := make([]*builderRun, len(builders))
 	var wg sync.WaitGroup
 	for i, b := range builders {
@@ -233,23 +237,22 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 			sb.URI = plans[i].store
 		}
 		runs[i] = &builderRun{b: sb, shown: b, opts: &opts, plan: plans[i], progress: progress, workDir: filepath.Join(ws.dir, fmt.Sprintf("nar-%d", i)),
-			check: len(builders) == 1, act: nixcli.NewActivity(), phase: "waiting", started: make(chan struct{})}
+			check: len(builders) == 1, act: nixcli.NewActivity(), phase: "waiting", finished: make(chan struct{})}
 	}
 	for i := range runs {
 		wg.Add(1)
 		go func(r *builderRun) {
 			defer wg.Done()
-			if d := r.plan.startAfter; d > 0 && r != runs[0] {
-				// After the first builder's start, past a second boundary:
-				// the first builder's second and this one's differ whatever
-				// their sub-second phase.
+			defer close(r.finished)
+			if r.plan.afterPrevious && i > 0 {
+				prev := runs[i-1]
 				select {
-				case <-runs[0].started:
+				case <-prev.finished:
 				case <-ctx.Done():
 					r.err = ctx.Err()
 					return
 				}
-				at := runs[0].start.Add(d).Truncate(time.Second).Add(time.Second + 20*time.Millisecond)
+				at := prev.endTime().Truncate(time.Second).Add(time.Second + 20*time.Millisecond)
 				select {
 				case <-time.After(time.Until(at)):
 				case <-ctx.Done():
@@ -505,8 +508,16 @@ type builderRun struct {
 	mu    sync.Mutex
 	phase string // what it is doing, for the heartbeat ("" when done)
 	since time.Time
-	// started is closed when the builder has started (its start set).
-	started chan struct{}
+	// finished is closed when the builder is done (or never ran).
+	finished chan struct{}
+}
+
+// endTime is when the builder finished: now, if it never ran.
+func (r *builderRun) endTime() time.Time {
+	if r.end.IsZero() {
+		return time.Now()
+	}
+	return r.end
 }
 
 func (r *builderRun) setPhase(p string) {
@@ -616,9 +627,6 @@ func (r *builderRun) run(ctx context.Context) {
 	r.mu.Lock()
 	r.start = time.Now()
 	r.mu.Unlock()
-	if r.started != nil {
-		close(r.started)
-	}
 	defer func() { r.end = time.Now(); r.setPhase("") }()
 	var log io.Writer
 	if r.opts.Log != nil {

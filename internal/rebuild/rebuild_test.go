@@ -169,8 +169,11 @@ func TestVariations(t *testing.T) {
 		if len(rep.Builders[0].Variations) != 0 {
 			t.Errorf("the first builder has variations: %+v", rep.Builders[0].Variations)
 		}
-		if a, b := rep.Builders[0].Started, rep.Builders[1].Started; b.Sub(a) < 1100*time.Millisecond || a.Unix() == b.Unix() {
-			t.Errorf("b started %s after a (at %s and %s): want 1.1s and another second", b.Sub(a), a, b)
+		// The time variation: b starts once a has finished, in a later
+		// second than a's last, so that no derivation of b reads a's clock.
+		aEnd := rep.Builders[0].Started.Add(time.Duration(rep.Builders[0].Seconds * float64(time.Second)))
+		if b := rep.Builders[1].Started; b.Before(aEnd) || b.Unix() <= aEnd.Unix() {
+			t.Errorf("b started at %s, a ended at %s: want b after a's end, in a later second", b, aEnd)
 		}
 		outs := outputsByName(rep)
 		for _, name := range []string{"deterministic", "multi"} {

@@ -27,9 +27,10 @@ import (
 // a derivation whose output depends on one of these is caught by one
 // rebuild.
 const (
-	// VaryTime: builder 2 starts at least 1.1 s after builder 1, past a
-	// second boundary (`date +%s` differs), and runs in a time namespace
-	// whose monotonic and boot-time clocks are ahead (uptime differs).
+	// VaryTime: builder 2 starts when builder 1 has finished, past a
+	// second boundary (`date +%s` and file times differ in every
+	// derivation), and runs in a time namespace whose monotonic and
+	// boot-time clocks are ahead (uptime differs).
 	VaryTime = "time"
 	// VaryCores: --option cores 1 against the host's count
 	// (NIX_BUILD_CORES).
@@ -95,12 +96,12 @@ type plan struct {
 	// store, when not empty, is the store URI given to Nix instead of the
 	// builder's (a remote builder's, with a remote-program carrying the
 	// variations).
-	store      string
-	settings   nixcli.Settings
-	exec       nixcli.Exec
-	startAfter time.Duration // after the first builder's start
-	side       nar.Side
-	variations []Variation
+	store         string
+	settings      nixcli.Settings
+	exec          nixcli.Exec
+	afterPrevious bool // starts when the builder before it has finished
+	side          nar.Side
+	variations    []Variation
 }
 
 // inProcess reports whether Nix builds b's derivations itself, in the
@@ -178,10 +179,9 @@ func randomID() string {
 
 // Values of the varied builders.
 const (
-	clockShift  = 1000000 * time.Second // the time namespace's shift (11.6 days) per builder
-	tzOffset    = 14 * 3600             // UTC+14 (Line Islands): no host runs in it by accident
-	tzName      = "+14"
-	timeSpacing = 1100 * time.Millisecond
+	clockShift = 1000000 * time.Second // the time namespace's shift (11.6 days) per builder
+	tzOffset   = 14 * 3600             // UTC+14 (Line Islands): no host runs in it by accident
+	tzName     = "+14"
 )
 
 // makePlans decides every builder's environment. The first builder is
@@ -286,8 +286,8 @@ func applyVariation(ctx context.Context, name string, i int, b Builder, p *plan,
 	v := Variation{Name: name}
 	switch name {
 	case VaryTime:
-		p.startAfter = time.Duration(i) * timeSpacing
-		v.Value = fmt.Sprintf("starts at least %.1fs after the first builder, past a second boundary", p.startAfter.Seconds())
+		p.afterPrevious = true
+		v.Value = "starts when the builder before it has finished, past a second boundary"
 		v.Applied = true
 		if !b.inProcess() {
 			v.Note = "no time namespace: the builds run in a daemon, not in the nix process nixgate starts"
