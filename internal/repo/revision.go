@@ -272,8 +272,9 @@ func (r *Repo) wait() {
 }
 
 // isView reports whether the repository is a revision view (its files
-// come from git's objects).
-func (r *Repo) isView() bool { return r.entries != nil || r.changed != nil }
+// come from git's objects). A change view's entries are written by full
+// while readers run: changed, set when the view opens, answers for it.
+func (r *Repo) isView() bool { return r.changed != nil || r.entries != nil }
 
 // changedEntry looks name up among a change view's files.
 func (r *Repo) changedEntry(name string) (treeEntry, bool) {
