@@ -423,24 +423,14 @@ type filter struct {
 // parseBlockHeader reads a whole block header h, its size byte first; its
 // CRC32, the last four bytes, is the caller's to check.
 func parseBlockHeader(h []byte) blockHeader {
-	bh := blockHeader{flags: h[1], comp: -1, out: -1}
+	bh := blockHeader{flags: h[1], out: -1} // out stays -1 when comp cannot be read
 	p := h[2 : len(h)-4]
-	if bh.flags&0x40 != 0 {
-		v, ok := uvarint(&p)
-		if !ok {
-			return bh
-		}
-		bh.comp = int64(min(v, 1<<62+1))
+	if bh.comp, bh.compOK = optionalSize(&p, bh.flags&0x40 != 0); !bh.compOK {
+		return bh
 	}
-	bh.compOK = true
-	if bh.flags&0x80 != 0 {
-		v, ok := uvarint(&p)
-		if !ok {
-			return bh
-		}
-		bh.out = int64(min(v, 1<<62+1))
+	if bh.out, bh.outOK = optionalSize(&p, bh.flags&0x80 != 0); !bh.outOK {
+		return bh
 	}
-	bh.outOK = true
 	for range int(bh.flags&3) + 1 {
 		id, ok1 := uvarint(&p)
 		psize, ok2 := uvarint(&p)
@@ -452,6 +442,20 @@ func parseBlockHeader(h []byte) blockHeader {
 	}
 	bh.filtersOK, bh.rest = true, p
 	return bh
+}
+
+// optionalSize reads one of a block header's optional sizes from *p when
+// present is set: -1 when absent, capped at 2^62+1 (more than any size
+// can be).
+func optionalSize(p *[]byte, present bool) (int64, bool) {
+	if !present {
+		return -1, true
+	}
+	v, ok := uvarint(p)
+	if !ok {
+		return -1, false
+	}
+	return int64(min(v, 1<<62+1)), true
 }
 
 func uvarint(p *[]byte) (uint64, bool) {
