@@ -162,7 +162,7 @@ func OpenChange(ctx context.Context, dir, base, head string) (*Repo, error) {
 // `git cat-file --batch-check` (one start-up instead of two rev-parse).
 // When either is not a commit, ResolveCommit says which and why.
 func resolvePair(ctx context.Context, abs, base, head string) (string, string, error) {
-	if ValidRevision(base) == nil && ValidRevision(head) == nil && !strings.ContainsAny(base+head, "\n\r") {
+	if ValidRevision(base) == nil && ValidRevision(head) == nil { // no newline, which would end a request
 		cmd := Command(ctx, abs, "cat-file", "--batch-check=%(objectname) %(objecttype)")
 		cmd.Stdin = strings.NewReader(base + "^{commit}\n" + head + "^{commit}\n")
 		if out, err := cmd.Output(); err == nil {

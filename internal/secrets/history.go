@@ -955,25 +955,16 @@ func (b *blobReader) read(spec string, limit int64) ([]byte, int64, error) {
 
 // response reads the next response whole (header and content).
 func (b *blobReader) response(limit int64) ([]byte, int64, error) {
-	if _, err := b.readHeaderOnly(); err != nil {
+	if _, err := b.readHeader(); err != nil {
 		return nil, 0, err
 	}
 	return b.body(limit)
 }
 
-// readHeaderOnly reads a header into b.size.
-func (b *blobReader) readHeaderOnly() (int64, error) {
-	size, err := b.readHeader()
-	b.size = size
-	return size, err
-}
-
-// body reads the content of the response whose header was read last.
+// body reads the content of the response whose header was read last
+// (and read without an error: a missing object has no content).
 func (b *blobReader) body(limit int64) ([]byte, int64, error) {
 	size := b.size
-	if size < 0 {
-		return nil, 0, nil
-	}
 	if size > limit {
 		if _, err := io.CopyN(io.Discard, b.out, size+1); err != nil {
 			b.dead = true
@@ -1029,7 +1020,7 @@ func (b *blobReader) stream(spec string, fn func(io.Reader) error) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	size, err := b.header(spec)
-	if err != nil || size < 0 {
+	if err != nil {
 		return err
 	}
 	lr := &io.LimitedReader{R: b.out, N: size}
