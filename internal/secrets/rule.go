@@ -5,6 +5,7 @@ import (
 	"math"
 	"regexp"
 	"regexp/syntax"
+	"slices"
 	"strings"
 	"sync"
 	"unicode"
@@ -194,7 +195,7 @@ func (r *Rule) prepare() error {
 
 // hasRegex reports whether the rule searches content (rather than only
 // naming files by their path).
-func (r *Rule) hasRegex() bool { return r.Regex != nil || r.expr != "" }
+func (r *Rule) hasRegex() bool { return r.expr != "" || r.Regex != nil }
 
 // regex returns the rule's regexp, compiling a built-in rule's on first
 // use (its expression is checked by the package's tests).
@@ -208,21 +209,28 @@ func (r *Rule) regex() *regexp.Regexp {
 // analyzed derives, once, what the scanner needs of the rule's regexp
 // beyond the regexp itself: how far it reaches across lines, its gate
 // (buildGate), the window its program is searched in, and its name
-// group. A scanner calls it before it reads any of these.
+// group. A scanner calls it before it reads any of these. It reads the
+// parsed expression, so a rule whose gate decides every hit never
+// compiles its whole regexp (regex does that when a window is searched).
 func (r *Rule) analyzed() *Rule {
 	r.ready.Do(func() {
-		re := r.regex()
-		if re == nil {
-			return
-		}
-		r.nameGroup = max(0, re.SubexpIndex("name"))
-		r.span, r.maxWin = spanBlock, 1024
-		if t, err := syntax.Parse(re.String(), syntax.Perl); err == nil {
-			r.span = analyze(t)
-			r.gateSrc = buildGate(r, t)
-			if prog, err := syntax.Compile(t.Simplify()); err == nil && len(prog.Inst) > 0 {
-				r.maxWin = max(256, 256*1024/len(prog.Inst)-1)
+		src := r.expr
+		if src == "" {
+			if r.Regex == nil {
+				return
 			}
+			src = r.Regex.String()
+		}
+		r.span, r.maxWin = spanBlock, 1024
+		t, err := syntax.Parse(src, syntax.Perl)
+		if err != nil {
+			return // not for a compiled regexp, nor a built-in rule (tested)
+		}
+		r.nameGroup = max(0, slices.Index(t.CapNames(), "name"))
+		r.span = analyze(t)
+		r.gateSrc = buildGate(r, t)
+		if prog, err := syntax.Compile(t.Simplify()); err == nil && len(prog.Inst) > 0 {
+			r.maxWin = max(256, 256*1024/len(prog.Inst)-1)
 		}
 	})
 	return r
