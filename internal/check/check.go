@@ -149,6 +149,15 @@ type Check struct {
 	Prepare func(options, input any)
 }
 
+// settingsOf is c's entry in settings, or c's own defaults when it has
+// none.
+func settingsOf(c *Check, settings map[string]Settings) Settings {
+	if s, ok := settings[c.ID]; ok {
+		return s
+	}
+	return Settings{Enabled: !c.Disabled, Severity: c.Severity, Options: c.Options}
+}
+
 // Prepare starts, in the background, the Prepare of each enabled check.
 // A command calls it once its checks, settings and the Input it will run
 // them on are known, and before it opens the target (git calls, a
@@ -158,11 +167,7 @@ func Prepare(checks []*Check, settings map[string]Settings, input any) {
 		if c.Prepare == nil {
 			continue
 		}
-		s, ok := settings[c.ID]
-		if !ok {
-			s = Settings{Enabled: !c.Disabled, Options: c.Options}
-		}
-		if s.Enabled {
+		if s := settingsOf(c, settings); s.Enabled {
 			go c.Prepare(s.Options, input)
 		}
 	}

@@ -114,10 +114,7 @@ func Run(ctx context.Context, checks []*Check, settings map[string]Settings, t T
 	}
 	var wg sync.WaitGroup
 	for i, c := range checks {
-		s, ok := settings[c.ID]
-		if !ok {
-			s = Settings{Enabled: !c.Disabled, Severity: c.Severity, Options: c.Options}
-		}
+		s := settingsOf(c, settings)
 		if !s.Enabled {
 			continue
 		}
