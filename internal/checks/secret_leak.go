@@ -156,9 +156,24 @@ func runSecretLeak(ctx context.Context, p *check.Pass) error {
 	if in, ok := p.Input.(HistoryInput); ok && in.SecretHistory() != nil {
 		rg = in.SecretHistory()
 	} else if c := p.Repo.Change; c != nil {
-		// A change: the lines each of its commits added, also those a later
-		// commit removed again (they stay in the history that is merged).
-		rg = &secrets.Range{Since: c.MB, Until: c.HeadHash}
+		// A change: the lines each of its commits (BASE..HEAD) added, also
+		// those a later commit removed again (they stay in the history that
+		// is merged). The range needs only the change's ends, so the scan
+		// starts while the merge base is still being found; a change without
+		// one stops it (its command then fails on MergeBase).
+		rg = &secrets.Range{Since: c.BaseHash, Until: c.HeadHash}
+		hctx, stop := context.WithCancel(ctx)
+		defer stop()
+		go func() {
+			select {
+			case <-c.MergeBaseReady():
+				if _, err := c.MergeBase(); err != nil {
+					stop()
+				}
+			case <-hctx.Done():
+			}
+		}()
+		ctx = hctx
 	}
 	var hist *secrets.History
 	if rg != nil {

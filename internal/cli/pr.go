@@ -132,6 +132,9 @@ func runPR(cmd *cobra.Command, e *env, f *prFlags, o *outputFlags, dir string) e
 	r.Limits = p.Limits
 	in.Locks = pr.LockDeltas(ctx, r)
 	res := check.Run(ctx, g.checks, g.settings, check.Target{Repo: r, Input: in, Shared: e.shared(r)}, g.baseline)
+	if _, err := r.Change.MergeBase(); err != nil {
+		return revisionError(err)
+	}
 	printWarnings(e, res)
 	sum, err := pr.Summarize(ctx, r, in)
 	if err != nil {

@@ -200,6 +200,12 @@ func runSecretsScan(cmd *cobra.Command, e *env, f *secretsFlags, o *outputFlags,
 	defer r.Close()
 	r.Limits = g.policy.Limits
 	res := check.Run(ctx, g.checks, g.settings, check.Target{Repo: r, Input: in}, g.baseline)
+	if r.Change != nil {
+		// The merge base was found while the checks ran.
+		if _, err := r.Change.MergeBase(); err != nil {
+			return revisionError(err)
+		}
+	}
 	printWarnings(e, res)
 	fmt.Fprintf(e.stderr, "nixgate: secrets scan of %s took %s\n", report.SafeText(target), time.Since(start).Round(time.Millisecond))
 	rep := &report.Report{Command: "secrets scan", Target: target, ToolVersion: Version(), FailOn: g.failOn, Result: res}

@@ -99,6 +99,15 @@ var safeDirs = sync.OnceValue(func() []string {
 	return args
 })
 
+// safeDirsFor is safeDirs for a git command in dir: none when the
+// repository there is the user's own (git does not consult them then).
+func safeDirsFor(dir string) []string {
+	if ownedWorkTree(dir) {
+		return nil
+	}
+	return safeDirs()
+}
+
 // filterCache holds, per repository directory, the -c arguments that turn
 // off the filters its configuration defines.
 var filterCache sync.Map // dir -> []string
@@ -111,7 +120,7 @@ func filterArgs(ctx context.Context, dir string) []string {
 	if v, ok := filterCache.Load(dir); ok {
 		return v.([]string)
 	}
-	args := append(slices.Clone(hardening), safeDirs()...)
+	args := append(slices.Clone(hardening), safeDirsFor(dir)...)
 	cmd := exec.CommandContext(ctx, "git", append(append([]string{"-C", dir}, args...), "config", "--includes", "--list", "-z")...)
 	cmd.Env = gitEnv()
 	out, _ := cmd.Output()
@@ -153,7 +162,7 @@ func mapKeys(m map[string]bool) func(func(string) bool) {
 func Command(ctx context.Context, dir string, args ...string) *exec.Cmd {
 	all := []string{"-C", dir}
 	all = append(all, hardening...)
-	all = append(all, safeDirs()...)
+	all = append(all, safeDirsFor(dir)...)
 	if !objectsOnly(args) {
 		all = append(all, filterArgs(ctx, dir)...)
 	}
@@ -190,21 +199,34 @@ func objectsOnly(args []string) bool {
 
 // Git runs git in dir (see Command) and returns its standard output.
 func Git(ctx context.Context, dir string, args ...string) ([]byte, error) {
+	return StartGit(ctx, dir, args...)()
+}
+
+// StartGit starts git in dir (see Command) and returns a function that
+// waits for it and returns its output, as Git does. Starting two commands
+// before waiting on either runs them side by side without a goroutine
+// each (one that would wait its turn for a CPU first).
+func StartGit(ctx context.Context, dir string, args ...string) func() ([]byte, error) {
 	cmd := Command(ctx, dir, args...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		if ctx.Err() != nil {
-			return out, fmt.Errorf("git %s: %w", firstArg(args), ctx.Err())
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Start()
+	return func() ([]byte, error) {
+		if err == nil {
+			err = cmd.Wait()
 		}
-		msg := strings.TrimSpace(stderr.String())
-		if msg == "" {
-			msg = err.Error()
+		if err != nil {
+			if ctx.Err() != nil {
+				return stdout.Bytes(), fmt.Errorf("git %s: %w", firstArg(args), ctx.Err())
+			}
+			msg := strings.TrimSpace(stderr.String())
+			if msg == "" {
+				msg = err.Error()
+			}
+			return stdout.Bytes(), &GitError{Args: args, Stderr: msg}
 		}
-		return out, &GitError{Args: args, Stderr: msg}
+		return stdout.Bytes(), nil
 	}
-	return out, nil
 }
 
 // GitError is a git command that failed, with what it printed.

@@ -20,9 +20,14 @@ import (
 // Change is what a revision view covers: the commits from the merge base
 // of Base and Head to Head.
 type Change struct {
-	// Base and Head as given; their full hashes; the merge base.
-	Base, Head             string
-	BaseHash, HeadHash, MB string
+	// Base and Head as given; their full hashes.
+	Base, Head         string
+	BaseHash, HeadHash string
+	// MB is the merge base once MergeBase has returned: it is found in the
+	// background while the view opens.
+	MB      string
+	mbReady <-chan struct{}
+	mbErr   error
 	// Commits is the number of commits from the merge base to Head, once
 	// CountCommits has run.
 	Commits int
@@ -41,6 +46,26 @@ func (c *Change) Entries() []ChangeEntry {
 		<-c.ready
 	}
 	return c.entries
+}
+
+// MergeBase waits for the change's merge base and returns it; a change
+// whose ends share no history gives a *MergeBaseError. The view's readers
+// fail with the same error (Repo.Err).
+func (c *Change) MergeBase() (string, error) {
+	if c.mbReady != nil {
+		<-c.mbReady
+	}
+	return c.MB, c.mbErr
+}
+
+// MergeBaseReady is closed once MergeBase would not wait.
+func (c *Change) MergeBaseReady() <-chan struct{} {
+	if c.mbReady == nil {
+		closed := make(chan struct{})
+		close(closed)
+		return closed
+	}
+	return c.mbReady
 }
 
 // ChangeEntry is one path a change touches.
@@ -101,47 +126,46 @@ func OpenChange(ctx context.Context, dir, base, head string) (*Repo, error) {
 	}
 	// Both ends and the merge base are asked of git at once (the merge
 	// base is taken of the revisions as given, so that it need not wait for
-	// them); then the diff is read in the background: a history scan, which
-	// needs only the change's ends, starts before it is done, and readers of
-	// the diff wait for it. The head's whole tree is listed only if a reader
-	// asks for a file outside the change (full). None of
+	// them). The view opens once the ends are known: the merge base, then
+	// the diff, are read in the background (a history scan needs only the
+	// ends; MergeBase and Entries wait). The head's whole tree is listed
+	// only if a reader asks for a file outside the change (full). None of
 	// these git calls needs the repository's filter configuration
 	// (objectsOnly).
-	var mbOut []byte
-	var mbErr error
-	mbDone := make(chan struct{})
+	mergeBase := func() ([]byte, error) { return nil, nil }
 	if ValidRevision(base) == nil && ValidRevision(head) == nil {
-		go func() {
-			defer close(mbDone)
-			mbOut, mbErr = Git(ctx, abs, "merge-base", "--end-of-options", base, head)
-		}()
-	} else {
-		close(mbDone)
+		mergeBase = StartGit(ctx, abs, "merge-base", "--end-of-options", base, head)
 	}
 	bh, hh, err := resolvePair(ctx, abs, base, head)
-	<-mbDone
 	if err != nil {
+		mergeBase()
 		return nil, err
 	}
-	if mbErr != nil || len(bytes.TrimSpace(mbOut)) == 0 {
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		shallow, _ := Git(ctx, abs, "rev-parse", "--is-shallow-repository")
-		why := "they share no history"
-		if strings.TrimSpace(string(shallow)) == "true" {
-			why = "the clone is shallow and does not reach the base"
-		}
-		return nil, &MergeBaseError{Base: base, Head: head, Why: why}
-	}
-	mb := strings.TrimSpace(string(mbOut))
-	done := make(chan struct{})
-	c := &Change{Base: base, Head: head, BaseHash: bh, HeadHash: hh, MB: mb, ready: done}
+	mbDone, done := make(chan struct{}), make(chan struct{})
+	c := &Change{Base: base, Head: head, BaseHash: bh, HeadHash: hh, mbReady: mbDone, ready: done}
 	r := &Repo{Dir: abs, IsGit: true, Rev: hh, Limits: DefaultLimits(), cat: &catFile{dir: abs}, treeDone: done, Change: c}
 	r.changed = map[string]treeEntry{}
 	r.treeCtx = ctx
 	go func() {
 		defer close(done)
+		mbOut, mbErr := mergeBase()
+		if mbErr != nil || len(bytes.TrimSpace(mbOut)) == 0 {
+			why := "they share no history"
+			if ctx.Err() != nil {
+				c.mbErr = ctx.Err()
+			} else if shallow, _ := Git(ctx, abs, "rev-parse", "--is-shallow-repository"); strings.TrimSpace(string(shallow)) == "true" {
+				why = "the clone is shallow and does not reach the base"
+			}
+			if c.mbErr == nil {
+				c.mbErr = &MergeBaseError{Base: base, Head: head, Why: why}
+			}
+			r.treeErr = c.mbErr
+			close(mbDone)
+			return
+		}
+		mb := strings.TrimSpace(string(mbOut))
+		c.MB = mb
+		close(mbDone)
 		raw, err := Git(ctx, abs, "diff-tree", "-r", "-z", "--raw", "--no-renames", "--no-abbrev", "--no-ext-diff", "--no-textconv", "--end-of-options", mb, hh)
 		if err != nil {
 			r.treeErr = fmt.Errorf("diff %s..%s: %w", base, head, err)
@@ -192,7 +216,11 @@ func resolvePair(ctx context.Context, abs, base, head string) (string, string, e
 // CountCommits fills Commits, the number of commits from the merge base to
 // Head. It is not part of OpenChange: only the pr report shows it.
 func (c *Change) CountCommits(ctx context.Context, dir string) error {
-	n, err := Git(ctx, dir, "rev-list", "--count", "--end-of-options", c.MB+".."+c.HeadHash)
+	mb, err := c.MergeBase()
+	if err != nil {
+		return err
+	}
+	n, err := Git(ctx, dir, "rev-list", "--count", "--end-of-options", mb+".."+c.HeadHash)
 	if err != nil {
 		return err
 	}
@@ -208,7 +236,11 @@ func (c *Change) CountLines(ctx context.Context, dir string) error {
 	if c.counted {
 		return nil
 	}
-	num, err := Git(ctx, dir, "diff-tree", "-r", "-z", "--numstat", "--no-renames", "--no-ext-diff", "--no-textconv", "--end-of-options", c.MB, c.HeadHash)
+	mb, err := c.MergeBase()
+	if err != nil {
+		return err
+	}
+	num, err := Git(ctx, dir, "diff-tree", "-r", "-z", "--numstat", "--no-renames", "--no-ext-diff", "--no-textconv", "--end-of-options", mb, c.HeadHash)
 	if err != nil {
 		return err
 	}
