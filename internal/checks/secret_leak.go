@@ -138,16 +138,24 @@ func SecretRuleset(r *repo.Repo, opts *SecretLeakOptions) (*secrets.Ruleset, []s
 func scanFiles(p *check.Pass) []string {
 	var out []string
 	for _, name := range p.Repo.Files() {
-		if p.Skip(name) {
-			continue
+		if scannable(p, name) {
+			out = append(out, name)
 		}
-		switch p.Repo.Mode(name) {
-		case "120000", "160000":
-			continue
-		}
-		out = append(out, name)
 	}
 	return out
+}
+
+// scannable says whether a file of the scope is read: not ignored, not a
+// symlink or a submodule.
+func scannable(p *check.Pass, name string) bool {
+	if p.Skip(name) {
+		return false
+	}
+	switch p.Repo.Mode(name) {
+	case "120000", "160000":
+		return false
+	}
+	return true
 }
 
 func runSecretLeak(ctx context.Context, p *check.Pass) error {
@@ -221,7 +229,12 @@ func runSecretLeak(ctx context.Context, p *check.Pass) error {
 	names := make(chan string)
 	go func() {
 		defer close(names)
-		for _, n := range scanFiles(p) {
+		// A directory walked in the background hands its files over as it
+		// finds them: the scan starts with the first directory.
+		for n := range p.Repo.FilesAsFound() {
+			if !scannable(p, n) {
+				continue
+			}
 			select {
 			case names <- n:
 			case <-ctx.Done():

@@ -188,6 +188,8 @@ func runSecretsScan(cmd *cobra.Command, e *env, f *secretsFlags, o *outputFlags,
 		in.History = &secrets.Range{Until: r.Rev}
 		target = dir + " (history of " + orHead(f.until) + ")"
 	case f.all:
+		// The walk runs while the checks do: its error, if any, is read
+		// after them.
 		r, err = repo.OpenWalk(ctx, dir)
 		if err != nil {
 			return badInput(fmt.Errorf("open %s: %w", dir, err))
@@ -204,6 +206,12 @@ func runSecretsScan(cmd *cobra.Command, e *env, f *secretsFlags, o *outputFlags,
 		// The merge base was found while the checks ran.
 		if _, err := r.Change.MergeBase(); err != nil {
 			return revisionError(err)
+		}
+	}
+	if f.all {
+		// So was the directory's file list.
+		if err := r.Err(); err != nil {
+			return badInput(fmt.Errorf("open %s: %w", dir, err))
 		}
 	}
 	printWarnings(e, res)

@@ -113,9 +113,46 @@ func (r *Repo) openFile(name string, flag int) (*os.File, error) {
 	return f, err
 }
 
+// walkStream is the files of a walk running in the background, in the
+// order it finds them (see Repo.FilesAsFound).
+type walkStream struct {
+	mu    sync.Mutex
+	cond  sync.Cond
+	names []string
+	done  bool
+}
+
+func newWalkStream() *walkStream {
+	s := &walkStream{}
+	s.cond.L = &s.mu
+	return s
+}
+
+func (s *walkStream) add(names []string) {
+	s.mu.Lock()
+	s.names = append(s.names, names...)
+	s.mu.Unlock()
+	s.cond.Broadcast()
+}
+
+func (s *walkStream) finish() {
+	s.mu.Lock()
+	s.done = true
+	s.mu.Unlock()
+	s.cond.Broadcast()
+}
+
 // walk lists every file of the tree but .git directories in r.untracked,
 // reading each directory through its own root (kept for later reads).
-func (r *Repo) walk(ctx context.Context) error {
+// With a stream, each directory's files are added to it as they are found.
+func (r *Repo) walk(ctx context.Context, stream *walkStream) error {
+	published := 0
+	flush := func() {
+		if stream != nil && published < len(r.untracked) {
+			stream.add(r.untracked[published:])
+			published = len(r.untracked)
+		}
+	}
 	var walkDir func(d *os.Root, rel string) error
 	walkDir = func(d *os.Root, rel string) error {
 		if err := ctx.Err(); err != nil {
@@ -135,6 +172,7 @@ func (r *Repo) walk(ctx context.Context) error {
 			return pathError(err, rel)
 		}
 		slices.SortFunc(ents, func(a, b fs.FileInfo) int { return strings.Compare(a.Name(), b.Name()) })
+		defer flush()
 		for _, e := range ents {
 			p := e.Name()
 			if rel != "" {
@@ -152,6 +190,7 @@ func (r *Repo) walk(ctx context.Context) error {
 			if err != nil {
 				return pathError(err, p)
 			}
+			flush()
 			kept := r.dirs.keep(p, sub) == sub
 			err = walkDir(sub, p)
 			if !kept {

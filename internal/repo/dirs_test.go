@@ -3,6 +3,7 @@ package repo
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -41,7 +42,7 @@ func TestDirRoots(t *testing.T) {
 		r.dirs.close()
 		r.dirs.max = max
 		r.untracked = nil
-		if err := r.walk(context.Background()); err != nil {
+		if err := r.walk(context.Background(), nil); err != nil {
 			t.Fatal(err)
 		}
 		if !slices.Equal(r.untracked, want) {
@@ -80,5 +81,56 @@ func TestDirRoots(t *testing.T) {
 		if len(r.dirs.m) != 0 {
 			t.Errorf("max %d: Close left %d roots open", max, len(r.dirs.m))
 		}
+	}
+}
+
+// TestFilesAsFound: a walk in the background hands over every file once,
+// and a failed walk ends the stream (no reader waits forever) with its
+// error in Err.
+func TestFilesAsFound(t *testing.T) {
+	dir := t.TempDir()
+	var want []string
+	for i := 0; i < 30; i++ {
+		name := fmt.Sprintf("d%02d/sub/f%d.txt", i%7, i)
+		want = append(want, name)
+		os.MkdirAll(filepath.Join(dir, filepath.Dir(name)), 0o755)
+		os.WriteFile(filepath.Join(dir, name), []byte("x"), 0o644)
+	}
+	os.WriteFile(filepath.Join(dir, "top.txt"), nil, 0o644)
+	want = append(want, "top.txt")
+	slices.Sort(want)
+	r, err := OpenWalk(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var got []string
+	for n := range r.FilesAsFound() {
+		if _, err := r.Lstat(n); err != nil {
+			t.Errorf("Lstat(%s) while walking: %v", n, err)
+		}
+		got = append(got, n)
+	}
+	slices.Sort(got)
+	if !slices.Equal(got, want) || !slices.Equal(r.Files(), want) {
+		t.Errorf("FilesAsFound = %v\nFiles = %v\nwant %v", got, r.Files(), want)
+	}
+	if err := r.Err(); err != nil {
+		t.Errorf("Err = %v", err)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	r2, err := OpenWalk(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r2.Close()
+	n := 0
+	for range r2.FilesAsFound() {
+		n++
+	}
+	if !errors.Is(r2.Err(), context.Canceled) || n > len(want) {
+		t.Errorf("cancelled walk: %d files, Err = %v; want context.Canceled", n, r2.Err())
 	}
 }

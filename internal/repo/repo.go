@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"iter"
 	"os"
 	"path"
 	"path/filepath"
@@ -61,11 +62,13 @@ type Repo struct {
 	fullErr  error
 	treeCtx  context.Context
 	cat      *catFile
-	// treeDone, when not nil, is closed once what a change view reads in
-	// the background (its diff: scope and changed) is there (see wait);
-	// treeErr is its error.
+	// treeDone, when not nil, is closed once what is read in the
+	// background (a change view's diff: scope and changed; OpenWalk's
+	// walk) is there (see wait); treeErr is its error.
 	treeDone chan struct{}
 	treeErr  error
+	// walking, for OpenWalk, holds the files as the walk finds them.
+	walking *walkStream
 	// sizes holds the sizes of entries listed without one (see sized).
 	sizeMu sync.Mutex
 	sizes  map[string]int64
@@ -109,7 +112,7 @@ func Open(ctx context.Context, dir string) (*Repo, error) {
 			root.Close()
 			return nil, err
 		}
-		if err := r.walk(ctx); err != nil {
+		if err := r.walk(ctx, nil); err != nil {
 			root.Close()
 			return nil, err
 		}
@@ -236,11 +239,11 @@ func (r *Repo) Tracked() []string { r.full(); return r.tracked }
 
 // Untracked lists files that are neither tracked nor ignored; outside git,
 // every file.
-func (r *Repo) Untracked() []string { return r.untracked }
+func (r *Repo) Untracked() []string { r.wait(); return r.untracked }
 
 // Nested lists nested git repositories below the root that git reports as
 // untracked directories; nixgate does not look inside them.
-func (r *Repo) Nested() []string { return r.nested }
+func (r *Repo) Nested() []string { r.wait(); return r.nested }
 
 // IsTracked reports whether git tracks name.
 func (r *Repo) IsTracked(name string) bool {
@@ -487,7 +490,10 @@ func (fi *fileInfo) IsDir() bool        { return fi.mode.IsDir() }
 func (fi *fileInfo) Sys() any           { return nil }
 
 // OpenWalk opens dir without git: the file list is every file under dir
-// (symlinks not followed, .git directories skipped).
+// (symlinks not followed, .git directories skipped). The walk runs in the
+// background: Files and the other lists wait for it, FilesAsFound yields
+// files as it finds them (so that a scan need not wait for the last
+// directory), and Err says whether it failed.
 func OpenWalk(ctx context.Context, dir string) (*Repo, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
@@ -497,13 +503,51 @@ func OpenWalk(ctx context.Context, dir string) (*Repo, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Repo{Dir: abs, root: root, dirs: newDirRoots(), modes: map[string]string{}, Limits: DefaultLimits()}
-	if err := r.walk(ctx); err != nil {
-		root.Close()
-		return nil, err
-	}
-	slices.Sort(r.untracked)
-	r.all = r.untracked
-	r.scope = r.all
+	done := make(chan struct{})
+	r := &Repo{Dir: abs, root: root, dirs: newDirRoots(), modes: map[string]string{}, Limits: DefaultLimits(),
+		walking: newWalkStream(), treeDone: done}
+	go func() {
+		defer close(done)
+		defer r.walking.finish()
+		if err := r.walk(ctx, r.walking); err != nil {
+			r.treeErr = err
+		}
+		slices.Sort(r.untracked)
+		r.all = r.untracked
+		r.scope = r.all
+	}()
 	return r, nil
+}
+
+// FilesAsFound yields the files of Files: while a walk runs in the
+// background (OpenWalk), each as soon as the walk finds it, in the walk's
+// order; otherwise Files, sorted. When the walk fails, the files found
+// before are yielded and Err has the error.
+func (r *Repo) FilesAsFound() iter.Seq[string] {
+	return func(yield func(string) bool) {
+		s := r.walking
+		if s == nil {
+			for _, n := range r.Files() {
+				if !yield(n) {
+					return
+				}
+			}
+			return
+		}
+		for i := 0; ; i++ {
+			s.mu.Lock()
+			for i >= len(s.names) && !s.done {
+				s.cond.Wait()
+			}
+			if i >= len(s.names) {
+				s.mu.Unlock()
+				return
+			}
+			n := s.names[i]
+			s.mu.Unlock()
+			if !yield(n) {
+				return
+			}
+		}
+	}
 }
