@@ -340,16 +340,19 @@ func (r *Repo) open(name string, sized bool) (File, error) {
 		f.Close()
 		return nil, &TooLargeError{Path: name, Size: fi.Size(), Limit: lim, Kind: KindOf(name)}
 	}
-	return &limitedFile{File: f, r: io.LimitReader(f, r.Limits.For(name))}, nil
+	return &limitedFile{File: f, r: io.LimitReader(f, r.Limits.For(name)), fi: fi}, nil
 }
 
 // limitedFile reads no more than the limit even when the file grows.
 type limitedFile struct {
 	*os.File
-	r io.Reader
+	r  io.Reader
+	fi fs.FileInfo // from the open: Stat asks no more of the system
 }
 
 func (f *limitedFile) Read(p []byte) (int, error) { return f.r.Read(p) }
+
+func (f *limitedFile) Stat() (fs.FileInfo, error) { return f.fi, nil }
 
 // ReadFile reads a whole file; see Open.
 func (r *Repo) ReadFile(name string) ([]byte, error) {
@@ -359,7 +362,13 @@ func (r *Repo) ReadFile(name string) ([]byte, error) {
 	}
 	defer f.Close()
 	lim := r.Limits.For(name)
-	data, err := io.ReadAll(io.LimitReader(f, lim+1))
+	// Sized by the open's stat, so that the file comes in one read (and
+	// one that sees its end) unless it grew since.
+	size := lim + 1
+	if fi, err := f.Stat(); err == nil && fi.Size() < lim {
+		size = fi.Size() + 1
+	}
+	data, err := readAllSized(io.LimitReader(f, lim+1), int(size))
 	if err != nil {
 		return nil, err
 	}
@@ -548,6 +557,24 @@ func (r *Repo) FilesAsFound() iter.Seq[string] {
 			if !yield(n) {
 				return
 			}
+		}
+	}
+}
+
+// readAllSized is io.ReadAll starting with room for size bytes.
+func readAllSized(r io.Reader, size int) ([]byte, error) {
+	b := make([]byte, 0, max(size, 512))
+	for {
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err != nil {
+			if err == io.EOF {
+				err = nil
+			}
+			return b, err
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
 		}
 	}
 }
