@@ -63,11 +63,8 @@ type Reader struct {
 // record is an index record: a block's unpadded and uncompressed sizes.
 type record struct{ unpadded, out int64 }
 
-var (
-	// ErrFormat is what input that is not an xz file gets.
-	ErrFormat  = errors.New("xz: not an xz file")
-	crc64Table = crc64.MakeTable(crc64.ECMA)
-)
+// ErrFormat is what input that is not an xz file gets.
+var ErrFormat = errors.New("xz: not an xz file")
 
 const magic = "\xfd7zXZ\x00"
 
