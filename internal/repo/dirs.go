@@ -142,6 +142,25 @@ func (s *walkStream) finish() {
 	s.cond.Broadcast()
 }
 
+// all yields the names added, waiting for more until the walk finishes.
+func (s *walkStream) all(yield func(string) bool) {
+	for i := 0; ; i++ {
+		s.mu.Lock()
+		for i >= len(s.names) && !s.done {
+			s.cond.Wait()
+		}
+		if i >= len(s.names) {
+			s.mu.Unlock()
+			return
+		}
+		n := s.names[i]
+		s.mu.Unlock()
+		if !yield(n) {
+			return
+		}
+	}
+}
+
 // walk lists every file of the tree but .git directories in r.untracked,
 // reading each directory through its own root (kept for later reads).
 // With a stream, each directory's files are added to it as they are found.

@@ -364,9 +364,9 @@ func (r *Repo) ReadFile(name string) ([]byte, error) {
 	lim := r.Limits.For(name)
 	// Sized by the open's stat, so that the file comes in one read (and
 	// one that sees its end) unless it grew since.
-	size := lim + 1
-	if fi, err := f.Stat(); err == nil && fi.Size() < lim {
-		size = fi.Size() + 1
+	size := int64(512)
+	if fi, err := f.Stat(); err == nil {
+		size = min(fi.Size(), lim) + 1
 	}
 	data, err := readAllSized(io.LimitReader(f, lim+1), int(size))
 	if err != nil {
@@ -533,32 +533,10 @@ func OpenWalk(ctx context.Context, dir string) (*Repo, error) {
 // order; otherwise Files, sorted. When the walk fails, the files found
 // before are yielded and Err has the error.
 func (r *Repo) FilesAsFound() iter.Seq[string] {
-	return func(yield func(string) bool) {
-		s := r.walking
-		if s == nil {
-			for _, n := range r.Files() {
-				if !yield(n) {
-					return
-				}
-			}
-			return
-		}
-		for i := 0; ; i++ {
-			s.mu.Lock()
-			for i >= len(s.names) && !s.done {
-				s.cond.Wait()
-			}
-			if i >= len(s.names) {
-				s.mu.Unlock()
-				return
-			}
-			n := s.names[i]
-			s.mu.Unlock()
-			if !yield(n) {
-				return
-			}
-		}
+	if r.walking == nil {
+		return slices.Values(r.Files())
 	}
+	return r.walking.all
 }
 
 // readAllSized is io.ReadAll starting with room for size bytes.

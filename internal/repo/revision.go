@@ -18,7 +18,7 @@ import (
 )
 
 // Change is what a revision view covers: the commits from the merge base
-// of Base and Head to Head.
+// of Base and Head to Head. A Change comes from OpenChange.
 type Change struct {
 	// Base and Head as given; their full hashes.
 	Base, Head         string
@@ -32,8 +32,8 @@ type Change struct {
 	// CountCommits has run.
 	Commits int
 	entries []ChangeEntry
-	// ready, when not nil, is closed once entries are read (in the
-	// background: see OpenChange).
+	// ready is closed once entries are read (in the background: see
+	// OpenChange).
 	ready   <-chan struct{}
 	counted bool
 }
@@ -42,9 +42,7 @@ type Change struct {
 // while the view opens; Entries waits for them (when that read failed,
 // the view's Err says so and Entries is empty).
 func (c *Change) Entries() []ChangeEntry {
-	if c.ready != nil {
-		<-c.ready
-	}
+	<-c.ready
 	return c.entries
 }
 
@@ -52,21 +50,12 @@ func (c *Change) Entries() []ChangeEntry {
 // whose ends share no history gives a *MergeBaseError. The view's readers
 // fail with the same error (Repo.Err).
 func (c *Change) MergeBase() (string, error) {
-	if c.mbReady != nil {
-		<-c.mbReady
-	}
+	<-c.mbReady
 	return c.MB, c.mbErr
 }
 
 // MergeBaseReady is closed once MergeBase would not wait.
-func (c *Change) MergeBaseReady() <-chan struct{} {
-	if c.mbReady == nil {
-		closed := make(chan struct{})
-		close(closed)
-		return closed
-	}
-	return c.mbReady
-}
+func (c *Change) MergeBaseReady() <-chan struct{} { return c.mbReady }
 
 // ChangeEntry is one path a change touches.
 type ChangeEntry struct {
@@ -150,13 +139,12 @@ func OpenChange(ctx context.Context, dir, base, head string) (*Repo, error) {
 		defer close(done)
 		mbOut, mbErr := mergeBase()
 		if mbErr != nil || len(bytes.TrimSpace(mbOut)) == 0 {
-			why := "they share no history"
-			if ctx.Err() != nil {
-				c.mbErr = ctx.Err()
-			} else if shallow, _ := Git(ctx, abs, "rev-parse", "--is-shallow-repository"); strings.TrimSpace(string(shallow)) == "true" {
-				why = "the clone is shallow and does not reach the base"
-			}
+			c.mbErr = ctx.Err()
 			if c.mbErr == nil {
+				why := "they share no history"
+				if shallow, _ := Git(ctx, abs, "rev-parse", "--is-shallow-repository"); strings.TrimSpace(string(shallow)) == "true" {
+					why = "the clone is shallow and does not reach the base"
+				}
 				c.mbErr = &MergeBaseError{Base: base, Head: head, Why: why}
 			}
 			r.treeErr = c.mbErr
