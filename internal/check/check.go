@@ -158,6 +158,9 @@ func settingsOf(c *Check, settings map[string]Settings) Settings {
 	return Settings{Enabled: !c.Disabled, Severity: c.Severity, Options: c.Options}
 }
 
+// Enabled reports whether a run with these settings runs c.
+func Enabled(c *Check, settings map[string]Settings) bool { return settingsOf(c, settings).Enabled }
+
 // Prepare starts, in the background, the Prepare of each enabled check.
 // A command calls it once its checks, settings and the Input it will run
 // them on are known, and before it opens the target (git calls, a

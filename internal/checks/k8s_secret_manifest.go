@@ -3,6 +3,7 @@ package checks
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/nixgate/nixgate/internal/check"
@@ -60,7 +61,13 @@ func KubeManifests(ctx context.Context, r *repo.Repo, names []string) ([]secrets
 }
 
 func runK8sSecretManifest(ctx context.Context, p *check.Pass) error {
-	ms, err := KubeManifests(ctx, p.Repo, scanFiles(p))
+	var ms []secrets.Manifest
+	var err error
+	if in, ok := p.Input.(HistoryInput); ok && in.SecretHistory() != nil {
+		ms, err = historyManifests(ctx, p, *in.SecretHistory())
+	} else {
+		ms, err = KubeManifests(ctx, p.Repo, scanFiles(p))
+	}
 	if err != nil {
 		return err
 	}
@@ -68,6 +75,41 @@ func runK8sSecretManifest(ctx context.Context, p *check.Pass) error {
 		p.ReportSeverity(e.Severity(), ExposureFinding(e))
 	}
 	return nil
+}
+
+// historyManifests are the manifests a range of history adds (each whose
+// kind line one of its commits added), outside the policy's ignore globs:
+// those secret-leak's scan of the same range hands over, or, when the run
+// does not scan it for secrets, those of a read of the range for
+// manifests alone.
+func historyManifests(ctx context.Context, p *check.Pass, rg secrets.Range) ([]secrets.Manifest, error) {
+	var ms []secrets.Manifest
+	if s, ok := p.Input.(SecretScan); ok && s.Manifests != nil {
+		var err error
+		if ms, err = s.Manifests.wait(ctx); err != nil {
+			return nil, fmt.Errorf("history scan: %w", err)
+		}
+	} else {
+		if c := p.Repo.Change; c != nil {
+			var stop context.CancelFunc
+			ctx, stop = untilNoMergeBase(ctx, c)
+			defer stop()
+		}
+		hist, err := secrets.OpenHistory(ctx, p.Repo.Dir, rg)
+		if err != nil {
+			return nil, fmt.Errorf("scan history: %w", err)
+		}
+		defer hist.Close()
+		none, err := secrets.NewRuleset(nil, nil)
+		if err != nil {
+			return nil, err
+		}
+		err = hist.Scan(none, secrets.Sink{Manifest: func(m secrets.Manifest) { ms = append(ms, m) }})
+		if err != nil {
+			return nil, fmt.Errorf("scan history: %w", err)
+		}
+	}
+	return slices.DeleteFunc(ms, func(m secrets.Manifest) bool { return p.Skip(m.Path) }), nil
 }
 
 // ExposureFinding describes a plain Secret manifest.
@@ -81,6 +123,9 @@ func ExposureFinding(e secrets.Exposure) check.Finding {
 	msg := fmt.Sprintf("plain Kubernetes Secret %s is committed with literal values (%s)", id, keys)
 	if e.SealedIn != "" {
 		msg = fmt.Sprintf("unsealed leftover: plain Kubernetes Secret %s (%s) is committed beside its SealedSecret in %s", id, keys, e.SealedIn)
+	}
+	if m.Commit != "" {
+		msg += " in commit " + m.Commit[:min(len(m.Commit), 12)]
 	}
 	return check.Finding{CheckID: "k8s-secret-manifest", Severity: e.Severity(), Message: msg,
 		Location: check.Location{Path: m.Path, Line: m.Line}, Key: "secret:" + id}

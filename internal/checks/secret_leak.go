@@ -2,11 +2,13 @@ package checks
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/nixgate/nixgate/internal/check"
 	"github.com/nixgate/nixgate/internal/repo"
@@ -46,10 +48,51 @@ type HistoryInput interface {
 }
 
 // SecretScan is the Input of `nixgate secrets scan`: the rules of
-// --config, and the history range of --history.
+// --config, and the history range of --since or --history.
 type SecretScan struct {
 	Rules   *secrets.Ruleset
 	History *secrets.Range
+	// Manifests, with History, carries the Kubernetes manifests the
+	// history scan of secret-leak reads over to k8s-secret-manifest, so
+	// that one read of the history serves both. Set it only when
+	// secret-leak runs: k8s-secret-manifest waits for it.
+	Manifests *HistoryManifests
+}
+
+// HistoryManifests is the hand-over of a history scan's Kubernetes
+// manifests from secret-leak to k8s-secret-manifest.
+type HistoryManifests struct {
+	once sync.Once
+	done chan struct{}
+	ms   []secrets.Manifest
+	err  error
+}
+
+// NewHistoryManifests returns an empty hand-over.
+func NewHistoryManifests() *HistoryManifests {
+	return &HistoryManifests{done: make(chan struct{})}
+}
+
+// set records the scan's manifests, or why there are none; only the first
+// call counts, and a nil hand-over (a run that has none) takes nothing.
+func (h *HistoryManifests) set(ms []secrets.Manifest, err error) {
+	if h == nil {
+		return
+	}
+	h.once.Do(func() {
+		h.ms, h.err = ms, err
+		close(h.done)
+	})
+}
+
+// wait returns the manifests once the scan has ended.
+func (h *HistoryManifests) wait(ctx context.Context) ([]secrets.Manifest, error) {
+	select {
+	case <-h.done:
+		return h.ms, h.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 // SecretRuleset implements RulesetInput.
@@ -158,30 +201,34 @@ func scannable(p *check.Pass, name string) bool {
 	return true
 }
 
-func runSecretLeak(ctx context.Context, p *check.Pass) error {
+func runSecretLeak(ctx context.Context, p *check.Pass) (err error) {
 	opts := p.Options.(*SecretLeakOptions)
 	var rg *secrets.Range
+	var handOver *HistoryManifests
 	if in, ok := p.Input.(HistoryInput); ok && in.SecretHistory() != nil {
 		rg = in.SecretHistory()
+		if s, ok := p.Input.(SecretScan); ok && s.Manifests != nil {
+			handOver = s.Manifests
+			// k8s-secret-manifest waits for the hand-over however this
+			// ends (a panic included); a successful scan set it already.
+			defer func() {
+				why := err
+				if why == nil {
+					why = errors.New("secret-leak stopped before the end of its history scan")
+				}
+				handOver.set(nil, why)
+			}()
+		}
 	} else if c := p.Repo.Change; c != nil {
 		// A change: the lines each of its commits (BASE..HEAD) added, also
 		// those a later commit removed again (they stay in the history that
-		// is merged). The range needs only the change's ends, so the scan
-		// starts while the merge base is still being found; a change without
-		// one stops it (its command then fails on MergeBase).
+		// is merged).
 		rg = &secrets.Range{Since: c.BaseHash, Until: c.HeadHash}
-		hctx, stop := context.WithCancel(ctx)
+	}
+	if rg != nil && p.Repo.Change != nil {
+		var stop context.CancelFunc
+		ctx, stop = untilNoMergeBase(ctx, p.Repo.Change)
 		defer stop()
-		go func() {
-			select {
-			case <-c.MergeBaseReady():
-				if _, err := c.MergeBase(); err != nil {
-					stop()
-				}
-			case <-hctx.Done():
-			}
-		}()
-		ctx = hctx
 	}
 	var hist *secrets.History
 	if rg != nil {
@@ -221,10 +268,20 @@ func runSecretLeak(ctx context.Context, p *check.Pass) error {
 		p.ReportSeverity(sev, SecretFinding(f))
 	}
 	if hist != nil {
-		if err := hist.Scan(rs, secrets.Sink{Finding: sink}); err != nil {
+		var ms []secrets.Manifest
+		hs := secrets.Sink{Finding: sink}
+		if handOver != nil {
+			// Scan serialises sink calls.
+			hs.Manifest = func(m secrets.Manifest) { ms = append(ms, m) }
+		}
+		if err := hist.Scan(rs, hs); err != nil {
 			return fmt.Errorf("scan history: %w", err)
 		}
-		return ctx.Err()
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		handOver.set(ms, nil)
+		return nil
 	}
 	names := make(chan string)
 	go func() {
@@ -264,6 +321,24 @@ func runSecretLeak(ctx context.Context, p *check.Pass) error {
 		return fmt.Errorf("read: %s", strings.Join(errs, "; "))
 	}
 	return ctx.Err()
+}
+
+// untilNoMergeBase returns a context that ends when the change's ends turn
+// out to share no history. A range needs only the ends, so its scan starts
+// while the merge base is still being found; a change without one stops
+// it (its command then fails on MergeBase).
+func untilNoMergeBase(ctx context.Context, c *repo.Change) (context.Context, context.CancelFunc) {
+	hctx, stop := context.WithCancel(ctx)
+	go func() {
+		select {
+		case <-c.MergeBaseReady():
+			if _, err := c.MergeBase(); err != nil {
+				stop()
+			}
+		case <-hctx.Done():
+		}
+	}()
+	return hctx, stop
 }
 
 // inTestPath reports whether a path lies under one of the test paths.

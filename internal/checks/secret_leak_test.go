@@ -7,11 +7,13 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rogpeppe/go-internal/txtar"
 
 	"github.com/nixgate/nixgate/internal/check"
 	"github.com/nixgate/nixgate/internal/repo"
+	"github.com/nixgate/nixgate/internal/secrets"
 )
 
 // rot13 turns the private keys of the regression excerpts back into
@@ -142,5 +144,58 @@ func TestSecretRulesetShared(t *testing.T) {
 	}
 	if c.Rule("github-pat") != nil || a.Rule("github-pat") == nil || len(c.Rules) != len(a.Rules)-1 {
 		t.Errorf("disable-rules: own set has github-pat %v, shared has it %v", c.Rule("github-pat") != nil, a.Rule("github-pat") != nil)
+	}
+}
+
+// TestHistoryManifestsHandOver: in a history scan, k8s-secret-manifest
+// reports the Secret manifests secret-leak's scan read (one read of the
+// history for both), and when that scan fails it fails too instead of
+// waiting for manifests that never come.
+func TestHistoryManifestsHandOver(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "deploy/db.yaml", []byte("apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\nstringData:\n  password: correct-horse-battery-staple-9\n"))
+	gitInit(t, dir, nil)
+	ctx := context.Background()
+	r, err := repo.OpenRange(ctx, dir, "", "HEAD")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	run := func(settings map[string]check.Settings) *check.Result {
+		in := SecretScan{History: &secrets.Range{Until: r.Rev}, Manifests: NewHistoryManifests()}
+		done := make(chan *check.Result, 1)
+		go func() {
+			done <- check.Run(ctx, []*check.Check{SecretLeak, K8sSecretManifest}, settings, check.Target{Repo: r, Input: in}, nil)
+		}()
+		select {
+		case res := <-done:
+			return res
+		case <-time.After(20 * time.Second):
+			t.Fatal("the checks did not end")
+			return nil
+		}
+	}
+	res := run(nil)
+	if len(res.Errors) > 0 {
+		t.Fatalf("errors: %v", res.Errors)
+	}
+	var got []string
+	for _, f := range res.Findings {
+		got = append(got, f.CheckID+": "+f.Message)
+	}
+	if len(got) != 1 || !strings.HasPrefix(got[0], "k8s-secret-manifest: plain Kubernetes Secret db ") || !strings.Contains(got[0], " in commit ") {
+		t.Errorf("findings: %q, want the plain Secret db with its commit", got)
+	}
+	// A rule file that cannot be read stops secret-leak before its scan.
+	opts := cloneOptions(SecretLeak.Options).(*SecretLeakOptions)
+	opts.GitleaksConfig = "missing.toml"
+	res = run(map[string]check.Settings{"secret-leak": {Enabled: true, Severity: SecretLeak.Severity, Options: opts}})
+	var failed []string
+	for _, e := range res.Errors {
+		failed = append(failed, e.CheckID)
+	}
+	slices.Sort(failed)
+	if !slices.Equal(failed, []string{"k8s-secret-manifest", "secret-leak"}) {
+		t.Errorf("errored checks: %q, want both", failed)
 	}
 }

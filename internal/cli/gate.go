@@ -98,6 +98,11 @@ func (g *gateFlags) resolve(dir string) (*gate, error) {
 // prepare starts the checks' own set-up (check.Prepare) for a run on input.
 func (g *gate) prepare(input any) { check.Prepare(g.checks, g.settings, input) }
 
+// runs reports whether the run includes the check id, enabled.
+func (g *gate) runs(id string) bool {
+	return slices.ContainsFunc(g.checks, func(c *check.Check) bool { return c.ID == id && check.Enabled(c, g.settings) })
+}
+
 // selectChecks applies --only and --skip to the checks of the scopes.
 func selectChecks(scopes []check.Scope, only, skip []string) ([]*check.Check, error) {
 	var all []*check.Check

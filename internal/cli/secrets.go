@@ -61,7 +61,8 @@ skipped, and a plain Secret with literal values is reported by itself.
 With --since REV only the lines added by the commits in REV..HEAD (or
 REV..--until) are scanned, and each finding names its commit and author.
 With --history every commit reachable from HEAD (or --until) is scanned the
-same way: the whole history, read in one git log stream.
+same way: the whole history, read in one git log stream. In both, the plain
+Secret manifests reported are those a commit of the range added.
 
 Encoded text (base64, hex, percent-encoding) is decoded and scanned inside
 any file, to the policy's max-decode-depth (default 3). Findings under test
@@ -167,26 +168,30 @@ func runSecretsScan(cmd *cobra.Command, e *env, f *secretsFlags, o *outputFlags,
 		}
 		in.Rules = rs
 	}
+	if (f.since != "" || f.history) && g.runs("secret-leak") {
+		// One read of the history: secret-leak's scan hands the manifests
+		// it reads to k8s-secret-manifest.
+		in.Manifests = checks.NewHistoryManifests()
+	}
 	g.prepare(in)
 	start := time.Now()
 	var r *repo.Repo
 	target := dir
 	switch {
-	case f.since != "":
-		r, err = repo.OpenChange(ctx, dir, f.since, orHead(f.until))
+	case f.since != "" || f.history:
+		// The history is the content: the view holds only the range's
+		// ends (and, with --since, finds their merge base meanwhile).
+		r, err = repo.OpenRange(ctx, dir, f.since, orHead(f.until))
 		if err != nil {
 			return revisionError(err)
 		}
-		target = dir + " (" + f.since + ".." + orHead(f.until) + ")"
-	case f.history:
-		// The tree at the range's end (for the manifest check) and the
-		// whole history behind it.
-		r, err = repo.OpenRevision(ctx, dir, orHead(f.until))
-		if err != nil {
-			return revisionError(err)
+		if f.since != "" {
+			in.History = &secrets.Range{Since: r.Change.BaseHash, Until: r.Change.HeadHash}
+			target = dir + " (" + f.since + ".." + orHead(f.until) + ")"
+		} else {
+			in.History = &secrets.Range{Until: r.Rev}
+			target = dir + " (history of " + orHead(f.until) + ")"
 		}
-		in.History = &secrets.Range{Until: r.Rev}
-		target = dir + " (history of " + orHead(f.until) + ")"
 	case f.all:
 		// The walk runs while the checks do: its error, if any, is read
 		// after them.

@@ -106,6 +106,40 @@ func (e treeEntry) info(name string) fs.FileInfo {
 // an error wrapping ErrUnknownRevision; a merge base that cannot be found
 // (a shallow clone) is an error that says so.
 func OpenChange(ctx context.Context, dir, base, head string) (*Repo, error) {
+	return openChange(ctx, dir, base, head, true)
+}
+
+// OpenRange opens a revision view for a scan of the history from base to
+// head: the commits reachable from head and not from base, or head's whole
+// history when base is "". The history is the content (a history scan
+// reads it itself), so the view's Files are empty and no diff is read; a
+// file asked for by name (a rule file the policy names) comes from head's
+// tree, listed on first use. With a base, the view's Change has the
+// resolved ends and finds their merge base in the background, as
+// OpenChange does, so that a range whose ends share no history fails the
+// same way (Change.MergeBase).
+func OpenRange(ctx context.Context, dir, base, head string) (*Repo, error) {
+	if base != "" {
+		return openChange(ctx, dir, base, head, false)
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	if head == "" {
+		head = "HEAD"
+	}
+	h, err := ResolveCommit(ctx, abs, head)
+	if err != nil {
+		return nil, err
+	}
+	return &Repo{Dir: abs, IsGit: true, Rev: h, Limits: DefaultLimits(), cat: &catFile{dir: abs},
+		changed: map[string]treeEntry{}, treeCtx: ctx}, nil
+}
+
+// openChange opens a change view; without diff (OpenRange) it stops after
+// the merge base.
+func openChange(ctx context.Context, dir, base, head string, diff bool) (*Repo, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, err
@@ -154,6 +188,9 @@ func OpenChange(ctx context.Context, dir, base, head string) (*Repo, error) {
 		mb := strings.TrimSpace(string(mbOut))
 		c.MB = mb
 		close(mbDone)
+		if !diff {
+			return
+		}
 		raw, err := Git(ctx, abs, "diff-tree", "-r", "-z", "--raw", "--no-renames", "--no-abbrev", "--no-ext-diff", "--no-textconv", "--end-of-options", mb, hh)
 		if err != nil {
 			r.treeErr = fmt.Errorf("diff %s..%s: %w", base, head, err)
@@ -324,10 +361,18 @@ func (r *Repo) full() {
 	r.fullOnce.Do(func() {
 		if err := r.listTree(r.treeCtx); err != nil {
 			r.fullMu.Lock()
-			r.fullErr = fmt.Errorf("read the tree of %s: %w", r.Change.Head, err)
+			r.fullErr = fmt.Errorf("read the tree of %s: %w", r.treeName(), err)
 			r.fullMu.Unlock()
 		}
 	})
+}
+
+// treeName names the commit of a revision view as the user gave it.
+func (r *Repo) treeName() string {
+	if r.Change != nil {
+		return r.Change.Head
+	}
+	return r.Rev
 }
 
 // Err is the error of reading the tree in the background, if any: the

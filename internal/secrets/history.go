@@ -756,6 +756,7 @@ func (rs *Ruleset) scanAdded(sc *Scanner, a *Added, sink Sink) error {
 			}
 			for _, m := range k.Manifests {
 				if added[m.Line] && sink.Manifest != nil {
+					m.Commit = a.Commit
 					sink.Manifest(m)
 				}
 			}

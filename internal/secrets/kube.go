@@ -29,6 +29,8 @@ type Manifest struct {
 	Encrypted bool
 	// Keys are the names of its literal values (data, stringData, token...).
 	Keys []string
+	// Commit, in a history scan, is the commit that added it.
+	Commit string
 }
 
 // Kube is what a YAML file says about Kubernetes secrets.
