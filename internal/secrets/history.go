@@ -194,25 +194,17 @@ func (h *History) Scan(rs *Ruleset, sink Sink) error {
 	// A blob too large to hold is scanned streaming, its findings less
 	// those its previous version had.
 	large := func(c change) error { return rs.scanLarge(ctx, blobs, c, locked) }
-	var batch []change
-	perr := parseRawLog(out, func(c change) error {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		if rs.SkipPath(c.path) {
-			return nil
-		}
-		batch = append(batch, c)
-		if len(batch) < batchSize {
-			return nil
-		}
-		err := d.batch(batch, emit, large)
-		batch = batch[:0]
-		return err
-	})
-	if perr == nil && len(batch) > 0 {
-		perr = d.batch(batch, emit, large)
-	}
+	perr := d.stream(ctx, fail, func(yield func(change) error) error {
+		return parseRawLog(out, func(c change) error {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if rs.SkipPath(c.path) {
+				return nil
+			}
+			return yield(c)
+		})
+	}, emit, large)
 	close(work)
 	wg.Wait()
 	if perr != nil || scanErr != nil {
@@ -363,6 +355,10 @@ type differ struct {
 	held        int        // bytes held
 	pool        *sync.Pool // of *Added, or nil
 	counts      lineCounts
+	// left, while a stream runs, hears of each blob that leaves the cache
+	// (or was not kept), so that the change list asks for it again.
+	left    chan string
+	oldCopy []byte
 }
 
 // lineCounts is a multiset of line hashes: an open-addressing table,
@@ -469,6 +465,7 @@ func (d *differ) put(id string, b []byte) bool {
 		return true
 	}
 	if len(b) > cacheEntry {
+		d.gone(id)
 		return false
 	}
 	for d.held+cap(b) > cacheBytes && d.evict() {
@@ -497,10 +494,21 @@ func (d *differ) evict() bool {
 			d.held -= cap(c.b)
 			d.blobs.recycle(c.b)
 			delete(d.cache, r.id)
+			d.gone(r.id)
 			return true
 		}
 	}
 	return false
+}
+
+// gone tells a running stream's change list that a blob is not cached. A
+// full channel drops the news: the change then finds its old blob missing
+// and is compared after the stream.
+func (d *differ) gone(id string) {
+	select {
+	case d.left <- id:
+	default:
+	}
 }
 
 // old returns a cached blob as the old version of a change, which moves it
@@ -513,93 +521,103 @@ func (d *differ) old(id string) ([]byte, bool) {
 	return c.b, ok
 }
 
-// batchSize is how many changes' blobs are asked of git cat-file at once:
-// asking ahead keeps git inflating while the scan compares, instead of
-// one round trip per blob.
-const batchSize = 256
-
-// batch finds the lines a batch of changes added. The blobs it needs are
-// requested in one go: every new blob, and each old blob that is neither
-// cached nor the new blob of an earlier change of the batch. A change
-// whose old blob left the cache meanwhile (or was too large to keep) is
-// compared after the batch, its blobs read again.
-func (d *differ) batch(cs []change, emit func(*Added) error, large func(change) error) error {
-	produced := map[string]bool{}
-	needOld := make([]bool, len(cs))
-	var ids []string
-	for i, c := range cs {
-		if c.oldID != zeroID {
-			if _, ok := d.cache[c.oldID]; !ok && !produced[c.oldID] {
-				needOld[i] = true
-				ids = append(ids, c.oldID)
-			}
-		}
-		ids = append(ids, c.newID)
-		produced[c.newID] = true
+// stream finds the lines each change of changes added. The blobs are
+// asked of git cat-file as the changes come, and read back in order while
+// git works ahead: the change list (this goroutine) decides which blobs a
+// change needs, a writer hands the requests to git, and a reader compares
+// the versions. A change needs its new blob, and its old blob unless that
+// is the new blob of an earlier change, still in the cache: the reader
+// tells the list which blobs left the cache. A change whose old blob left
+// the cache meanwhile (or was too large to keep) is compared after the
+// stream, its blobs read again; so is a blob too large to hold (large).
+// stop ends the stream early with an error (a failed read).
+func (d *differ) stream(ctx context.Context, stop func(error), changes func(yield func(change) error) error,
+	emit func(*Added) error, large func(change) error) error {
+	type item struct {
+		c       change
+		needOld bool
 	}
-	pending, err := d.blobs.request(ids)
-	if err != nil {
+	b := d.blobs
+	b.mu.Lock()
+	if err := b.start(); err != nil {
+		b.mu.Unlock()
 		return err
 	}
+	ids := make(chan string, 1024)
+	items := make(chan item, 256)
+	d.left = make(chan string, 4096)
+	wrote := make(chan error, 1)
+	go func() { wrote <- b.writeRequests(ids) }()
 	var later, big []change
-	var ferr error
-	var oldCopy []byte
-	for i, c := range cs {
-		var old []byte
-		haveOld := true
-		if needOld[i] {
-			b, size, err := pending.next(maxBlob)
-			if err != nil {
-				ferr = err
-				break
+	read := make(chan error, 1)
+	go func() {
+		var err error
+		for it := range items {
+			if err == nil {
+				if err = d.compare(it.c, it.needOld, &later, &big, emit); err != nil {
+					stop(err)
+				}
 			}
-			if b != nil && !isBinary(b) {
-				old = b
-			}
-			_ = size
-			if !d.put(c.oldID, old) {
-				// Too large to cache: keep it for this change only.
-				oldCopy = append(oldCopy[:0], old...)
-				old = oldCopy
-			} else {
-				old, _ = d.old(c.oldID)
-			}
-		} else if c.oldID != zeroID {
-			old, haveOld = d.old(c.oldID)
 		}
-		nb, size, err := pending.next(maxBlob)
-		if err != nil {
-			ferr = err
-			break
+		read <- err
+	}()
+	held := map[string]bool{} // what the reader will have cached
+	send := func(id string) error {
+		if strings.ContainsAny(id, "\n\r") || id == "" {
+			return fmt.Errorf("bad object name %q", id)
 		}
-		switch {
-		case nb == nil && size > maxBlob:
-			big = append(big, c)
-			d.put(c.newID, nil)
-		case isBinary(nb):
-			d.put(c.newID, nil)
-		case !haveOld:
-			later = append(later, c)
-			d.put(c.newID, nb)
-		default:
-			if err := d.added(c, old, nb, emit); err != nil {
-				ferr = err
-				break
-			}
-			d.put(c.newID, nb)
-		}
-		if ferr != nil {
-			break
+		select {
+		case ids <- id:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
 		}
 	}
-	if err := pending.finish(); err != nil && ferr == nil {
-		ferr = err
+	err := changes(func(c change) error {
+		for drained := false; !drained; {
+			select {
+			case id := <-d.left:
+				delete(held, id)
+			default:
+				drained = true
+			}
+		}
+		needOld := c.oldID != zeroID && !held[c.oldID]
+		if needOld {
+			if err := send(c.oldID); err != nil {
+				return err
+			}
+			held[c.oldID] = true
+		}
+		if err := send(c.newID); err != nil {
+			return err
+		}
+		held[c.newID] = true
+		select {
+		case items <- item{c, needOld}:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	})
+	close(ids)
+	close(items)
+	rerr, werr := <-read, <-wrote
+	if werr != nil || rerr != nil {
+		b.dead = true
 	}
-	if ferr != nil {
-		return ferr
+	b.mu.Unlock()
+	d.left = nil
+	switch {
+	case rerr != nil:
+		return rerr
+	case err != nil:
+		return err
+	case werr != nil:
+		return fmt.Errorf("git cat-file: %w", werr)
 	}
 	for _, c := range later {
-		ob, _, err := d.blobs.read(c.oldID, maxBlob)
+		ob, _, err := b.read(c.oldID, maxBlob)
 		if err != nil {
 			return err
 		}
@@ -607,7 +625,7 @@ func (d *differ) batch(cs []change, emit func(*Added) error, large func(change) 
 			ob = nil
 		}
 		ob = bytes.Clone(ob)
-		nb, _, err := d.blobs.read(c.newID, maxBlob)
+		nb, _, err := b.read(c.newID, maxBlob)
 		if err != nil {
 			return err
 		}
@@ -622,6 +640,52 @@ func (d *differ) batch(cs []change, emit func(*Added) error, large func(change) 
 		if err := large(c); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// compare reads a change's blobs (its old one first when the change list
+// asked for it) and hands the lines it added to emit; a change to compare
+// after the stream goes to later or big.
+func (d *differ) compare(c change, needOld bool, later, big *[]change, emit func(*Added) error) error {
+	var old []byte
+	haveOld := true
+	if needOld {
+		b, _, err := d.blobs.response(maxBlob)
+		if err != nil {
+			return err
+		}
+		if b != nil && !isBinary(b) {
+			old = b
+		}
+		if !d.put(c.oldID, old) {
+			// Too large to cache: keep it for this change only.
+			d.oldCopy = append(d.oldCopy[:0], old...)
+			old = d.oldCopy
+		} else {
+			old, _ = d.old(c.oldID)
+		}
+	} else if c.oldID != zeroID {
+		old, haveOld = d.old(c.oldID)
+	}
+	nb, size, err := d.blobs.response(maxBlob)
+	if err != nil {
+		return err
+	}
+	switch {
+	case nb == nil && size > maxBlob:
+		*big = append(*big, c)
+		d.put(c.newID, nil)
+	case isBinary(nb):
+		d.put(c.newID, nil)
+	case !haveOld:
+		*later = append(*later, c)
+		d.put(c.newID, nb)
+	default:
+		if err := d.added(c, old, nb, emit); err != nil {
+			return err
+		}
+		d.put(c.newID, nb)
 	}
 	return nil
 }
@@ -884,63 +948,26 @@ func (b *blobReader) readHeader() (int64, error) {
 	return size, nil
 }
 
-// pending is a batch of requested objects whose contents are read in
-// order with next.
-type pending struct {
-	b     *blobReader
-	left  int
-	wrote chan error
-}
-
-// request asks git for objects ahead of reading them: the names are
-// written by a goroutine, so that git's output never waits on our input.
-func (b *blobReader) request(ids []string) (*pending, error) {
-	b.mu.Lock()
-	if err := b.start(); err != nil {
-		b.mu.Unlock()
-		return nil, err
-	}
-	for _, id := range ids {
-		if strings.ContainsAny(id, "\n\r") || id == "" {
-			b.mu.Unlock()
-			return nil, fmt.Errorf("bad object name %q", id)
+// writeRequests hands git the object names of ids as they come, flushing
+// whenever none is waiting, until ids is closed. The blobs' contents are
+// read meanwhile (response), so git's output never waits on our input.
+func (b *blobReader) writeRequests(ids <-chan string) error {
+	w := bufio.NewWriterSize(b.in, 64<<10)
+	var err error
+	for id := range ids {
+		if err != nil {
+			continue // git stopped: the reader fails, the list drains
+		}
+		w.WriteString(id)
+		w.WriteByte('\n')
+		if len(ids) == 0 {
+			err = w.Flush()
 		}
 	}
-	p := &pending{b: b, left: len(ids), wrote: make(chan error, 1)}
-	go func() {
-		w := bufio.NewWriterSize(b.in, 64<<10)
-		for _, id := range ids {
-			w.WriteString(id)
-			w.WriteByte('\n')
-		}
-		p.wrote <- w.Flush()
-	}()
-	return p, nil
-}
-
-// next reads the next object of the batch, as read does.
-func (p *pending) next(limit int64) ([]byte, int64, error) {
-	if p.left == 0 {
-		return nil, 0, fmt.Errorf("git cat-file: no more objects in the batch")
+	if err == nil {
+		err = w.Flush()
 	}
-	p.left--
-	return p.b.response(limit)
-}
-
-// finish reads what is left of the batch and releases the reader.
-func (p *pending) finish() error {
-	defer p.b.mu.Unlock()
-	for p.left > 0 {
-		p.left--
-		if _, _, err := p.b.response(0); err != nil {
-			return err
-		}
-	}
-	if err := <-p.wrote; err != nil {
-		p.b.dead = true
-		return fmt.Errorf("git cat-file: %w", err)
-	}
-	return nil
+	return err
 }
 
 // read returns a blob's content when it is at most limit bytes (the slice

@@ -219,3 +219,48 @@ func TestDifferEviction(t *testing.T) {
 		t.Errorf("held %d bytes, over %d", d.held, cacheBytes)
 	}
 }
+
+// TestHistoryCacheOverflow: files too large for the blob cache to hold
+// together (and one too large to cache at all) are compared right when
+// the stream asks for their old versions again or compares them after the
+// stream: each token is reported once, at the commit that added it, and a
+// line kept from the previous version never is.
+func TestHistoryCacheOverflow(t *testing.T) {
+	g := newGen(44)
+	dir := t.TempDir()
+	git(t, dir, "init", "-q", "-b", "main")
+	filler := func(n int, tag string) string {
+		var b strings.Builder
+		for i := 0; b.Len() < n; i++ {
+			fmt.Fprintf(&b, "%s line %d of filler text that is not a secret\n", tag, i)
+		}
+		return b.String()
+	}
+	files := map[string]string{}
+	sizes := map[string]int{"a.txt": 1_500_000, "b.txt": 1_500_000, "c.txt": 1_500_000, "huge.txt": 2_500_000}
+	for name, n := range sizes {
+		files[name] = filler(n, name)
+	}
+	commit(t, dir, files, "base")
+	var want []string
+	for round := 0; round < 3; round++ {
+		for _, name := range []string{"a.txt", "b.txt", "c.txt", "huge.txt"} {
+			tok := g.render(t, "{gh:ghp}")
+			files[name] = "TOKEN_" + fmt.Sprint(round) + "=" + tok + "\n" + files[name]
+			c := commit(t, dir, map[string]string{name: files[name]}, name)
+			want = append(want, fmt.Sprintf("%s:1 %s", name, c[:7]))
+		}
+	}
+	rs := defaultRuleset(t)
+	var got []string
+	if err := rs.ScanHistory(context.Background(), dir, Range{}, Sink{Finding: func(f Finding) {
+		got = append(got, fmt.Sprintf("%s:%d %s", f.Path, f.Line, f.Commit[:7]))
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(got)
+	slices.Sort(want)
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("findings (-want +got):\n%s", d)
+	}
+}
