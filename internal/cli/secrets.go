@@ -185,11 +185,10 @@ func runSecretsScan(cmd *cobra.Command, e *env, f *secretsFlags, o *outputFlags,
 		if err != nil {
 			return revisionError(err)
 		}
+		in.History = &secrets.Range{Since: f.since, Until: orHead(f.until)}
 		if f.since != "" {
-			in.History = &secrets.Range{Since: r.Change.BaseHash, Until: r.Change.HeadHash}
 			target = dir + " (" + f.since + ".." + orHead(f.until) + ")"
 		} else {
-			in.History = &secrets.Range{Until: r.Rev}
 			target = dir + " (history of " + orHead(f.until) + ")"
 		}
 	case f.all:
@@ -208,8 +207,16 @@ func runSecretsScan(cmd *cobra.Command, e *env, f *secretsFlags, o *outputFlags,
 	r.Limits = g.policy.Limits
 	res := check.Run(ctx, g.checks, g.settings, check.Target{Repo: r, Input: in}, g.baseline)
 	if r.Change != nil {
-		// The merge base was found while the checks ran.
+		// The merge base was found while the checks ran (for a range, its
+		// failure also says which end names no commit).
 		if _, err := r.Change.MergeBase(); err != nil {
+			return revisionError(err)
+		}
+	}
+	if f.history && len(res.Errors) > 0 {
+		// The range's end was named to git as given: a scan that failed
+		// may have failed on it.
+		if _, err := repo.ResolveCommit(ctx, dir, orHead(f.until)); err != nil {
 			return revisionError(err)
 		}
 	}

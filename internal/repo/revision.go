@@ -18,9 +18,10 @@ import (
 )
 
 // Change is what a revision view covers: the commits from the merge base
-// of Base and Head to Head. A Change comes from OpenChange.
+// of Base and Head to Head. A Change comes from OpenChange (or, without
+// its files and resolved ends, from OpenRange).
 type Change struct {
-	// Base and Head as given; their full hashes.
+	// Base and Head as given; their full hashes (empty for OpenRange).
 	Base, Head         string
 	BaseHash, HeadHash string
 	// MB is the merge base once MergeBase has returned: it is found in the
@@ -106,22 +107,21 @@ func (e treeEntry) info(name string) fs.FileInfo {
 // an error wrapping ErrUnknownRevision; a merge base that cannot be found
 // (a shallow clone) is an error that says so.
 func OpenChange(ctx context.Context, dir, base, head string) (*Repo, error) {
-	return openChange(ctx, dir, base, head, true)
+	return openChange(ctx, dir, base, head)
 }
 
 // OpenRange opens a revision view for a scan of the history from base to
 // head: the commits reachable from head and not from base, or head's whole
 // history when base is "". The history is the content (a history scan
-// reads it itself), so the view's Files are empty and no diff is read; a
-// file asked for by name (a rule file the policy names) comes from head's
-// tree, listed on first use. With a base, the view's Change has the
-// resolved ends and finds their merge base in the background, as
-// OpenChange does, so that a range whose ends share no history fails the
-// same way (Change.MergeBase).
+// reads it itself, naming the ends to git as given), so the view's Files
+// are empty and no diff is read; a file asked for by name (a rule file the
+// policy names) comes from head's tree, listed on first use. The ends are
+// checked as revisions (never options) but not resolved: with a base, the
+// view's Change finds their merge base in the background, and MergeBase
+// fails with ErrUnknownRevision for an end that names no commit and with a
+// *MergeBaseError for ends that share no history; without one, a scan
+// that fails names the cause (ResolveCommit on the head).
 func OpenRange(ctx context.Context, dir, base, head string) (*Repo, error) {
-	if base != "" {
-		return openChange(ctx, dir, base, head, false)
-	}
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, err
@@ -129,17 +129,55 @@ func OpenRange(ctx context.Context, dir, base, head string) (*Repo, error) {
 	if head == "" {
 		head = "HEAD"
 	}
-	h, err := ResolveCommit(ctx, abs, head)
-	if err != nil {
-		return nil, err
+	for _, rev := range []string{base, head} {
+		if rev == "" {
+			continue
+		}
+		if err := ValidRevision(rev); err != nil {
+			return nil, err
+		}
 	}
-	return &Repo{Dir: abs, IsGit: true, Rev: h, Limits: DefaultLimits(), cat: &catFile{dir: abs},
-		changed: map[string]treeEntry{}, treeCtx: ctx}, nil
+	r := &Repo{Dir: abs, IsGit: true, Rev: head, Limits: DefaultLimits(), cat: &catFile{dir: abs},
+		changed: map[string]treeEntry{}, treeCtx: ctx}
+	if base == "" {
+		return r, nil
+	}
+	mbDone, none := make(chan struct{}), make(chan struct{})
+	close(none)
+	c := &Change{Base: base, Head: head, mbReady: mbDone, ready: none}
+	r.Change = c
+	mergeBase := StartGit(ctx, abs, "merge-base", "--end-of-options", base, head)
+	go func() {
+		defer close(mbDone)
+		out, err := mergeBase()
+		if mb := strings.TrimSpace(string(out)); err == nil && mb != "" {
+			c.MB = mb
+			return
+		}
+		if c.mbErr = ctx.Err(); c.mbErr != nil {
+			return
+		}
+		// Only on failure: an end that is not a commit, or no history shared.
+		if _, _, err := resolvePair(ctx, abs, base, head); err != nil {
+			c.mbErr = err
+			return
+		}
+		c.mbErr = noMergeBase(ctx, abs, base, head)
+	}()
+	return r, nil
 }
 
-// openChange opens a change view; without diff (OpenRange) it stops after
-// the merge base.
-func openChange(ctx context.Context, dir, base, head string, diff bool) (*Repo, error) {
+// noMergeBase says why the ends of a change have no merge base.
+func noMergeBase(ctx context.Context, abs, base, head string) error {
+	why := "they share no history"
+	if shallow, _ := Git(ctx, abs, "rev-parse", "--is-shallow-repository"); strings.TrimSpace(string(shallow)) == "true" {
+		why = "the clone is shallow and does not reach the base"
+	}
+	return &MergeBaseError{Base: base, Head: head, Why: why}
+}
+
+// openChange opens a change view.
+func openChange(ctx context.Context, dir, base, head string) (*Repo, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, err
@@ -175,11 +213,7 @@ func openChange(ctx context.Context, dir, base, head string, diff bool) (*Repo, 
 		if mbErr != nil || len(bytes.TrimSpace(mbOut)) == 0 {
 			c.mbErr = ctx.Err()
 			if c.mbErr == nil {
-				why := "they share no history"
-				if shallow, _ := Git(ctx, abs, "rev-parse", "--is-shallow-repository"); strings.TrimSpace(string(shallow)) == "true" {
-					why = "the clone is shallow and does not reach the base"
-				}
-				c.mbErr = &MergeBaseError{Base: base, Head: head, Why: why}
+				c.mbErr = noMergeBase(ctx, abs, base, head)
 			}
 			r.treeErr = c.mbErr
 			close(mbDone)
@@ -188,9 +222,6 @@ func openChange(ctx context.Context, dir, base, head string, diff bool) (*Repo, 
 		mb := strings.TrimSpace(string(mbOut))
 		c.MB = mb
 		close(mbDone)
-		if !diff {
-			return
-		}
 		raw, err := Git(ctx, abs, "diff-tree", "-r", "-z", "--raw", "--no-renames", "--no-abbrev", "--no-ext-diff", "--no-textconv", "--end-of-options", mb, hh)
 		if err != nil {
 			r.treeErr = fmt.Errorf("diff %s..%s: %w", base, head, err)
