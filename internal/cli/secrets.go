@@ -206,17 +206,11 @@ func runSecretsScan(cmd *cobra.Command, e *env, f *secretsFlags, o *outputFlags,
 	defer r.Close()
 	r.Limits = g.policy.Limits
 	res := check.Run(ctx, g.checks, g.settings, check.Target{Repo: r, Input: in}, g.baseline)
-	if r.Change != nil {
-		// The merge base was found while the checks ran (for a range, its
-		// failure also says which end names no commit).
-		if _, err := r.Change.MergeBase(); err != nil {
-			return revisionError(err)
-		}
-	}
-	if f.history && len(res.Errors) > 0 {
-		// The range's end was named to git as given: a scan that failed
-		// may have failed on it.
-		if _, err := repo.ResolveCommit(ctx, dir, orHead(f.until)); err != nil {
+	if (f.since != "" || f.history) && len(res.Errors) > 0 {
+		// The range's ends were named to git as given: a scan that failed
+		// may have failed on them (an unknown revision, a base that shares
+		// no history with the head).
+		if err := repo.CheckRange(ctx, dir, f.since, orHead(f.until)); err != nil {
 			return revisionError(err)
 		}
 	}

@@ -18,10 +18,9 @@ import (
 )
 
 // Change is what a revision view covers: the commits from the merge base
-// of Base and Head to Head. A Change comes from OpenChange (or, without
-// its files and resolved ends, from OpenRange).
+// of Base and Head to Head. A Change comes from OpenChange.
 type Change struct {
-	// Base and Head as given; their full hashes (empty for OpenRange).
+	// Base and Head as given; their full hashes.
 	Base, Head         string
 	BaseHash, HeadHash string
 	// MB is the merge base once MergeBase has returned: it is found in the
@@ -116,11 +115,8 @@ func OpenChange(ctx context.Context, dir, base, head string) (*Repo, error) {
 // reads it itself, naming the ends to git as given), so the view's Files
 // are empty and no diff is read; a file asked for by name (a rule file the
 // policy names) comes from head's tree, listed on first use. The ends are
-// checked as revisions (never options) but not resolved: with a base, the
-// view's Change finds their merge base in the background, and MergeBase
-// fails with ErrUnknownRevision for an end that names no commit and with a
-// *MergeBaseError for ends that share no history; without one, a scan
-// that fails names the cause (ResolveCommit on the head).
+// checked as revisions (never options) but not resolved: when a scan of
+// the range fails, CheckRange says whether the range was the cause.
 func OpenRange(ctx context.Context, dir, base, head string) (*Repo, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
@@ -137,34 +133,33 @@ func OpenRange(ctx context.Context, dir, base, head string) (*Repo, error) {
 			return nil, err
 		}
 	}
-	r := &Repo{Dir: abs, IsGit: true, Rev: head, Limits: DefaultLimits(), cat: &catFile{dir: abs},
-		changed: map[string]treeEntry{}, treeCtx: ctx}
-	if base == "" {
-		return r, nil
+	return &Repo{Dir: abs, IsGit: true, Rev: head, Limits: DefaultLimits(), cat: &catFile{dir: abs},
+		changed: map[string]treeEntry{}, treeCtx: ctx}, nil
+}
+
+// CheckRange says what is wrong with a range of history, if anything: an
+// end that names no commit (ErrUnknownRevision, ErrNotGit), or a base that
+// shares no history with the head (*MergeBaseError). A command calls it
+// when a scan of an OpenRange view failed.
+func CheckRange(ctx context.Context, dir, base, head string) error {
+	if head == "" {
+		head = "HEAD"
 	}
-	mbDone, none := make(chan struct{}), make(chan struct{})
-	close(none)
-	c := &Change{Base: base, Head: head, mbReady: mbDone, ready: none}
-	r.Change = c
-	mergeBase := StartGit(ctx, abs, "merge-base", "--end-of-options", base, head)
-	go func() {
-		defer close(mbDone)
-		out, err := mergeBase()
-		if mb := strings.TrimSpace(string(out)); err == nil && mb != "" {
-			c.MB = mb
-			return
+	if base == "" {
+		_, err := ResolveCommit(ctx, dir, head)
+		return err
+	}
+	bh, hh, err := resolvePair(ctx, dir, base, head)
+	if err != nil {
+		return err
+	}
+	if out, err := Git(ctx, dir, "merge-base", "--end-of-options", bh, hh); err != nil || len(bytes.TrimSpace(out)) == 0 {
+		if ctx.Err() != nil {
+			return ctx.Err()
 		}
-		if c.mbErr = ctx.Err(); c.mbErr != nil {
-			return
-		}
-		// Only on failure: an end that is not a commit, or no history shared.
-		if _, _, err := resolvePair(ctx, abs, base, head); err != nil {
-			c.mbErr = err
-			return
-		}
-		c.mbErr = noMergeBase(ctx, abs, base, head)
-	}()
-	return r, nil
+		return noMergeBase(ctx, dir, base, head)
+	}
+	return nil
 }
 
 // noMergeBase says why the ends of a change have no merge base.

@@ -24,14 +24,17 @@ type Range struct {
 }
 
 func (r Range) spec() string {
-	until := r.Until
-	if until == "" {
-		until = "HEAD"
-	}
 	if r.Since == "" {
-		return until
+		return r.until()
 	}
-	return r.Since + ".." + until
+	return r.Since + ".." + r.until()
+}
+
+func (r Range) until() string {
+	if r.Until == "" {
+		return "HEAD"
+	}
+	return r.Until
 }
 
 func (r Range) validate() error {
@@ -81,12 +84,19 @@ type History struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	spec   string
+	rg     Range
+	dir    string
 	cmd    *exec.Cmd
 	out    io.ReadCloser
 	stderr bytes.Buffer
 	blobs  *blobReader
 	done   bool
 }
+
+// ErrNoSharedHistory is the error of a history scan of a range whose ends
+// share no commit (such as a base on an unrelated branch, or beyond the
+// reach of a shallow clone): the range would be all of the head's history.
+var ErrNoSharedHistory = errors.New("the range's ends share no history")
 
 // OpenHistory starts reading the commits of rg in the repository at dir.
 // The caller scans them with Scan and closes the History either way.
@@ -99,9 +109,15 @@ func OpenHistory(ctx context.Context, dir string, rg Range) (*History, error) {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	h := &History{ctx: ctx, cancel: cancel, spec: rg.spec(), blobs: &blobReader{ctx: ctx, dir: dir}}
+	h := &History{ctx: ctx, cancel: cancel, spec: rg.spec(), rg: rg, dir: dir, blobs: &blobReader{ctx: ctx, dir: dir}}
 	args := append(append([]string{}, gitLowMemory...), "log", "--reverse", "--raw", "--root", "--no-renames", "--no-abbrev", "-z",
-		"--no-ext-diff", "--no-textconv", "--format=%x01%H%x02%an <%ae>", "--end-of-options", h.spec, "--")
+		"--no-ext-diff", "--no-textconv", "--format=%x01%H %P%x02%an <%ae>")
+	if rg.Since != "" {
+		// Parents before children: a parent the scan has not seen yet is
+		// outside the range, so the ends share history (sharedHistory).
+		args = append(args, "--topo-order")
+	}
+	args = append(args, "--end-of-options", h.spec, "--")
 	h.cmd = repo.Command(ctx, dir, args...)
 	h.cmd.Stderr = &limitedBuffer{b: &h.stderr, n: 64 << 10}
 	out, err := h.cmd.StdoutPipe()
@@ -194,8 +210,9 @@ func (h *History) Scan(rs *Ruleset, sink Sink) error {
 	// A blob too large to hold is scanned streaming, its findings less
 	// those its previous version had.
 	large := func(c change) error { return rs.scanLarge(ctx, blobs, c, locked) }
+	shared := h.sharedHistory(fail)
 	perr := d.stream(ctx, fail, func(yield func(change) error) error {
-		return parseRawLog(out, func(c change) error {
+		return parseRawLog(out, shared.commit, func(c change) error {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
@@ -220,7 +237,57 @@ func (h *History) Scan(rs *Ruleset, sink Sink) error {
 		}
 		return fmt.Errorf("git log %s: %s", h.spec, oneLine(h.stderr.String()))
 	}
-	return ctx.Err()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return shared.verdict()
+}
+
+// sharedHistory watches the commits of a range with a base (listed
+// parents first) for one whose parent is outside the range: the ends then
+// share history. The first commit shows it at once, unless it is a root;
+// only then is git asked for the merge base, so that a base on an
+// unrelated history stops the scan early.
+type sharedHistory struct {
+	h      *History
+	fail   func(error)
+	seen   map[string]bool
+	shared bool
+}
+
+func (h *History) sharedHistory(fail func(error)) *sharedHistory {
+	return &sharedHistory{h: h, fail: fail, seen: map[string]bool{}}
+}
+
+func (s *sharedHistory) commit(hash, parents string) error {
+	if s.h.rg.Since == "" || s.shared {
+		return nil
+	}
+	if len(s.seen) == 0 && parents == "" {
+		go func() {
+			if _, err := repo.Git(s.h.ctx, s.h.dir, "merge-base", "--end-of-options", s.h.rg.Since, s.h.rg.until()); err != nil && s.h.ctx.Err() == nil {
+				s.fail(fmt.Errorf("%s: %w", s.h.spec, ErrNoSharedHistory))
+			}
+		}()
+	}
+	for _, p := range strings.Fields(parents) {
+		if !s.seen[p] {
+			s.shared = true
+			s.seen = nil
+			return nil
+		}
+	}
+	s.seen[hash] = true
+	return nil
+}
+
+// verdict is the error of a range whose commits all lie outside the
+// base's history.
+func (s *sharedHistory) verdict() error {
+	if s.h.rg.Since != "" && !s.shared && len(s.seen) > 0 {
+		return fmt.Errorf("%s: %w", s.h.spec, ErrNoSharedHistory)
+	}
+	return nil
 }
 
 func oneLine(s string) string {
@@ -259,13 +326,14 @@ type change struct {
 
 const zeroID = "0000000000000000000000000000000000000000"
 
-// parseRawLog reads `git log --raw -z --format=%x01%H%x02AUTHOR` output and
-// calls fn for each changed file: added, modified or type-changed regular
-// files (deletions, symlinks and submodules carry no content to scan).
-// Paths come NUL-terminated, unquoted.
-func parseRawLog(r io.Reader, fn func(change) error) error {
+// parseRawLog reads `git log --raw -z --format=%x01%H %P%x02AUTHOR` output,
+// calls commit for each commit with its parents (space-separated) and fn
+// for each changed file: added, modified or type-changed regular files
+// (deletions, symlinks and submodules carry no content to scan). Paths
+// come NUL-terminated, unquoted.
+func parseRawLog(r io.Reader, commit func(hash, parents string) error, fn func(change) error) error {
 	br := bufio.NewReaderSize(r, 1<<16)
-	var commit, author string
+	var hash, author string
 	var meta []byte
 	for {
 		tok, err := br.ReadSlice(0)
@@ -295,14 +363,18 @@ func parseRawLog(r io.Reader, fn func(change) error) error {
 			c, ok := parseRawMeta(meta)
 			meta = nil
 			if ok {
-				c.commit, c.author, c.path = commit, author, string(tok)
+				c.commit, c.author, c.path = hash, author, string(tok)
 				if err := fn(c); err != nil {
 					return err
 				}
 			}
 		case len(tok) > 0 && tok[0] == 1:
 			h, a, _ := bytes.Cut(tok[1:], []byte{2})
-			commit, author = string(h), string(a)
+			h, parents, _ := bytes.Cut(h, []byte{' '})
+			hash, author = string(h), string(a)
+			if err := commit(hash, string(parents)); err != nil {
+				return err
+			}
 		case len(tok) > 0 && tok[0] == ':':
 			meta = append(meta[:0:0], tok...)
 		}

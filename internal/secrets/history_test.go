@@ -3,6 +3,7 @@ package secrets
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -262,5 +263,60 @@ func TestHistoryCacheOverflow(t *testing.T) {
 	slices.Sort(want)
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("findings (-want +got):\n%s", d)
+	}
+}
+
+// TestHistoryBoundary: a range with merges scans the commits of every
+// merged branch but none of the boundary (the commits outside the range
+// that git lists with it), and a base that shares no history with the
+// head fails the scan with ErrNoSharedHistory instead of scanning the
+// head's whole history.
+func TestHistoryBoundary(t *testing.T) {
+	g := newGen(45)
+	tok := func() string { return g.render(t, "{gh:ghp}") }
+	dir := t.TempDir()
+	git(t, dir, "init", "-q", "-b", "main")
+	commit(t, dir, map[string]string{"root.env": "T=" + tok() + "\n"}, "root")
+	git(t, dir, "checkout", "-q", "-b", "side")
+	side := commit(t, dir, map[string]string{"side.env": "T=" + tok() + "\n"}, "side")
+	git(t, dir, "checkout", "-q", "main")
+	base := commit(t, dir, map[string]string{"base.env": "T=" + tok() + "\n"}, "base")
+	main := commit(t, dir, map[string]string{"main.env": "T=" + tok() + "\n"}, "main")
+	git(t, dir, "-c", "commit.gpgsign=false", "merge", "-q", "--no-edit", "side")
+	rs := defaultRuleset(t)
+	var got []string
+	if err := rs.ScanHistory(context.Background(), dir, Range{Since: base}, Sink{Finding: func(f Finding) {
+		got = append(got, f.Path+" "+f.Commit[:7])
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(got)
+	want := []string{"main.env " + main[:7], "side.env " + side[:7]}
+	slices.Sort(want)
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("findings (-want +got):\n%s", d)
+	}
+	git(t, dir, "checkout", "-q", "--orphan", "unrelated")
+	git(t, dir, "rm", "-q", "-rf", ".")
+	unrelated := commit(t, dir, map[string]string{"u.env": "T=" + tok() + "\n"}, "unrelated")
+	err := rs.ScanHistory(context.Background(), dir, Range{Since: base, Until: unrelated}, Sink{})
+	if !errors.Is(err, ErrNoSharedHistory) {
+		t.Errorf("unrelated base: error %v, want ErrNoSharedHistory", err)
+	}
+	// A root merged in (its commit comes first, parentless) does not make
+	// the range unrelated: the main line still leads back to the base.
+	git(t, dir, "checkout", "-q", "main")
+	git(t, dir, "-c", "commit.gpgsign=false", "merge", "-q", "--no-edit", "--allow-unrelated-histories", "unrelated")
+	got = nil
+	if err := rs.ScanHistory(context.Background(), dir, Range{Since: base}, Sink{Finding: func(f Finding) { got = append(got, f.Path) }}); err != nil {
+		t.Errorf("a root merged into the range: %v", err)
+	}
+	slices.Sort(got)
+	if d := cmp.Diff([]string{"main.env", "side.env", "u.env"}, got); d != "" {
+		t.Errorf("a root merged into the range: findings (-want +got):\n%s", d)
+	}
+	// An empty range is not an unrelated one.
+	if err := rs.ScanHistory(context.Background(), dir, Range{Since: main, Until: main}, Sink{}); err != nil {
+		t.Errorf("empty range: %v", err)
 	}
 }
