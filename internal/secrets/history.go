@@ -211,17 +211,7 @@ func (h *History) Scan(rs *Ruleset, sink Sink) error {
 	// those its previous version had.
 	large := func(c change) error { return rs.scanLarge(ctx, blobs, c, locked) }
 	shared := h.sharedHistory(fail)
-	perr := d.stream(ctx, fail, func(yield func(change) error) error {
-		return parseRawLog(out, shared.commit, func(c change) error {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			if rs.SkipPath(c.path) {
-				return nil
-			}
-			return yield(c)
-		})
-	}, emit, large)
+	perr := d.stream(ctx, fail, out, shared.commit, func(c change) bool { return !rs.SkipPath(c.path) }, emit, large)
 	close(work)
 	wg.Wait()
 	if perr != nil || scanErr != nil {
@@ -593,18 +583,20 @@ func (d *differ) old(id string) ([]byte, bool) {
 	return c.b, ok
 }
 
-// stream finds the lines each change of changes added. The blobs are
-// asked of git cat-file as the changes come, and read back in order while
-// git works ahead: the change list (this goroutine) decides which blobs a
-// change needs, a writer hands the requests to git, and a reader compares
-// the versions. A change needs its new blob, and its old blob unless that
-// is the new blob of an earlier change, still in the cache: the reader
-// tells the list which blobs left the cache. A change whose old blob left
-// the cache meanwhile (or was too large to keep) is compared after the
-// stream, its blobs read again; so is a blob too large to hold (large).
-// stop ends the stream early with an error (a failed read).
-func (d *differ) stream(ctx context.Context, stop func(error), changes func(yield func(change) error) error,
-	emit func(*Added) error, large func(change) error) error {
+// stream finds the lines each change of a `git log --raw` stream (log)
+// added, for the changes keep keeps. The blobs are asked of git cat-file
+// as the changes come, and read back in order while git works ahead: the
+// change list (this goroutine) decides which blobs a change needs and
+// writes the requests, flushing them whenever it would wait (for more of
+// the log, or for the reader), and a reader compares the versions. A
+// change needs its new blob, and its old blob unless that is the new blob
+// of an earlier change, still in the cache: the reader tells the list
+// which blobs left the cache. A change whose old blob left the cache
+// meanwhile (or was too large to keep) is compared after the stream, its
+// blobs read again; so is a blob too large to hold (large). commit sees
+// each commit; stop ends the stream early with an error (a failed read).
+func (d *differ) stream(ctx context.Context, stop func(error), log io.Reader, commit func(hash, parents string) error,
+	keep func(change) bool, emit func(*Added) error, large func(change) error) error {
 	type item struct {
 		c       change
 		needOld bool
@@ -615,11 +607,8 @@ func (d *differ) stream(ctx context.Context, stop func(error), changes func(yiel
 		b.mu.Unlock()
 		return err
 	}
-	ids := make(chan string, 1024)
 	items := make(chan item, 256)
 	d.left = make(chan string, 4096)
-	wrote := make(chan error, 1)
-	go func() { wrote <- b.writeRequests(ids) }()
 	var later, big []change
 	read := make(chan error, 1)
 	go func() {
@@ -633,19 +622,31 @@ func (d *differ) stream(ctx context.Context, stop func(error), changes func(yiel
 		}
 		read <- err
 	}()
-	held := map[string]bool{} // what the reader will have cached
-	send := func(id string) error {
-		if strings.ContainsAny(id, "\n\r") || id == "" {
-			return fmt.Errorf("bad object name %q", id)
-		}
-		select {
-		case ids <- id:
+	w := bufio.NewWriterSize(b.in, 64<<10)
+	unflushed := false
+	flush := func() error {
+		if !unflushed {
 			return nil
-		case <-ctx.Done():
+		}
+		unflushed = false
+		if err := w.Flush(); err != nil {
+			return fmt.Errorf("git cat-file: %w", err)
+		}
+		return nil
+	}
+	ask := func(id string) {
+		w.WriteString(id)
+		w.WriteByte('\n')
+		unflushed = true
+	}
+	held := map[string]bool{} // what the reader will have cached
+	err := parseRawLog(readHook{log, flush}, commit, func(c change) error {
+		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-	}
-	err := changes(func(c change) error {
+		if !keep(c) {
+			return nil
+		}
 		for drained := false; !drained; {
 			select {
 			case id := <-d.left:
@@ -654,27 +655,38 @@ func (d *differ) stream(ctx context.Context, stop func(error), changes func(yiel
 				drained = true
 			}
 		}
+		for _, id := range []string{c.oldID, c.newID} {
+			if strings.ContainsAny(id, "\n\r") || id == "" {
+				return fmt.Errorf("bad object name %q", id)
+			}
+		}
 		needOld := c.oldID != zeroID && !held[c.oldID]
 		if needOld {
-			if err := send(c.oldID); err != nil {
-				return err
-			}
+			ask(c.oldID)
 			held[c.oldID] = true
 		}
-		if err := send(c.newID); err != nil {
+		ask(c.newID)
+		held[c.newID] = true
+		it := item{c, needOld}
+		select {
+		case items <- it:
+			return nil
+		default:
+		}
+		// The reader is behind: it may wait for these requests.
+		if err := flush(); err != nil {
 			return err
 		}
-		held[c.newID] = true
 		select {
-		case items <- item{c, needOld}:
+		case items <- it:
 			return nil
 		case <-ctx.Done():
 			return ctx.Err()
 		}
 	})
-	close(ids)
+	werr := flush()
 	close(items)
-	rerr, werr := <-read, <-wrote
+	rerr := <-read
 	if werr != nil || rerr != nil {
 		b.dead = true
 	}
@@ -686,7 +698,7 @@ func (d *differ) stream(ctx context.Context, stop func(error), changes func(yiel
 	case err != nil:
 		return err
 	case werr != nil:
-		return fmt.Errorf("git cat-file: %w", werr)
+		return werr
 	}
 	for _, c := range later {
 		ob, _, err := b.read(c.oldID, maxBlob)
@@ -1020,26 +1032,18 @@ func (b *blobReader) readHeader() (int64, error) {
 	return size, nil
 }
 
-// writeRequests hands git the object names of ids as they come, flushing
-// whenever none is waiting, until ids is closed. The blobs' contents are
-// read meanwhile (response), so git's output never waits on our input.
-func (b *blobReader) writeRequests(ids <-chan string) error {
-	w := bufio.NewWriterSize(b.in, 64<<10)
-	var err error
-	for id := range ids {
-		if err != nil {
-			continue // git stopped: the reader fails, the list drains
-		}
-		w.WriteString(id)
-		w.WriteByte('\n')
-		if len(ids) == 0 {
-			err = w.Flush()
-		}
+// readHook calls before ahead of each read: a buffered reader reads only
+// when it has nothing left, that is, before it would wait.
+type readHook struct {
+	r      io.Reader
+	before func() error
+}
+
+func (h readHook) Read(p []byte) (int, error) {
+	if err := h.before(); err != nil {
+		return 0, err
 	}
-	if err == nil {
-		err = w.Flush()
-	}
-	return err
+	return h.r.Read(p)
 }
 
 // read returns a blob's content when it is at most limit bytes (the slice
