@@ -640,12 +640,16 @@ func (d *differ) stream(ctx context.Context, stop func(error), log io.Reader, co
 		unflushed = true
 	}
 	held := map[string]bool{} // what the reader will have cached
+	first := true
 	err := parseRawLog(readHook{log, flush}, commit, func(c change) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
 		if !keep(c) {
 			return nil
+		}
+		if first {
+			first = false
 		}
 		for drained := false; !drained; {
 			select {
