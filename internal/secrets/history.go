@@ -952,16 +952,17 @@ func (rs *Ruleset) scanLarge(ctx context.Context, blobs *blobReader, c change, s
 // blobReader reads blobs through one `git cat-file --batch`, started on
 // first use.
 type blobReader struct {
-	ctx  context.Context
-	dir  string
-	mu   sync.Mutex
-	cmd  *exec.Cmd
-	in   io.WriteCloser
-	out  *bufio.Reader
-	dead bool
-	buf  []byte
-	free [][]byte // recycled buffers
-	size int64    // of the response whose header was read last, or -1
+	ctx       context.Context
+	dir       string
+	mu        sync.Mutex
+	cmd       *exec.Cmd
+	in        io.WriteCloser
+	out       *bufio.Reader
+	dead      bool
+	buf       []byte
+	free      [][]byte // recycled buffers (recycle)
+	freeBytes int
+	size      int64 // of the response whose header was read last, or -1
 }
 
 func (b *blobReader) start() error {
@@ -1088,25 +1089,38 @@ func (b *blobReader) body(limit int64) ([]byte, int64, error) {
 	return buf[:size], size, nil
 }
 
-// buffer returns the reader's buffer with room for n bytes, from the
-// recycled ones when it has none large enough.
+// buffer returns the reader's buffer with room for n bytes: its own when
+// that fits (big enough, and not much bigger: the cache counts capacity),
+// else a recycled one that fits, else a new one.
 func (b *blobReader) buffer(n int) []byte {
-	if cap(b.buf) < n {
-		b.buf = nil
-		for i, f := range b.free {
-			// Big enough, and not much bigger (the cache counts capacity).
-			if cap(f) >= n && cap(f) <= 2*n+4096 {
-				b.buf = f
-				b.free = append(b.free[:i], b.free[i+1:]...)
-				break
-			}
+	if fits(b.buf, n) {
+		return b.buf[:n]
+	}
+	b.recycle(b.buf)
+	b.buf = nil
+	best := -1
+	for i, f := range b.free {
+		if fits(f, n) && (best < 0 || cap(f) < cap(b.free[best])) {
+			best = i
 		}
-		if b.buf == nil {
-			b.buf = make([]byte, n)
+	}
+	if best >= 0 {
+		b.buf = b.free[best]
+		b.freeBytes -= cap(b.buf)
+		b.free = append(b.free[:best], b.free[best+1:]...)
+	} else {
+		// Room to grow: the next version of a large file is usually a
+		// little larger, and can then take this buffer over.
+		extra := 0
+		if n >= recycleMin {
+			extra = n / 8
 		}
+		b.buf = make([]byte, n, n+extra)
 	}
 	return b.buf[:n]
 }
+
+func fits(p []byte, n int) bool { return cap(p) >= n && cap(p) <= 2*n+4096 }
 
 // release hands the buffer holding the last content read (p) to the
 // caller for good.
@@ -1116,10 +1130,26 @@ func (b *blobReader) release(p []byte) {
 	}
 }
 
-// recycle returns a released buffer for later reads.
+// Recycled buffers: those of at least recycleMin bytes, up to recycleBytes
+// in all (the oldest go first). A history of large files (a 1.4 MiB
+// Cargo.nix changed in every other commit) otherwise takes fresh memory,
+// page faults and collections for every version it reads.
+const (
+	recycleMin   = 16 << 10
+	recycleBytes = 4 << 20
+)
+
+// recycle keeps a buffer no longer used for a later read.
 func (b *blobReader) recycle(p []byte) {
-	if cap(p) > 0 && len(b.free) < 2 {
-		b.free = append(b.free, p[:0])
+	if cap(p) < recycleMin || cap(p) > recycleBytes {
+		return
+	}
+	b.free = append(b.free, p[:0])
+	b.freeBytes += cap(p)
+	for b.freeBytes > recycleBytes {
+		b.freeBytes -= cap(b.free[0])
+		b.free[0] = nil
+		b.free = b.free[1:]
 	}
 }
 
