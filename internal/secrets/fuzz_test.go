@@ -130,29 +130,61 @@ func FuzzRawLog(f *testing.F) {
 }
 
 // FuzzAddedLines: the lines found added are lines of the new version, at
-// their line numbers, and none when nothing changed.
+// their line numbers, none when nothing changed, and as a multiset they
+// are the new version's lines less the old version's.
 func FuzzAddedLines(f *testing.F) {
 	f.Add([]byte("a\nb\nc\n"), []byte("a\nx\nc\nd"))
 	f.Add([]byte(""), []byte("\n\n\n"))
+	f.Add([]byte("a\nb\nc\nd\ne\nf\n"), []byte("a\nB\nc\nx\ny\nd\nf\ne\n"))
 	f.Fuzz(func(t *testing.T, old, nb []byte) {
 		fuzzlimit.Default(t, func() {
-			d := newDiffer(nil)
-			lines := strings.Split(string(nb), "\n")
-			err := d.added(change{path: "f"}, old, nb, func(a *Added) error {
-				got := strings.Split(strings.TrimSuffix(a.text.String(), "\n"), "\n")
-				for i, l := range got {
-					if n := a.lines[i]; n < 1 || n > len(lines) || lines[n-1] != l {
-						t.Errorf("added line %d %q is not line %d of the new version", i, l, n)
-					}
-				}
-				if bytes.Equal(old, nb) {
-					t.Errorf("lines added to an unchanged file")
-				}
-				return nil
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
+			checkAdded(t, old, nb)
 		})
 	})
+}
+
+// checkAdded runs differ.added on two versions and checks its lines
+// against the multiset difference of the versions' lines.
+func checkAdded(t *testing.T, old, nb []byte) {
+	t.Helper()
+	d := newDiffer(nil)
+	lines := strings.Split(string(nb), "\n")
+	want := map[string]int{}
+	if len(nb) > 0 {
+		for _, l := range strings.Split(strings.TrimSuffix(string(nb), "\n"), "\n") {
+			want[l]++
+		}
+	}
+	if len(old) > 0 {
+		for _, l := range strings.Split(strings.TrimSuffix(string(old), "\n"), "\n") {
+			want[l]--
+		}
+	}
+	got := map[string]int{}
+	err := d.added(change{path: "f"}, old, nb, func(a *Added) error {
+		added := strings.Split(strings.TrimSuffix(a.text.String(), "\n"), "\n")
+		for i, l := range added {
+			if n := a.lines[i]; n < 1 || n > len(lines) || lines[n-1] != l {
+				t.Errorf("added line %d %q is not line %d of the new version", i, l, n)
+			}
+			got[l]++
+		}
+		if bytes.Equal(old, nb) {
+			t.Errorf("lines added to an unchanged file")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for l, n := range want {
+		if max(n, 0) != got[l] {
+			t.Errorf("line %q added %d times, want %d (old %q, new %q)", l, got[l], max(n, 0), old, nb)
+		}
+	}
+	for l, n := range got {
+		if _, ok := want[l]; !ok {
+			t.Errorf("line %q added %d times, not a line of the new version", l, n)
+		}
+	}
 }
