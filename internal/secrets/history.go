@@ -987,7 +987,11 @@ func (b *blobReader) start() error {
 		return err
 	}
 	growPipe(out)
-	b.cmd, b.in, b.out = cmd, in, bufio.NewReaderSize(out, 1<<20)
+	// A small buffer: a body larger than it is read from the pipe straight
+	// into the blob's buffer, not copied through this one (a 1 MiB buffer
+	// copied every blob of a 61 MB range once more: devenv's last 100
+	// commits 147 -> 133 ms, its whole history 1.58 -> 1.39 s).
+	b.cmd, b.in, b.out = cmd, in, bufio.NewReaderSize(out, 64<<10)
 	return nil
 }
 
