@@ -137,6 +137,8 @@ func loadGitleaks(name string, data []byte, readFile func(string) ([]byte, error
 		}
 		if gr.Description != "" {
 			r.Description = gr.Description
+		} else if r.Description == "" {
+			r.Description = gr.ID // as gitleaks names a rule without one
 		}
 		if gr.Regex != "" {
 			re, err := regexp.Compile(gr.Regex)
