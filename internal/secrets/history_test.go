@@ -47,6 +47,18 @@ func commit(t *testing.T, dir string, files map[string]string, msg string) strin
 	return git(t, dir, "rev-parse", "HEAD")
 }
 
+// historyFindings scans a range with the default rules and returns each
+// finding as line formats it, sorted.
+func historyFindings(t *testing.T, dir string, rg Range, line func(Finding) string) []string {
+	t.Helper()
+	var got []string
+	if err := defaultRuleset(t).ScanHistory(context.Background(), dir, rg, Sink{Finding: func(f Finding) { got = append(got, line(f)) }}); err != nil {
+		t.Fatalf("%+v: %v", rg, err)
+	}
+	slices.Sort(got)
+	return got
+}
+
 func TestScanHistory(t *testing.T) {
 	if _, err := exec.LookPath("git"); err != nil {
 		t.Skip("git not installed")
@@ -122,14 +134,7 @@ func TestHistoryChanges(t *testing.T) {
 	_ = moved
 	_ = removed
 
-	rs := defaultRuleset(t)
-	var got []string
-	if err := rs.ScanHistory(context.Background(), dir, Range{}, Sink{Finding: func(f Finding) {
-		got = append(got, fmt.Sprintf("%s:%d %s", f.Path, f.Line, f.Commit[:7]))
-	}}); err != nil {
-		t.Fatal(err)
-	}
-	slices.Sort(got)
+	got := historyFindings(t, dir, Range{}, func(f Finding) string { return fmt.Sprintf("%s:%d %s", f.Path, f.Line, f.Commit[:7]) })
 	want := []string{
 		"a.env:2 " + root[:7],
 		"a.env:3 " + restored[:7],
@@ -139,6 +144,7 @@ func TestHistoryChanges(t *testing.T) {
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("findings (-want +got):\n%s", d)
 	}
+	rs := defaultRuleset(t)
 	for _, rg := range []Range{{Since: "--output=x"}, {Until: "-p"}, {Since: "a..b"}, {Since: "HEAD\n"}} {
 		if err := rs.ScanHistory(context.Background(), dir, rg, Sink{}); err == nil {
 			t.Errorf("%+v: want an error", rg)
@@ -283,14 +289,7 @@ func TestHistoryCacheOverflow(t *testing.T) {
 			want = append(want, fmt.Sprintf("%s:1 %s", name, c[:7]))
 		}
 	}
-	rs := defaultRuleset(t)
-	var got []string
-	if err := rs.ScanHistory(context.Background(), dir, Range{}, Sink{Finding: func(f Finding) {
-		got = append(got, fmt.Sprintf("%s:%d %s", f.Path, f.Line, f.Commit[:7]))
-	}}); err != nil {
-		t.Fatal(err)
-	}
-	slices.Sort(got)
+	got := historyFindings(t, dir, Range{}, func(f Finding) string { return fmt.Sprintf("%s:%d %s", f.Path, f.Line, f.Commit[:7]) })
 	slices.Sort(want)
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("findings (-want +got):\n%s", d)
@@ -314,14 +313,7 @@ func TestHistoryBoundary(t *testing.T) {
 	base := commit(t, dir, map[string]string{"base.env": "T=" + tok() + "\n"}, "base")
 	main := commit(t, dir, map[string]string{"main.env": "T=" + tok() + "\n"}, "main")
 	git(t, dir, "-c", "commit.gpgsign=false", "merge", "-q", "--no-edit", "side")
-	rs := defaultRuleset(t)
-	var got []string
-	if err := rs.ScanHistory(context.Background(), dir, Range{Since: base}, Sink{Finding: func(f Finding) {
-		got = append(got, f.Path+" "+f.Commit[:7])
-	}}); err != nil {
-		t.Fatal(err)
-	}
-	slices.Sort(got)
+	got := historyFindings(t, dir, Range{Since: base}, func(f Finding) string { return f.Path + " " + f.Commit[:7] })
 	want := []string{"main.env " + main[:7], "side.env " + side[:7]}
 	slices.Sort(want)
 	if d := cmp.Diff(want, got); d != "" {
@@ -330,6 +322,7 @@ func TestHistoryBoundary(t *testing.T) {
 	git(t, dir, "checkout", "-q", "--orphan", "unrelated")
 	git(t, dir, "rm", "-q", "-rf", ".")
 	unrelated := commit(t, dir, map[string]string{"u.env": "T=" + tok() + "\n"}, "unrelated")
+	rs := defaultRuleset(t)
 	err := rs.ScanHistory(context.Background(), dir, Range{Since: base, Until: unrelated}, Sink{})
 	if !errors.Is(err, ErrNoSharedHistory) {
 		t.Errorf("unrelated base: error %v, want ErrNoSharedHistory", err)
@@ -338,11 +331,7 @@ func TestHistoryBoundary(t *testing.T) {
 	// the range unrelated: the main line still leads back to the base.
 	git(t, dir, "checkout", "-q", "main")
 	git(t, dir, "-c", "commit.gpgsign=false", "merge", "-q", "--no-edit", "--allow-unrelated-histories", "unrelated")
-	got = nil
-	if err := rs.ScanHistory(context.Background(), dir, Range{Since: base}, Sink{Finding: func(f Finding) { got = append(got, f.Path) }}); err != nil {
-		t.Errorf("a root merged into the range: %v", err)
-	}
-	slices.Sort(got)
+	got = historyFindings(t, dir, Range{Since: base}, func(f Finding) string { return f.Path })
 	if d := cmp.Diff([]string{"main.env", "side.env", "u.env"}, got); d != "" {
 		t.Errorf("a root merged into the range: findings (-want +got):\n%s", d)
 	}
