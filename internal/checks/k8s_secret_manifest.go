@@ -90,11 +90,6 @@ func historyManifests(ctx context.Context, p *check.Pass, rg secrets.Range) ([]s
 			return nil, fmt.Errorf("history scan: %w", err)
 		}
 	} else {
-		if c := p.Repo.Change; c != nil {
-			var stop context.CancelFunc
-			ctx, stop = untilNoMergeBase(ctx, c)
-			defer stop()
-		}
 		hist, err := secrets.OpenHistory(ctx, p.Repo.Dir, rg)
 		if err != nil {
 			return nil, fmt.Errorf("scan history: %w", err)

@@ -128,7 +128,8 @@ func runSecretsScan(cmd *cobra.Command, e *env, f *secretsFlags, o *outputFlags,
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(secretsMemoryLimit)
 	}
-	if f.since != "" || f.history {
+	ranged := f.since != "" || f.history
+	if ranged {
 		gctune.Start()
 	}
 	out, err := o.open(e)
@@ -142,7 +143,7 @@ func runSecretsScan(cmd *cobra.Command, e *env, f *secretsFlags, o *outputFlags,
 	if f.since != "" && f.history {
 		return usagef("--since scans a range, --history the whole history: use one")
 	}
-	if (f.since != "" || f.history) && f.all {
+	if ranged && f.all {
 		return usagef("--all scans a directory; --since and --history scan history: use one")
 	}
 	if len(f.only) == 0 {
@@ -168,7 +169,7 @@ func runSecretsScan(cmd *cobra.Command, e *env, f *secretsFlags, o *outputFlags,
 		}
 		in.Rules = rs
 	}
-	if (f.since != "" || f.history) && g.runs("secret-leak") {
+	if ranged && g.runs("secret-leak") {
 		// One read of the history: secret-leak's scan hands the manifests
 		// it reads to k8s-secret-manifest.
 		in.Manifests = checks.NewHistoryManifests()
@@ -178,7 +179,7 @@ func runSecretsScan(cmd *cobra.Command, e *env, f *secretsFlags, o *outputFlags,
 	var r *repo.Repo
 	target := dir
 	switch {
-	case f.since != "" || f.history:
+	case ranged:
 		// The history is the content: the view holds only the range's
 		// ends (and, with --since, finds their merge base meanwhile).
 		r, err = repo.OpenRange(ctx, dir, f.since, orHead(f.until))
@@ -206,7 +207,7 @@ func runSecretsScan(cmd *cobra.Command, e *env, f *secretsFlags, o *outputFlags,
 	defer r.Close()
 	r.Limits = g.policy.Limits
 	res := check.Run(ctx, g.checks, g.settings, check.Target{Repo: r, Input: in}, g.baseline)
-	if (f.since != "" || f.history) && len(res.Errors) > 0 {
+	if ranged && len(res.Errors) > 0 {
 		// The range's ends were named to git as given: a scan that failed
 		// may have failed on them (an unknown revision, a base that shares
 		// no history with the head).

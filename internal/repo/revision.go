@@ -106,7 +106,64 @@ func (e treeEntry) info(name string) fs.FileInfo {
 // an error wrapping ErrUnknownRevision; a merge base that cannot be found
 // (a shallow clone) is an error that says so.
 func OpenChange(ctx context.Context, dir, base, head string) (*Repo, error) {
-	return openChange(ctx, dir, base, head)
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	if head == "" {
+		head = "HEAD"
+	}
+	// Both ends and the merge base are asked of git at once (the merge
+	// base is taken of the revisions as given, so that it need not wait for
+	// them). The view opens once the ends are known: the merge base, then
+	// the diff, are read in the background (a history scan needs only the
+	// ends; MergeBase and Entries wait). The head's whole tree is listed
+	// only if a reader asks for a file outside the change (full). None of
+	// these git calls needs the repository's filter configuration
+	// (objectsOnly).
+	mergeBase := func() ([]byte, error) { return nil, nil }
+	if ValidRevision(base) == nil && ValidRevision(head) == nil {
+		mergeBase = StartGit(ctx, abs, "merge-base", "--end-of-options", base, head)
+	}
+	bh, hh, err := resolvePair(ctx, abs, base, head)
+	if err != nil {
+		mergeBase()
+		return nil, err
+	}
+	mbDone, done := make(chan struct{}), make(chan struct{})
+	c := &Change{Base: base, Head: head, BaseHash: bh, HeadHash: hh, mbReady: mbDone, ready: done}
+	r := &Repo{Dir: abs, IsGit: true, Rev: hh, Limits: DefaultLimits(), cat: &catFile{dir: abs}, treeDone: done, Change: c}
+	r.changed = map[string]treeEntry{}
+	r.treeCtx = ctx
+	go func() {
+		defer close(done)
+		mbOut, mbErr := mergeBase()
+		if mbErr != nil || len(bytes.TrimSpace(mbOut)) == 0 {
+			c.mbErr = ctx.Err()
+			if c.mbErr == nil {
+				c.mbErr = noMergeBase(ctx, abs, base, head)
+			}
+			r.treeErr = c.mbErr
+			close(mbDone)
+			return
+		}
+		mb := strings.TrimSpace(string(mbOut))
+		c.MB = mb
+		close(mbDone)
+		raw, err := Git(ctx, abs, "diff-tree", "-r", "-z", "--raw", "--no-renames", "--no-abbrev", "--no-ext-diff", "--no-textconv", "--end-of-options", mb, hh)
+		if err != nil {
+			r.treeErr = fmt.Errorf("diff %s..%s: %w", base, head, err)
+			return
+		}
+		c.entries = parseDiffTree(raw)
+		for _, e := range c.entries {
+			if e.Status != "D" {
+				r.scope = append(r.scope, e.Path)
+				r.changed[e.Path] = treeEntry{mode: e.NewMode, oid: e.NewBlob, size: -1}
+			}
+		}
+	}()
+	return r, nil
 }
 
 // OpenRange opens a revision view for a scan of the history from base to
@@ -169,68 +226,6 @@ func noMergeBase(ctx context.Context, abs, base, head string) error {
 		why = "the clone is shallow and does not reach the base"
 	}
 	return &MergeBaseError{Base: base, Head: head, Why: why}
-}
-
-// openChange opens a change view.
-func openChange(ctx context.Context, dir, base, head string) (*Repo, error) {
-	abs, err := filepath.Abs(dir)
-	if err != nil {
-		return nil, err
-	}
-	if head == "" {
-		head = "HEAD"
-	}
-	// Both ends and the merge base are asked of git at once (the merge
-	// base is taken of the revisions as given, so that it need not wait for
-	// them). The view opens once the ends are known: the merge base, then
-	// the diff, are read in the background (a history scan needs only the
-	// ends; MergeBase and Entries wait). The head's whole tree is listed
-	// only if a reader asks for a file outside the change (full). None of
-	// these git calls needs the repository's filter configuration
-	// (objectsOnly).
-	mergeBase := func() ([]byte, error) { return nil, nil }
-	if ValidRevision(base) == nil && ValidRevision(head) == nil {
-		mergeBase = StartGit(ctx, abs, "merge-base", "--end-of-options", base, head)
-	}
-	bh, hh, err := resolvePair(ctx, abs, base, head)
-	if err != nil {
-		mergeBase()
-		return nil, err
-	}
-	mbDone, done := make(chan struct{}), make(chan struct{})
-	c := &Change{Base: base, Head: head, BaseHash: bh, HeadHash: hh, mbReady: mbDone, ready: done}
-	r := &Repo{Dir: abs, IsGit: true, Rev: hh, Limits: DefaultLimits(), cat: &catFile{dir: abs}, treeDone: done, Change: c}
-	r.changed = map[string]treeEntry{}
-	r.treeCtx = ctx
-	go func() {
-		defer close(done)
-		mbOut, mbErr := mergeBase()
-		if mbErr != nil || len(bytes.TrimSpace(mbOut)) == 0 {
-			c.mbErr = ctx.Err()
-			if c.mbErr == nil {
-				c.mbErr = noMergeBase(ctx, abs, base, head)
-			}
-			r.treeErr = c.mbErr
-			close(mbDone)
-			return
-		}
-		mb := strings.TrimSpace(string(mbOut))
-		c.MB = mb
-		close(mbDone)
-		raw, err := Git(ctx, abs, "diff-tree", "-r", "-z", "--raw", "--no-renames", "--no-abbrev", "--no-ext-diff", "--no-textconv", "--end-of-options", mb, hh)
-		if err != nil {
-			r.treeErr = fmt.Errorf("diff %s..%s: %w", base, head, err)
-			return
-		}
-		c.entries = parseDiffTree(raw)
-		for _, e := range c.entries {
-			if e.Status != "D" {
-				r.scope = append(r.scope, e.Path)
-				r.changed[e.Path] = treeEntry{mode: e.NewMode, oid: e.NewBlob, size: -1}
-			}
-		}
-	}()
-	return r, nil
 }
 
 // resolvePair resolves a change's two ends to commits with one

@@ -256,7 +256,7 @@ func (s *sharedHistory) commit(hash, parents string) error {
 	if len(s.seen) == 0 && parents == "" {
 		go func() {
 			if _, err := repo.Git(s.h.ctx, s.h.dir, "merge-base", "--end-of-options", s.h.rg.Since, s.h.rg.until()); err != nil && s.h.ctx.Err() == nil {
-				s.fail(fmt.Errorf("%s: %w", s.h.spec, ErrNoSharedHistory))
+				s.fail(s.unrelated())
 			}
 		}()
 	}
@@ -275,10 +275,12 @@ func (s *sharedHistory) commit(hash, parents string) error {
 // base's history.
 func (s *sharedHistory) verdict() error {
 	if s.h.rg.Since != "" && !s.shared && len(s.seen) > 0 {
-		return fmt.Errorf("%s: %w", s.h.spec, ErrNoSharedHistory)
+		return s.unrelated()
 	}
 	return nil
 }
+
+func (s *sharedHistory) unrelated() error { return fmt.Errorf("%s: %w", s.h.spec, ErrNoSharedHistory) }
 
 func oneLine(s string) string {
 	return strings.Join(strings.Fields(strings.ReplaceAll(strings.TrimSpace(s), "fatal: ", "")), " ")
@@ -640,16 +642,12 @@ func (d *differ) stream(ctx context.Context, stop func(error), log io.Reader, co
 		unflushed = true
 	}
 	held := map[string]bool{} // what the reader will have cached
-	first := true
 	err := parseRawLog(readHook{log, flush}, commit, func(c change) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
 		if !keep(c) {
 			return nil
-		}
-		if first {
-			first = false
 		}
 		for drained := false; !drained; {
 			select {
