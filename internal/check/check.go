@@ -209,7 +209,17 @@ type Finding struct {
 	Key string `json:"-"`
 	// Fingerprint is computed by the runner from CheckID, Path and Key.
 	Fingerprint string `json:"fingerprint"`
+	// Found, for a finding in another version of its file than the view's
+	// (a commit of a history scan), is the text the check read there. The
+	// runner takes inline suppressions (and a line key) from it instead of
+	// the view's file, which may say something else at that line or be
+	// gone. Nil means the view's file.
+	Found *FoundLines `json:"-"`
 }
+
+// FoundLines is the text of a finding's line and of the line above it.
+// Above may be left empty when it cannot hold a suppression comment.
+type FoundLines struct{ Line, Above string }
 
 // Pass is one check's run over one target.
 type Pass struct {

@@ -217,7 +217,7 @@ func (r *Result) Max() (Severity, bool) {
 func fingerprint(f Finding, lines *lineCache) string {
 	key := f.Key
 	if key == "" && f.Location.Line > 0 {
-		key = "line:" + strings.Join(strings.Fields(lines.line(f.Location.Path, f.Location.Line)), " ")
+		key = "line:" + strings.Join(strings.Fields(lines.text(f, 0)), " ")
 	}
 	if key == "" {
 		key = "msg:" + f.Message
@@ -282,6 +282,19 @@ func (c *lineCache) line(path string, n int) string {
 	return ls[n-1]
 }
 
+// text is the finding's line (up 0) or the line above it (up 1): from
+// what the check read when it says so (Finding.Found), else from the
+// view's file.
+func (c *lineCache) text(f Finding, up int) string {
+	if f.Found != nil {
+		if up == 0 {
+			return f.Found.Line
+		}
+		return f.Found.Above
+	}
+	return c.line(f.Location.Path, f.Location.Line-up)
+}
+
 var ignoreRE = lazyre.New(`nixgate:ignore\s+([a-z0-9-]+)(?:\s+--\s*(.*?))?\s*(?:\*/|-->)?\s*$`)
 
 // inlineSuppression looks for `nixgate:ignore <check-id> -- <reason>` on the
@@ -291,8 +304,9 @@ func (c *lineCache) inlineSuppression(f Finding) (reason string, ok bool, warn s
 	if f.Location.Line == 0 {
 		return "", false, ""
 	}
-	for _, n := range []int{f.Location.Line, f.Location.Line - 1} {
-		m := ignoreRE().FindStringSubmatch(c.line(f.Location.Path, n))
+	for up := range 2 {
+		n := f.Location.Line - up
+		m := ignoreRE().FindStringSubmatch(c.text(f, up))
 		if m == nil || m[1] != f.CheckID {
 			continue
 		}

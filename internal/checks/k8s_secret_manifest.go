@@ -123,5 +123,5 @@ func ExposureFinding(e secrets.Exposure) check.Finding {
 		msg += " in commit " + m.Commit[:min(len(m.Commit), 12)]
 	}
 	return check.Finding{CheckID: "k8s-secret-manifest", Severity: e.Severity(), Message: msg,
-		Location: check.Location{Path: m.Path, Line: m.Line}, Key: "secret:" + id}
+		Location: check.Location{Path: m.Path, Line: m.Line}, Key: "secret:" + id, Found: m.Found}
 }

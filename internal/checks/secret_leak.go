@@ -371,5 +371,5 @@ func SecretFinding(f secrets.Finding) check.Finding {
 		}
 	}
 	return check.Finding{CheckID: "secret-leak", Severity: f.Severity, Message: msg,
-		Location: check.Location{Path: f.Path, Line: f.Line, Column: f.Column}, Key: f.Key()}
+		Location: check.Location{Path: f.Path, Line: f.Line, Column: f.Column}, Key: f.Key(), Found: f.Found}
 }

@@ -51,6 +51,9 @@ type Finding struct {
 	// Ordinal counts the earlier findings of the same rule and context in
 	// the same input, so that two keys on identical lines stay distinct.
 	Ordinal int `json:"-"`
+	// Found, in a history scan, is the finding's line and the line above
+	// it in the commit, where its inline suppressions are read.
+	Found *check.FoundLines `json:"-"`
 }
 
 // Key is the finding's identity for check fingerprints and baselines: the

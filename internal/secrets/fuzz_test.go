@@ -164,8 +164,19 @@ func checkAdded(t *testing.T, old, nb []byte) {
 	err := d.added(change{path: "f"}, old, nb, func(a *Added) error {
 		added := strings.Split(strings.TrimSuffix(a.text.String(), "\n"), "\n")
 		for i, l := range added {
-			if n := a.lines[i]; n < 1 || n > len(lines) || lines[n-1] != l {
+			n := a.lines[i]
+			if n < 1 || n > len(lines) || lines[n-1] != l {
 				t.Errorf("added line %d %q is not line %d of the new version", i, l, n)
+				continue
+			}
+			// Suppressions are read from the commit's text: the line, and
+			// the line above whenever it could hold a comment.
+			f, above := a.found(n), ""
+			if n >= 2 {
+				above = lines[n-2]
+			}
+			if f.Line != l || f.Above != above && (f.Above != "" || strings.Contains(above, "nixgate:ignore")) {
+				t.Errorf("line %d: found %q above %q, want %q above %q", n, f.Line, f.Above, l, above)
 			}
 			got[l]++
 		}

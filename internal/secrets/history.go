@@ -10,10 +10,12 @@ import (
 	"io"
 	"os/exec"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 
+	"github.com/nixgate/nixgate/internal/check"
 	"github.com/nixgate/nixgate/internal/repo"
 )
 
@@ -58,7 +60,67 @@ type Added struct {
 	text                 bytes.Buffer
 	lines                []int  // line in the new file of each added line
 	blob                 []byte // the new file, for a Kubernetes manifest
+	// above holds the line above an added line whose line above is not
+	// the part's previous one, when it holds a suppression comment: a
+	// finding's suppressions are read from the commit's text (found).
+	above map[int]string
+	index lineIndex // of text, built for the first finding
 }
+
+// reset empties a for the pool.
+func (a *Added) reset() {
+	a.text.Reset()
+	a.lines, a.blob, a.above = a.lines[:0], nil, nil
+	a.index = lineIndex{}
+}
+
+// found is the text of added line n (a line of the new file) and of the
+// line above it, as the commit has them.
+func (a *Added) found(n int) *check.FoundLines {
+	i, ok := slices.BinarySearch(a.lines, n)
+	if !ok {
+		return &check.FoundLines{}
+	}
+	if a.index.text == nil {
+		a.index = lineIndex{text: a.text.Bytes()}
+	}
+	f := &check.FoundLines{Line: a.index.line(i + 1)}
+	if i > 0 && a.lines[i-1] == n-1 {
+		f.Above = a.index.line(i)
+	} else {
+		f.Above = a.above[n]
+	}
+	return f
+}
+
+// lineIndex finds the lines of a text by number, indexing it on first use.
+type lineIndex struct {
+	text   []byte
+	starts []int
+}
+
+// line returns line n (from 1) without its line break, or "".
+func (x *lineIndex) line(n int) string {
+	if x.starts == nil {
+		x.starts = append(x.starts, 0)
+		for i, c := range x.text {
+			if c == '\n' {
+				x.starts = append(x.starts, i+1)
+			}
+		}
+	}
+	if n < 1 || n > len(x.starts) {
+		return ""
+	}
+	lo, hi := x.starts[n-1], len(x.text)
+	if n < len(x.starts) {
+		hi = x.starts[n] - 1
+	}
+	return string(x.text[lo:hi])
+}
+
+// suppressionMarker starts an inline suppression comment (check.Run).
+var suppressionMarker = []byte("nixgate:ignore")
 
 // gitLowMemory keeps git's own memory small while it reads a long history:
 // its delta base cache and pack windows default to sizes meant for
@@ -187,8 +249,7 @@ func (h *History) Scan(rs *Ruleset, sink Sink) error {
 						fail(err)
 					}
 				}
-				a.text.Reset()
-				a.lines, a.blob = a.lines[:0], nil
+				a.reset()
 				pool.Put(a)
 			}
 		}()
@@ -843,6 +904,12 @@ func (d *differ) added(c change, old, nb []byte, emit func(*Added) error) error 
 		a.blob = blob
 	}
 	lineNo := bytes.Count(nb[:pre], []byte{'\n'}) + 1
+	prev := nb[:pre] // the line above, once trimmed to it
+	if len(prev) > 0 {
+		prev = prev[:len(prev)-1]
+		prev = prev[bytes.LastIndexByte(prev, '\n')+1:]
+	}
+	prevAdded := false
 	for len(newMid) > 0 {
 		line := newMid
 		if j := bytes.IndexByte(newMid, '\n'); j >= 0 {
@@ -852,8 +919,17 @@ func (d *differ) added(c change, old, nb []byte, emit func(*Added) error) error 
 		}
 		n := lineNo
 		lineNo++
+		above, aboveAdded := prev, prevAdded
+		prev, prevAdded = line, false
 		if counts.n > 0 && counts.take(maphash.Bytes(d.seed, line)) {
 			continue
+		}
+		prevAdded = true
+		if (!aboveAdded || a.text.Len() == 0) && bytes.Contains(above, suppressionMarker) {
+			if a.above == nil {
+				a.above = map[int]string{}
+			}
+			a.above[n] = string(above)
 		}
 		a.text.Write(line)
 		a.text.WriteByte('\n')
@@ -870,8 +946,7 @@ func (d *differ) added(c change, old, nb []byte, emit func(*Added) error) error 
 		return emit(a)
 	}
 	if d.pool != nil {
-		a.text.Reset()
-		a.lines, a.blob = a.lines[:0], nil
+		a.reset()
 		d.pool.Put(a)
 	}
 	return nil
@@ -888,6 +963,9 @@ func (rs *Ruleset) scanAdded(sc *Scanner, a *Added, sink Sink) error {
 	emit := func(f Finding) {
 		f.Author = a.Author
 		f.Commit = a.Commit
+		if f.Found == nil {
+			f.Found = a.found(f.Line)
+		}
 		if sink.Finding != nil {
 			sink.Finding(f)
 		}
@@ -898,15 +976,21 @@ func (rs *Ruleset) scanAdded(sc *Scanner, a *Added, sink Sink) error {
 			for _, l := range a.lines {
 				added[l] = true
 			}
+			blob := lineIndex{text: a.blob}
+			found := func(n int) *check.FoundLines {
+				return &check.FoundLines{Line: blob.line(n), Above: blob.line(n - 1)}
+			}
 			for _, f := range k.Findings {
 				if added[f.Line] {
 					f.Commit = a.Commit
+					f.Found = found(f.Line)
 					emit(f)
 				}
 			}
 			for _, m := range k.Manifests {
 				if added[m.Line] && sink.Manifest != nil {
 					m.Commit = a.Commit
+					m.Found = found(m.Line)
 					sink.Manifest(m)
 				}
 			}
@@ -937,6 +1021,8 @@ func (rs *Ruleset) scanLarge(ctx context.Context, blobs *blobReader, c change, s
 		return sc.Scan(Input{Path: c.path, Commit: c.commit}, r, func(f Finding) {
 			if !had[f.RuleID+"\x00"+f.Secret] && sink.Finding != nil {
 				f.Commit, f.Author = c.commit, c.author
+				// Not held, as no file over 4 MiB is read for suppressions.
+				f.Found = &check.FoundLines{}
 				sink.Finding(f)
 			}
 		})

@@ -191,12 +191,17 @@ func TestAddedLinesEdits(t *testing.T) {
 	base := make([]string, 3000)
 	for i := range base {
 		base[i] = fmt.Sprintf("line %d = %d", i, rnd.IntN(50)) // repeats too
+		if i%97 == 0 {
+			base[i] = "# nixgate:ignore secret-leak -- a comment above"
+		}
 	}
 	for round := 0; round < 200; round++ {
 		next := slices.Clone(base)
 		for e := rnd.IntN(12); e >= 0; e-- {
 			i := rnd.IntN(len(next))
-			switch rnd.IntN(4) {
+			switch rnd.IntN(5) {
+			case 4:
+				next = slices.Insert(next, i, "# nixgate:ignore secret-leak -- new", fmt.Sprintf("below %d", rnd.IntN(100)))
 			case 0:
 				next[i] = fmt.Sprintf("changed %d", rnd.IntN(100))
 			case 1:
@@ -210,6 +215,42 @@ func TestAddedLinesEdits(t *testing.T) {
 		}
 		checkAdded(t, []byte(strings.Join(base, "\n")+"\n"), []byte(strings.Join(next, "\n")+"\n"))
 		base = next
+	}
+}
+
+// TestFoundLines: a finding in a history scan takes its suppressions from
+// the commit's text: its own line, and the line above whether or not the
+// commit added it; a line above without a comment is not kept.
+func TestFoundLines(t *testing.T) {
+	old := "a\n# nixgate:ignore secret-leak -- kept\nb\nc\n"
+	nb := "a\n# nixgate:ignore secret-leak -- kept\nTOKEN=1\nb\n# nixgate:ignore secret-leak -- added\nTOKEN=2\nc\nTOKEN=3"
+	var parts []*Added
+	if err := newDiffer(nil).added(change{path: "f"}, []byte(old), []byte(nb), func(a *Added) error {
+		parts = append(parts, a)
+		return nil
+	}); err != nil || len(parts) != 1 {
+		t.Fatalf("added: %v, %d parts", err, len(parts))
+	}
+	a := parts[0]
+	for _, c := range []struct {
+		line        int
+		text, above string
+	}{
+		{3, "TOKEN=1", "# nixgate:ignore secret-leak -- kept"},
+		{5, "# nixgate:ignore secret-leak -- added", ""},
+		{6, "TOKEN=2", "# nixgate:ignore secret-leak -- added"},
+		{8, "TOKEN=3", ""}, // above is "c": nothing to keep
+		{4, "", ""},        // not added
+	} {
+		if f := a.found(c.line); f.Line != c.text || f.Above != c.above {
+			t.Errorf("found(%d) = %q above %q, want %q above %q", c.line, f.Line, f.Above, c.text, c.above)
+		}
+	}
+	x := lineIndex{text: []byte("x\n\ny")}
+	for n, want := range []string{"", "x", "", "y", ""} {
+		if got := x.line(n); got != want {
+			t.Errorf("line(%d) = %q, want %q", n, got, want)
+		}
 	}
 }
 

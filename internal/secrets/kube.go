@@ -29,8 +29,10 @@ type Manifest struct {
 	Encrypted bool
 	// Keys are the names of its literal values (data, stringData, token...).
 	Keys []string
-	// Commit, in a history scan, is the commit that added it.
+	// Commit, in a history scan, is the commit that added it, and Found
+	// the text of its kind line and the line above there.
 	Commit string
+	Found  *check.FoundLines
 }
 
 // Kube is what a YAML file says about Kubernetes secrets.
