@@ -80,6 +80,13 @@ if [ ${#want[@]} -gt 0 ]; then
     echo "missing (install as root or by hand): ${want[*]}" >&2
   fi
 fi
+# /dev/null was once gone after the installs above (on a VM of this project,
+# cause not found): every later `>/dev/null` then made it a regular file and
+# the Go toolchain failed to open it. Put the device back.
+if [ $root = yes ] && [ ! -c /dev/null ]; then
+  echo "/dev/null is not a character device: recreating it" >&2
+  rm -f /dev/null && mknod -m 666 /dev/null c 1 3
+fi
 # The kernel of the UKI fixture: a linux-image-*-amd64 package, downloaded
 # (not installed: no postinst runs) to /var/cache/nixgate.
 if ! ls /var/cache/nixgate/linux-image-*-amd64_*.deb >/dev/null 2>&1; then
