@@ -4,8 +4,8 @@
 # commits merged into them) and the whole history. nixgate runs
 # `secrets scan --since REV` (the change view, both secret checks) and
 # `secrets scan --history`; gitleaks runs `git --log-opts=REV..HEAD` and
-# `--log-opts=HEAD`. Wall time, CPU time (user + system, git included) and
-# peak RSS come from /usr/bin/time -v.
+# `--log-opts=HEAD`. The two run in turn (bench/lib/interleave.py): median
+# wall and CPU time (user + system, git included), largest peak RSS.
 #
 # Repositories: SECRETS_HISTORY_REPOS (paths to git repositories, space
 # separated); by default the public Nix repositories mirrored on this
@@ -16,6 +16,7 @@
 set -euo pipefail
 NIXGATE=$(realpath "${1:?usage: bench/secrets-history.sh NIXGATE}")
 cd "$(dirname "$0")/.."
+here=$PWD
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
@@ -35,14 +36,8 @@ go run ./bench/secretsamples history -o "$work/generated" -commits 3000 >&2
 git -C "$work/generated" gc -q
 repos+=("$work/generated")
 
-# measure NAME CMD... : prints "wall cpu peak-KB"
-measure() {
-  local name=$1; shift
-  /usr/bin/time -v -o "$work/$name.time" "$@" >/dev/null 2>"$work/$name.err" || true
-  awk -F': ' '/Elapsed \(wall clock\)/{n=split($2,a,":"); s=0; for(i=1;i<=n;i++) s=s*60+a[i]; t=s}
-              /User time/{u=$2} /System time/{y=$2}
-              /Maximum resident set size/{m=$2} END{printf "%.2f %.2f %d\n", t, u+y, m}' "$work/$name.time"
-}
+# secs S: seconds as milliseconds below one second, else seconds.
+secs() { awk -v s="$1" 'BEGIN{ if (s < 1) printf "%.1f ms", s*1000; else printf "%.2f s", s }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b > 0) printf "%.1f×", a/b; else print "n/a" }'; }
 
 echo "## secrets: history scans, nixgate vs gitleaks git ($(nproc) CPU, load $(cut -d' ' -f1-3 /proc/loadavg))"
@@ -69,14 +64,22 @@ for src in "${repos[@]}"; do
       ng=(secrets scan --since "$rev"); glopts="$rev..HEAD"; label="last $range first-parent"
       commits=$(git -C "$dir" rev-list --count "$rev..HEAD")
     fi
-    read -r nw nc nm < <(cd "$dir" && measure "ng-$name-$range" "$NIXGATE" "${ng[@]}" -f json -o "$work/ng-$name-$range.json" .)
+    ngcmd=("$NIXGATE" "${ng[@]}" -f json -o "$work/ng-$name-$range.json" .)
+    glcmd=("$gitleaks" git --no-banner --exit-code 0 -l error --log-opts="$glopts" -f json -r "$work/gl-$name-$range.json" .)
+    if [ -z "$gitleaks" ]; then glcmd=(); fi
+    # Short ranges take tens of milliseconds: the median of 11 rounds after
+    # a warm-up round (the clone is fresh); long ones the median of 3.
+    rounds=3 warmup=0
+    [ "$range" = 100 ] && rounds=11 warmup=1
+    mapfile -t res < <(cd "$dir" && python3 "$here/bench/lib/interleave.py" "$rounds" "$warmup" -- "${ngcmd[@]}" ${glcmd[@]:+--} "${glcmd[@]}")
+    read -r nw nc nm <<<"${res[0]}"
     nf=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["findings"]))' "$work/ng-$name-$range.json" 2>/dev/null || echo "?")
     if [ -n "$gitleaks" ]; then
-      read -r gw gc gm < <(cd "$dir" && measure "gl-$name-$range" "$gitleaks" git --no-banner --exit-code 0 -l error --log-opts="$glopts" -f json -r "$work/gl-$name-$range.json" .)
+      read -r gw gc gm <<<"${res[1]}"
       gf=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))))' "$work/gl-$name-$range.json" 2>/dev/null || echo "?")
-      echo "| $name | $label | $commits | ${nw} s / ${nc} s / $((nm / 1024)) MB | ${gw} s / ${gc} s / $((gm / 1024)) MB | $(ratio "$gw" "$nw") | $(ratio "$gc" "$nc") | $nf / $gf |"
+      echo "| $name | $label | $commits | $(secs "$nw") / $(secs "$nc") / $((nm / 1024)) MB | $(secs "$gw") / $(secs "$gc") / $((gm / 1024)) MB | $(ratio "$gw" "$nw") | $(ratio "$gc" "$nc") | $nf / $gf |"
     else
-      echo "| $name | $label | $commits | ${nw} s / ${nc} s / $((nm / 1024)) MB | gitleaks NOT INSTALLED | | | $nf / – |"
+      echo "| $name | $label | $commits | $(secs "$nw") / $(secs "$nc") / $((nm / 1024)) MB | gitleaks NOT INSTALLED | | | $nf / – |"
     fi
   done
 done
