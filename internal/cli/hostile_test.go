@@ -402,8 +402,10 @@ func TestHostileMemory(t *testing.T) {
 	if rss > 512<<20 {
 		t.Errorf("peak RSS %d MiB, want under 512 MiB", rss>>20)
 	}
-	if el > 60*time.Second {
-		t.Errorf("took %s, want under a minute", el)
+	// 58 s alone and 63 s beside the rest of `make test` on a slow day of
+	// a 2-core VM: the bound catches a hang or a blow-up, not a slow hour.
+	if el > 2*time.Minute {
+		t.Errorf("took %s, want under two minutes", el)
 	}
 	if !strings.Contains(out.String(), "src/huge.rs is 12.0 MiB, over the 8.0 MiB limit for source files") {
 		t.Errorf("the oversized file is not reported:\n%.2000s", out.String())
