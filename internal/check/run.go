@@ -295,7 +295,10 @@ func (c *lineCache) text(f Finding, up int) string {
 	return c.line(f.Location.Path, f.Location.Line-up)
 }
 
-var ignoreRE = lazyre.New(`nixgate:ignore\s+([a-z0-9-]+)(?:\s+--\s*(.*?))?\s*(?:\*/|-->)?\s*$`)
+// IgnoreMarker starts an inline suppression comment.
+const IgnoreMarker = "nixgate:ignore"
+
+var ignoreRE = lazyre.New(IgnoreMarker + `\s+([a-z0-9-]+)(?:\s+--\s*(.*?))?\s*(?:\*/|-->)?\s*$`)
 
 // inlineSuppression looks for `nixgate:ignore <check-id> -- <reason>` on the
 // finding's line or the line above. A comment without a reason does not

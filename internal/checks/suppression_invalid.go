@@ -47,7 +47,7 @@ func runSuppressionInvalid(ctx context.Context, p *check.Pass) error {
 			}
 		}
 	}
-	marker := []byte("nixgate:ignore")
+	marker := []byte(check.IgnoreMarker)
 	for _, name := range p.Repo.Files() {
 		if err := ctx.Err(); err != nil {
 			return err

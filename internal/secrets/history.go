@@ -119,9 +119,6 @@ func (x *lineIndex) line(n int) string {
 	return string(x.text[lo:hi])
 }
 
-// suppressionMarker starts an inline suppression comment (check.Run).
-var suppressionMarker = []byte("nixgate:ignore")
-
 // gitLowMemory keeps git's own memory small while it reads a long history:
 // its delta base cache and pack windows default to sizes meant for
 // interactive use (96 MiB and more). The cache is what saves time: at
@@ -929,7 +926,7 @@ func (d *differ) added(c change, old, nb []byte, emit func(*Added) error) error 
 			continue
 		}
 		prevAdded = true
-		if (!aboveAdded || a.text.Len() == 0) && bytes.Contains(above, suppressionMarker) {
+		if (!aboveAdded || a.text.Len() == 0) && bytes.Contains(above, []byte(check.IgnoreMarker)) {
 			if a.above == nil {
 				a.above = map[int]string{}
 			}
@@ -980,21 +977,16 @@ func (rs *Ruleset) scanAdded(sc *Scanner, a *Added, sink Sink) error {
 			for _, l := range a.lines {
 				added[l] = true
 			}
-			blob := lineIndex{text: a.blob}
-			found := func(n int) *check.FoundLines {
-				return &check.FoundLines{Line: blob.line(n), Above: blob.line(n - 1)}
-			}
 			for _, f := range k.Findings {
 				if added[f.Line] {
 					f.Commit = a.Commit
-					f.Found = found(f.Line)
 					emit(f)
 				}
 			}
 			for _, m := range k.Manifests {
 				if added[m.Line] && sink.Manifest != nil {
 					m.Commit = a.Commit
-					m.Found = found(m.Line)
+					m.Found = a.found(m.Line)
 					sink.Manifest(m)
 				}
 			}
