@@ -4,6 +4,7 @@ go 1.26.8
 
 require (
 	filippo.io/age v1.2.1
+	filippo.io/edwards25519 v1.1.0
 	filippo.io/torchwood v0.6.1
 	github.com/CycloneDX/cyclonedx-go v0.12.0
 	github.com/andybalholm/brotli v1.3.0

@@ -1,6 +1,9 @@
 package secrets
 
 import (
+	"bytes"
+	"crypto/ed25519"
+	"crypto/rand"
 	"os"
 	"regexp"
 	"strings"
@@ -150,5 +153,33 @@ func TestLiteralPrefix(t *testing.T) {
 		if got := literalPrefix(expr); got != want {
 			t.Errorf("%q: %q, regexp says %q", expr, got, want)
 		}
+	}
+}
+
+// TestPublicKey holds both ways publicKey derives a key (without the base
+// point table, then with it) to crypto/ed25519, and NixKeyPair to a
+// generated Nix key and a signature-shaped string.
+func TestPublicKey(t *testing.T) {
+	keyChecks.Store(0)
+	seed := make([]byte, ed25519.SeedSize)
+	for i := 0; i < 40; i++ {
+		if _, err := rand.Read(seed); err != nil {
+			t.Fatal(err)
+		}
+		want := ed25519.NewKeyFromSeed(seed)
+		if got := publicKey(seed); !bytes.Equal(got, want[ed25519.SeedSize:]) {
+			t.Fatalf("derivation %d: public key %x, want %x", i+1, got, want[ed25519.SeedSize:])
+		}
+		if !NixKeyPair(want) {
+			t.Fatalf("derivation %d: a generated key is not a key pair", i+1)
+		}
+		bad := bytes.Clone(want)
+		bad[63] ^= 1
+		if NixKeyPair(bad) {
+			t.Fatalf("derivation %d: a key with a wrong public half passes", i+1)
+		}
+	}
+	if n := keyChecks.Load(); n <= 16 {
+		t.Fatalf("only %d derivations: the table path was not reached", n)
 	}
 }
