@@ -845,8 +845,13 @@ func isBinary(b []byte) bool { return bytes.IndexByte(b[:min(len(b), sniffSize)]
 func commonPrefix(a, b []byte) int {
 	n := min(len(a), len(b))
 	i := 0
-	for i+64 <= n && bytes.Equal(a[i:i+64], b[i:i+64]) {
-		i += 64
+	// Blocks of 4 KiB, then 512 and 64 bytes, then bytes: a large file
+	// changed in one place costs a few dozen comparisons, not one per 64
+	// bytes.
+	for step := 4096; step >= 64; step /= 8 {
+		for i+step <= n && bytes.Equal(a[i:i+step], b[i:i+step]) {
+			i += step
+		}
 	}
 	for i < n && a[i] == b[i] {
 		i++
@@ -862,8 +867,10 @@ func commonPrefix(a, b []byte) int {
 func commonSuffix(a, b []byte) int {
 	n := min(len(a), len(b))
 	i := 0
-	for i+64 <= n && bytes.Equal(a[len(a)-i-64:len(a)-i], b[len(b)-i-64:len(b)-i]) {
-		i += 64
+	for step := 4096; step >= 64; step /= 8 { // as in commonPrefix
+		for i+step <= n && bytes.Equal(a[len(a)-i-step:len(a)-i], b[len(b)-i-step:len(b)-i]) {
+			i += step
+		}
 	}
 	for i < n && a[len(a)-1-i] == b[len(b)-1-i] {
 		i++

@@ -1,6 +1,7 @@
 package secrets
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"errors"
@@ -379,5 +380,63 @@ func TestHistoryBoundary(t *testing.T) {
 	// An empty range is not an unrelated one.
 	if err := rs.ScanHistory(context.Background(), dir, Range{Since: main, Until: main}, Sink{}); err != nil {
 		t.Errorf("empty range: %v", err)
+	}
+}
+
+// TestCommonEnds holds commonPrefix and commonSuffix to a byte-by-byte
+// reference on files of up to 20 KB that differ at one place, near the
+// block sizes the search steps through (4096, 512, 64) and far from them.
+func TestCommonEnds(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(3, 4))
+	naivePrefix := func(a, b []byte) int {
+		i := 0
+		for i < len(a) && i < len(b) && a[i] == b[i] {
+			i++
+		}
+		if i == len(a) && i == len(b) {
+			return i
+		}
+		return bytes.LastIndexByte(a[:i], '\n') + 1
+	}
+	naiveSuffix := func(a, b []byte) int {
+		i := 0
+		for i < len(a) && i < len(b) && a[len(a)-1-i] == b[len(b)-1-i] {
+			i++
+		}
+		for i > 0 && !((len(a)-i == 0 || a[len(a)-i-1] == '\n') && (len(b)-i == 0 || b[len(b)-i-1] == '\n')) {
+			i--
+		}
+		return i
+	}
+	for round := 0; round < 2000; round++ {
+		a := make([]byte, rnd.IntN(20000))
+		for i := range a {
+			a[i] = "ab\n"[rnd.IntN(3)]
+		}
+		b := bytes.Clone(a)
+		if len(b) > 0 {
+			var at int
+			switch k := []int{4096, 512, 64}[rnd.IntN(3)]; {
+			case rnd.IntN(2) == 0 && len(b) > k+1:
+				at = k*rnd.IntN(len(b)/k) + rnd.IntN(3) - 1 // near a block edge
+				at = max(0, min(len(b)-1, at))
+			default:
+				at = rnd.IntN(len(b))
+			}
+			switch rnd.IntN(3) {
+			case 0:
+				b[at] = 'z'
+			case 1:
+				b = slices.Insert(b, at, 'q', '\n')
+			default:
+				b = slices.Delete(b, at, at+1)
+			}
+		}
+		if got, want := commonPrefix(a, b), naivePrefix(a, b); got != want {
+			t.Fatalf("round %d: commonPrefix %d, want %d", round, got, want)
+		}
+		if got, want := commonSuffix(a, b), naiveSuffix(a, b); got != want {
+			t.Fatalf("round %d: commonSuffix %d, want %d", round, got, want)
+		}
 	}
 }
