@@ -381,7 +381,7 @@ func writeMarkdownGate(bw *bufio.Writer, res *Result) error {
 }
 
 func shortRev(s string) string {
-	if len(s) == 40 && strings.Trim(s, "0123456789abcdef") == "" {
+	if (len(s) == 40 || len(s) == 64) && strings.Trim(s, "0123456789abcdef") == "" {
 		return s[:12]
 	}
 	return s

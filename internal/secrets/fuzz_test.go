@@ -112,15 +112,16 @@ func FuzzDecode(f *testing.F) {
 	})
 }
 
-// FuzzRawLog: `git log --raw -z` output is parsed; every change names a
-// 40-hex new blob and a path.
+// FuzzRawLog: `git log --raw -z` output is parsed or refused; every change
+// names a new blob (40 or 64 hex digits, as its old one) and a path.
 func FuzzRawLog(f *testing.F) {
 	f.Add([]byte("\x01abc\x02A <a@b>\x00\n:000000 100644 0000000000000000000000000000000000000000 b68025345d5301abad4d9ec9166f455243a0d746 A\x00q\"uote.txt\x00"))
 	f.Add([]byte("\x01abc def\x02A\x00\n:100644 100644 587be6b4c3f93f93c489c0111bba5596147a26cb aee5fdca52945d2faadc37ed0db153a91ed2d58f M\x00with space.txt\x00:160000 160000 587be6b4c3f93f93c489c0111bba5596147a26cb aee5fdca52945d2faadc37ed0db153a91ed2d58f M\x00sub\x00"))
+	f.Add([]byte("\x01abc\x02A\x00\n:100644 100644 " + strings.Repeat("1", 64) + " " + strings.Repeat("2", 64) + " M\x00sha256.txt\x00:100644 100644 12 34 M\x00short\x00"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		fuzzlimit.Default(t, func() {
 			parseRawLog(bytes.NewReader(data), func(string, string) error { return nil }, func(c change) error {
-				if len(c.newID) != 40 || len(c.oldID) != 40 {
+				if !objectName(c.newID) || isZeroID(c.newID) || c.oldID != zeroID && (!objectName(c.oldID) || len(c.oldID) != len(c.newID)) {
 					t.Errorf("change %+v", c)
 				}
 				return nil

@@ -414,8 +414,11 @@ func parseRawLog(r io.Reader, commit func(hash, parents string) error, fn func(c
 		switch {
 		case meta != nil:
 			// The path of the entry whose metadata came before.
-			c, ok := parseRawMeta(meta)
+			c, ok, err := parseRawMeta(meta)
 			meta = nil
+			if err != nil {
+				return fmt.Errorf("git log, commit %s: %w", hash, err)
+			}
 			if ok {
 				c.commit, c.author, c.path = hash, author, string(tok)
 				if err := fn(c); err != nil {
@@ -442,25 +445,42 @@ func parseRawLog(r io.Reader, commit func(hash, parents string) error, fn func(c
 }
 
 // parseRawMeta reads ":OLDMODE NEWMODE OLDID NEWID STATUS" and says
-// whether the entry adds content to scan.
-func parseRawMeta(meta []byte) (change, bool) {
+// whether the entry adds content to scan. Object names are SHA-1 (40 hex
+// digits) or SHA-256 (64); an entry of another shape is an error, never
+// skipped, so that no change goes unscanned unnoticed.
+func parseRawMeta(meta []byte) (change, bool, error) {
 	f := strings.Fields(string(meta[1:]))
-	if len(f) != 5 || len(f[2]) != 40 || len(f[3]) != 40 || f[4] == "" {
-		return change{}, false
+	if len(f) != 5 || !objectName(f[2]) || len(f[3]) != len(f[2]) || !objectName(f[3]) || f[4] == "" {
+		return change{}, false, fmt.Errorf("unexpected change entry %q", truncate(string(meta), 200))
 	}
 	c := change{newMode: f[1], oldID: f[2], newID: f[3], status: f[4][0]}
 	switch c.status {
 	case 'A', 'M', 'T', 'C', 'R':
 	default:
-		return change{}, false
+		return change{}, false, nil
 	}
-	if !strings.HasPrefix(c.newMode, "100") || c.newID == zeroID {
-		return change{}, false
+	if !strings.HasPrefix(c.newMode, "100") || isZeroID(c.newID) {
+		return change{}, false, nil
 	}
-	if !strings.HasPrefix(f[0], "100") {
-		c.oldID = zeroID // a symlink or submodule before: no lines to compare
+	if !strings.HasPrefix(f[0], "100") || isZeroID(c.oldID) {
+		c.oldID = zeroID // none, a symlink or a submodule before: no lines to compare
 	}
-	return c, true
+	return c, true, nil
+}
+
+// objectName reports whether s is a full object name, SHA-1 or SHA-256.
+func objectName(s string) bool {
+	return (len(s) == 40 || len(s) == 64) && strings.Trim(s, "0123456789abcdef") == ""
+}
+
+// isZeroID reports whether s is git's null object name (of either hash).
+func isZeroID(s string) bool { return strings.Trim(s, "0") == "" }
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
 }
 
 // differ finds the lines a change added, with a cache of recent blobs (the

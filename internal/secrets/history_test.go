@@ -440,3 +440,39 @@ func TestCommonEnds(t *testing.T) {
 		}
 	}
 }
+
+// TestHistorySHA256: a repository with SHA-256 object names is scanned
+// like any other (its changes were once skipped as malformed, and a scan
+// of a leak passed), in a range and as a whole history, packed or loose;
+// a change entry of no known shape fails the scan.
+func TestHistorySHA256(t *testing.T) {
+	g := newGen(44)
+	tok := g.render(t, "{gh:ghp}")
+	dir := t.TempDir()
+	git(t, dir, "init", "-q", "-b", "main", "--object-format=sha256")
+	base := commit(t, dir, map[string]string{"a.env": "X=1\n"}, "base")
+	leak := commit(t, dir, map[string]string{"a.env": "X=1\nT=" + tok + "\n"}, "leak")
+	commit(t, dir, map[string]string{"b.env": "T=" + tok + "\n", "a.env": "T=" + tok + "\nX=1\n"}, "copy and move")
+	if len(leak) != 64 {
+		t.Fatalf("commit %q: not a SHA-256 name", leak)
+	}
+	line := func(f Finding) string { return fmt.Sprintf("%s:%d %s", f.Path, f.Line, f.Commit[:12]) }
+	want := []string{"a.env:2 " + leak[:12], "b.env:1 " + git(t, dir, "rev-parse", "HEAD")[:12]}
+	for _, layout := range []string{"loose", "packed"} {
+		if layout == "packed" {
+			git(t, dir, "repack", "-adq")
+		}
+		if d := cmp.Diff(want, historyFindings(t, dir, Range{Since: base}, line)); d != "" {
+			t.Errorf("%s, since the base (-want +got):\n%s", layout, d)
+		}
+		if d := cmp.Diff(want, historyFindings(t, dir, Range{}, line)); d != "" {
+			t.Errorf("%s, whole history (-want +got):\n%s", layout, d)
+		}
+	}
+
+	bad := "\x01" + leak + "\x02A <a@b>\x00\n:100644 100644 1234 5678 M\x00a.env\x00"
+	err := parseRawLog(strings.NewReader(bad), func(string, string) error { return nil }, func(change) error { return nil })
+	if err == nil || !strings.Contains(err.Error(), leak) {
+		t.Errorf("an entry with short object names: error %v, want one naming commit %s", err, leak)
+	}
+}
