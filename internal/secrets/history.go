@@ -380,6 +380,9 @@ type change struct {
 
 const zeroID = "0000000000000000000000000000000000000000"
 
+// maxRawToken bounds one path, author or parent list of a `git log` stream.
+const maxRawToken = 1 << 20
+
 // parseRawLog reads `git log --raw -z --format=%x01%H %P%x02AUTHOR` output,
 // calls commit for each commit with its parents (space-separated) and fn
 // for each changed file: added, modified or type-changed regular files
@@ -388,20 +391,23 @@ const zeroID = "0000000000000000000000000000000000000000"
 func parseRawLog(r io.Reader, commit func(hash, parents string) error, fn func(change) error) error {
 	br := bufio.NewReaderSize(r, 1<<16)
 	var hash, author string
-	var meta []byte
+	var meta, long []byte
 	for {
 		tok, err := br.ReadSlice(0)
 		if errors.Is(err, bufio.ErrBufferFull) {
-			// No token of this format is 64 KiB long but a hostile path;
-			// skip to its end.
+			// A token longer than the buffer: a long path, author or list
+			// of parents (an octopus merge). It is gathered whole, up to
+			// maxRawToken; a longer one fails the scan rather than be
+			// skipped with the change it names.
+			long = append(long[:0], tok...)
 			for errors.Is(err, bufio.ErrBufferFull) {
-				_, err = br.ReadSlice(0)
+				tok, err = br.ReadSlice(0)
+				if len(long)+len(tok) > maxRawToken {
+					return fmt.Errorf("git log, after commit %q: an entry longer than %d bytes", hash, maxRawToken)
+				}
+				long = append(long, tok...)
 			}
-			meta = nil
-			if err != nil && err != io.EOF {
-				return err
-			}
-			continue
+			tok = long
 		}
 		if len(tok) == 0 && err != nil {
 			if err == io.EOF {

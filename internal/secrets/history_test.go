@@ -476,3 +476,51 @@ func TestHistorySHA256(t *testing.T) {
 		t.Errorf("an entry with short object names: error %v, want one naming commit %s", err, leak)
 	}
 }
+
+// TestRawLogLongTokens: a path, author or parent list longer than the
+// stream's 64 KiB buffer is read whole (such a change was once skipped,
+// and an author that long left the commit unseen); one beyond
+// maxRawToken fails. A real commit with a 70 KiB path is scanned.
+func TestRawLogLongTokens(t *testing.T) {
+	id := func(c byte) string { return strings.Repeat(string(c), 40) }
+	longPath := strings.Repeat("d/", 50<<10) + "leak.env"
+	longAuthor := strings.Repeat("A", 100<<10) + " <a@b>"
+	stream := "\x01" + id('c') + " " + id('p') + "\x02" + longAuthor + "\x00\n:100644 100644 " + id('1') + " " + id('2') + " M\x00" + longPath + "\x00" +
+		":100644 100644 " + id('3') + " " + id('4') + " M\x00short.env\x00"
+	var got []change
+	var commits []string
+	err := parseRawLog(strings.NewReader(stream), func(h, p string) error { commits = append(commits, h+" "+p); return nil },
+		func(c change) error { got = append(got, c); return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(commits) != 1 || commits[0] != id('c')+" "+id('p') {
+		t.Fatalf("commits %.100q", commits)
+	}
+	if len(got) != 2 || got[0].path != longPath || got[0].author != longAuthor || got[0].newID != id('2') || got[1].path != "short.env" || got[1].commit != id('c') {
+		t.Fatalf("changes: %d, first path %d bytes, author %d bytes", len(got), len(got[0].path), len(got[0].author))
+	}
+	tooLong := "\x01" + id('c') + "\x02A\x00\n:100644 100644 " + id('1') + " " + id('2') + " M\x00" + strings.Repeat("x", maxRawToken+1) + "\x00"
+	err = parseRawLog(strings.NewReader(tooLong), func(string, string) error { return nil }, func(change) error { return nil })
+	if err == nil || !strings.Contains(err.Error(), "longer than") {
+		t.Errorf("a path over %d bytes: error %v", maxRawToken, err)
+	}
+
+	// In a repository: a path no file system holds, committed through
+	// the index.
+	g := newGen(45)
+	tok := g.render(t, "{gh:ghp}")
+	dir := t.TempDir()
+	git(t, dir, "init", "-q", "-b", "main")
+	base := commit(t, dir, map[string]string{"README": "x\n"}, "base")
+	blob := filepath.Join(t.TempDir(), "blob")
+	os.WriteFile(blob, []byte("T="+tok+"\n"), 0o644)
+	oid := git(t, dir, "hash-object", "-w", blob)
+	deep := strings.Repeat(strings.Repeat("d", 1000)+"/", 70) + "leak.env"
+	git(t, dir, "update-index", "--add", "--cacheinfo", "100644,"+oid+","+deep)
+	git(t, dir, "-c", "commit.gpgsign=false", "commit", "-q", "-m", "deep path")
+	found := historyFindings(t, dir, Range{Since: base}, func(f Finding) string { return fmt.Sprintf("%d %d %s", len(f.Path), f.Line, f.RuleID) })
+	if want := []string{fmt.Sprintf("%d 1 github-pat", len(deep))}; !slices.Equal(found, want) {
+		t.Errorf("a %d-byte path: findings %q, want %q", len(deep), found, want)
+	}
+}
