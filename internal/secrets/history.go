@@ -173,7 +173,7 @@ func OpenHistory(ctx context.Context, dir string, rg Range) (*History, error) {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	h := &History{ctx: ctx, cancel: cancel, spec: rg.spec(), rg: rg, dir: dir, blobs: &blobReader{ctx: ctx, dir: dir}}
-	args := append(append([]string{}, gitLowMemory...), "log", "--reverse", "--raw", "--root", "--no-renames", "--no-abbrev", "-z",
+	args := append(append([]string{}, gitLowMemory...), "log", "--reverse", "--raw", "-c", "--root", "--no-renames", "--no-abbrev", "-z",
 		"--no-ext-diff", "--no-textconv", "--format=%x01%H %P%x02%an <%ae>")
 	if rg.Since != "" {
 		// Parents before children: a parent the scan has not seen yet is
@@ -217,7 +217,8 @@ func (h *History) Close() {
 // Rather than have git compute diffs, the lines a commit added are the
 // lines of the new blob that the old blob does not hold (compared by
 // hash, counting repeats): a line moved within a file is not added, a
-// line copied is. The previous version of each file is usually the new
+// line copied is. A merge adds the lines of the new blob that none of its
+// parents' versions holds. The previous version of each file is usually the new
 // version of an earlier commit of the scan, kept hashed in a bounded
 // cache, so most blobs are read once. The added lines are scanned on
 // every CPU. A Kubernetes manifest is parsed from the new blob, so that
@@ -374,8 +375,12 @@ const maxBlob = 16 << 20
 type change struct {
 	commit, author, path string
 	oldID, newID         string
-	newMode              string
-	status               byte
+	// others are a merge's versions of the file in its other parents
+	// (zeroID where a parent has none): lines they hold are not added by
+	// the merge.
+	others  []string
+	newMode string
+	status  byte
 }
 
 const zeroID = "0000000000000000000000000000000000000000"
@@ -450,16 +455,30 @@ func parseRawLog(r io.Reader, commit func(hash, parents string) error, fn func(c
 	}
 }
 
-// parseRawMeta reads ":OLDMODE NEWMODE OLDID NEWID STATUS" and says
-// whether the entry adds content to scan. Object names are SHA-1 (40 hex
-// digits) or SHA-256 (64); an entry of another shape is an error, never
-// skipped, so that no change goes unscanned unnoticed.
+// parseRawMeta reads ":OLDMODE NEWMODE OLDID NEWID STATUS", or a merge's
+// combined entry (`-c`: one colon, mode and object per parent, then the
+// merge's mode and object, and a status letter per parent, as in
+// "::MODE1 MODE2 MODE ID1 ID2 ID MM"), and says whether the entry adds
+// content to scan. Object names are SHA-1 (40 hex digits) or SHA-256
+// (64); an entry of another shape is an error, never skipped, so that no
+// change goes unscanned unnoticed.
 func parseRawMeta(meta []byte) (change, bool, error) {
-	f := strings.Fields(string(meta[1:]))
-	if len(f) != 5 || !objectName(f[2]) || len(f[3]) != len(f[2]) || !objectName(f[3]) || f[4] == "" {
+	parents := len(meta) - len(bytes.TrimLeft(meta, ":"))
+	f := strings.Fields(string(meta[parents:]))
+	bad := len(f) != 2*(parents+1)+1 || parents > 1 && len(f[len(f)-1]) != parents || f[len(f)-1] == ""
+	for i := parents + 1; !bad && i <= 2*parents+1; i++ {
+		bad = !objectName(f[i]) || len(f[i]) != len(f[parents+1])
+	}
+	if bad {
 		return change{}, false, fmt.Errorf("unexpected change entry %q", truncate(string(meta), 200))
 	}
-	c := change{newMode: f[1], oldID: f[2], newID: f[3], status: f[4][0]}
+	modes, ids, status := f[:parents+1], f[parents+1:2*parents+2], f[len(f)-1]
+	c := change{newMode: modes[parents], newID: ids[parents], status: status[0]}
+	if parents > 1 {
+		// A merge is listed only for a file that differs from every
+		// parent; what it adds is what none of them holds.
+		c.status = 'M'
+	}
 	switch c.status {
 	case 'A', 'M', 'T', 'C', 'R':
 	default:
@@ -468,8 +487,16 @@ func parseRawMeta(meta []byte) (change, bool, error) {
 	if !strings.HasPrefix(c.newMode, "100") || isZeroID(c.newID) {
 		return change{}, false, nil
 	}
-	if !strings.HasPrefix(f[0], "100") || isZeroID(c.oldID) {
-		c.oldID = zeroID // none, a symlink or a submodule before: no lines to compare
+	for i := 0; i < parents; i++ {
+		id := ids[i]
+		if !strings.HasPrefix(modes[i], "100") || isZeroID(id) {
+			id = zeroID // none, a symlink or a submodule before: no lines to compare
+		}
+		if i == 0 {
+			c.oldID = id
+		} else {
+			c.others = append(c.others, id)
+		}
 	}
 	return c, true, nil
 }
@@ -507,6 +534,7 @@ type differ struct {
 	held        int        // bytes held
 	pool        *sync.Pool // of *Added, or nil
 	counts      lineCounts
+	others      lineCounts // the lines of a merge's other parents (readOthers)
 	// left, while a stream runs, hears of each blob that leaves the cache
 	// (or was not kept), so that the change list asks for it again.
 	left    chan string
@@ -550,6 +578,33 @@ func (t *lineCounts) add(h uint64) {
 		if t.keys[i] == h {
 			t.cnt[i]++
 			return
+		}
+	}
+}
+
+// grow makes room for lines distinct hashes, keeping those held.
+func (t *lineCounts) grow(lines int) {
+	if 2*lines <= len(t.keys) {
+		return
+	}
+	keys, cnt := t.keys, t.cnt
+	t.keys, t.cnt = nil, nil
+	t.reset(lines)
+	for i, c := range cnt {
+		for ; c > 0; c-- {
+			t.add(keys[i])
+		}
+	}
+}
+
+// has reports whether h is in the table.
+func (t *lineCounts) has(h uint64) bool {
+	for i := h & t.mask; ; i = (i + 1) & t.mask {
+		switch {
+		case t.cnt[i] == 0:
+			return false
+		case t.keys[i] == h:
+			return true
 		}
 	}
 }
@@ -690,6 +745,7 @@ func (d *differ) stream(ctx context.Context, stop func(error), log io.Reader, co
 	type item struct {
 		c       change
 		needOld bool
+		asked   []bool // which of c.others were asked for (the rest are cached)
 	}
 	b := d.blobs
 	b.mu.Lock()
@@ -705,7 +761,7 @@ func (d *differ) stream(ctx context.Context, stop func(error), log io.Reader, co
 		var err error
 		for it := range items {
 			if err == nil {
-				if err = d.compare(it.c, it.needOld, &later, &big, emit); err != nil {
+				if err = d.compare(it.c, it.needOld, it.asked, &later, &big, emit); err != nil {
 					stop(err)
 				}
 			}
@@ -745,7 +801,7 @@ func (d *differ) stream(ctx context.Context, stop func(error), log io.Reader, co
 				drained = true
 			}
 		}
-		for _, id := range []string{c.oldID, c.newID} {
+		for _, id := range append([]string{c.oldID, c.newID}, c.others...) {
 			if strings.ContainsAny(id, "\n\r") || id == "" {
 				return fmt.Errorf("bad object name %q", id)
 			}
@@ -755,9 +811,19 @@ func (d *differ) stream(ctx context.Context, stop func(error), log io.Reader, co
 			ask(c.oldID)
 			held[c.oldID] = true
 		}
+		var asked []bool
+		for i, id := range c.others {
+			if i == 0 {
+				asked = make([]bool, len(c.others))
+			}
+			if id != zeroID && !held[id] {
+				ask(id) // read and dropped at once: not held
+				asked[i] = true
+			}
+		}
 		ask(c.newID)
 		held[c.newID] = true
-		it := item{c, needOld}
+		it := item{c, needOld, asked}
 		select {
 		case items <- it:
 			return nil
@@ -799,6 +865,9 @@ func (d *differ) stream(ctx context.Context, stop func(error), log io.Reader, co
 			ob = nil
 		}
 		ob = bytes.Clone(ob)
+		if _, err := d.readOthers(c, ob, false, nil, func(id string) ([]byte, error) { b, _, err := b.read(id, maxBlob); return b, err }); err != nil {
+			return err
+		}
 		nb, _, err := b.read(c.newID, maxBlob)
 		if err != nil {
 			return err
@@ -818,10 +887,66 @@ func (d *differ) stream(ctx context.Context, stop func(error), log io.Reader, co
 	return nil
 }
 
+// readOthers reads a merge's versions of a file in its other parents
+// (read gives each, valid until the next read) into the set of lines the
+// merge does not add; for any other change the set is empty. Only the
+// part of each version that differs from the first parent's (old, whole
+// lines) is taken: a line of the common prefix or suffix is in old, so
+// the comparison with old has already counted it (a further copy of it in
+// the merge is then reported, not missed). With skip the versions are
+// read and dropped (the change is compared later). A version that was not
+// asked for (asked, nil for all) comes from the cache; when it has left
+// the cache, readOthers reports false, and the change is compared later.
+func (d *differ) readOthers(c change, old []byte, skip bool, asked []bool, read func(id string) ([]byte, error)) (bool, error) {
+	d.others.n = 0
+	first, all := true, true
+	for i, id := range c.others {
+		if id == zeroID {
+			continue
+		}
+		var b []byte
+		if asked == nil || asked[i] {
+			var err error
+			if b, err = read(id); err != nil {
+				return false, err
+			}
+		} else if cb, ok := d.old(id); ok {
+			b = cb
+		} else {
+			all = false
+		}
+		if skip || !all || b == nil || isBinary(b) {
+			continue // none, binary, or too large: its lines are not known
+		}
+		pre := commonPrefix(old, b)
+		b = b[pre : len(b)-commonSuffix(old[pre:], b[pre:])]
+		if len(b) == 0 {
+			continue
+		}
+		lines := bytes.Count(b, []byte{'\n'}) + 1
+		if first {
+			d.others.reset(lines)
+			first = false
+		} else {
+			d.others.grow(d.others.n + lines)
+		}
+		for len(b) > 0 {
+			line := b
+			if j := bytes.IndexByte(b, '\n'); j >= 0 {
+				line, b = b[:j], b[j+1:]
+			} else {
+				b = nil
+			}
+			d.others.add(maphash.Bytes(d.seed, line))
+		}
+	}
+	return all, nil
+}
+
 // compare reads a change's blobs (its old one first when the change list
 // asked for it) and hands the lines it added to emit; a change to compare
 // after the stream goes to later or big.
-func (d *differ) compare(c change, needOld bool, later, big *[]change, emit func(*Added) error) error {
+func (d *differ) compare(c change, needOld bool, asked []bool, later, big *[]change, emit func(*Added) error) error {
 	var old []byte
 	haveOld := true
 	if needOld {
@@ -842,6 +967,11 @@ func (d *differ) compare(c change, needOld bool, later, big *[]change, emit func
 	} else if c.oldID != zeroID {
 		old, haveOld = d.old(c.oldID)
 	}
+	haveOthers, err := d.readOthers(c, old, !haveOld, asked, func(string) ([]byte, error) { b, _, err := d.blobs.response(maxBlob); return b, err })
+	if err != nil {
+		return err
+	}
+	haveOld = haveOld && haveOthers
 	nb, size, err := d.blobs.response(maxBlob)
 	if err != nil {
 		return err
@@ -955,8 +1085,11 @@ func (d *differ) added(c change, old, nb []byte, emit func(*Added) error) error 
 		lineNo++
 		above, aboveAdded := prev, prevAdded
 		prev, prevAdded = line, false
-		if counts.n > 0 && counts.take(maphash.Bytes(d.seed, line)) {
-			continue
+		if counts.n > 0 || d.others.n > 0 {
+			h := maphash.Bytes(d.seed, line)
+			if counts.n > 0 && counts.take(h) || d.others.n > 0 && d.others.has(h) {
+				continue
+			}
 		}
 		prevAdded = true
 		if (!aboveAdded || a.text.Len() == 0) && bytes.Contains(above, []byte(check.IgnoreMarker)) {
@@ -1034,12 +1167,16 @@ func (rs *Ruleset) scanAdded(sc *Scanner, a *Added, sink Sink) error {
 }
 
 // scanLarge scans a blob larger than maxBlob streaming, and reports the
-// findings (by rule and secret) that its previous version did not have.
+// findings (by rule and secret) that its previous version (and, for a
+// merge, its other parents' versions) did not have.
 func (rs *Ruleset) scanLarge(ctx context.Context, blobs *blobReader, c change, sink Sink) error {
 	sc := rs.NewScanner()
 	had := map[string]bool{}
-	if c.oldID != zeroID {
-		err := blobs.stream(c.oldID, func(r io.Reader) error {
+	for _, id := range append([]string{c.oldID}, c.others...) {
+		if id == zeroID {
+			continue
+		}
+		err := blobs.stream(id, func(r io.Reader) error {
 			return sc.Scan(Input{Path: c.path}, r, func(f Finding) { had[f.RuleID+"\x00"+f.Secret] = true })
 		})
 		if err != nil && err != ErrBinary {

@@ -524,3 +524,102 @@ func TestRawLogLongTokens(t *testing.T) {
 		t.Errorf("a %d-byte path: findings %q, want %q", len(deep), found, want)
 	}
 }
+
+// TestHistoryMerges: what a merge commit adds is scanned too, as lines that
+// none of its parents holds (an "evil merge": a secret written while
+// resolving a conflict). Lines a merge takes from a parent stay with the
+// commits that added them, and a clean merge adds nothing. gitleaks reads
+// `git log -p`, which shows no diff for a merge.
+func TestHistoryMerges(t *testing.T) {
+	g := newGen(46)
+	tokB, tokEvil, tokOther := g.render(t, "{gh:ghp}"), g.render(t, "{gh:ghp}"), g.render(t, "{gh:ghp}")
+	dir := t.TempDir()
+	git(t, dir, "init", "-q", "-b", "main")
+	base := commit(t, dir, map[string]string{"a.env": "X=1\nY=2\n", "b.txt": "b\n"}, "base")
+	git(t, dir, "checkout", "-q", "-b", "side")
+	side := commit(t, dir, map[string]string{"a.env": "X=1\nB=" + tokB + "\nY=2\n"}, "side adds a token")
+	git(t, dir, "checkout", "-q", "main")
+	commit(t, dir, map[string]string{"a.env": "X=1\nA=1\nY=2\n"}, "main changes the same line")
+	// A conflict, resolved by keeping both sides and writing a new token.
+	exec.Command("git", "-C", dir, "merge", "-q", "side").Run()
+	os.WriteFile(filepath.Join(dir, "a.env"), []byte("X=1\nA=1\nB="+tokB+"\nE="+tokEvil+"\nY=2\n"), 0o644)
+	git(t, dir, "add", "a.env")
+	git(t, dir, "-c", "commit.gpgsign=false", "commit", "-q", "--no-edit")
+	evil := git(t, dir, "rev-parse", "HEAD")
+	// A clean merge of a branch that added a token in its own commit.
+	git(t, dir, "checkout", "-q", "-b", "other", base)
+	other := commit(t, dir, map[string]string{"c.env": "T=" + tokOther + "\n"}, "other adds a token")
+	git(t, dir, "checkout", "-q", "main")
+	git(t, dir, "-c", "commit.gpgsign=false", "merge", "-q", "--no-edit", "other")
+
+	line := func(f Finding) string { return fmt.Sprintf("%s:%d %s", f.Path, f.Line, f.Commit[:7]) }
+	want := []string{"a.env:2 " + side[:7], "a.env:4 " + evil[:7], "c.env:1 " + other[:7]}
+	slices.Sort(want)
+	for _, rg := range []Range{{Since: base}, {}} {
+		if d := cmp.Diff(want, historyFindings(t, dir, rg, line)); d != "" {
+			t.Errorf("%+v (-want +got):\n%s", rg, d)
+		}
+	}
+	// Since the side branch: its version of a.env was never read in the
+	// range, so it is asked of git; its token is still not the merge's.
+	want = []string{"a.env:4 " + evil[:7], "c.env:1 " + other[:7]}
+	if d := cmp.Diff(want, historyFindings(t, dir, Range{Since: side}, line)); d != "" {
+		t.Errorf("since the side branch (-want +got):\n%s", d)
+	}
+
+	// An octopus merge's entry names every parent's version.
+	id := func(c byte) string { return strings.Repeat(string(c), 40) }
+	c, ok, err := parseRawMeta([]byte(":::100644 100644 000000 100644 " + id('1') + " " + id('2') + " " + zeroID + " " + id('4') + " MMA"))
+	if err != nil || !ok || c.oldID != id('1') || !slices.Equal(c.others, []string{id('2'), zeroID}) || c.newID != id('4') {
+		t.Errorf("octopus entry: %+v %v %v", c, ok, err)
+	}
+	if _, _, err := parseRawMeta([]byte("::100644 100644 100644 " + id('1') + " " + id('2') + " " + id('3') + " M")); err == nil {
+		t.Error("a merge entry with one status letter for two parents: want an error")
+	}
+}
+
+// TestHistoryMergeEvicted: a merge whose other parent's version of a file
+// has left the blob cache (large files committed in between) reads it
+// again, and still reports only what the merge added.
+func TestHistoryMergeEvicted(t *testing.T) {
+	g := newGen(47)
+	tokSide, tokEvil := g.render(t, "{gh:ghp}"), g.render(t, "{gh:ghp}")
+	filler := func(n int, tag string) []string {
+		var lines []string
+		for i, size := 0, 0; size < n; i++ {
+			l := fmt.Sprintf("%s line %d of filler text that is not a secret", tag, i)
+			lines = append(lines, l)
+			size += len(l) + 1
+		}
+		return lines
+	}
+	join := func(lines []string) string { return strings.Join(lines, "\n") + "\n" }
+	a := filler(1_500_000, "a")
+	dir := t.TempDir()
+	git(t, dir, "init", "-q", "-b", "main")
+	base := commit(t, dir, map[string]string{"a.txt": join(a)}, "base")
+	git(t, dir, "checkout", "-q", "-b", "side")
+	sideA := slices.Insert(slices.Clone(a), 10, "TOKEN="+tokSide)
+	side := commit(t, dir, map[string]string{"a.txt": join(sideA)}, "side")
+	git(t, dir, "checkout", "-q", "main")
+	mainA := slices.Insert(slices.Clone(a), len(a)-10, "main=1")
+	commit(t, dir, map[string]string{"a.txt": join(mainA)}, "main")
+	for _, name := range []string{"b.txt", "c.txt", "d.txt"} {
+		commit(t, dir, map[string]string{name: join(filler(1_500_000, name))}, name)
+	}
+	git(t, dir, "-c", "commit.gpgsign=false", "merge", "-q", "--no-edit", "side")
+	merged := strings.Replace(git(t, dir, "show", "HEAD:a.txt")+"\n", "main=1\n", "main=1\nEVIL="+tokEvil+"\n", 1)
+	os.WriteFile(filepath.Join(dir, "a.txt"), []byte(merged), 0o644)
+	git(t, dir, "add", "a.txt")
+	git(t, dir, "-c", "commit.gpgsign=false", "commit", "-q", "--amend", "--no-edit")
+	evil := git(t, dir, "rev-parse", "HEAD")
+	line := func(f Finding) string { return fmt.Sprintf("%s:%d %s", f.Path, f.Line, f.Commit[:7]) }
+	evilLine := slices.Index(strings.Split(merged, "\n"), "EVIL="+tokEvil) + 1
+	want := []string{"a.txt:11 " + side[:7], fmt.Sprintf("a.txt:%d %s", evilLine, evil[:7])}
+	slices.Sort(want)
+	for _, rg := range []Range{{Since: base}, {}} {
+		if d := cmp.Diff(want, historyFindings(t, dir, rg, line)); d != "" {
+			t.Errorf("%+v (-want +got):\n%s", rg, d)
+		}
+	}
+}
