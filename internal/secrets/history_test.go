@@ -17,13 +17,19 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-func git(t *testing.T, dir string, args ...string) string {
-	t.Helper()
+// gitCmd is git in dir with a fixed identity and no user or system
+// configuration, so a fresh machine without user.name runs it alike.
+func gitCmd(dir string, args ...string) *exec.Cmd {
 	cmd := exec.Command("git", args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=Mallory", "GIT_AUTHOR_EMAIL=mallory@example.org",
 		"GIT_COMMITTER_NAME=Mallory", "GIT_COMMITTER_EMAIL=mallory@example.org", "GIT_CONFIG_GLOBAL=/dev/null", "GIT_CONFIG_NOSYSTEM=1")
-	out, err := cmd.CombinedOutput()
+	return cmd
+}
+
+func git(t *testing.T, dir string, args ...string) string {
+	t.Helper()
+	out, err := gitCmd(dir, args...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("git %v: %v\n%s", args, err, out)
 	}
@@ -541,7 +547,9 @@ func TestHistoryMerges(t *testing.T) {
 	git(t, dir, "checkout", "-q", "main")
 	commit(t, dir, map[string]string{"a.env": "X=1\nA=1\nY=2\n"}, "main changes the same line")
 	// A conflict, resolved by keeping both sides and writing a new token.
-	exec.Command("git", "-C", dir, "merge", "-q", "side").Run()
+	if out, err := gitCmd(dir, "merge", "-q", "side").CombinedOutput(); err == nil || !strings.Contains(string(out), "CONFLICT") {
+		t.Fatalf("merge of side: want a conflict, got %v\n%s", err, out)
+	}
 	os.WriteFile(filepath.Join(dir, "a.env"), []byte("X=1\nA=1\nB="+tokB+"\nE="+tokEvil+"\nY=2\n"), 0o644)
 	git(t, dir, "add", "a.env")
 	git(t, dir, "-c", "commit.gpgsign=false", "commit", "-q", "--no-edit")
