@@ -57,6 +57,7 @@ echo "| repository | range | commits | nixgate wall / CPU / RSS | gitleaks wall 
 echo "|---|---|---|---|---|---|---|---|---|"
 for src in "${repos[@]}"; do
   name=$(basename "$(dirname "$src")")
+  name=${name/+//} # a mirror's owner+name
   dir="$work/clone-$name"
   case "$src" in
   "$work/repacked") name="generated, repacked"; dir=$src ;;
