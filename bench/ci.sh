@@ -27,7 +27,7 @@ work=$(mktemp -d)
 trap 'chmod -R u+w "$work" 2>/dev/null; rm -rf "$work"' EXIT
 export GIT_CONFIG_GLOBAL=$work/gitconfig GIT_CONFIG_NOSYSTEM=1 GITHUB_ACTIONS= GITLAB_CI=
 : >"$GIT_CONFIG_GLOBAL"
-git_() { git -c user.name=bench -c user.email=bench@example.org -c commit.gpgsign=false "$@"; }
+git_() { git -c gc.auto=0 -c maintenance.auto=false -c user.name=bench -c user.email=bench@example.org -c commit.gpgsign=false "$@"; }
 echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at the start"
 
 # 1. examples/anchor, the static gates alone (the built-in policy).

@@ -39,7 +39,7 @@ if [ -d "$mirrors" ]; then
 fi
 git -C "$tree" init -q -b main
 git -C "$tree" add -A
-git -C "$tree" -c user.name=bench -c user.email=bench@example.org -c commit.gpgsign=false commit -q -m tree
+git -C "$tree" -c gc.auto=0 -c maintenance.auto=false -c user.name=bench -c user.email=bench@example.org -c commit.gpgsign=false commit -q -m tree
 nfiles=$(git -C "$tree" ls-files '*.nix' | grep -vc '/flake\.nix$\|^flake\.nix$' || true)
 echo "sources: $sources"
 echo "files scanned: $nfiles .nix (flake.nix files are skipped by the check)"
