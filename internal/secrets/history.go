@@ -539,6 +539,12 @@ type differ struct {
 	// (or was not kept), so that the change list asks for it again.
 	left    chan string
 	oldCopy []byte
+	// pins counts, by blob ID, the changes the change list has sent on
+	// that will read the blob from the cache: the cache keeps a pinned
+	// blob past its budget (up to cacheHard), so that the change does not
+	// find it gone and have both its versions read again after the stream.
+	pinMu sync.Mutex
+	pins  map[string]int
 }
 
 // lineCounts is a multiset of line hashes: an open-addressing table,
@@ -646,10 +652,13 @@ type cacheRef struct {
 const (
 	cacheBytes = 4 << 20
 	cacheEntry = 2 << 20
+	// cacheHard bounds the bytes held when pinned blobs (differ.pins)
+	// fill the budget: beyond it, pinned blobs leave too.
+	cacheHard = 16 << 20
 )
 
 func newDiffer(b *blobReader) *differ {
-	return &differ{blobs: b, seed: maphash.MakeSeed(), cache: map[string]cached{}}
+	return &differ{blobs: b, seed: maphash.MakeSeed(), cache: map[string]cached{}, pins: map[string]int{}}
 }
 
 func (d *differ) newAdded(c change) *Added {
@@ -675,7 +684,7 @@ func (d *differ) put(id string, b []byte) bool {
 		d.gone(id)
 		return false
 	}
-	for d.held+cap(b) > cacheBytes && d.evict() {
+	for d.held+cap(b) > cacheBytes && d.evict(d.held+cap(b) > cacheHard) {
 	}
 	if b != nil {
 		d.blobs.release(b)
@@ -688,9 +697,13 @@ func (d *differ) put(id string, b []byte) bool {
 }
 
 // evict drops the blob that is least likely to be needed again, and
-// reports whether there was one.
-func (d *differ) evict() bool {
+// reports whether there was one. A pinned blob stays unless force is
+// set.
+func (d *differ) evict(force bool) bool {
+	d.pinMu.Lock()
+	defer d.pinMu.Unlock()
 	for _, q := range []*[]cacheRef{&d.used, &d.fresh} {
+		var kept []cacheRef
 		for len(*q) > 0 {
 			r := (*q)[0]
 			*q = (*q)[1:]
@@ -698,14 +711,39 @@ func (d *differ) evict() bool {
 			if !ok || c.gen != r.gen {
 				continue // evicted already, or cached again since
 			}
+			if !force && d.pins[r.id] > 0 {
+				kept = append(kept, r)
+				continue
+			}
+			if kept != nil {
+				*q = append(kept, *q...)
+			}
 			d.held -= cap(c.b)
 			d.blobs.recycle(c.b)
 			delete(d.cache, r.id)
 			d.gone(r.id)
 			return true
 		}
+		*q = kept
 	}
 	return false
+}
+
+// pin keeps a blob cached for one more change (the change list calls it
+// for each blob a change will take from the cache); unpin releases it
+// once the change is compared.
+func (d *differ) pin(id string) {
+	d.pinMu.Lock()
+	d.pins[id]++
+	d.pinMu.Unlock()
+}
+
+func (d *differ) unpin(id string) {
+	d.pinMu.Lock()
+	if d.pins[id]--; d.pins[id] <= 0 {
+		delete(d.pins, id)
+	}
+	d.pinMu.Unlock()
 }
 
 // gone tells a running stream's change list that a blob is not cached. A
@@ -810,6 +848,8 @@ func (d *differ) stream(ctx context.Context, stop func(error), log io.Reader, co
 		if needOld {
 			ask(c.oldID)
 			held[c.oldID] = true
+		} else if c.oldID != zeroID {
+			d.pin(c.oldID)
 		}
 		var asked []bool
 		for i, id := range c.others {
@@ -819,6 +859,8 @@ func (d *differ) stream(ctx context.Context, stop func(error), log io.Reader, co
 			if id != zeroID && !held[id] {
 				ask(id) // read and dropped at once: not held
 				asked[i] = true
+			} else if id != zeroID {
+				d.pin(id)
 			}
 		}
 		ask(c.newID)
@@ -947,6 +989,7 @@ func (d *differ) readOthers(c change, old []byte, skip bool, asked []bool, read 
 // asked for it) and hands the lines it added to emit; a change to compare
 // after the stream goes to later or big.
 func (d *differ) compare(c change, needOld bool, asked []bool, later, big *[]change, emit func(*Added) error) error {
+	defer d.unpinChange(c, needOld, asked)
 	var old []byte
 	haveOld := true
 	if needOld {
@@ -992,6 +1035,20 @@ func (d *differ) compare(c change, needOld bool, asked []bool, later, big *[]cha
 		d.put(c.newID, nb)
 	}
 	return nil
+}
+
+// unpinChange releases the blobs the change list pinned for a change:
+// its old version unless it was asked for, and the versions of a merge's
+// other parents that were not.
+func (d *differ) unpinChange(c change, needOld bool, asked []bool) {
+	if !needOld && c.oldID != zeroID {
+		d.unpin(c.oldID)
+	}
+	for i, id := range c.others {
+		if id != zeroID && asked != nil && !asked[i] {
+			d.unpin(id)
+		}
+	}
 }
 
 func isBinary(b []byte) bool { return bytes.IndexByte(b[:min(len(b), sniffSize)], 0) >= 0 }
