@@ -306,6 +306,51 @@ func TestDifferEviction(t *testing.T) {
 	}
 }
 
+// TestDifferPins: a pinned blob (one a pending change will read from the
+// cache) stays past the budget while others go, leaves once unpinned, and
+// goes anyway when pinned blobs alone would hold more than cacheHard.
+func TestDifferPins(t *testing.T) {
+	d := newDiffer(&blobReader{})
+	blob := func() []byte { return make([]byte, 1<<20) }
+	d.put("a", blob())
+	d.pin("a")
+	d.pin("a") // two changes will read it
+	for _, id := range []string{"b", "c", "d", "e", "f"} {
+		d.put(id, blob())
+	}
+	if _, ok := d.cache["a"]; !ok {
+		t.Fatal("pinned a was evicted")
+	}
+	if _, ok := d.cache["b"]; ok {
+		t.Error("b, unpinned and the oldest, is still cached")
+	}
+	d.unpin("a")
+	d.put("g", blob())
+	if _, ok := d.cache["a"]; !ok {
+		t.Fatal("a, still pinned once, was evicted")
+	}
+	d.unpin("a")
+	d.put("h", blob())
+	if _, ok := d.cache["a"]; ok {
+		t.Error("a, unpinned and the oldest, is still cached")
+	}
+	if len(d.pins) != 0 {
+		t.Errorf("pins left: %v", d.pins)
+	}
+	// Everything pinned: the cache holds up to cacheHard, no more.
+	for i := 0; i < 3*cacheHard>>20; i++ {
+		id := fmt.Sprint("p", i)
+		d.pin(id)
+		d.put(id, blob())
+		if d.held > cacheHard {
+			t.Fatalf("held %d bytes with pinned blobs, over %d", d.held, cacheHard)
+		}
+	}
+	if d.held <= cacheBytes {
+		t.Errorf("held %d bytes, want pinned blobs kept past the %d budget", d.held, cacheBytes)
+	}
+}
+
 // TestHistoryCacheOverflow: files too large for the blob cache to hold
 // together (and one too large to cache at all) are compared right when
 // the stream asks for their old versions again or compares them after the
