@@ -653,8 +653,9 @@ const (
 	cacheBytes = 4 << 20
 	cacheEntry = 2 << 20
 	// cacheHard bounds the bytes held when pinned blobs (differ.pins)
-	// fill the budget: beyond it, pinned blobs leave too.
-	cacheHard = 16 << 20
+	// fill the budget: beyond it, pinned blobs leave too. devenv's whole
+	// history holds at most 8 MB.
+	cacheHard = 12 << 20
 )
 
 func newDiffer(b *blobReader) *differ {
