@@ -237,9 +237,17 @@ func (h *History) Scan(rs *Ruleset, sink Sink) error {
 	pool := &sync.Pool{New: func() any { return new(Added) }}
 	work := make(chan *Added, 2*runtime.GOMAXPROCS(0))
 	var wg sync.WaitGroup
+	// The first error stops the scan. It can come from a worker, the
+	// stream, or the merge-base check of sharedHistory, whose goroutine
+	// may still run when the scan ends: the error is read under errMu,
+	// and one that comes later is not needed (the verdict below says the
+	// same).
 	var scanErr error
+	var errMu sync.Mutex
 	var errOnce sync.Once
-	fail := func(err error) { errOnce.Do(func() { scanErr = err; cancel() }) }
+	fail := func(err error) {
+		errOnce.Do(func() { errMu.Lock(); scanErr = err; errMu.Unlock(); cancel() })
+	}
 	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
 		wg.Add(1)
 		go func() {
@@ -277,21 +285,29 @@ func (h *History) Scan(rs *Ruleset, sink Sink) error {
 	perr := d.stream(ctx, fail, out, shared.commit, func(c change) bool { return !rs.SkipPath(c.path) }, emit, large)
 	close(work)
 	wg.Wait()
-	if perr != nil || scanErr != nil {
+	// failed is the scan's first error if there was one, else err: a
+	// context cancelled by fail is never reported in place of the error
+	// that cancelled it (fail records it first).
+	failed := func(err error) error {
+		errMu.Lock()
+		defer errMu.Unlock()
 		if scanErr != nil {
 			return scanErr
 		}
-		return perr
+		return err
+	}
+	if err := failed(perr); err != nil {
+		return err
 	}
 	h.done = true
 	if err := h.cmd.Wait(); err != nil {
 		if ctx.Err() != nil {
-			return ctx.Err()
+			return failed(ctx.Err())
 		}
 		return fmt.Errorf("git log %s: %s", h.spec, oneLine(h.stderr.String()))
 	}
 	if err := ctx.Err(); err != nil {
-		return err
+		return failed(err)
 	}
 	return shared.verdict()
 }
