@@ -20,6 +20,10 @@ demo: build
 # then vet, the gofmt check and every test.
 test: deps vet fmt-check lint-actions
 	$(GO) test -count=1 -timeout 20m ./...
+	@# The history scan's goroutines (change list, comparer, workers, the
+	@# merge-base check) under the race detector: a race there once made a
+	@# scan report "context canceled" for an unrelated base.
+	CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 10m -run 'TestHistory|TestDiffer' ./internal/secrets/
 
 # The UKI boot matrix in QEMU (Secure Boot on and off); see docs/uki.md.
 test-boot:
