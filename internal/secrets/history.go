@@ -244,9 +244,13 @@ func (h *History) Scan(rs *Ruleset, sink Sink) error {
 	// same).
 	var scanErr error
 	var errMu sync.Mutex
-	var errOnce sync.Once
 	fail := func(err error) {
-		errOnce.Do(func() { errMu.Lock(); scanErr = err; errMu.Unlock(); cancel() })
+		errMu.Lock()
+		defer errMu.Unlock()
+		if scanErr == nil {
+			scanErr = err
+			cancel()
+		}
 	}
 	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
 		wg.Add(1)
