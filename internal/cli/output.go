@@ -72,15 +72,22 @@ func (o *outputFlags) open(e *env) (*sink, error) {
 	return &sink{W: buf, Format: o.format, path: o.output, tmp: tmp, buf: buf}, nil
 }
 
-// Commit makes the report visible: for a file, flush, sync and rename the
-// temporary file over the target.
+// Commit makes the report visible: for a file, flush and rename the
+// temporary file over the target. A reader sees the old report or the new
+// one, never part of one. The report is not synced to disk first: it is a
+// gate's output, remade by running the gate again, and an fsync on a busy
+// CI disk costs milliseconds at the end of every run (here the fsync took
+// 0.7 ms; home-manager's 100-commit history scan, 31 interleaved rounds:
+// 39.4 -> 38.0 ms wall). What nixgate writes that is not remade so
+// (signed images, bundles, baselines, policy files) goes through
+// writeFileAtomic, which syncs before the rename.
 func (s *sink) Commit() error {
 	if s.done || s.tmp == nil {
 		s.done = true
 		return nil
 	}
 	s.done = true
-	return commitAtomic(s.tmp, s.buf, s.path)
+	return commitAtomic(s.tmp, s.buf, s.path, false)
 }
 
 // Abort drops an uncommitted report; the target is left as it was.
@@ -144,7 +151,7 @@ func refuseSymlinks(path string) error {
 	return nil
 }
 
-func commitAtomic(tmp *os.File, buf *bufio.Writer, path string) error {
+func commitAtomic(tmp *os.File, buf *bufio.Writer, path string, sync bool) error {
 	fail := func(err error) error {
 		tmp.Close()
 		os.Remove(tmp.Name())
@@ -155,8 +162,10 @@ func commitAtomic(tmp *os.File, buf *bufio.Writer, path string) error {
 			return fail(err)
 		}
 	}
-	if err := tmp.Sync(); err != nil {
-		return fail(err)
+	if sync {
+		if err := tmp.Sync(); err != nil {
+			return fail(err)
+		}
 	}
 	if err := tmp.Close(); err != nil {
 		return fail(err)
@@ -170,7 +179,8 @@ func commitAtomic(tmp *os.File, buf *bufio.Writer, path string) error {
 	return nil
 }
 
-// writeFileAtomic writes data to path with the same rules as --output.
+// writeFileAtomic writes data to path with the same rules as --output, and
+// syncs it before the rename.
 func writeFileAtomic(path string, data []byte) error {
 	tmp, err := createAtomic(path)
 	if err != nil {
@@ -181,7 +191,7 @@ func writeFileAtomic(path string, data []byte) error {
 		os.Remove(tmp.Name())
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	return commitAtomic(tmp, nil, path)
+	return commitAtomic(tmp, nil, path, true)
 }
 
 // writeReport writes a findings report, commits the output, and maps the
