@@ -64,8 +64,14 @@ func rule(id, desc, re string, opts ...opt) *Rule {
 		o(r)
 	}
 	if r.Keywords == nil {
-		// The literal prefix of the regexp is the natural keyword.
-		if p := literalPrefix(strings.TrimPrefix(re, `\b`)); len(p) >= 3 {
+		// The literal prefix of the regexp is the natural keyword
+		// (written down in derivedPrefixes, which spares a parse of the
+		// expression at every start).
+		p, ok := derivedPrefixes[derivedKey(re, nil)]
+		if !ok {
+			p = literalPrefix(strings.TrimPrefix(re, `\b`))
+		}
+		if len(p) >= 3 {
 			r.Keywords = []string{p}
 		}
 	}
