@@ -1,6 +1,9 @@
 package secrets
 
-import "slices"
+import (
+	"math/bits"
+	"slices"
+)
 
 // matcher is an Aho-Corasick automaton compiled to a dense DFA over
 // ASCII-lowercased bytes: one table lookup per input byte, whatever the
@@ -27,14 +30,40 @@ var lowerTable = func() (t [256]byte) {
 
 // newMatcher compiles keywords, matched case-insensitively (ASCII).
 // Empty keywords are ignored.
+//
+// The trie is built in the dense table itself (a child is a non-zero
+// entry: no state goes back to the root by a trie edge), then a
+// breadth-first pass fills every other entry from the failure state's
+// row (copied whole, then the state's own edges, listed from a bitmap,
+// put back). Per-node maps of children cost 0.74 ms and 2,166
+// allocations for the built-in rules' 946 states, most of a rule set's
+// preparation; this takes 0.39 ms and 234.
 func newMatcher(keywords []string) *matcher {
-	type node struct {
-		children map[byte]int32
-		fail     int32
-		out      []int32
-	}
-	nodes := []node{{children: map[byte]int32{}}}
 	m := &matcher{lens: make([]int, len(keywords))}
+	// The trie's size, to allocate its table once: sorted, each keyword
+	// adds the states past its common prefix with the one before it.
+	lower := make([]string, 0, len(keywords))
+	for _, kw := range keywords {
+		b := []byte(kw)
+		for i := range b {
+			b[i] = lowerTable[b[i]]
+		}
+		lower = append(lower, string(b))
+	}
+	slices.Sort(lower)
+	states, prev := 1, ""
+	for _, kw := range lower {
+		i := 0
+		for i < len(kw) && i < len(prev) && kw[i] == prev[i] {
+			i++
+		}
+		states += len(kw) - i
+		prev = kw
+	}
+	next := make([]int32, states*256)
+	ends := make([][]int32, states)    // the keywords ending at each state
+	edges := make([][4]uint64, states) // the bytes of each state's trie edges
+	used := int32(1)
 	for k, kw := range keywords {
 		m.lens[k] = len(kw)
 		if kw == "" {
@@ -43,57 +72,66 @@ func newMatcher(keywords []string) *matcher {
 		s := int32(0)
 		for i := 0; i < len(kw); i++ {
 			b := lowerTable[kw[i]]
-			n, ok := nodes[s].children[b]
-			if !ok {
-				n = int32(len(nodes))
-				nodes = append(nodes, node{children: map[byte]int32{}})
-				nodes[s].children[b] = n
+			c := next[int(s)*256+int(b)]
+			if c == 0 {
+				c = used
+				used++
+				next[int(s)*256+int(b)] = c
+				edges[s][b>>6] |= 1 << (b & 63)
 			}
-			s = n
+			s = c
 		}
-		nodes[s].out = append(nodes[s].out, int32(k))
+		ends[s] = append(ends[s], int32(k))
 	}
-	m.next = make([]int32, len(nodes)*256)
-	m.out = make([][]int32, len(nodes))
-	// Breadth-first: the failure state of every node is final before its
-	// children are visited, so the dense table fills in one pass.
-	queue := []int32{0}
-	for len(queue) > 0 {
-		s := queue[0]
-		queue = queue[1:]
-		row := m.next[int(s)*256 : int(s)*256+256]
-		f := nodes[s].fail
-		// A byte without a child goes where the failure state's does (the
-		// root's row stays 0); the children then take their bytes.
-		if s != 0 {
-			copy(row, m.next[int(f)*256:int(f)*256+256])
-		}
-		bs := make([]byte, 0, len(nodes[s].children))
-		for b := range nodes[s].children {
-			bs = append(bs, b)
-		}
-		slices.Sort(bs)
-		for _, b := range bs {
-			c := nodes[s].children[b]
-			if s != 0 {
-				nodes[c].fail = m.next[int(f)*256+int(b)]
+	fail := make([]int32, states)
+	m.out = make([][]int32, states)
+	m.out[0] = ends[0]
+	// Breadth-first: a state's failure state is shallower, so its row is
+	// complete before the state's own row is filled.
+	queue := make([]int32, 0, states)
+	// kids lists a state's trie edges (byte, child) in byte order.
+	var kids []int32
+	listKids := func(s int32) {
+		kids = kids[:0]
+		for w, set := range edges[s] {
+			for ; set != 0; set &= set - 1 {
+				b := w<<6 | bits.TrailingZeros64(set)
+				kids = append(kids, int32(b), next[int(s)*256+b])
 			}
+		}
+	}
+	listKids(0)
+	for i := 1; i < len(kids); i += 2 {
+		queue = append(queue, kids[i]) // failing to the root
+	}
+	for q := 0; q < len(queue); q++ {
+		s := queue[q]
+		f := fail[s]
+		row := next[int(s)*256 : int(s)*256+256]
+		frow := next[int(f)*256 : int(f)*256+256]
+		// The row is the failure state's, but for the trie's own edges.
+		listKids(s)
+		copy(row, frow)
+		for i := 0; i < len(kids); i += 2 {
+			b, c := kids[i], kids[i+1]
+			fail[c] = frow[b]
 			row[b] = c
 			queue = append(queue, c)
 		}
-		out := append([]int32(nil), nodes[s].out...)
-		if s != 0 {
-			out = append(out, m.out[f]...)
+		out := ends[s]
+		if len(m.out[f]) > 0 {
+			out = append(slices.Clip(out), m.out[f]...)
 		}
 		m.out[s] = out
 	}
 	// Uppercase input bytes follow the lowercase transitions.
-	for s := 0; s < len(nodes); s++ {
-		row := m.next[s*256 : s*256+256]
+	for s := 0; s < states; s++ {
+		row := next[s*256 : s*256+256]
 		for b := 'A'; b <= 'Z'; b++ {
 			row[b] = row[b+'a'-'A']
 		}
 	}
+	m.next = next
 	return m
 }
 

@@ -83,6 +83,8 @@ func TestRedaction(t *testing.T) {
 func TestMatcher(t *testing.T) {
 	checkMatcher(t, []string{"he", "she", "his", "hers", "key", "KEY-", "a", ""}, "ushers His Key-a")
 	checkMatcher(t, []string{"aa", "aaa", "ab", "b"}, "aaaabaab")
+	// Bytes outside ASCII, invalid UTF-8 among them, and duplicates.
+	checkMatcher(t, []string{"\xff\xfe", "é", "\xffA", "é", "KEY"}, "x\xff\xfeA\xffa é key")
 }
 
 // checkMatcher compares the automaton's hits with a naive search: every
