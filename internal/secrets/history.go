@@ -1290,7 +1290,8 @@ type blobReader struct {
 	buf       []byte
 	free      [][]byte // recycled buffers (recycle)
 	freeBytes int
-	size      int64 // of the response whose header was read last, or -1
+	size      int64     // of the response whose header was read last, or -1
+	pipe      io.Closer // git's output (startReading), closed after git exits
 }
 
 func (b *blobReader) start() error {
@@ -1306,15 +1307,13 @@ func (b *blobReader) start() error {
 	if err != nil {
 		return err
 	}
-	out, err := cmd.StdoutPipe()
+	out, err := startReading(b.ctx, cmd)
 	if err != nil {
-		return err
-	}
-	if err := cmd.Start(); err != nil {
+		in.Close()
 		b.dead = true
 		return err
 	}
-	growPipe(out)
+	b.pipe = out
 	// A small buffer: a body larger than it is read from the pipe straight
 	// into the blob's buffer, not copied through this one (a 1 MiB buffer
 	// copied every blob of a 61 MB range once more: devenv's last 100
@@ -1510,6 +1509,7 @@ func (b *blobReader) close() {
 		b.in.Close()
 		io.Copy(io.Discard, b.out)
 		b.cmd.Wait()
+		b.pipe.Close()
 		b.cmd = nil
 	}
 	b.dead = true
