@@ -54,6 +54,26 @@ func TestStartReading(t *testing.T) {
 	}
 }
 
+// TestStartReadingLongWait: output that comes after a long wait (polled
+// less often by then) is read within the longest sleep of its arrival.
+func TestStartReadingLongWait(t *testing.T) {
+	cmd := exec.Command("/bin/sh", "-c", "sleep 0.3; printf late")
+	start := time.Now()
+	out, err := startReading(context.Background(), cmd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Wait(); out.Close() }()
+	buf := make([]byte, 16)
+	n, err := out.Read(buf)
+	if err != nil || string(buf[:n]) != "late" {
+		t.Fatalf("read %q, %v", buf[:n], err)
+	}
+	if d := time.Since(start); d < 300*time.Millisecond || d > 300*time.Millisecond+5*pollSleepLong+200*time.Millisecond {
+		t.Fatalf("read after %v, want about 0.3 s", d)
+	}
+}
+
 // TestStartReadingFails: a command that cannot start leaves no pipe.
 func TestStartReadingFails(t *testing.T) {
 	if _, err := startReading(context.Background(), exec.Command("/nonexistent/nixgate-test")); err == nil {
