@@ -21,10 +21,16 @@ func growPipe(r io.Reader) {
 	if !ok {
 		return
 	}
-	const fSetPipeSz = 1031
 	if c, err := f.SyscallConn(); err == nil {
-		c.Control(func(fd uintptr) { syscall.Syscall(syscall.SYS_FCNTL, fd, fSetPipeSz, 1<<20) })
+		c.Control(setPipeSize)
 	}
+}
+
+// setPipeSize asks for a 1 MiB buffer for the pipe fd (F_SETPIPE_SZ);
+// failure leaves the default size.
+func setPipeSize(fd uintptr) {
+	const fSetPipeSz = 1031
+	syscall.Syscall(syscall.SYS_FCNTL, fd, fSetPipeSz, 1<<20)
 }
 
 // startReading starts cmd with its standard output on a pipe that Go's
@@ -57,8 +63,7 @@ func startReading(ctx context.Context, cmd *exec.Cmd) (io.ReadCloser, error) {
 		syscall.Close(fds[1])
 		return nil, err
 	}
-	const fSetPipeSz = 1031
-	syscall.Syscall(syscall.SYS_FCNTL, uintptr(fds[0]), fSetPipeSz, 1<<20)
+	setPipeSize(uintptr(fds[0]))
 	w := os.NewFile(uintptr(fds[1]), "|1")
 	cmd.Stdout = w
 	err := cmd.Start()
@@ -71,7 +76,8 @@ func startReading(ctx context.Context, cmd *exec.Cmd) (io.ReadCloser, error) {
 }
 
 // pollSleep is how long a read of an empty polledPipe waits before it
-// tries again.
+// tries again; pollSleepLong, and five times it, the waits once the pipe
+// has stayed empty a while (polledPipe.Read).
 const (
 	pollSleep     = 200 * time.Microsecond
 	pollSleepLong = time.Millisecond

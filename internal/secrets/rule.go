@@ -82,12 +82,11 @@ type Rule struct {
 	// gateSubs, printed and compiled on first use, since most rules of a
 	// set never see their keyword in a given scan, and compiling every
 	// gate would double the cost of starting one. It does not change
-	// after analyzed: scanners read it concurrently.
+	// after analyzed: scanners read it concurrently. A gate taken from
+	// derivedTable has its source in gateSrc, gateWin already set, and
+	// no gateSubs.
 	gateSrc  string
 	gateSubs []*syntax.Regexp
-	// gateText is the gate's source when it is known without printing
-	// gateSubs (from derivedTable), with gateWin already set.
-	gateText string
 	gateOnce sync.Once
 	// gate, when set, is the rule's regexp anchored at the position of a
 	// keyword: a cheap test run at each keyword hit before the rule's
@@ -234,7 +233,7 @@ func (r *Rule) analyzed() *Rule {
 				r.span, r.maxWin, r.nameGroup = d.span, d.maxWin, d.nameGroup
 				r.gateBoundary, r.gateLineStart = d.gateBoundary, d.gateLineStart
 				if d.gate != "" {
-					r.gateSrc, r.gateText, r.gateWin = d.gate, d.gate, d.gateWin
+					r.gateSrc, r.gateWin = d.gate, d.gateWin
 				}
 				return
 			}
@@ -449,15 +448,15 @@ func (r *Rule) getGate() *regexp.Regexp {
 	r.gateOnce.Do(func() {
 		// gateSrc stays as prepare left it: scanners read it without
 		// the Once.
-		src := r.gateText
-		if src == "" {
+		src := r.gateSrc
+		if r.gateSubs != nil {
 			src = r.gateSource()
 		}
 		g, err := regexp.Compile(src)
 		if err != nil {
 			return
 		}
-		if r.gateText == "" {
+		if r.gateSubs != nil {
 			r.gateWin = gateWindow(src)
 		}
 		r.gate = g
